@@ -1,0 +1,99 @@
+#include "core/event_loop.hpp"
+
+#include <future>
+#include <memory>
+
+namespace partyline::core {
+
+namespace {
+struct PostedTask {
+  std::function<void()> task;
+};
+
+gboolean run_posted_task(gpointer data) {
+  static_cast<PostedTask*>(data)->task();
+  return G_SOURCE_REMOVE;
+}
+
+void free_posted_task(gpointer data) {
+  std::unique_ptr<PostedTask> owned(static_cast<PostedTask*>(data));
+}
+}  // namespace
+
+EventLoop::EventLoop(std::string name)
+    : name_(std::move(name)), context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {}
+
+EventLoop::~EventLoop() {
+  stop();
+  g_main_loop_unref(loop_);
+  g_main_context_unref(context_);
+}
+
+void EventLoop::start() {
+  thread_ = std::thread([this] {
+    g_main_context_push_thread_default(context_);
+    g_main_loop_run(loop_);
+    // Drain what was posted before stop() so no task is silently dropped.
+    while (g_main_context_iteration(context_, FALSE)) {
+    }
+    g_main_context_pop_thread_default(context_);
+  });
+}
+
+void EventLoop::stop() {
+  if (!thread_.joinable()) return;
+  post([this] { g_main_loop_quit(loop_); });
+  thread_.join();
+}
+
+void EventLoop::post(std::function<void()> task) {
+  // An idle source of default priority keeps FIFO order among posted tasks.
+  GSource* source = g_idle_source_new();
+  g_source_set_priority(source, G_PRIORITY_DEFAULT);
+  auto owned = std::make_unique<PostedTask>(PostedTask{std::move(task)});
+  g_source_set_callback(source, run_posted_task, owned.release(), free_posted_task);
+  g_source_attach(source, context_);
+  g_source_unref(source);
+}
+
+void EventLoop::run_sync(std::function<void()> task) {
+  std::promise<void> done;
+  post([&] {
+    task();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void Timer::start(GMainContext* context, std::chrono::milliseconds delay, std::function<bool()> fire) {
+  cancel();
+  fire_ = std::move(fire);
+  source_ = g_timeout_source_new(static_cast<guint>(delay.count()));
+  g_source_set_callback(source_, &Timer::on_fire, this, nullptr);
+  g_source_attach(source_, context);
+}
+
+void Timer::cancel() {
+  if (source_ == nullptr) return;
+  g_source_destroy(source_);
+  g_source_unref(source_);
+  source_ = nullptr;
+}
+
+gboolean Timer::on_fire(gpointer self) {
+  auto* timer = static_cast<Timer*>(self);
+  // `fire_` may cancel or restart this timer, so keep the source alive while
+  // deciding what to return.
+  GSource* current = timer->source_;
+  g_source_ref(current);
+  bool again = timer->fire_();
+  bool still_ours = timer->source_ == current;
+  g_source_unref(current);
+  if (!again && still_ours) {
+    g_source_unref(timer->source_);
+    timer->source_ = nullptr;
+  }
+  return (again && still_ours) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+}  // namespace partyline::core
