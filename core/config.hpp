@@ -1,0 +1,72 @@
+// The effective configuration: embedded defaults, overridden by an optional
+// JSON file (--config), overridden by environment variables for the common
+// settings. docs/configuration.md documents every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::core {
+
+struct TurnServerConfig {
+  std::string host;
+  uint16_t port = 3478;
+  std::string username;
+  std::string password;
+};
+
+struct Config {
+  std::string log_level = "info";
+  unsigned workers = 0;  // 0: one per core
+
+  struct Http {
+    std::string bind_address = "0.0.0.0";
+    uint16_t port = 8088;
+    std::string web_root;  // default: the source tree's web/ folder
+  } http;
+
+  struct Signaling {
+    size_t max_message_bytes = 65536;
+    unsigned ping_interval_ms = 15000;
+    unsigned idle_timeout_ms = 45000;
+    unsigned keepalive_interval_ms = 30000;
+  } signaling;
+
+  struct Ice {
+    std::vector<std::string> addresses;  // empty: every non-loopback interface
+    bool allow_loopback = true;          // also gather on 127.0.0.1
+    std::string public_ip;               // 1:1 NAT address to advertise
+    std::string stun_server;             // "host:port"
+    std::vector<TurnServerConfig> turn_servers;
+    std::vector<std::string> allowed_remote_networks;  // CIDR; empty: any
+  } ice;
+
+  struct Dtls {
+    std::string certificate_file;  // PEM; empty: generate a P-256 certificate at start
+    std::string private_key_file;
+  } dtls;
+
+  struct Limits {
+    unsigned max_sessions = 1000;
+  } limits;
+};
+
+// Overlays the JSON object on `config`. Unknown keys and wrong types are
+// errors naming the key path (a typo must not be silently ignored).
+Status apply_config_json(Config& config, const json_t* root);
+Status apply_config_file(Config& config, const std::string& path);
+// PARTYLINE_HTTP_BIND, PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT,
+// PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_PUBLIC_IP,
+// PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS (comma lists).
+// `getenv` is injectable for tests.
+Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*));
+// Cross-field checks (port ranges, files given in pairs, CIDR syntax).
+Status validate_config(const Config& config);
+
+JsonPtr config_to_json(const Config& config);
+
+}  // namespace partyline::core

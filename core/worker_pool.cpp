@@ -1,0 +1,26 @@
+#include "core/worker_pool.hpp"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+namespace partyline::core {
+
+WorkerPool::WorkerPool(unsigned count) {
+  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<EventLoop>("worker-" + std::to_string(i)));
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::start() {
+  for (auto& worker : workers_) worker->start();
+}
+
+void WorkerPool::stop() {
+  for (auto& worker : workers_) worker->stop();
+}
+
+EventLoop& WorkerPool::pick() { return *workers_[next_.fetch_add(1, std::memory_order_relaxed) % workers_.size()]; }
+
+}  // namespace partyline::core

@@ -1,0 +1,33 @@
+// The media workers: one EventLoop per core. A participant's transport is
+// created on one worker and lives there until it closes.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "core/event_loop.hpp"
+
+namespace partyline::core {
+
+class WorkerPool {
+ public:
+  // `count` 0 means one worker per hardware thread.
+  explicit WorkerPool(unsigned count);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void start();
+  void stop();
+
+  // Round-robin; thread-safe.
+  EventLoop& pick();
+  size_t size() const { return workers_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<EventLoop>> workers_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace partyline::core
