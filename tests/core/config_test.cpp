@@ -1,0 +1,113 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace partyline::core {
+namespace {
+
+Status apply(Config& config, const char* text) {
+  auto root = parse_json_object(text);
+  if (!root) return root.error();
+  return apply_config_json(config, root->get());
+}
+
+std::map<std::string, std::string>* g_fake_environment = nullptr;
+const char* fake_getenv(const char* name) {
+  auto it = g_fake_environment->find(name);
+  return it == g_fake_environment->end() ? nullptr : it->second.c_str();
+}
+
+TEST(ConfigTest, EmbeddedDefaultsAreValid) {
+  Config config;
+  EXPECT_TRUE(validate_config(config).ok());
+  EXPECT_EQ(config.http.port, 8088);
+  EXPECT_TRUE(config.ice.allow_loopback);
+}
+
+TEST(ConfigTest, FileOverridesDefaults) {
+  Config config;
+  ASSERT_TRUE(apply(config, R"({"log_level":"debug","http":{"port":9000},"ice":{"addresses":["127.0.0.1"],
+      "turn_servers":[{"host":"turn.example.org","port":3478,"username":"u","password":"p"}]}})").ok());
+  EXPECT_EQ(config.log_level, "debug");
+  EXPECT_EQ(config.http.port, 9000);
+  ASSERT_EQ(config.ice.addresses.size(), 1u);
+  ASSERT_EQ(config.ice.turn_servers.size(), 1u);
+  EXPECT_EQ(config.ice.turn_servers[0].username, "u");
+  EXPECT_EQ(config.http.bind_address, "0.0.0.0");  // untouched keys keep their defaults
+}
+
+TEST(ConfigTest, ErrorsNameTheKey) {
+  struct Case {
+    const char* json;
+    const char* expected;
+  } cases[] = {
+      {R"({"http":{"prot":1}})", "'http.prot' is not a known setting"},
+      {R"({"http":{"port":70000}})", "'http.port' must be an integer from 0 to 65535"},
+      {R"({"http":{"port":"80"}})", "'http.port' must be an integer"},
+      {R"({"ice":{"addresses":[1]}})", "'ice.addresses[0]' must be a string"},
+      {R"({"ice":{"turn_servers":[{"hots":"x"}]}})", "'ice.turn_servers[0].hots' is not a known setting"},
+      {R"({"ice":{"allow_loopback":"yes"}})", "'ice.allow_loopback' must be true or false"},
+      {R"({"verbose":true})", "'verbose' is not a known setting"},
+      {R"({"http":3})", "'http' must be an object"},
+  };
+  for (const auto& test : cases) {
+    Config config;
+    Status status = apply(config, test.json);
+    ASSERT_FALSE(status.ok()) << test.json;
+    EXPECT_NE(status.error().message.find(test.expected), std::string::npos)
+        << test.json << " gave: " << status.error().message;
+  }
+}
+
+TEST(ConfigTest, ValidationRejectsBadValues) {
+  Config config;
+  config.ice.allowed_remote_networks = {"127.0.0.0/33"};
+  EXPECT_FALSE(validate_config(config).ok());
+  config.ice.allowed_remote_networks = {"127.0.0.0/8", "::1/128", "10.0.0.1"};
+  EXPECT_TRUE(validate_config(config).ok());
+  config.ice.public_ip = "not-an-ip";
+  EXPECT_FALSE(validate_config(config).ok());
+  config.ice.public_ip = "";
+  config.log_level = "loud";
+  EXPECT_FALSE(validate_config(config).ok());
+  config.log_level = "info";
+  config.dtls.certificate_file = "cert.pem";
+  EXPECT_FALSE(validate_config(config).ok());  // key missing
+}
+
+TEST(ConfigTest, EnvironmentOverridesFile) {
+  std::map<std::string, std::string> environment = {
+      {"PARTYLINE_HTTP_PORT", "9100"},
+      {"PARTYLINE_ICE_ADDRESSES", "127.0.0.1,10.1.2.3"},
+      {"PARTYLINE_ICE_ALLOWED_NETWORKS", "127.0.0.0/8"},
+      {"PARTYLINE_LOG_LEVEL", "warn"},
+  };
+  g_fake_environment = &environment;
+  Config config;
+  ASSERT_TRUE(apply(config, R"({"http":{"port":9000}})").ok());
+  ASSERT_TRUE(apply_config_environment(config, fake_getenv).ok());
+  EXPECT_EQ(config.http.port, 9100);
+  EXPECT_EQ(config.ice.addresses, (std::vector<std::string>{"127.0.0.1", "10.1.2.3"}));
+  EXPECT_EQ(config.ice.allowed_remote_networks, (std::vector<std::string>{"127.0.0.0/8"}));
+  EXPECT_EQ(config.log_level, "warn");
+
+  environment = {{"PARTYLINE_HTTP_PORT", "eighty"}};
+  EXPECT_FALSE(apply_config_environment(config, fake_getenv).ok());
+}
+
+TEST(ConfigTest, PrintedConfigReadsBackAndHidesSecrets) {
+  Config config;
+  config.http.port = 9001;
+  config.ice.turn_servers = {{"turn.example.org", 3478, "user", "secret"}};
+  std::string printed = dump_json(config_to_json(config).get());
+  EXPECT_EQ(printed.find("secret"), std::string::npos);
+  Config reread;
+  ASSERT_TRUE(apply(reread, printed.c_str()).ok()) << printed;
+  EXPECT_EQ(reread.http.port, 9001);
+}
+
+}  // namespace
+}  // namespace partyline::core
