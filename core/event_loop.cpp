@@ -82,18 +82,22 @@ void Timer::cancel() {
 
 gboolean Timer::on_fire(gpointer self) {
   auto* timer = static_cast<Timer*>(self);
-  // `fire_` may cancel or restart this timer, so keep the source alive while
-  // deciding what to return.
+  // `fire` may cancel or restart this timer (replacing fire_), so run it from
+  // a local and keep the source alive while deciding what to return.
   GSource* current = timer->source_;
   g_source_ref(current);
-  bool again = timer->fire_();
-  bool still_ours = timer->source_ == current;
+  std::function<bool()> fire = std::move(timer->fire_);
+  const bool again = fire();
+  const bool still_ours = timer->source_ == current;
   g_source_unref(current);
-  if (!again && still_ours) {
+  if (!still_ours) return G_SOURCE_REMOVE;  // cancelled or restarted inside fire()
+  if (!again) {
     g_source_unref(timer->source_);
     timer->source_ = nullptr;
+    return G_SOURCE_REMOVE;
   }
-  return (again && still_ours) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+  timer->fire_ = std::move(fire);
+  return G_SOURCE_CONTINUE;
 }
 
 }  // namespace partyline::core

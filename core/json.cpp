@@ -21,22 +21,25 @@ std::string dump_json(const json_t* value) {
 }
 
 namespace {
-Error wrong_type(const char* field, const char* type) {
-  return make_error(error_code::kBadRequest, std::string("field '") + field + "' must be " + type);
+Error wrong_type(std::string_view field, const char* type) {
+  return make_error(error_code::kBadRequest, "field '" + std::string(field) + "' must be " + type);
 }
 }  // namespace
 
-Result<std::optional<std::string>> get_optional_string(const json_t* object, const char* field) {
+Result<std::optional<std::string>> get_optional_string(const json_t* object, const char* field,
+                                                       std::string_view path) {
   const json_t* value = json_object_get(object, field);
   if (value == nullptr) return std::optional<std::string>();
-  if (!json_is_string(value)) return wrong_type(field, "a string");
+  if (!json_is_string(value)) return wrong_type(path.empty() ? field : path, "a string");
   return std::optional<std::string>(std::string(json_string_value(value), json_string_length(value)));
 }
 
-Result<std::string> get_required_string(const json_t* object, const char* field) {
-  auto value = get_optional_string(object, field);
+Result<std::string> get_required_string(const json_t* object, const char* field, std::string_view path) {
+  auto value = get_optional_string(object, field, path);
   if (!value) return value.error();
-  if (!value->has_value()) return make_error(error_code::kBadRequest, std::string("field '") + field + "' is missing");
+  if (!value->has_value()) {
+    return make_error(error_code::kBadRequest, "field '" + std::string(path.empty() ? field : path) + "' is missing");
+  }
   return std::move(**value);
 }
 

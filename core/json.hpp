@@ -30,9 +30,11 @@ Result<JsonPtr> parse_json_object(std::string_view text);
 std::string dump_json(const json_t* value);
 
 // Typed access to `object[field]`. A missing field is std::nullopt; a field of
-// the wrong type is an error "field 'NAME' must be a TYPE".
-Result<std::optional<std::string>> get_optional_string(const json_t* object, const char* field);
-Result<std::string> get_required_string(const json_t* object, const char* field);
+// the wrong type is an error "field 'NAME' must be a TYPE". `path`, when
+// given, is the name errors use for a nested field (e.g. "jsep.sdp").
+Result<std::optional<std::string>> get_optional_string(const json_t* object, const char* field,
+                                                       std::string_view path = {});
+Result<std::string> get_required_string(const json_t* object, const char* field, std::string_view path = {});
 Result<std::optional<long long>> get_optional_integer(const json_t* object, const char* field);
 Result<std::optional<bool>> get_optional_bool(const json_t* object, const char* field);
 

@@ -1,1 +1,102 @@
-int main() { return 0; }
+// partyline: the process. Reads the configuration, starts the media workers
+// and the signaling server, and shuts everything down cleanly on SIGINT or
+// SIGTERM (every PeerConnection is closed, exit status 0).
+#include <getopt.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "signaling/server_main.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: partyline [--config FILE] [--print-config] [--help] [--version]\n"
+    "\n"
+    "A WebRTC conferencing media server (SFU). Without --config it runs on its\n"
+    "embedded defaults: HTTP and WebSocket on 0.0.0.0:8088, the demo page at /.\n"
+    "\n"
+    "  -c, --config FILE   read settings from a JSON file (docs/configuration.md)\n"
+    "  -p, --print-config  print the effective configuration as JSON and exit\n"
+    "  -h, --help          show this help and exit\n"
+    "  -v, --version       print the version and exit\n"
+    "\n"
+    "Environment overrides (applied after the file): PARTYLINE_HTTP_BIND,\n"
+    "PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT, PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS,\n"
+    "PARTYLINE_PUBLIC_IP, PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS.\n";
+
+struct Options {
+  std::string config_file;
+  bool print_config = false;
+};
+
+// Returns an exit code when the process should stop now.
+std::optional<int> parse_arguments(int argc, char** argv, Options& options) {
+  static const option kLongOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                        {"print-config", no_argument, nullptr, 'p'},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'v'},
+                                        {nullptr, 0, nullptr, 0}};
+  int option_char;
+  while ((option_char = getopt_long(argc, argv, "c:phv", kLongOptions, nullptr)) != -1) {
+    switch (option_char) {
+      case 'c': options.config_file = optarg; break;
+      case 'p': options.print_config = true; break;
+      case 'h': std::fputs(kUsage, stdout); return 0;
+      case 'v': std::printf("partyline %s\n", PARTYLINE_VERSION); return 0;
+      default: std::fputs(kUsage, stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "partyline: unexpected argument '%s'\n%s", argv[optind], kUsage);
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (auto exit_code = parse_arguments(argc, argv, options)) return *exit_code;
+
+  partyline::core::Config config;
+  config.http.web_root = PARTYLINE_DEFAULT_WEB_ROOT;
+  if (!options.config_file.empty()) {
+    if (auto status = partyline::core::apply_config_file(config, options.config_file); !status) {
+      std::fprintf(stderr, "partyline: %s\n", status.error().message.c_str());
+      return 2;
+    }
+  }
+  if (auto status = partyline::core::apply_config_environment(config, [](const char* name) -> const char* {
+        return std::getenv(name);
+      });
+      !status) {
+    std::fprintf(stderr, "partyline: %s\n", status.error().message.c_str());
+    return 2;
+  }
+  if (auto status = partyline::core::validate_config(config); !status) {
+    std::fprintf(stderr, "partyline: %s\n", status.error().message.c_str());
+    return 2;
+  }
+  if (options.print_config) {
+    std::printf("%s\n", partyline::core::dump_json(partyline::core::config_to_json(config).get()).c_str());
+    return 0;
+  }
+  partyline::core::set_log_level(partyline::core::parse_log_level(config.log_level).value());
+
+  // Block the shutdown signals in every thread; the main thread waits for them.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGINT);
+  sigaddset(&shutdown_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  return partyline::signaling::run_server(config, shutdown_signals);
+}

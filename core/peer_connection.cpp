@@ -1,0 +1,194 @@
+#include "core/peer_connection.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+#include "rtp/sdp.hpp"
+
+namespace partyline::core {
+
+namespace {
+
+ice::DtlsRole to_ice_role(rtp::DtlsRole role) {
+  return role == rtp::DtlsRole::kClient ? ice::DtlsRole::kClient : ice::DtlsRole::kServer;
+}
+
+std::vector<EchoStream> echo_streams(const rtp::Answer& answer) {
+  std::vector<EchoStream> streams;
+  for (const auto& media : answer.media) {
+    if (!media.accepted || !media.codec || !media.local_ssrc) continue;
+    EchoStream stream;
+    stream.video = media.kind == rtp::MediaKind::kVideo;
+    stream.payload_types = {media.codec->payload_type};
+    stream.rtx_payload_type = media.rtx_payload_type;
+    stream.local_ssrc = *media.local_ssrc;
+    stream.local_rtx_ssrc = media.local_rtx_ssrc;
+    if (!media.remote_ssrcs.empty()) {
+      stream.remote_ssrc = media.remote_ssrcs.front().ssrc;
+      stream.remote_rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+    }
+    streams.push_back(std::move(stream));
+  }
+  return streams;
+}
+
+}  // namespace
+
+PeerConnection::PeerConnection(GMainContext* context, const PeerConnectionSettings& settings,
+                               std::string log_context, Events events)
+    : context_(context),
+      settings_(settings),
+      log_context_(std::move(log_context)),
+      events_(std::move(events)),
+      ssrc_random_(std::random_device{}()) {}
+
+PeerConnection::~PeerConnection() { close(); }
+
+Status PeerConnection::create_transport() {
+  ice::PeerTransport::Callbacks callbacks;
+  callbacks.on_local_candidate = [this](std::string candidate) { on_local_candidate(std::move(candidate)); };
+  callbacks.on_gathering_done = [this] { on_gathering_done(); };
+  callbacks.on_state = [this](ice::TransportState state, const Error* error) { on_state(state, error); };
+  callbacks.on_rtp = [this](std::span<uint8_t> packet) { on_rtp(packet); };
+  callbacks.on_rtcp = [this](std::span<uint8_t> compound) { on_rtcp(compound); };
+  auto transport = ice::PeerTransport::create(context_, settings_.ice, settings_.certificate, std::move(callbacks));
+  if (!transport) return transport.error();
+  transport_ = std::move(transport.value());
+  return {};
+}
+
+void PeerConnection::negotiate_echo(std::string_view offer_sdp, AnswerCallback on_answer) {
+  if (transport_) {
+    on_answer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
+    return;
+  }
+  auto offer = rtp::parse_sdp(offer_sdp);
+  if (!offer) {
+    on_answer(make_error(offer.error().code, "SDP offer: " + offer.error().message));
+    return;
+  }
+  if (auto status = create_transport(); !status) {
+    on_answer(status.error());
+    return;
+  }
+  rtp::AnswerOptions options;
+  options.ice_ufrag = transport_->local_ufrag();
+  options.ice_pwd = transport_->local_pwd();
+  options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
+  options.cname = "partyline";
+  options.stream_id = "partyline-echo";
+  options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
+  options.send_media = true;
+  options.session_id = ssrc_random_();
+  auto answer = rtp::build_answer(*offer, options);
+  if (!answer) {
+    on_answer(make_error(answer.error().code, "SDP offer: " + answer.error().message));
+    return;
+  }
+  answer_ = std::move(answer.value());
+  const rtp::RemoteTransport& remote = answer_->remote_transport;
+  if (auto status = transport_->set_remote({remote.ice_ufrag, remote.ice_pwd, remote.fingerprint.algorithm,
+                                            remote.fingerprint.value, to_ice_role(answer_->dtls_role)});
+      !status) {
+    on_answer(status.error());
+    return;
+  }
+  for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
+  if (remote.end_of_candidates) end_of_remote_candidates();
+  echo_.emplace(echo_streams(*answer_));
+
+  pending_answer_ = std::move(on_answer);
+  if (auto status = transport_->start_gathering(); !status) {
+    auto callback = std::move(pending_answer_);
+    callback(status.error());
+    return;
+  }
+  if (pending_answer_) {
+    gathering_timer_.start(context_, settings_.gathering_wait, [this] {
+      send_answer();
+      return false;
+    });
+  }
+}
+
+// The answer carries every candidate gathered so far on the BUNDLE m-line;
+// later ones are trickled.
+void PeerConnection::send_answer() {
+  if (!pending_answer_ || !answer_) return;
+  gathering_timer_.cancel();
+  rtp::SessionDescription description = answer_->description;
+  for (auto& media : description.media) {
+    if (media.mid != answer_->bundle_mid) continue;
+    for (const auto& text : local_candidates_) {
+      if (auto candidate = rtp::parse_ice_candidate(text)) media.candidates.push_back(std::move(candidate.value()));
+    }
+    media.end_of_candidates = gathering_done_;
+  }
+  auto callback = std::move(pending_answer_);
+  pending_answer_ = nullptr;
+  PL_LOG(kDebug, log_context_) << "answer ready with " << local_candidates_.size() << " candidates"
+                               << (gathering_done_ ? " (complete)" : " (more will be trickled)");
+  callback(rtp::to_string(description));
+}
+
+Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
+  if (!transport_) return make_error(error_code::kNotFound, "no PeerConnection to add the candidate to");
+  auto outcome = transport_->add_remote_candidate(candidate);
+  if (!outcome) return outcome.error();
+  if (!outcome->accepted) {
+    PL_LOG(kDebug, log_context_) << "ignored remote candidate (" << outcome->reason << "): " << candidate;
+  }
+  return outcome->accepted;
+}
+
+void PeerConnection::end_of_remote_candidates() {
+  if (transport_) transport_->end_of_remote_candidates();
+}
+
+void PeerConnection::close() {
+  gathering_timer_.cancel();
+  if (transport_) transport_->close();
+}
+
+void PeerConnection::on_local_candidate(std::string candidate) {
+  if (pending_answer_) {
+    local_candidates_.push_back(std::move(candidate));
+  } else if (events_.on_local_candidate) {
+    events_.on_local_candidate(std::move(candidate));
+  }
+}
+
+void PeerConnection::on_gathering_done() {
+  gathering_done_ = true;
+  if (pending_answer_) {
+    send_answer();
+  } else if (events_.on_end_of_candidates) {
+    events_.on_end_of_candidates();
+  }
+}
+
+void PeerConnection::on_state(ice::TransportState state, const Error* error) {
+  if (error != nullptr) {
+    PL_LOG(kWarn, log_context_) << "transport " << ice::to_string(state) << ": " << error->message;
+  } else {
+    PL_LOG(kInfo, log_context_) << "transport " << ice::to_string(state);
+  }
+  if (events_.on_state) events_.on_state(state, error);
+}
+
+void PeerConnection::send_echo_output(EchoMedia::Output output) {
+  if (output.rtcp_length > 0) (void)transport_->send_rtcp(rtcp_out_, output.rtcp_length);
+  if (output.rtp_length > 0) (void)transport_->send_rtp(rtp_out_, output.rtp_length);
+}
+
+void PeerConnection::on_rtp(std::span<uint8_t> packet) {
+  if (!echo_) return;
+  send_echo_output(echo_->on_rtp(packet, std::span(rtp_out_.data(), 1500), rtcp_out_));
+}
+
+void PeerConnection::on_rtcp(std::span<uint8_t> compound) {
+  if (!echo_) return;
+  send_echo_output(echo_->on_rtcp(compound, std::span(rtcp_out_.data(), 1500)));
+}
+
+}  // namespace partyline::core

@@ -1,0 +1,94 @@
+// PeerConnection: the server's end of one participant's WebRTC connection.
+// It negotiates the participant's offer into an answer, owns the transport
+// (ICE, DTLS, SRTP) and hands decrypted media to the media logic.
+//
+// Lives on one worker thread: create, use and destroy it there.
+#pragma once
+
+#include <glib.h>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "core/echo_media.hpp"
+#include "core/event_loop.hpp"
+#include "ice/certificate.hpp"
+#include "ice/ice_config.hpp"
+#include "ice/peer_transport.hpp"
+#include "rtp/result.hpp"
+#include "rtp/sdp_answer.hpp"
+#include "rtp/srtp_session.hpp"
+
+namespace partyline::core {
+
+struct PeerConnectionSettings {
+  ice::IceConfig ice;
+  std::shared_ptr<const ice::Certificate> certificate;
+  // How long the answer waits for local candidates, so clients that do not
+  // trickle (aiortc) find them in the SDP. Host candidates take microseconds;
+  // STUN and TURN can take longer and are trickled when late.
+  std::chrono::milliseconds gathering_wait{1000};
+};
+
+class PeerConnection {
+ public:
+  struct Events {
+    std::function<void(std::string candidate)> on_local_candidate;  // after the answer; "candidate:..."
+    std::function<void()> on_end_of_candidates;
+    std::function<void(ice::TransportState state, const Error* error)> on_state;
+  };
+  using AnswerCallback = std::function<void(Result<std::string> answer_sdp)>;
+
+  PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
+                 Events events);
+  ~PeerConnection();
+  PeerConnection(const PeerConnection&) = delete;
+  PeerConnection& operator=(const PeerConnection&) = delete;
+
+  // Negotiates an echo call: `on_answer` runs once, with the answer or why
+  // the offer was refused (400 malformed, 415 unsupported).
+  void negotiate_echo(std::string_view offer_sdp, AnswerCallback on_answer);
+  // Ok(false) when the candidate was ignored by the remote network filter.
+  Result<bool> add_remote_candidate(std::string_view candidate);
+  void end_of_remote_candidates();
+  void close();
+
+  const std::string& log_context() const { return log_context_; }
+
+ private:
+  Status create_transport();
+  void on_local_candidate(std::string candidate);
+  void on_gathering_done();
+  void on_state(ice::TransportState state, const Error* error);
+  void on_rtp(std::span<uint8_t> packet);
+  void on_rtcp(std::span<uint8_t> compound);
+  void send_answer();
+  void send_echo_output(EchoMedia::Output output);
+
+  GMainContext* context_;
+  PeerConnectionSettings settings_;
+  std::string log_context_;
+  Events events_;
+  std::mt19937 ssrc_random_;
+
+  // Negotiation: the answer waits for gathering (or the timer).
+  std::optional<rtp::Answer> answer_;
+  AnswerCallback pending_answer_;
+  std::vector<std::string> local_candidates_;
+  bool gathering_done_ = false;
+  Timer gathering_timer_;
+
+  std::optional<EchoMedia> echo_;
+  // Scratch space for what the echo writes back: one MTU plus the SRTP trailer.
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtp_out_{};
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};
+
+  std::unique_ptr<ice::PeerTransport> transport_;  // last: destroyed first
+};
+
+}  // namespace partyline::core

@@ -1,0 +1,147 @@
+// PeerTransport: everything between one participant's UDP packets and clear
+// RTP/RTCP: ICE (libnice), DTLS (fingerprint check, key export) and SRTP.
+//
+// All callbacks run on the GMainContext given to create(); call every method
+// and destroy the transport on that context's thread. Callbacks must not
+// destroy the PeerTransport (post the destruction, e.g. with an idle source).
+#pragma once
+
+#include <glib.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ice/certificate.hpp"
+#include "ice/dtls_transport.hpp"
+#include "ice/ice_agent.hpp"
+#include "ice/ice_config.hpp"
+#include "rtp/result.hpp"
+#include "rtp/srtp_session.hpp"
+
+namespace partyline::ice {
+
+enum class TransportState {
+  kNew,
+  kChecking,   // remote parameters known, ICE checks running
+  kConnected,  // ICE has a selected pair, DTLS handshaking
+  kSecure,     // DTLS-SRTP keys installed: media flows
+  kFailed,
+  kClosed,
+};
+std::string_view to_string(TransportState state);
+
+// ICE failures (checks failed, consent lost) carry this code; DTLS ones
+// carry kDtlsErrorCode (495).
+inline constexpr int kIceErrorCode = error_code::kUnavailable;
+
+// From the remote SDP (a=ice-ufrag, a=ice-pwd, a=fingerprint) and the DTLS
+// role this side takes (from a=setup: the answer's choice).
+struct RemoteParameters {
+  std::string ice_ufrag;
+  std::string ice_pwd;
+  std::string fingerprint_algorithm;  // e.g. "sha-256"
+  std::string fingerprint;            // "AB:CD:..." (any case)
+  DtlsRole local_role = DtlsRole::kServer;
+};
+
+class PeerTransport {
+ public:
+  struct Callbacks {
+    std::function<void(std::string candidate)> on_local_candidate;  // "candidate:..." (no "a=")
+    std::function<void()> on_gathering_done;
+    // `error` is set for kFailed: code kDtlsErrorCode or kIceErrorCode,
+    // message starting with "DTLS: " or "ICE: ".
+    std::function<void(TransportState state, const Error* error)> on_state;
+    std::function<void(std::span<uint8_t> rtp)> on_rtp;    // decrypted; may be modified in place
+    std::function<void(std::span<uint8_t> rtcp)> on_rtcp;  // decrypted compound packet
+  };
+
+  static Result<std::unique_ptr<PeerTransport>> create(
+      GMainContext* context, const IceConfig& config,
+      std::shared_ptr<const Certificate> certificate, Callbacks callbacks,
+      DtlsTransport::Options dtls_options = {});
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  const std::string& local_ufrag() const { return ice_->local_ufrag(); }
+  const std::string& local_pwd() const { return ice_->local_pwd(); }
+  const std::string& local_fingerprint() const { return certificate_->fingerprint(); }
+  static constexpr std::string_view local_fingerprint_algorithm() {
+    return Certificate::fingerprint_algorithm();
+  }
+
+  // Once per transport: sets the ICE credentials (applying candidates that
+  // arrived before) and prepares DTLS in `remote.local_role`.
+  Status set_remote(const RemoteParameters& remote);
+  // Candidates may arrive before set_remote; they are held until then.
+  // Filtered candidates give accepted == false and the reason.
+  Result<CandidateOutcome> add_remote_candidate(std::string_view candidate);
+  void end_of_remote_candidates();
+  Status start_gathering();
+
+  // Protects in place and sends; `buffer` holds `length` bytes of RTP/RTCP
+  // and must have room for the SRTP trailer (rtp::kSrtpMaxTrailer) after it.
+  Status send_rtp(std::span<uint8_t> buffer, size_t length);
+  Status send_rtcp(std::span<uint8_t> buffer, size_t length);
+
+  // Sends close_notify, stops the agent, then reports kClosed. Idempotent.
+  // A peer's close_notify also leads to kClosed (the agent stops on close()
+  // or destruction).
+  void close();
+  TransportState state() const { return state_; }
+
+  // Received packets dropped since creation (SRTP auth/replay failures,
+  // media before keys, unknown packet kinds). Counted, never logged here.
+  uint64_t dropped_packets() const { return dropped_packets_; }
+
+ private:
+  struct ConstructionTag {};
+
+ public:
+  PeerTransport(ConstructionTag, GMainContext* context,
+                std::shared_ptr<const Certificate> certificate, Callbacks callbacks,
+                DtlsTransport::Options dtls_options);
+
+ private:
+  struct SourceDeleter {
+    void operator()(GSource* source) const;
+  };
+
+  void on_ice_state(IceState state);
+  void on_ice_path_ready();
+  void on_datagram(std::span<uint8_t> datagram);
+  void on_media(std::span<uint8_t> packet, bool rtcp);
+  void send_dtls(std::span<const uint8_t> datagram);
+  void on_dtls_connected(const SrtpKeyMaterial& keys);
+  void on_remote_closed();
+  void arm_dtls_timer();
+  static gboolean on_dtls_timer(gpointer self);
+  void fail(int code, std::string message);
+  void set_state(TransportState state, const Error* error = nullptr);
+  Status send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp);
+
+  GMainContext* context_;
+  std::shared_ptr<const Certificate> certificate_;
+  Callbacks callbacks_;
+  DtlsTransport::Options dtls_options_;
+  std::unique_ptr<IceAgent> ice_;
+  std::unique_ptr<DtlsTransport> dtls_;
+  std::optional<rtp::SrtpSession> srtp_inbound_;
+  std::optional<rtp::SrtpSession> srtp_outbound_;
+  // DTLS flights produced before ICE has a pair to send them on.
+  std::deque<std::vector<uint8_t>> pending_dtls_;
+  std::unique_ptr<GSource, SourceDeleter> dtls_timer_;
+  TransportState state_ = TransportState::kNew;
+  bool remote_set_ = false;
+  uint64_t dropped_packets_ = 0;
+};
+
+}  // namespace partyline::ice

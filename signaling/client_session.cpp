@@ -1,0 +1,181 @@
+#include "signaling/client_session.hpp"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/log.hpp"
+
+namespace partyline::signaling {
+
+std::string random_uuid_v4() {
+  std::array<unsigned char, 16> bytes{};
+  if (gnutls_rnd(GNUTLS_RND_RANDOM, bytes.data(), bytes.size()) != 0) {
+    throw std::runtime_error("gnutls_rnd failed: no randomness for a session id");
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof(text),
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1],
+                bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10], bytes[11],
+                bytes[12], bytes[13], bytes[14], bytes[15]);
+  return text;
+}
+
+ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection,
+                             QueryParameters query, std::string remote_address, const ClientSessionOptions& options,
+                             RequestHandler& handler, ClosedCallback on_closed)
+    : context_(context),
+      connection_(std::move(connection)),
+      id_(random_uuid_v4()),
+      query_(std::move(query)),
+      remote_address_(std::move(remote_address)),
+      options_(options),
+      handler_(handler),
+      on_closed_(std::move(on_closed)) {}
+
+ClientSession::~ClientSession() {
+  keepalive_timer_.cancel();
+  connection_.reset();
+}
+
+void ClientSession::open() {
+  // Queued before the connection starts reading, so the handshake state goes
+  // out first even when a request arrived together with the upgrade.
+  HandshakeState state{id_, options_.keepalive_interval.count(), g_get_real_time() / 1000, options_.server_name,
+                       options_.server_version};
+  connection_->send_text(format_handshake_state(state));
+  last_keepalive_us_ = g_get_monotonic_time();
+  // A repeating check instead of a timer re-armed per keepalive; it fires
+  // 8 times per allowed gap, so 4002 comes at most 1/8 late.
+  auto period = std::max((2 * options_.keepalive_interval) / 8, std::chrono::milliseconds(10));
+  keepalive_timer_.start(context_, period, [this] { return check_keepalive(); });
+  PL_LOG(kInfo, log_context()) << "WebSocket open from " << remote_address_;
+
+  auto self = shared_from_this();
+  handler_.on_session_open(self);
+  // The connection's callbacks hold a weak reference: they may fire while the
+  // owner is already dropping the session.
+  std::weak_ptr<ClientSession> weak = self;
+  connection_->start({
+      [weak](std::string text) {
+        if (auto session = weak.lock()) session->on_text(std::move(text));
+      },
+      [weak](uint16_t code) {
+        if (auto session = weak.lock()) session->on_connection_closed(code);
+      },
+  });
+}
+
+std::optional<std::string_view> ClientSession::query_parameter(std::string_view name) const {
+  auto found = query_.find(name);
+  if (found == query_.end()) return std::nullopt;
+  return std::string_view(found->second);
+}
+
+bool ClientSession::is_open() const { return !closed_ && connection_->is_open(); }
+
+std::string ClientSession::log_context() const { return "session=" + id_.substr(0, 8); }
+
+void ClientSession::respond_success(const std::string& transaction, const std::string& request_name,
+                                    core::JsonPtr extra_fields) {
+  if (!take_pending(transaction, "success")) return;
+  connection_->send_text(format_success(transaction, request_name, extra_fields.get()));
+}
+
+void ClientSession::respond_error(const std::string& transaction, const std::string& request_name,
+                                  const Error& error) {
+  if (!take_pending(transaction, "error")) return;
+  PL_LOG(kDebug, log_context()) << "request '" << request_name << "' failed: " << error.code << " "
+                                << error.message;
+  connection_->send_text(format_error(transaction, request_name, error));
+}
+
+void ClientSession::send_event(core::JsonPtr event) {
+  if (!is_open()) return;
+  auto text = format_event(event.get());
+  if (!text) {
+    PL_LOG(kError, log_context()) << "event not sent: " << text.error().message;
+    return;
+  }
+  connection_->send_text(*text);
+}
+
+void ClientSession::close(int code, std::string reason) {
+  if (!is_open()) return;
+  PL_LOG(kInfo, log_context()) << "closing (" << code << " " << reason << ")";
+  connection_->close(static_cast<uint16_t>(code), reason);
+}
+
+void ClientSession::close_now(int code, std::string reason) {
+  if (closed_) return;
+  connection_->close_now(static_cast<uint16_t>(code), reason);
+}
+
+bool ClientSession::take_pending(const std::string& transaction, const char* what) {
+  auto found = pending_.find(transaction);
+  if (found == pending_.end()) {
+    PL_LOG(kDebug, log_context()) << "dropped " << what << " response: transaction '" << transaction
+                                  << "' is not awaiting one";
+    return false;
+  }
+  pending_.erase(found);
+  return is_open();
+}
+
+void ClientSession::on_text(std::string text) {
+  ClientMessage message = parse_client_message(text);
+  if (auto* keepalive = std::get_if<KeepaliveMessage>(&message)) {
+    last_keepalive_us_ = g_get_monotonic_time();
+    connection_->send_text(format_keepalive_ack(keepalive->transaction));
+  } else if (auto* request = std::get_if<Request>(&message)) {
+    on_request(std::move(*request));
+  } else {
+    const auto& refused = std::get<MessageError>(message);
+    PL_LOG(kDebug, log_context()) << "refused a message: " << refused.error.message;
+    connection_->send_text(format_error(refused.transaction, refused.request, refused.error));
+  }
+}
+
+void ClientSession::on_request(Request request) {
+  if (pending_.count(request.transaction) != 0) {
+    Error busy = make_error(error_code::kConflict, "transaction '" + request.transaction + "' is still awaiting its response");
+    connection_->send_text(format_error(request.transaction, request.name, busy));
+    return;
+  }
+  if (pending_.size() >= options_.max_pending_transactions) {
+    Error limited = make_error(error_code::kRateLimited, "more than " + std::to_string(options_.max_pending_transactions) +
+                                                             " requests awaiting a response");
+    connection_->send_text(format_error(request.transaction, request.name, limited));
+    return;
+  }
+  pending_.emplace(request.transaction, request.name);
+  // The handler may close or answer synchronously; keep this alive meanwhile.
+  auto self = shared_from_this();
+  handler_.on_request(self, std::move(request));
+}
+
+bool ClientSession::check_keepalive() {
+  if (!is_open()) return false;
+  auto allowed = std::chrono::duration_cast<std::chrono::microseconds>(2 * options_.keepalive_interval).count();
+  if (g_get_monotonic_time() - last_keepalive_us_ < allowed) return true;
+  close(close_code::kKeepaliveMissed, "keepalive missed");
+  return false;
+}
+
+void ClientSession::on_connection_closed(uint16_t code) {
+  if (closed_) return;
+  closed_ = true;
+  keepalive_timer_.cancel();
+  pending_.clear();
+  PL_LOG(kInfo, log_context()) << "WebSocket closed (" << code << ")";
+  auto self = shared_from_this();
+  if (on_closed_) on_closed_(self);
+}
+
+}  // namespace partyline::signaling

@@ -1,0 +1,107 @@
+// One client on one WebSocket: sends the handshake state, answers
+// keepalives, closes the socket (4002) when they stop, and passes requests
+// to the RequestHandler, making sure each transaction is answered once.
+// Everything here runs on the signaling loop thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/event_loop.hpp"
+#include "core/json.hpp"
+#include "rtp/result.hpp"
+#include "signaling/http_server.hpp"
+#include "signaling/protocol.hpp"
+#include "signaling/websocket_connection.hpp"
+
+namespace partyline::signaling {
+
+class ClientSession;
+
+// Implemented by the application (the lead's code). Called on the signaling
+// loop thread.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // After the handshake state was sent. The handler may close() the session here.
+  virtual void on_session_open(const std::shared_ptr<ClientSession>& session) = 0;
+  // Must lead to exactly one respond_* for request.transaction, possibly
+  // later (keep a std::weak_ptr<ClientSession>). Unknown names: answer 404.
+  virtual void on_request(const std::shared_ptr<ClientSession>& session, Request request) = 0;
+  // The socket is gone; responses and events sent from now on are dropped.
+  virtual void on_session_closed(const std::shared_ptr<ClientSession>& session) = 0;
+};
+
+struct ClientSessionOptions {
+  std::chrono::milliseconds keepalive_interval{30000};  // 4002 after twice this without a keepalive
+  size_t max_pending_transactions = 64;                 // more requests awaiting a response: 429
+  std::string server_name = "partyline";
+  std::string server_version = PARTYLINE_VERSION;
+};
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  // Called once, after the socket was released, so the owner can forget it.
+  using ClosedCallback = std::function<void(const std::shared_ptr<ClientSession>&)>;
+
+  // Made by SignalingServer, which then calls open().
+  ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection, QueryParameters query,
+                std::string remote_address, const ClientSessionOptions& options, RequestHandler& handler,
+                ClosedCallback on_closed);
+  ~ClientSession();
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  // Starts the connection, sends the handshake state, starts the keepalive watch.
+  void open();
+
+  const std::string& id() const { return id_; }
+  const QueryParameters& query() const { return query_; }
+  std::optional<std::string_view> query_parameter(std::string_view name) const;
+  const std::string& remote_address() const { return remote_address_; }
+  bool is_open() const;
+  // "session=<first 8 characters of the id>", for PL_LOG.
+  std::string log_context() const;
+
+  // Each drops (with a debug log) a response for a transaction that is not
+  // awaiting one; everything is dropped once the session is closing.
+  void respond_success(const std::string& transaction, const std::string& request_name, core::JsonPtr extra_fields);
+  void respond_error(const std::string& transaction, const std::string& request_name, const Error& error);
+  // `event` must be an object with a string "event" field and no "transaction".
+  void send_event(core::JsonPtr event);
+  // Starts the WebSocket closing handshake with `code` (see close_code).
+  void close(int code, std::string reason);
+  // Closes the socket at once (server shutdown); the closed callback runs before it returns.
+  void close_now(int code, std::string reason);
+
+ private:
+  void on_text(std::string text);
+  void on_request(Request request);
+  bool take_pending(const std::string& transaction, const char* what);
+  bool check_keepalive();
+  void on_connection_closed(uint16_t code);
+
+  GMainContext* context_;
+  std::unique_ptr<WebSocketConnection> connection_;
+  std::string id_;
+  QueryParameters query_;
+  std::string remote_address_;
+  ClientSessionOptions options_;
+  RequestHandler& handler_;
+  ClosedCallback on_closed_;
+  // transaction -> request name, for requests not yet answered.
+  std::unordered_map<std::string, std::string> pending_;
+  core::Timer keepalive_timer_;
+  int64_t last_keepalive_us_ = 0;  // g_get_monotonic_time()
+  bool closed_ = false;
+};
+
+// A random (version 4) UUID from GnuTLS's generator, lowercase.
+std::string random_uuid_v4();
+
+}  // namespace partyline::signaling

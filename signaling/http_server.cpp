@@ -1,0 +1,246 @@
+#include "signaling/http_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace partyline::signaling {
+
+namespace {
+
+constexpr unsigned kHttpIdleTimeoutSeconds = 30;
+
+struct ResponseDeleter {
+  void operator()(MHD_Response* response) const { MHD_destroy_response(response); }
+};
+using ResponsePtr = std::unique_ptr<MHD_Response, ResponseDeleter>;
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// True when the comma-separated header value lists `token` (case-insensitive),
+// as in "Connection: keep-alive, Upgrade".
+bool header_has_token(const char* value, std::string_view token) {
+  if (value == nullptr) return false;
+  std::string_view rest(value);
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    size_t first = item.find_first_not_of(" \t");
+    size_t last = item.find_last_not_of(" \t");
+    if (first != std::string_view::npos && equals_ignoring_case(item.substr(first, last - first + 1), token)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+MHD_Result queue(MHD_Connection* connection, unsigned status, ResponsePtr response) {
+  if (!response) return MHD_NO;
+  return MHD_queue_response(connection, status, response.get());
+}
+
+MHD_Result serve_text(MHD_Connection* connection, unsigned status, std::string_view text) {
+  std::string body = std::string(text) + "\n";
+  ResponsePtr response(MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY));
+  if (!response) return MHD_NO;
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(response.get(), MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  return queue(connection, status, std::move(response));
+}
+
+MHD_Result collect_query_parameter(void* map, MHD_ValueKind, const char* key, const char* value) {
+  static_cast<QueryParameters*>(map)->insert_or_assign(key, value != nullptr ? value : "");
+  return MHD_YES;
+}
+
+std::string remote_address_of(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "unknown";
+  char host[NI_MAXHOST];
+  socklen_t length = info->client_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (getnameinfo(info->client_addr, length, host, sizeof(host), nullptr, 0, NI_NUMERICHOST) != 0) return "unknown";
+  return host;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, UpgradeHandler on_upgrade)
+    : options_(std::move(options)), on_upgrade_(std::move(on_upgrade)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() {
+  if (daemon_) return make_error(error_code::kConflict, "HTTP server already started");
+  if (!options_.web_root.empty()) {
+    auto files = StaticFiles::open(options_.web_root);
+    if (!files) return files.error();
+    files_.emplace(std::move(*files));
+  }
+
+  sockaddr_storage address{};
+  bool ipv6 = options_.bind_address.find(':') != std::string::npos;
+  if (ipv6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(options_.port);
+    if (inet_pton(AF_INET6, options_.bind_address.c_str(), &in6->sin6_addr) != 1) {
+      return make_error(error_code::kBadRequest, "bind address '" + options_.bind_address + "' is not an IP address");
+    }
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(options_.port);
+    if (inet_pton(AF_INET, options_.bind_address.c_str(), &in4->sin_addr) != 1) {
+      return make_error(error_code::kBadRequest, "bind address '" + options_.bind_address + "' is not an IP address");
+    }
+  }
+
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG |
+                   (ipv6 ? MHD_USE_IPv6 : 0);
+  {
+    std::lock_guard lock(log_mutex_);
+    last_mhd_message_.clear();
+  }
+  daemon_.reset(MHD_start_daemon(flags, options_.port, nullptr, nullptr, &HttpServer::on_request, this,
+                                 MHD_OPTION_EXTERNAL_LOGGER, &HttpServer::log_from_mhd, this,
+                                 MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
+                                 MHD_OPTION_UNESCAPE_CALLBACK, &HttpServer::unescape, this,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, kHttpIdleTimeoutSeconds, MHD_OPTION_END));
+  if (!daemon_) {
+    std::lock_guard lock(log_mutex_);
+    std::string reason = last_mhd_message_.empty() ? "libmicrohttpd could not start" : last_mhd_message_;
+    return make_error(error_code::kInternal, "cannot listen on " + options_.bind_address + ":" +
+                                                 std::to_string(options_.port) + ": " + reason);
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_BIND_PORT);
+  bound_port_ = info != nullptr ? info->port : options_.port;
+  PL_LOG(kInfo, "server") << "HTTP listening on " << options_.bind_address << ":" << bound_port_;
+  return {};
+}
+
+void HttpServer::stop() {
+  if (!daemon_) return;
+  daemon_.reset();
+  bound_port_ = 0;
+}
+
+MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const char* url, const char* method,
+                                  const char*, const char*, size_t*, void**) {
+  auto* server = static_cast<HttpServer*>(self);
+  std::string_view path(url != nullptr ? url : "");
+  bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+  bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+  // Answering on the first call, before any body is read, is allowed by MHD
+  // and is what we want for methods we refuse.
+  if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  if (path == server->options_.websocket_path) {
+    if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    return server->serve_upgrade(connection);
+  }
+  return server->serve_file(connection, url);
+}
+
+MHD_Result HttpServer::serve_file(MHD_Connection* connection, const char* url) {
+  if (!files_) return serve_text(connection, MHD_HTTP_NOT_FOUND, "not found");
+  auto resolved = files_->resolve(url);
+  if (!resolved) {
+    PL_LOG(kDebug, "server") << "HTTP 404: " << resolved.error().message;
+    return serve_text(connection, MHD_HTTP_NOT_FOUND, "not found");
+  }
+  // O_NOFOLLOW: the path is canonical, so a symlink here means it was swapped in
+  // after resolving.
+  int fd = ::open(resolved->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat info {};
+  if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    if (fd >= 0) ::close(fd);
+    return serve_text(connection, MHD_HTTP_NOT_FOUND, "not found");
+  }
+  // MHD owns `fd` once the response exists.
+  ResponsePtr response(MHD_create_response_from_fd(static_cast<uint64_t>(info.st_size), fd));
+  if (!response) {
+    ::close(fd);
+    return MHD_NO;
+  }
+  std::string type(content_type_for(*resolved));
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CONTENT_TYPE, type.c_str());
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  return queue(connection, MHD_HTTP_OK, std::move(response));
+}
+
+MHD_Result HttpServer::serve_upgrade(MHD_Connection* connection) {
+  auto header = [connection](const char* name) { return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name); };
+  if (!header_has_token(header(MHD_HTTP_HEADER_UPGRADE), "websocket")) {
+    return serve_text(connection, MHD_HTTP_BAD_REQUEST, "header 'Upgrade' must be 'websocket'");
+  }
+  if (!header_has_token(header(MHD_HTTP_HEADER_CONNECTION), "upgrade")) {
+    return serve_text(connection, MHD_HTTP_BAD_REQUEST, "header 'Connection' must include 'Upgrade'");
+  }
+  const char* version = header("Sec-WebSocket-Version");
+  if (version == nullptr || std::strcmp(version, "13") != 0) {
+    return serve_text(connection, MHD_HTTP_BAD_REQUEST, "header 'Sec-WebSocket-Version' must be 13");
+  }
+  const char* key = header("Sec-WebSocket-Key");
+  auto accept = websocket_accept_for_key(key != nullptr ? key : "");
+  if (!accept) return serve_text(connection, MHD_HTTP_BAD_REQUEST, accept.error().message);
+
+  ResponsePtr response(MHD_create_response_for_upgrade(&HttpServer::on_upgraded, this));
+  if (!response) return MHD_NO;
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_UPGRADE, "websocket");
+  MHD_add_response_header(response.get(), "Sec-WebSocket-Accept", accept->c_str());
+  return queue(connection, MHD_HTTP_SWITCHING_PROTOCOLS, std::move(response));
+}
+
+void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void*, const char* extra_in, size_t extra_in_size,
+                             MHD_socket sock, MHD_UpgradeResponseHandle* handle) {
+  auto* server = static_cast<HttpServer*>(self);
+  WebSocketUpgrade upgrade;
+  // MHD_upgrade_action is thread-safe (it resumes the connection through
+  // MHD's inter-thread channel), so the socket may be released anywhere.
+  upgrade.socket = UpgradedSocket(sock, [handle] { MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE); });
+  upgrade.already_received.assign(extra_in != nullptr ? extra_in : "", extra_in_size);
+  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query_parameter, &upgrade.query);
+  upgrade.remote_address = remote_address_of(connection);
+  PL_LOG(kDebug, "server") << "WebSocket upgrade from " << upgrade.remote_address << ", "
+                           << extra_in_size << " bytes already received";
+  server->on_upgrade_(std::move(upgrade));
+}
+
+size_t HttpServer::unescape(void*, MHD_Connection*, char* text) {
+  size_t length = MHD_http_unescape(text);
+  // A decoded NUL would silently cut the C string MHD hands on ("/x%00.png"
+  // would serve "/x"); empty the whole value instead, which never resolves.
+  if (std::memchr(text, '\0', length) != nullptr) {
+    text[0] = '\0';
+    return 0;
+  }
+  return length;
+}
+
+void HttpServer::log_from_mhd(void* self, const char* format, va_list args) {
+  char buffer[512];
+  std::vsnprintf(buffer, sizeof(buffer), format, args);
+  std::string message(buffer);
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.pop_back();
+  PL_LOG(kInfo, "server") << "libmicrohttpd: " << message;
+  auto* server = static_cast<HttpServer*>(self);
+  std::lock_guard lock(server->log_mutex_);
+  server->last_mhd_message_ = std::move(message);
+}
+
+}  // namespace partyline::signaling

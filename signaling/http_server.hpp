@@ -1,0 +1,87 @@
+// The HTTP side of signaling on libmicrohttpd: serves the web client's
+// static files and upgrades `GET <websocket_path>` to a WebSocket, handing
+// the socket over to the caller. MHD runs its own polling thread; every
+// callback here runs on it.
+#pragma once
+
+#include <microhttpd.h>
+
+#include <cstdarg>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "rtp/result.hpp"
+#include "signaling/static_files.hpp"
+#include "signaling/websocket_connection.hpp"
+
+namespace partyline::signaling {
+
+using QueryParameters = std::map<std::string, std::string, std::less<>>;
+
+struct HttpServerOptions {
+  std::string bind_address = "0.0.0.0";  // IPv4 or IPv6 literal
+  uint16_t port = 8088;                   // 0: any free port (see HttpServer::port())
+  std::filesystem::path web_root;         // empty: no static files (every GET is 404)
+  std::string websocket_path = "/ws";
+};
+
+// A successful upgrade: the socket (released through MHD when destroyed),
+// the bytes MHD read past the request, and what the request said.
+struct WebSocketUpgrade {
+  UpgradedSocket socket;
+  std::string already_received;
+  QueryParameters query;  // percent-decoded once
+  std::string remote_address;
+};
+
+class HttpServer {
+ public:
+  // Runs on MHD's thread; it must not block.
+  using UpgradeHandler = std::function<void(WebSocketUpgrade upgrade)>;
+
+  HttpServer(HttpServerOptions options, UpgradeHandler on_upgrade);
+  ~HttpServer();  // stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Errors: a bad bind address or web root (400/404), or MHD could not listen
+  // (500, with MHD's reason, e.g. "Address already in use").
+  Status start();
+  // Every UpgradedSocket handed out must have been released before: MHD
+  // closes and frees the ones still open, leaving their handles dangling.
+  void stop();
+  // The bound port (the actual one when 0 was asked for); 0 when stopped.
+  uint16_t port() const { return bound_port_; }
+
+ private:
+  struct DaemonDeleter {
+    void operator()(MHD_Daemon* daemon) const { MHD_stop_daemon(daemon); }
+  };
+
+  static MHD_Result on_request(void* self, MHD_Connection* connection, const char* url, const char* method,
+                               const char* version, const char* upload_data, size_t* upload_data_size,
+                               void** request_context);
+  static void on_upgraded(void* self, MHD_Connection* connection, void* request_context, const char* extra_in,
+                          size_t extra_in_size, MHD_socket sock, MHD_UpgradeResponseHandle* handle);
+  static size_t unescape(void* self, MHD_Connection* connection, char* text);
+  static void log_from_mhd(void* self, const char* format, va_list args);
+
+  MHD_Result serve_file(MHD_Connection* connection, const char* url);
+  MHD_Result serve_upgrade(MHD_Connection* connection);
+
+  HttpServerOptions options_;
+  UpgradeHandler on_upgrade_;
+  std::optional<StaticFiles> files_;
+  std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;
+  uint16_t bound_port_ = 0;
+  std::mutex log_mutex_;
+  std::string last_mhd_message_;
+};
+
+}  // namespace partyline::signaling

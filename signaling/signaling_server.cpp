@@ -1,0 +1,145 @@
+#include "signaling/signaling_server.hpp"
+
+#include <vector>
+
+#include "core/log.hpp"
+
+namespace partyline::signaling {
+
+namespace {
+
+HttpServerOptions http_options(const SignalingOptions& options) {
+  HttpServerOptions http;
+  http.bind_address = options.bind_address;
+  http.port = options.port;
+  http.web_root = options.web_root;
+  return http;
+}
+
+}  // namespace
+
+SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoop& loop, RequestHandler& handler)
+    : options_(options),
+      loop_(loop),
+      handler_(handler),
+      http_(http_options(options), [this](WebSocketUpgrade upgrade) { on_upgrade(std::move(upgrade)); }) {
+  websocket_options_.max_message_bytes = options.max_message_bytes;
+  websocket_options_.ping_interval = std::chrono::milliseconds(options.ping_interval_ms);
+  websocket_options_.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  websocket_options_.close_timeout = std::chrono::milliseconds(options.close_timeout_ms);
+  session_options_.keepalive_interval = std::chrono::milliseconds(options.keepalive_interval_ms);
+  session_options_.max_pending_transactions = options.max_pending_transactions;
+}
+
+SignalingServer::~SignalingServer() {
+  stop();
+  alive_.reset();
+}
+
+Status SignalingServer::start() {
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    accepting_ = true;
+  }
+  Status started = http_.start();
+  if (!started) {
+    std::lock_guard lock(upgrades_mutex_);
+    accepting_ = false;
+  }
+  return started;
+}
+
+void SignalingServer::stop() {
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    if (!accepting_) return;
+    accepting_ = false;
+    // Released here: MHD_upgrade_action may be called from any thread, and it
+    // must happen before MHD stops.
+    pending_upgrades_.clear();
+  }
+  if (loop_.on_loop_thread()) {
+    close_everything();
+  } else {
+    // Also runs every adopt() posted before, which now find nothing to adopt.
+    loop_.run_sync([this] { close_everything(); });
+  }
+  http_.stop();
+}
+
+void SignalingServer::close_everything() {
+  std::vector<std::shared_ptr<ClientSession>> sessions;
+  for (auto& [id, session] : sessions_) sessions.push_back(session);
+  for (auto& session : sessions) session->close_now(close_code::kGoingAway, "server shutting down");
+  std::vector<std::shared_ptr<WebSocketConnection>> refused;
+  for (auto& [raw, connection] : refused_) refused.push_back(connection);
+  for (auto& connection : refused) connection->close_now(close_code::kAtCapacity, "server at capacity");
+}
+
+void SignalingServer::on_upgrade(WebSocketUpgrade upgrade) {
+  std::lock_guard lock(upgrades_mutex_);
+  if (!accepting_) return;  // `upgrade` releases the socket as it goes out of scope
+  uint64_t id = next_upgrade_id_++;
+  pending_upgrades_.emplace(id, std::move(upgrade));
+  std::weak_ptr<int> alive = alive_;
+  loop_.post([this, alive, id] {
+    if (alive.lock()) adopt(id);
+  });
+}
+
+void SignalingServer::adopt(uint64_t upgrade_id) {
+  WebSocketUpgrade upgrade;
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    auto found = pending_upgrades_.find(upgrade_id);
+    if (found == pending_upgrades_.end()) return;  // stopped meanwhile
+    upgrade = std::move(found->second);
+    pending_upgrades_.erase(found);
+  }
+  auto connection = std::make_unique<WebSocketConnection>(loop_.context(), std::move(upgrade.socket),
+                                                          std::move(upgrade.already_received), websocket_options_);
+  if (sessions_.size() >= options_.max_sessions) {
+    PL_LOG(kWarn, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
+                            << options_.max_sessions << " sessions open";
+    refuse_at_capacity(std::move(connection));
+    return;
+  }
+  std::weak_ptr<int> alive = alive_;
+  auto session = std::make_shared<ClientSession>(
+      loop_.context(), std::move(connection), std::move(upgrade.query), std::move(upgrade.remote_address),
+      session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
+        if (alive.lock()) on_session_closed(closed);
+      });
+  sessions_.emplace(session->id(), session);
+  session_count_ = sessions_.size();
+  session->open();
+}
+
+void SignalingServer::refuse_at_capacity(std::unique_ptr<WebSocketConnection> connection) {
+  std::shared_ptr<WebSocketConnection> shared(std::move(connection));
+  WebSocketConnection* raw = shared.get();
+  refused_.emplace(raw, shared);
+  std::weak_ptr<int> alive = alive_;
+  raw->start({nullptr, [this, alive, raw](uint16_t) {
+                if (!alive.lock()) return;
+                auto found = refused_.find(raw);
+                if (found == refused_.end()) return;
+                // Destroyed later: this runs inside the connection's own callback.
+                loop_.post([keep = std::move(found->second)] {});
+                refused_.erase(found);
+              }});
+  raw->close(close_code::kAtCapacity, "server at capacity");
+}
+
+void SignalingServer::on_session_closed(const std::shared_ptr<ClientSession>& session) {
+  auto found = sessions_.find(session->id());
+  if (found == sessions_.end()) return;
+  auto owned = std::move(found->second);
+  sessions_.erase(found);
+  session_count_ = sessions_.size();
+  handler_.on_session_closed(owned);
+  // Destroyed later: this runs inside the session's connection callback.
+  loop_.post([keep = std::move(owned)] {});
+}
+
+}  // namespace partyline::signaling

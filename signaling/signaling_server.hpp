@@ -1,0 +1,83 @@
+// The signaling front door: HTTP static files and the /ws WebSocket
+// (HttpServer), one ClientSession per WebSocket, all sessions living on the
+// signaling EventLoop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/event_loop.hpp"
+#include "rtp/result.hpp"
+#include "signaling/client_session.hpp"
+#include "signaling/http_server.hpp"
+#include "signaling/websocket_connection.hpp"
+
+namespace partyline::signaling {
+
+struct SignalingOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 8088;  // 0: any free port, see SignalingServer::port()
+  std::filesystem::path web_root;
+  size_t max_message_bytes = 65536;
+  uint32_t ping_interval_ms = 15000;
+  uint32_t idle_timeout_ms = 45000;
+  uint32_t keepalive_interval_ms = 30000;
+  size_t max_sessions = 1000;           // one more WebSocket is closed with 4003
+  uint32_t close_timeout_ms = 2000;     // wait for the peer's close frame
+  size_t max_pending_transactions = 64; // per session; more get 429
+};
+
+class SignalingServer {
+ public:
+  // `loop` and `handler` must outlive the server; `loop` must be running
+  // whenever start() or stop() is called.
+  SignalingServer(const SignalingOptions& options, core::EventLoop& loop, RequestHandler& handler);
+  ~SignalingServer();  // stop()
+  SignalingServer(const SignalingServer&) = delete;
+  SignalingServer& operator=(const SignalingServer&) = delete;
+
+  // Errors name the cause, e.g. "cannot listen on 0.0.0.0:8088: ... Address already in use".
+  Status start();
+  // Closes every WebSocket with 1001 (on_session_closed runs for each), then
+  // stops HTTP. Callable from any thread, including the loop's. Idempotent.
+  void stop();
+
+  // Open sessions; callable from any thread.
+  size_t session_count() const { return session_count_.load(); }
+  // The bound port (the actual one when 0 was configured); 0 when stopped.
+  uint16_t port() const { return http_.port(); }
+
+ private:
+  void on_upgrade(WebSocketUpgrade upgrade);  // MHD thread
+  void adopt(uint64_t upgrade_id);            // loop thread
+  void refuse_at_capacity(std::unique_ptr<WebSocketConnection> connection);
+  void on_session_closed(const std::shared_ptr<ClientSession>& session);
+  void close_everything();
+
+  SignalingOptions options_;
+  core::EventLoop& loop_;
+  RequestHandler& handler_;
+  WebSocketOptions websocket_options_;
+  ClientSessionOptions session_options_;
+  HttpServer http_;
+  // Lets tasks posted to the loop notice that the server is gone.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  // Shared between MHD's thread and the loop: upgrades not yet adopted.
+  std::mutex upgrades_mutex_;
+  bool accepting_ = false;
+  uint64_t next_upgrade_id_ = 0;
+  std::map<uint64_t, WebSocketUpgrade> pending_upgrades_;
+
+  // Loop thread only.
+  std::map<std::string, std::shared_ptr<ClientSession>> sessions_;
+  std::map<WebSocketConnection*, std::shared_ptr<WebSocketConnection>> refused_;
+  std::atomic<size_t> session_count_{0};
+};
+
+}  // namespace partyline::signaling

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests, each in its own private network namespace (only
+# loopback, its own PID namespace so nothing outlives it) with its own server.
+#
+#   tests/e2e/run_e2e.sh [--binary PATH] [--list] [TEST...]
+#
+# TEST is one of the names printed by --list (default: all). --binary is the
+# server to start (default: build/signaling/partyline). Prints one PASS/FAIL
+# line per test and a closing 'e2e: N passed, N failed'; exits non-zero if any
+# test failed. Server logs go to tests/e2e/out/TEST.server.log.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+binary="$repo/build/signaling/partyline"
+python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
+
+all_tests=(echo_chromium echo_aiortc bad_fingerprint)
+
+# Sets the array test_command to the command line of test $1.
+set_test_command() {
+  case "$1" in
+    echo_chromium) test_command=(node "$here/echo_chromium.mjs") ;;
+    echo_aiortc) test_command=("$python" "$here/echo_aiortc.py") ;;
+    bad_fingerprint) test_command=("$python" "$here/bad_fingerprint.py") ;;
+    *) return 1 ;;
+  esac
+}
+
+tests=()
+while (($#)); do
+  case "$1" in
+    --binary) binary="$(realpath "$2")"; shift 2 ;;
+    --binary=*) binary="$(realpath "${1#--binary=}")"; shift ;;
+    --list) printf '%s\n' "${all_tests[@]}"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run_e2e.sh: unknown option $1" >&2; exit 2 ;;
+    *) tests+=("$1"); shift ;;
+  esac
+done
+((${#tests[@]})) || tests=("${all_tests[@]}")
+
+if [[ ! -x "$binary" ]]; then
+  echo "run_e2e.sh: no server binary at $binary (run scripts/build)" >&2
+  exit 2
+fi
+if [[ " ${tests[*]} " == *" echo_chromium "* && ! -d "$here/node_modules/playwright-core" ]]; then
+  echo "run_e2e.sh: playwright-core is not installed (run scripts/install-deps --test)" >&2
+  exit 2
+fi
+
+mkdir -p "$here/out"
+passed=0
+failed=0
+for name in "${tests[@]}"; do
+  if ! set_test_command "$name"; then
+    echo "run_e2e.sh: unknown test '$name' (see --list)" >&2
+    exit 2
+  fi
+  echo "==> $name"
+  started=$SECONDS
+  # -p -f: the test is PID 1 of its own PID namespace, so when it ends the
+  # kernel kills whatever it left behind (browser, server).
+  # The outer timeout is a last resort; with_server.py has its own deadlines.
+  if timeout -k 10 300 unshare -n -p -f --kill-child -- \
+      sh -c 'ip link set lo up && exec "$@"' sh \
+      "$python" "$here/with_server.py" --binary "$binary" --log "$here/out/$name.server.log" \
+      -- "${test_command[@]}"; then
+    echo "PASS $name ($((SECONDS - started)) s)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name ($((SECONDS - started)) s; server log: $here/out/$name.server.log)"
+    failed=$((failed + 1))
+  fi
+done
+
+echo "e2e: $passed passed, $failed failed"
+if ((failed > 0)); then exit 1; fi

@@ -1,0 +1,359 @@
+// Two PeerTransports in one process on one GMainContext, talking over
+// 127.0.0.1 (run under `unshare -n` with lo up).
+#include "ice/peer_transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace partyline::ice {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+IceConfig loopback_config(bool controlling) {
+  IceConfig config;
+  config.local_addresses = {"127.0.0.1"};
+  config.allowed_remote_networks = {"127.0.0.0/8"};
+  config.controlling = controlling;
+  return config;
+}
+
+struct Peer {
+  std::unique_ptr<PeerTransport> transport;
+  std::vector<std::string> local_candidates;
+  bool gathering_done = false;
+  std::vector<TransportState> states;
+  std::optional<Error> error;
+  std::vector<std::vector<uint8_t>> rtp;
+  std::vector<std::vector<uint8_t>> rtcp;
+
+  bool reached(TransportState state) const {
+    return std::find(states.begin(), states.end(), state) != states.end();
+  }
+};
+
+class PeerTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    context_ = g_main_context_new();
+    auto first = Certificate::generate();
+    auto second = Certificate::generate();
+    ASSERT_TRUE(first.ok() && second.ok());
+    server_certificate_ = *first;
+    client_certificate_ = *second;
+    // Wakes the blocking iteration below so deadlines are checked.
+    tick_ = g_timeout_source_new(20);
+    g_source_set_callback(tick_, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr,
+                          nullptr);
+    g_source_attach(tick_, context_);
+  }
+
+  void TearDown() override {
+    server_.transport.reset();
+    client_.transport.reset();
+    // Let libnice finish closing its sockets before the context goes.
+    for (int i = 0; i < 5; ++i) g_main_context_iteration(context_, FALSE);
+    g_source_destroy(tick_);
+    g_source_unref(tick_);
+    g_main_context_unref(context_);
+  }
+
+  void create(Peer& peer, bool controlling, std::shared_ptr<const Certificate> certificate,
+              IceConfig config) {
+    config.controlling = controlling;
+    PeerTransport::Callbacks callbacks;
+    callbacks.on_local_candidate = [&peer](std::string candidate) {
+      peer.local_candidates.push_back(std::move(candidate));
+    };
+    callbacks.on_gathering_done = [&peer] { peer.gathering_done = true; };
+    callbacks.on_state = [&peer](TransportState state, const Error* error) {
+      peer.states.push_back(state);
+      if (error != nullptr) peer.error = *error;
+    };
+    callbacks.on_rtp = [&peer](std::span<uint8_t> packet) {
+      peer.rtp.emplace_back(packet.begin(), packet.end());
+    };
+    callbacks.on_rtcp = [&peer](std::span<uint8_t> packet) {
+      peer.rtcp.emplace_back(packet.begin(), packet.end());
+    };
+    auto transport = PeerTransport::create(context_, config, std::move(certificate),
+                                           std::move(callbacks));
+    ASSERT_TRUE(transport.ok()) << transport.error().message;
+    peer.transport = std::move(transport).value();
+  }
+
+  // The browser-like side (controlling) and partyline's side (controlled).
+  void create_pair() {
+    create(server_, false, server_certificate_, loopback_config(false));
+    create(client_, true, client_certificate_, loopback_config(true));
+  }
+
+  RemoteParameters remote_of(const Peer& peer, const Certificate& certificate, DtlsRole role) {
+    return RemoteParameters{peer.transport->local_ufrag(), peer.transport->local_pwd(), "sha-256",
+                            certificate.fingerprint(), role};
+  }
+
+  // Iterates the context until `done` or the deadline; false on timeout.
+  bool run_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    const auto deadline = Clock::now() + limit;
+    while (!done()) {
+      if (Clock::now() > deadline) return false;
+      g_main_context_iteration(context_, TRUE);
+    }
+    return true;
+  }
+
+  // Trickles what each side gathered so far to the other side.
+  void trickle(Peer& from, size_t& delivered, Peer& to) {
+    for (; delivered < from.local_candidates.size(); ++delivered) {
+      auto outcome = to.transport->add_remote_candidate(from.local_candidates[delivered]);
+      ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+      EXPECT_TRUE(outcome->accepted) << outcome->reason;
+    }
+  }
+
+  // Runs until both sides are secure (or one fails), trickling candidates.
+  bool connect(bool apply_remote_first) {
+    if (apply_remote_first) apply_remote();
+    EXPECT_TRUE(server_.transport->start_gathering().ok());
+    EXPECT_TRUE(client_.transport->start_gathering().ok());
+    size_t to_client = 0;
+    size_t to_server = 0;
+    bool remote_applied = apply_remote_first;
+    return run_until([&] {
+      trickle(server_, to_client, client_);
+      trickle(client_, to_server, server_);
+      // Early-candidate mode: every candidate goes over before the offer.
+      if (!remote_applied && server_.gathering_done && client_.gathering_done) {
+        apply_remote();
+        remote_applied = true;
+      }
+      return (server_.reached(TransportState::kSecure) && client_.reached(TransportState::kSecure)) ||
+             server_.error || client_.error;
+    });
+  }
+
+  void apply_remote() {
+    ASSERT_TRUE(server_.transport
+                    ->set_remote(remote_of(client_, *client_certificate_, server_role_))
+                    .ok());
+    const DtlsRole client_role = server_role_ == DtlsRole::kServer ? DtlsRole::kClient : DtlsRole::kServer;
+    ASSERT_TRUE(client_.transport
+                    ->set_remote(remote_of(server_, *expected_server_certificate(), client_role))
+                    .ok());
+  }
+
+  std::shared_ptr<const Certificate> expected_server_certificate() {
+    return client_expects_ ? client_expects_ : server_certificate_;
+  }
+
+  void exchange_media(Peer& sender, Peer& receiver, uint16_t sequence) {
+    std::vector<uint8_t> rtp(12 + 160 + rtp::kSrtpMaxTrailer, 0);
+    const uint8_t header[12] = {0x80, 111, static_cast<uint8_t>(sequence >> 8),
+                                static_cast<uint8_t>(sequence), 0, 0, 1, 0, 0xCA, 0xFE, 0xBA, 0xBE};
+    std::copy(std::begin(header), std::end(header), rtp.begin());
+    for (size_t i = 12; i < 172; ++i) rtp[i] = static_cast<uint8_t>(i ^ sequence);
+    const std::vector<uint8_t> rtp_plain(rtp.begin(), rtp.begin() + 172);
+    Status sent = sender.transport->send_rtp(rtp, 172);
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+
+    std::vector<uint8_t> rtcp(28 + rtp::kSrtpMaxTrailer, 0);
+    const uint8_t rtcp_header[8] = {0x80, 200, 0, 6, 0xCA, 0xFE, 0xBA, 0xBE};  // sender report
+    std::copy(std::begin(rtcp_header), std::end(rtcp_header), rtcp.begin());
+    for (size_t i = 8; i < 28; ++i) rtcp[i] = static_cast<uint8_t>(i * 5);
+    const std::vector<uint8_t> rtcp_plain(rtcp.begin(), rtcp.begin() + 28);
+    sent = sender.transport->send_rtcp(rtcp, 28);
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+
+    const size_t rtp_before = receiver.rtp.size();
+    const size_t rtcp_before = receiver.rtcp.size();
+    ASSERT_TRUE(run_until([&] {
+      return receiver.rtp.size() > rtp_before && receiver.rtcp.size() > rtcp_before;
+    }));
+    EXPECT_EQ(rtp_plain, receiver.rtp.back());
+    EXPECT_EQ(rtcp_plain, receiver.rtcp.back());
+  }
+
+  GMainContext* context_ = nullptr;
+  GSource* tick_ = nullptr;
+  std::shared_ptr<const Certificate> server_certificate_;
+  std::shared_ptr<const Certificate> client_certificate_;
+  std::shared_ptr<const Certificate> client_expects_;  // a wrong one for mismatch tests
+  DtlsRole server_role_ = DtlsRole::kServer;
+  Peer server_;
+  Peer client_;
+};
+
+TEST_F(PeerTransportTest, ReachesSecureAndExchangesMediaBothWays) {
+  create_pair();
+  ASSERT_TRUE(connect(/*apply_remote_first=*/true))
+      << "timed out; server states " << server_.states.size() << ", client " << client_.states.size();
+  ASSERT_FALSE(server_.error) << server_.error->message;
+  ASSERT_FALSE(client_.error) << client_.error->message;
+  EXPECT_EQ((std::vector<TransportState>{TransportState::kChecking, TransportState::kConnected,
+                                         TransportState::kSecure}),
+            server_.states);
+  ASSERT_FALSE(server_.local_candidates.empty());
+  EXPECT_EQ(0u, server_.local_candidates[0].rfind("candidate:", 0));
+  EXPECT_NE(server_.local_candidates[0].find("127.0.0.1"), std::string::npos);
+
+  exchange_media(server_, client_, 1);
+  exchange_media(client_, server_, 500);
+  exchange_media(server_, client_, 2);
+  EXPECT_EQ(0u, server_.transport->dropped_packets());
+  EXPECT_EQ(0u, client_.transport->dropped_packets());
+
+  server_.transport->close();
+  EXPECT_EQ(TransportState::kClosed, server_.transport->state());
+  EXPECT_EQ(TransportState::kClosed, server_.states.back());
+  // close_notify reaches the other side.
+  EXPECT_TRUE(run_until([&] { return client_.reached(TransportState::kClosed); }));
+}
+
+TEST_F(PeerTransportTest, TwoControlledAgentsResolveTheRoleConflict) {
+  create(server_, false, server_certificate_, loopback_config(false));
+  create(client_, false, client_certificate_, loopback_config(false));
+  ASSERT_TRUE(connect(true));
+  ASSERT_FALSE(server_.error || client_.error);
+  exchange_media(client_, server_, 3);
+}
+
+TEST_F(PeerTransportTest, ServerSideCanBeTheDtlsClient) {
+  server_role_ = DtlsRole::kClient;
+  create_pair();
+  ASSERT_TRUE(connect(true));
+  ASSERT_FALSE(server_.error || client_.error);
+  exchange_media(server_, client_, 10);
+  exchange_media(client_, server_, 20);
+}
+
+TEST_F(PeerTransportTest, CandidatesArrivingBeforeTheOfferAreApplied) {
+  create_pair();
+  ASSERT_TRUE(connect(/*apply_remote_first=*/false));
+  ASSERT_FALSE(server_.error || client_.error);
+  EXPECT_TRUE(server_.reached(TransportState::kSecure));
+  exchange_media(client_, server_, 7);
+}
+
+TEST_F(PeerTransportTest, FingerprintMismatchFailsWith495OnTheCheckingSide) {
+  auto stranger = Certificate::generate();
+  ASSERT_TRUE(stranger.ok());
+  client_expects_ = *stranger;  // the client (DTLS client) checks the server's certificate
+  create_pair();
+  ASSERT_TRUE(connect(true));
+  ASSERT_TRUE(client_.error);
+  EXPECT_EQ(kDtlsErrorCode, client_.error->code);
+  EXPECT_EQ("DTLS: remote certificate does not match a=fingerprint", client_.error->message);
+  EXPECT_EQ(TransportState::kFailed, client_.transport->state());
+  EXPECT_FALSE(client_.reached(TransportState::kSecure));
+  // The server hears the alert and fails too, never reaching secure.
+  EXPECT_TRUE(run_until([&] { return server_.error.has_value(); }));
+  EXPECT_EQ(kDtlsErrorCode, server_.error->code);
+  EXPECT_FALSE(server_.reached(TransportState::kSecure));
+
+  std::vector<uint8_t> buffer(64, 0x80);
+  EXPECT_FALSE(client_.transport->send_rtp(buffer, 20).ok());
+}
+
+TEST_F(PeerTransportTest, ServerRejectsClientCertificateNotMatchingFingerprint) {
+  create_pair();
+  auto stranger = Certificate::generate();
+  ASSERT_TRUE(stranger.ok());
+  client_certificate_ = *stranger;  // the server now expects another client certificate
+  ASSERT_TRUE(connect(true));
+  ASSERT_TRUE(server_.error);
+  EXPECT_EQ(kDtlsErrorCode, server_.error->code);
+  EXPECT_EQ("DTLS: remote certificate does not match a=fingerprint", server_.error->message);
+}
+
+TEST_F(PeerTransportTest, FiltersCandidatesOutsideAllowedNetworks) {
+  create(server_, false, server_certificate_, loopback_config(false));
+  PeerTransport& transport = *server_.transport;
+
+  auto outside = transport.add_remote_candidate("candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host");
+  ASSERT_TRUE(outside.ok());
+  EXPECT_FALSE(outside->accepted);
+  EXPECT_NE(outside->reason.find("outside ice.allowed_remote_networks"), std::string::npos)
+      << outside->reason;
+
+  auto tcp = transport.add_remote_candidate(
+      "a=candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0");
+  ASSERT_TRUE(tcp.ok());
+  EXPECT_FALSE(tcp->accepted);
+  EXPECT_NE(tcp->reason.find("TCP"), std::string::npos);
+
+  auto ipv6_loopback = transport.add_remote_candidate("candidate:3 1 udp 2122260223 ::1 5000 typ host");
+  ASSERT_TRUE(ipv6_loopback.ok());
+  EXPECT_FALSE(ipv6_loopback->accepted);
+  EXPECT_NE(ipv6_loopback->reason.find("IPv6 loopback"), std::string::npos);
+
+  auto rtcp_component = transport.add_remote_candidate("candidate:4 2 udp 2122260222 127.0.0.1 5001 typ host");
+  ASSERT_TRUE(rtcp_component.ok());
+  EXPECT_FALSE(rtcp_component->accepted);
+
+  auto mdns = transport.add_remote_candidate("candidate:5 1 udp 2122260223 3f1c0f2e-1111.local 5000 typ host");
+  ASSERT_TRUE(mdns.ok());
+  EXPECT_FALSE(mdns->accepted);
+
+  auto inside = transport.add_remote_candidate("candidate:6 1 udp 2122260223 127.0.0.1 5000 typ host");
+  ASSERT_TRUE(inside.ok());
+  EXPECT_TRUE(inside->accepted);
+  EXPECT_TRUE(inside->queued);  // no remote credentials yet
+
+  auto malformed = transport.add_remote_candidate("candidate:garbage");
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(400, malformed.error().code);
+}
+
+TEST_F(PeerTransportTest, AdvertisesPublicIpForHostCandidates) {
+  IceConfig config = loopback_config(false);
+  config.public_ip = "198.51.100.7";
+  create(server_, false, server_certificate_, config);
+  ASSERT_TRUE(server_.transport->start_gathering().ok());
+  ASSERT_TRUE(run_until([&] { return server_.gathering_done; }));
+  ASSERT_FALSE(server_.local_candidates.empty());
+  for (const std::string& candidate : server_.local_candidates) {
+    EXPECT_NE(candidate.find(" 198.51.100.7 "), std::string::npos) << candidate;
+    EXPECT_EQ(candidate.find("127.0.0.1"), std::string::npos) << candidate;
+  }
+}
+
+TEST_F(PeerTransportTest, RejectsBadConfiguration) {
+  PeerTransport::Callbacks callbacks;
+  IceConfig bad_network = loopback_config(false);
+  bad_network.allowed_remote_networks = {"127.0.0.0/33"};
+  auto first = PeerTransport::create(context_, bad_network, server_certificate_, callbacks);
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.error().message.find("127.0.0.0/33"), std::string::npos);
+
+  IceConfig bad_stun = loopback_config(false);
+  bad_stun.stun_server = "stun.example.org:3478";
+  auto second = PeerTransport::create(context_, bad_stun, server_certificate_, callbacks);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("must be an IP address"), std::string::npos);
+
+  IceConfig bad_address = loopback_config(false);
+  bad_address.local_addresses = {"not-an-ip"};
+  EXPECT_FALSE(PeerTransport::create(context_, bad_address, server_certificate_, callbacks).ok());
+}
+
+TEST_F(PeerTransportTest, SetRemoteRejectsUnsupportedFingerprintAlgorithmAndRepeats) {
+  create(server_, false, server_certificate_, loopback_config(false));
+  RemoteParameters remote{"abcd", "0123456789abcdef01234567", "md5", "AA:BB", DtlsRole::kServer};
+  Status status = server_.transport->set_remote(remote);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(415, status.error().code);
+  remote.fingerprint_algorithm = "sha-256";
+  ASSERT_TRUE(server_.transport->set_remote(remote).ok());
+  Status again = server_.transport->set_remote(remote);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(409, again.error().code);
+}
+
+}  // namespace
+}  // namespace partyline::ice
