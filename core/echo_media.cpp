@@ -69,6 +69,11 @@ EchoMedia::Output EchoMedia::on_rtp(std::span<const uint8_t> packet, std::span<u
     return output;
   }
   std::memcpy(rtp_out.data(), packet.data(), packet.size());
+  if (rtp::rewrite_packet_extension_ids(rtp_out.first(packet.size()), match->stream->extension_ids) !=
+      rtp::HeaderExtensionError::kNone) {
+    count(EchoDrop::kMalformedExtensions);
+    return output;
+  }
   const uint32_t local_ssrc = match->rtx ? *match->stream->local_rtx_ssrc : match->stream->local_ssrc;
   rtp::set_rtp_ssrc(rtp_out, local_ssrc);
   output.rtp_length = packet.size();

@@ -12,6 +12,8 @@
 #include <span>
 #include <vector>
 
+#include "rtp/rtp_header_extensions.hpp"
+
 namespace partyline::core {
 
 // One negotiated m-line the echo serves.
@@ -23,10 +25,14 @@ struct EchoStream {
   std::optional<uint32_t> local_rtx_ssrc;
   std::optional<uint32_t> remote_ssrc;  // from the offer; learned by payload type otherwise
   std::optional<uint32_t> remote_rtx_ssrc;
+  // Header extension ids negotiated for this m-line map to themselves; every
+  // other id is dropped from echoed packets, so the receiver never meets an
+  // extension it did not agree to (or one whose id means something else).
+  rtp::ExtensionIdMap extension_ids{};
 };
 
 // Why an incoming packet was not echoed; counted, never logged per packet.
-enum class EchoDrop { kMalformedRtp, kUnknownStream, kMalformedRtcp, kCount };
+enum class EchoDrop { kMalformedRtp, kUnknownStream, kMalformedExtensions, kMalformedRtcp, kCount };
 
 class EchoMedia {
  public:

@@ -7,10 +7,13 @@
 #include "core/config.hpp"
 #include "core/peer_connection.hpp"
 #include "ice/certificate.hpp"
+#include "rtp/result.hpp"
 
 namespace partyline::core {
 
-PeerConnectionSettings make_peer_connection_settings(const Config& config,
-                                                     std::shared_ptr<const ice::Certificate> certificate);
+// Resolves STUN and TURN host names (once, at start-up: libnice wants
+// addresses); a name that does not resolve is an error naming it.
+Result<PeerConnectionSettings> make_peer_connection_settings(const Config& config,
+                                                             std::shared_ptr<const ice::Certificate> certificate);
 
 }  // namespace partyline::core

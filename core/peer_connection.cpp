@@ -23,6 +23,9 @@ std::vector<EchoStream> echo_streams(const rtp::Answer& answer) {
     stream.rtx_payload_type = media.rtx_payload_type;
     stream.local_ssrc = *media.local_ssrc;
     stream.local_rtx_ssrc = media.local_rtx_ssrc;
+    for (const auto& extmap : media.extmaps) {
+      if (extmap.id < stream.extension_ids.size()) stream.extension_ids[extmap.id] = static_cast<uint8_t>(extmap.id);
+    }
     if (!media.remote_ssrcs.empty()) {
       stream.remote_ssrc = media.remote_ssrcs.front().ssrc;
       stream.remote_rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;

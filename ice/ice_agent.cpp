@@ -282,8 +282,10 @@ void IceAgent::close() {
   closed_ = true;
   NiceAgent* agent = agent_.get();
   g_signal_handlers_disconnect_by_data(agent, this);
-  nice_agent_attach_recv(agent, stream_id_, kComponent, context_, nullptr, nullptr);
-  nice_agent_remove_stream(agent, stream_id_);
+  if (stream_id_ != 0) {  // 0 when configure() failed before adding it
+    nice_agent_attach_recv(agent, stream_id_, kComponent, context_, nullptr, nullptr);
+    nice_agent_remove_stream(agent, stream_id_);
+  }
   // Releases TURN allocations in the background; the task keeps its own reference.
   nice_agent_close_async(agent, nullptr, nullptr);
   early_candidates_.clear();

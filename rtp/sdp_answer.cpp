@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 
 namespace partyline::rtp {
@@ -135,10 +136,27 @@ const RtpCodec* find_rtx(const MediaDescription& media, uint8_t primary_pt) {
   return nullptr;
 }
 
-std::vector<Extmap> accepted_extmaps(const MediaDescription& media) {
+// Ids the offer gives to different URIs on different m-lines. One BUNDLE
+// transport has one id space (RFC 8843 section 9.1): a receiver that parses
+// extensions by id alone would misread such packets (aiortc 1.4 offers id 2
+// for both ssrc-audio-level and abs-send-time), so none of them is accepted.
+std::set<uint16_t> ambiguous_extension_ids(const SessionDescription& offer) {
+  std::map<uint16_t, std::string_view> uri_by_id;
+  std::set<uint16_t> ambiguous;
+  for (const MediaDescription& media : offer.media) {
+    for (const Extmap& extmap : media.extmaps) {
+      auto [it, inserted] = uri_by_id.emplace(extmap.id, extmap.uri);
+      if (!inserted && it->second != extmap.uri) ambiguous.insert(extmap.id);
+    }
+  }
+  return ambiguous;
+}
+
+std::vector<Extmap> accepted_extmaps(const MediaDescription& media, const std::set<uint16_t>& ambiguous_ids) {
   std::vector<Extmap> kept;
   for (const Extmap& extmap : media.extmaps) {
-    if (std::find(kAcceptedExtensions.begin(), kAcceptedExtensions.end(), extmap.uri) == kAcceptedExtensions.end()) {
+    if (std::find(kAcceptedExtensions.begin(), kAcceptedExtensions.end(), extmap.uri) == kAcceptedExtensions.end() ||
+        ambiguous_ids.count(extmap.id) > 0) {
       continue;
     }
     Extmap answer{extmap.id, std::nullopt, extmap.uri, std::nullopt};
@@ -213,7 +231,8 @@ namespace {
 
 class AnswerBuilder {
  public:
-  AnswerBuilder(const SessionDescription& offer, const AnswerOptions& options) : offer_(offer), options_(options) {}
+  AnswerBuilder(const SessionDescription& offer, const AnswerOptions& options)
+      : offer_(offer), options_(options), ambiguous_extension_ids_(ambiguous_extension_ids(offer)) {}
 
   Result<Answer> build();
 
@@ -238,6 +257,7 @@ class AnswerBuilder {
   std::vector<IceCandidate> local_candidates_;
   std::set<uint32_t> used_ssrcs_;
   std::optional<size_t> tag_index_;  // our BUNDLE tag: the first accepted m-line
+  std::set<uint16_t> ambiguous_extension_ids_;
 };
 
 Result<Answer> AnswerBuilder::build() {
@@ -304,7 +324,7 @@ void AnswerBuilder::evaluate(size_t index) {
     if (const RtpCodec* rtx = find_rtx(offered, media.codec->payload_type)) {
       media.rtx_payload_type = rtx->payload_type;
     }
-    media.extmaps = accepted_extmaps(offered);
+    media.extmaps = accepted_extmaps(offered, ambiguous_extension_ids_);
     media.direction = answer_direction(offered.effective_direction(), options_.send_media);
   }
   answer_.media.push_back(std::move(media));

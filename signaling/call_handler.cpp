@@ -23,22 +23,28 @@ Result<std::string> read_offer(const json_t* message) {
   return std::move(sdp.value());
 }
 
-// The "candidate" of an ice_trickle: a candidate line, or nullopt for the end
-// of candidates (null, {"completed": true}, or the empty candidate browsers
-// emit last).
-Result<std::optional<std::string>> read_trickled_candidate(const json_t* message) {
+// The "candidate" of an ice_trickle: a candidate line, or the end of
+// candidates (null, {"completed": true}, or the empty candidate browsers emit
+// last).
+struct TrickledCandidate {
+  bool end_of_candidates = false;
+  std::string line;
+};
+
+Result<TrickledCandidate> read_trickled_candidate(const json_t* message) {
+  const TrickledCandidate end{true, {}};
   const json_t* candidate = json_object_get(message, "candidate");
   if (candidate == nullptr) return field_error("candidate", "is missing");
-  if (json_is_null(candidate)) return std::optional<std::string>();
+  if (json_is_null(candidate)) return end;
   if (!json_is_object(candidate)) return field_error("candidate", "must be an object or null");
-  if (json_is_true(json_object_get(candidate, "completed"))) return std::optional<std::string>();
+  if (json_is_true(json_object_get(candidate, "completed"))) return end;
   auto line = core::get_required_string(candidate, "candidate", "candidate.candidate");
   if (!line) return line.error();
-  std::string text = std::move(line.value());
-  if (text.rfind("a=", 0) == 0) text.erase(0, 2);
-  if (text.empty()) return std::optional<std::string>();
+  std::string_view text = line.value();
+  if (text.starts_with("a=")) text.remove_prefix(2);
+  if (text.empty()) return end;
   if (text.size() > 1024) return make_error(error_code::kTooLarge, "field 'candidate.candidate' is over 1024 bytes");
-  return std::optional<std::string>(std::move(text));
+  return TrickledCandidate{false, std::string(text)};
 }
 
 core::JsonPtr make_event(const char* name) {
@@ -189,25 +195,25 @@ void CallHandler::handle_ice_trickle(const std::shared_ptr<ClientSession>& sessi
     return;
   }
   if (!call.peer || call.peer_finished) {
-    if (!candidate->has_value()) {
+    if (candidate->end_of_candidates) {
       call.early_end_of_candidates = true;
     } else if (call.early_candidates.size() >= kMaxEarlyCandidates) {
       session->respond_error(request.transaction, request.name,
                              make_error(error_code::kTooLarge, "too many candidates before the offer"));
       return;
     } else {
-      call.early_candidates.push_back(std::move(**candidate));
+      call.early_candidates.push_back(std::move(candidate->line));
     }
     session->respond_success(request.transaction, request.name, nullptr);
     return;
   }
-  if (!candidate->has_value()) {
+  if (candidate->end_of_candidates) {
     call.peer->end_of_remote_candidates();
     session->respond_success(request.transaction, request.name, nullptr);
     return;
   }
   std::weak_ptr<ClientSession> weak = session;
-  call.peer->add_remote_candidate(std::move(**candidate), [weak, transaction = request.transaction](Result<bool> added) {
+  call.peer->add_remote_candidate(std::move(candidate->line), [weak, transaction = request.transaction](Result<bool> added) {
     auto session = weak.lock();
     if (!session) return;
     if (!added) {

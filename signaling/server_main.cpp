@@ -48,12 +48,18 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   }
   PL_LOG(kInfo, "server") << "DTLS certificate sha-256 " << certificate.value()->fingerprint();
 
+  auto settings = core::make_peer_connection_settings(config, certificate.value());
+  if (!settings) {
+    PL_LOG(kError, "server") << settings.error().message;
+    return 1;
+  }
+
   core::WorkerPool workers(config.workers);
   workers.start();
   core::EventLoop signaling_loop("signaling");
   signaling_loop.start();
 
-  CallHandler handler(signaling_loop, workers, core::make_peer_connection_settings(config, certificate.value()));
+  CallHandler handler(signaling_loop, workers, std::move(settings.value()));
   SignalingServer server(signaling_options(config), signaling_loop, handler);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;

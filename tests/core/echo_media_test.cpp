@@ -8,6 +8,7 @@
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/rtcp_packet.hpp"
 #include "rtp/rtcp_reports.hpp"
+#include "rtp/rtp_header_extensions.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace partyline::core {
@@ -17,8 +18,9 @@ constexpr uint32_t kRemoteAudio = 0x1111, kRemoteVideo = 0x2222, kRemoteVideoRtx
 constexpr uint32_t kLocalAudio = 0xA1, kLocalVideo = 0xB1, kLocalVideoRtx = 0xB2;
 
 std::vector<EchoStream> two_streams() {
-  EchoStream audio{false, {111}, std::nullopt, kLocalAudio, std::nullopt, kRemoteAudio, std::nullopt};
-  EchoStream video{true, {96}, uint8_t{97}, kLocalVideo, kLocalVideoRtx, kRemoteVideo, kRemoteVideoRtx};
+  EchoStream audio{false, {111}, std::nullopt, kLocalAudio, std::nullopt, kRemoteAudio, std::nullopt, {}};
+  EchoStream video{true, {96}, uint8_t{97}, kLocalVideo, kLocalVideoRtx, kRemoteVideo, kRemoteVideoRtx, {}};
+  audio.extension_ids[1] = 1;  // mid negotiated on audio
   return {audio, video};
 }
 
@@ -51,6 +53,35 @@ TEST(EchoMediaTest, AudioComesBackOnOurSsrcWithPayloadUntouched) {
   EXPECT_EQ(echoed->ssrc, kLocalAudio);
   EXPECT_EQ(echoed->sequence_number, 7);
   EXPECT_EQ(std::vector<uint8_t>(echoed->payload.begin(), echoed->payload.end()), (std::vector<uint8_t>{1, 2, 3, 4, 5}));
+}
+
+TEST(EchoMediaTest, OnlyNegotiatedHeaderExtensionsAreEchoed) {
+  std::array<uint8_t, 32> extension_buffer{};
+  rtp::HeaderExtensionBuilder builder(rtp::ExtensionForm::kOneByte, extension_buffer);
+  const std::array<uint8_t, 1> mid{'0'};
+  const std::array<uint8_t, 3> send_time{1, 2, 3};
+  ASSERT_EQ(builder.add(1, mid), rtp::HeaderExtensionError::kNone);
+  ASSERT_EQ(builder.add(2, send_time), rtp::HeaderExtensionError::kNone);  // not negotiated on audio
+  std::array<uint8_t, 200> packet{};
+  rtp::RtpHeaderSpec spec;
+  spec.ssrc = kRemoteAudio;
+  spec.payload_type = 111;
+  spec.has_extension = true;
+  spec.extension_profile = builder.profile();
+  spec.extension_data = builder.data();
+  const std::array<uint8_t, 4> payload{9, 9, 9, 9};
+  auto size = rtp::serialize_rtp_packet(spec, payload, packet);
+  ASSERT_TRUE(size);
+
+  EchoMedia echo(two_streams());
+  Buffers out;
+  auto result = echo.on_rtp(std::span(packet.data(), size.value()), out.rtp, out.rtcp);
+  ASSERT_EQ(result.rtp_length, size.value());
+  auto echoed = rtp::parse_rtp_packet(std::span(out.rtp.data(), result.rtp_length));
+  ASSERT_TRUE(echoed);
+  EXPECT_TRUE(rtp::find_header_extension(echoed->extension_profile, echoed->extension_data, 1).has_value());
+  EXPECT_FALSE(rtp::find_header_extension(echoed->extension_profile, echoed->extension_data, 2).has_value());
+  EXPECT_EQ(echoed->payload.size(), 4u);
 }
 
 TEST(EchoMediaTest, FirstVideoPacketRequestsOneKeyframe) {

@@ -46,17 +46,6 @@ def corrupt_fingerprints(sdp):
     return corrupted
 
 
-def drop_audio_level_extension(sdp):
-    """aiortc 1.4 keeps one header-extension map per BUNDLE transport and
-    offers id 2 both for ssrc-audio-level (audio) and abs-send-time (video):
-    an audio packet carrying the 1-byte level then fails to parse as a
-    3-byte abs-send-time and aiortc closes its transport. Not offering the
-    audio level keeps it out of the answer and off the wire."""
-    lines = [line for line in sdp.split("\r\n")
-             if not re.match(r"a=extmap:\d+(/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level", line)]
-    return "\r\n".join(lines)
-
-
 class EchoPeer:
     """An RTCPeerConnection sending aiortc's test tones and frames, counting
     the audio and video frames that come back."""
@@ -79,7 +68,7 @@ class EchoPeer:
         candidates. Returns the echo response."""
         client.on_event(self._on_server_event)
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        offer = drop_audio_level_extension(self.pc.localDescription.sdp)  # candidates inside: no trickle
+        offer = self.pc.localDescription.sdp  # candidates inside: no trickle
         if mangle_offer:
             offer = mangle_offer(offer)
         response = await client.request("echo", timeout=timeout, jsep={"type": "offer", "sdp": offer})

@@ -14,6 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 binary="$repo/build/signaling/partyline"
 python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint)
 
