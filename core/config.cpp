@@ -127,7 +127,18 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"turn_servers", &config.ice.turn_servers},
         {"allowed_remote_networks", &config.ice.allowed_remote_networks}}},
       {"dtls", {{"certificate", &config.dtls.certificate_file}, {"private_key", &config.dtls.private_key_file}}},
-      {"limits", {{"max_sessions", &config.limits.max_sessions}}},
+      {"auth",
+       {{"jwt_secret", &config.auth.jwt_secret},
+        {"jwt_issuer", &config.auth.jwt_issuer},
+        {"allow_anonymous", &config.auth.allow_anonymous}}},
+      {"lines",
+       {{"ring_timeout_ms", &config.lines.ring_timeout_ms}, {"idle_timeout_ms", &config.lines.idle_timeout_ms}}},
+      {"limits",
+       {{"max_sessions", &config.limits.max_sessions},
+        {"max_lines", &config.limits.max_lines},
+        {"max_occupants_per_line", &config.limits.max_occupants_per_line},
+        {"requests_per_second", &config.limits.requests_per_second},
+        {"request_burst", &config.limits.request_burst}}},
   };
 }
 
@@ -256,6 +267,7 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
       {"PARTYLINE_WEB_ROOT", "http.web_root", [&](const std::string& v) { config.http.web_root = v; return Status{}; }},
       {"PARTYLINE_LOG_LEVEL", "log_level", [&](const std::string& v) { config.log_level = v; return Status{}; }},
       {"PARTYLINE_WORKERS", "workers", set_workers},
+      {"PARTYLINE_JWT_SECRET", "auth.jwt_secret", [&](const std::string& v) { config.auth.jwt_secret = v; return Status{}; }},
       {"PARTYLINE_PUBLIC_IP", "ice.public_ip", [&](const std::string& v) { config.ice.public_ip = v; return Status{}; }},
       {"PARTYLINE_ICE_ADDRESSES", "ice.addresses",
        [&](const std::string& v) { config.ice.addresses = split_list(v); return Status{}; }},
@@ -299,11 +311,24 @@ Status validate_config(const Config& config) {
     return config_error("dtls", "certificate and private_key must be given together");
   }
   if (config.limits.max_sessions == 0) return config_error("limits.max_sessions", "must be at least 1");
+  if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
+  if (config.limits.max_occupants_per_line < 2) {
+    return config_error("limits.max_occupants_per_line", "must be at least 2");
+  }
+  if (config.limits.requests_per_second == 0) return config_error("limits.requests_per_second", "must be at least 1");
+  if (config.limits.request_burst < config.limits.requests_per_second) {
+    return config_error("limits.request_burst", "must be at least limits.requests_per_second");
+  }
+  if (config.lines.ring_timeout_ms < 100) return config_error("lines.ring_timeout_ms", "must be at least 100");
+  if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
+    return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
+  }
   return {};
 }
 
 JsonPtr config_to_json(const Config& config) {
   Config copy = config;  // the field table needs mutable pointers
+  if (!copy.auth.jwt_secret.empty()) copy.auth.jwt_secret = "********";  // never print secrets
   JsonPtr root = adopt_json(json_object());
   for (const auto& [section, fields] : config_sections(copy)) {
     json_t* target = root.get();

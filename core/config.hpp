@@ -50,8 +50,23 @@ struct Config {
     std::string private_key_file;
   } dtls;
 
+  struct Auth {
+    std::string jwt_secret;     // HS256 key for ?token=; empty: tokens are refused
+    std::string jwt_issuer;     // when set, tokens must carry this "iss"
+    bool allow_anonymous = true;  // ?name= without a token (demos and tests)
+  } auth;
+
+  struct Lines {
+    unsigned ring_timeout_ms = 60000;   // an unanswered invitation ends with "timeout"
+    unsigned idle_timeout_ms = 300000;  // a line nobody occupies or rings for is forgotten
+  } lines;
+
   struct Limits {
     unsigned max_sessions = 1000;
+    unsigned max_lines = 10000;
+    unsigned max_occupants_per_line = 100;
+    unsigned requests_per_second = 50;  // per session, sustained
+    unsigned request_burst = 100;       // per session, at once
   } limits;
 };
 
@@ -60,7 +75,7 @@ struct Config {
 Status apply_config_json(Config& config, const json_t* root);
 Status apply_config_file(Config& config, const std::string& path);
 // PARTYLINE_HTTP_BIND, PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT,
-// PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_PUBLIC_IP,
+// PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_JWT_SECRET, PARTYLINE_PUBLIC_IP,
 // PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS (comma lists).
 // `getenv` is injectable for tests.
 Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*));

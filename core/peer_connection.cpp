@@ -35,6 +35,18 @@ std::vector<EchoStream> echo_streams(const rtp::Answer& answer) {
   return streams;
 }
 
+Negotiation summarize(const rtp::Answer& answer) {
+  Negotiation negotiation;
+  for (const auto& media : answer.media) {
+    // Our direction recvonly or sendrecv: the participant sends this m-line.
+    const bool received = media.accepted && (media.direction == rtp::MediaDirection::kRecvOnly ||
+                                             media.direction == rtp::MediaDirection::kSendRecv);
+    if (received && media.kind == rtp::MediaKind::kAudio) negotiation.publishes_audio = true;
+    if (received && media.kind == rtp::MediaKind::kVideo) negotiation.publishes_video = true;
+  }
+  return negotiation;
+}
+
 }  // namespace
 
 PeerConnection::PeerConnection(GMainContext* context, const PeerConnectionSettings& settings,
@@ -60,7 +72,7 @@ Status PeerConnection::create_transport() {
   return {};
 }
 
-void PeerConnection::negotiate_echo(std::string_view offer_sdp, AnswerCallback on_answer) {
+void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer) {
   if (transport_) {
     on_answer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
     return;
@@ -79,9 +91,11 @@ void PeerConnection::negotiate_echo(std::string_view offer_sdp, AnswerCallback o
   options.ice_pwd = transport_->local_pwd();
   options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
   options.cname = "partyline";
-  options.stream_id = "partyline-echo";
+  options.stream_id = role == MediaRole::kEcho ? "partyline-echo" : "partyline";
   options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
-  options.send_media = true;
+  // Until the SFU router sends the line's streams, a line participant only
+  // publishes: the answer receives what it offers to send.
+  options.send_media = role == MediaRole::kEcho;
   options.session_id = ssrc_random_();
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
@@ -98,7 +112,7 @@ void PeerConnection::negotiate_echo(std::string_view offer_sdp, AnswerCallback o
   }
   for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
   if (remote.end_of_candidates) end_of_remote_candidates();
-  echo_.emplace(echo_streams(*answer_));
+  if (role == MediaRole::kEcho) echo_.emplace(echo_streams(*answer_));
 
   pending_answer_ = std::move(on_answer);
   if (auto status = transport_->start_gathering(); !status) {
@@ -131,7 +145,9 @@ void PeerConnection::send_answer() {
   pending_answer_ = nullptr;
   PL_LOG(kDebug, log_context_) << "answer ready with " << local_candidates_.size() << " candidates"
                                << (gathering_done_ ? " (complete)" : " (more will be trickled)");
-  callback(rtp::to_string(description));
+  Negotiation negotiation = summarize(*answer_);
+  negotiation.answer_sdp = rtp::to_string(description);
+  callback(std::move(negotiation));
 }
 
 Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {

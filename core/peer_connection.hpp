@@ -35,6 +35,19 @@ struct PeerConnectionSettings {
   std::chrono::milliseconds gathering_wait{1000};
 };
 
+// What the server does with a participant's media.
+enum class MediaRole {
+  kEcho,             // sends everything back (the echo test)
+  kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
+};
+
+// The outcome of negotiating an offer.
+struct Negotiation {
+  std::string answer_sdp;
+  bool publishes_audio = false;  // the participant sends audio to the server
+  bool publishes_video = false;
+};
+
 class PeerConnection {
  public:
   struct Events {
@@ -42,7 +55,7 @@ class PeerConnection {
     std::function<void()> on_end_of_candidates;
     std::function<void(ice::TransportState state, const Error* error)> on_state;
   };
-  using AnswerCallback = std::function<void(Result<std::string> answer_sdp)>;
+  using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
 
   PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
                  Events events);
@@ -50,9 +63,9 @@ class PeerConnection {
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
 
-  // Negotiates an echo call: `on_answer` runs once, with the answer or why
-  // the offer was refused (400 malformed, 415 unsupported).
-  void negotiate_echo(std::string_view offer_sdp, AnswerCallback on_answer);
+  // Negotiates the participant's offer: `on_answer` runs once, with the
+  // answer or why the offer was refused (400 malformed, 415 unsupported).
+  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer);
   // Ok(false) when the candidate was ignored by the remote network filter.
   Result<bool> add_remote_candidate(std::string_view candidate);
   void end_of_remote_candidates();

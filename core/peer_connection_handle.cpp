@@ -61,10 +61,11 @@ void PeerConnectionHandle::on_worker(std::function<void(PeerConnection&)> task) 
   });
 }
 
-void PeerConnectionHandle::negotiate_echo(std::string offer_sdp, std::function<void(Result<std::string>)> on_answer) {
+void PeerConnectionHandle::negotiate(std::string offer_sdp, MediaRole role,
+                                     std::function<void(Result<Negotiation>)> on_answer) {
   EventLoop& reply_loop = reply_loop_;
-  on_worker([offer_sdp = std::move(offer_sdp), on_answer = std::move(on_answer), &reply_loop](PeerConnection& pc) {
-    pc.negotiate_echo(offer_sdp, [on_answer, &reply_loop](Result<std::string> answer) {
+  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop](PeerConnection& pc) {
+    pc.negotiate(offer_sdp, role, [on_answer, &reply_loop](Result<Negotiation> answer) {
       reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
     });
   });

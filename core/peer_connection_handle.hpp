@@ -30,7 +30,7 @@ class PeerConnectionHandle {
   PeerConnectionHandle(const PeerConnectionHandle&) = delete;
   PeerConnectionHandle& operator=(const PeerConnectionHandle&) = delete;
 
-  void negotiate_echo(std::string offer_sdp, std::function<void(Result<std::string>)> on_answer);
+  void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer);
   void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
   void end_of_remote_candidates();
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection

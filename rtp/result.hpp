@@ -29,6 +29,7 @@ inline constexpr int kTooLarge = 413;
 inline constexpr int kUnsupported = 415;     // well-formed but not supported
 inline constexpr int kRateLimited = 429;
 inline constexpr int kInternal = 500;
+inline constexpr int kNotImplemented = 501;
 inline constexpr int kUnavailable = 503;
 }  // namespace error_code
 

@@ -101,11 +101,15 @@ std::string connection_value(const ConnectionData& c) {
   return c.network_type + ' ' + c.address_type + ' ' + c.address;
 }
 
-// Writes the raw lines whose type is in `types` ("" = every type not listed
-// in RFC 8866's order before a=), so the output keeps the order it requires.
-void write_other(SdpBuilder& out, const std::vector<SdpLine>& lines, std::string_view types) {
+// Writes the raw lines whose type is in `types` ("" = every type not in
+// `placed`, the types the caller writes at their place in RFC 8866's order
+// before a=), so the output keeps the order it requires. A media section
+// places only i= and b=: the session-level u=, e= and p= found in a media
+// section must go with the rest, not be lost.
+void write_other(SdpBuilder& out, const std::vector<SdpLine>& lines, std::string_view types,
+                 std::string_view placed = "iuepcb") {
   for (const SdpLine& line : lines) {
-    bool listed = std::string_view("iuepcb").find(line.type) != std::string_view::npos;
+    bool listed = placed.find(line.type) != std::string_view::npos;
     bool wanted = types.empty() ? !listed : types.find(line.type) != std::string_view::npos;
     if (wanted) out.line(line.type, line.value);
   }
@@ -212,7 +216,7 @@ void write_media(SdpBuilder& out, const MediaDescription& media) {
   write_other(out, media.other_lines, "i");
   if (media.connection) out.line('c', connection_value(*media.connection));
   write_other(out, media.other_lines, "b");
-  write_other(out, media.other_lines, "");
+  write_other(out, media.other_lines, "", "icb");
   if (media.rtcp) out.attribute("rtcp", *media.rtcp);
   for (const IceCandidate& candidate : media.candidates) out.line('a', to_string(candidate));
   if (media.end_of_candidates) out.attribute("end-of-candidates");

@@ -1,27 +1,14 @@
 #include "signaling/call_handler.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
+#include "signaling/protocol_events.hpp"
+#include "signaling/request_fields.hpp"
 
 namespace partyline::signaling {
 
 namespace {
-
-Error field_error(const std::string& field, const std::string& what) {
-  return make_error(error_code::kBadRequest, "field '" + field + "' " + what);
-}
-
-// jsep: {"type": "offer", "sdp": "..."}
-Result<std::string> read_offer(const json_t* message) {
-  const json_t* jsep = json_object_get(message, "jsep");
-  if (jsep == nullptr) return field_error("jsep", "is missing");
-  if (!json_is_object(jsep)) return field_error("jsep", "must be an object");
-  auto type = core::get_required_string(jsep, "type", "jsep.type");
-  if (!type) return type.error();
-  if (*type != "offer") return field_error("jsep.type", "must be \"offer\"");
-  auto sdp = core::get_required_string(jsep, "sdp", "jsep.sdp");
-  if (!sdp) return sdp.error();
-  return std::move(sdp.value());
-}
 
 // The "candidate" of an ice_trickle: a candidate line, or the end of
 // candidates (null, {"completed": true}, or the empty candidate browsers emit
@@ -34,9 +21,9 @@ struct TrickledCandidate {
 Result<TrickledCandidate> read_trickled_candidate(const json_t* message) {
   const TrickledCandidate end{true, {}};
   const json_t* candidate = json_object_get(message, "candidate");
-  if (candidate == nullptr) return field_error("candidate", "is missing");
+  if (candidate == nullptr) return make_error(error_code::kBadRequest, "field 'candidate' is missing");
   if (json_is_null(candidate)) return end;
-  if (!json_is_object(candidate)) return field_error("candidate", "must be an object or null");
+  if (!json_is_object(candidate)) return make_error(error_code::kBadRequest, "field 'candidate' must be an object or null");
   if (json_is_true(json_object_get(candidate, "completed"))) return end;
   auto line = core::get_required_string(candidate, "candidate", "candidate.candidate");
   if (!line) return line.error();
@@ -45,12 +32,6 @@ Result<TrickledCandidate> read_trickled_candidate(const json_t* message) {
   if (text.empty()) return end;
   if (text.size() > 1024) return make_error(error_code::kTooLarge, "field 'candidate.candidate' is over 1024 bytes");
   return TrickledCandidate{false, std::string(text)};
-}
-
-core::JsonPtr make_event(const char* name) {
-  core::JsonPtr event = core::adopt_json(json_object());
-  json_object_set_new(event.get(), "event", json_string(name));
-  return event;
 }
 
 const char* protocol_state(ice::TransportState state) {
@@ -67,203 +48,240 @@ const char* protocol_state(ice::TransportState state) {
 
 }  // namespace
 
+int64_t monotonic_ms() { return g_get_monotonic_time() / 1000; }
+
 CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& workers,
-                         core::PeerConnectionSettings settings)
-    : loop_(signaling_loop), workers_(workers), settings_(std::move(settings)) {}
+                         core::PeerConnectionSettings settings, core::LineStore& lines, Options options)
+    : loop_(signaling_loop),
+      workers_(workers),
+      settings_(std::move(settings)),
+      lines_(lines),
+      options_(options),
+      handlers_{
+          {"echo", &CallHandler::handle_echo},
+          {"ice_trickle", &CallHandler::handle_ice_trickle},
+          {"hangup", &CallHandler::handle_hangup},
+          {"create_line", &CallHandler::handle_create_line},
+          {"get_line", &CallHandler::handle_get_line},
+          {"join", &CallHandler::handle_join},
+          {"leave", &CallHandler::handle_leave},
+          {"mute", &CallHandler::handle_mute},
+          {"message", &CallHandler::handle_message},
+          {"ping", &CallHandler::handle_ping},
+          {"update", &CallHandler::handle_update},
+          {"invite", &CallHandler::handle_invite},
+          {"accept", &CallHandler::handle_accept},
+          {"decline", &CallHandler::handle_decline},
+          {"cancel", &CallHandler::handle_cancel},
+          {"outgoing_call", &CallHandler::handle_outgoing_call},
+          {"block", &CallHandler::handle_block},
+          {"unblock", &CallHandler::handle_unblock},
+      } {
+  // Timers belong to the loop's context; arm the sweep from the loop thread.
+  loop_.post([this] {
+    const auto period = std::max(std::chrono::milliseconds(1000), options_.line_idle_timeout / 4);
+    idle_sweep_.start(loop_.context(), period, [this] {
+      sweep_idle_lines();
+      return true;
+    });
+  });
+}
+
+CallHandler::~CallHandler() = default;
+
+CallHandler::SessionState* CallHandler::state_of(const std::string& session_id) {
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+void CallHandler::respond(SessionState& state, const Request& request, Result<core::JsonPtr> result) {
+  auto session = state.session.lock();
+  if (!session) return;
+  if (!result) {
+    session->respond_error(request.transaction, request.name, result.error());
+  } else {
+    session->respond_success(request.transaction, request.name, std::move(result.value()));
+  }
+}
+
+void CallHandler::send_event(const std::string& session_id, core::JsonPtr event) {
+  SessionState* state = state_of(session_id);
+  if (state == nullptr) return;
+  if (auto session = state->session.lock()) session->send_event(std::move(event));
+}
 
 void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session) {
-  calls_.emplace(session->id(), CallState{});
+  const Identity& identity = session->identity();
+  SessionState& state = sessions_[session->id()];
+  state.session = session;
+  state.id = session->id();
+  state.user = identity.user;
+  state.name = identity.name;
+  sessions_by_user_[state.user].push_back(state.id);
   PL_LOG(kInfo, session->log_context()) << "connected from " << session->remote_address();
+  send_member_lines(state);
 }
 
 void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& session) {
-  auto it = calls_.find(session->id());
-  if (it == calls_.end()) return;
-  if (it->second.peer) it->second.peer->close();
-  calls_.erase(it);
+  SessionState* state = state_of(session->id());
+  if (state == nullptr) return;
+  leave_line(*state);
+  if (state->peer) state->peer->close();
+  auto& user_sessions = sessions_by_user_[state->user];
+  user_sessions.erase(std::remove(user_sessions.begin(), user_sessions.end(), state->id), user_sessions.end());
+  if (user_sessions.empty()) sessions_by_user_.erase(state->user);
+  end_calls_of_closed_session(*state);
+  sessions_.erase(session->id());
   PL_LOG(kInfo, session->log_context()) << "disconnected";
 }
 
 void CallHandler::on_request(const std::shared_ptr<ClientSession>& session, Request request) {
-  if (request.name == "echo") return handle_echo(session, request);
-  if (request.name == "ice_trickle") return handle_ice_trickle(session, request);
-  if (request.name == "hangup") return handle_hangup(session, request);
-  session->respond_error(request.transaction, request.name,
-                         make_error(error_code::kNotFound, "unknown request '" + request.name + "'"));
+  SessionState* state = state_of(session->id());
+  auto handler = handlers_.find(request.name);
+  if (state == nullptr || handler == handlers_.end()) {
+    session->respond_error(request.transaction, request.name,
+                           make_error(error_code::kNotFound, "unknown request '" + request.name + "'"));
+    return;
+  }
+  (this->*handler->second)(*state, request);
 }
 
-core::PeerConnectionHandle::Events CallHandler::peer_events(const std::shared_ptr<ClientSession>& session) {
-  std::weak_ptr<ClientSession> weak = session;
+void CallHandler::close_all() {
+  for (auto& [id, state] : sessions_) {
+    if (state.peer) state.peer->close();
+  }
+}
+
+core::PeerConnectionHandle::Events CallHandler::peer_events(const std::string& session_id) {
   core::PeerConnectionHandle::Events events;
-  events.on_local_candidate = [weak](std::string candidate) {
-    auto alive = weak.lock();
-    if (!alive) return;
-    core::JsonPtr event = make_event("ice_candidate");
-    json_t* value = json_object();
-    json_object_set_new(value, "candidate", json_string(candidate.c_str()));
-    json_object_set_new(value, "sdpMid", json_string("0"));
-    json_object_set_new(value, "sdpMLineIndex", json_integer(0));
-    json_object_set_new(event.get(), "candidate", value);
-    alive->send_event(std::move(event));
+  events.on_local_candidate = [this, session_id](std::string candidate) {
+    send_event(session_id, events::ice_candidate(&candidate));
   };
-  events.on_end_of_candidates = [weak] {
-    auto alive = weak.lock();
-    if (!alive) return;
-    core::JsonPtr event = make_event("ice_candidate");
-    json_object_set_new(event.get(), "candidate", json_null());
-    alive->send_event(std::move(event));
-  };
-  events.on_state = [this, weak](ice::TransportState state, std::optional<Error> error) {
-    on_peer_state(weak, state, error);
+  events.on_end_of_candidates = [this, session_id] { send_event(session_id, events::ice_candidate(nullptr)); };
+  events.on_state = [this, session_id](ice::TransportState state, std::optional<Error> error) {
+    on_peer_state(session_id, state, error);
   };
   return events;
 }
 
-void CallHandler::on_peer_state(const std::weak_ptr<ClientSession>& weak, ice::TransportState state,
+void CallHandler::on_peer_state(const std::string& session_id, ice::TransportState transport_state,
                                 const std::optional<Error>& error) {
-  auto session = weak.lock();
-  const char* name = protocol_state(state);
-  if (!session || name == nullptr) return;
-  auto it = calls_.find(session->id());
-  if (it != calls_.end() && (state == ice::TransportState::kFailed || state == ice::TransportState::kClosed)) {
-    it->second.peer_finished = true;
-  }
-  core::JsonPtr event = make_event("webrtc_state");
-  json_object_set_new(event.get(), "state", json_string(name));
-  if (error) json_object_set_new(event.get(), "reason", json_string(error->message.c_str()));
-  session->send_event(std::move(event));
-  if (state == ice::TransportState::kFailed && error) {
-    core::JsonPtr error_event = make_event("error");
-    json_object_set_new(error_event.get(), "code", json_integer(error->code));
-    json_object_set_new(error_event.get(), "reason", json_string(error->message.c_str()));
-    session->send_event(std::move(error_event));
+  SessionState* state = state_of(session_id);
+  const char* name = protocol_state(transport_state);
+  if (state == nullptr || name == nullptr) return;
+  send_event(session_id, events::webrtc_state(name, error ? &*error : nullptr));
+  if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));
+  if (transport_state == ice::TransportState::kSecure) {
+    state->peer_secure = true;
+    if (!state->line_id.empty()) broadcast_occupants(state->line_id);
+  } else if (transport_state == ice::TransportState::kFailed || transport_state == ice::TransportState::kClosed) {
+    state->peer_finished = true;
+    leave_line(*state);  // a participant whose media is gone is no longer in the line
   }
 }
 
-void CallHandler::handle_echo(const std::shared_ptr<ClientSession>& session, const Request& request) {
-  CallState& call = calls_[session->id()];
-  if (call.peer && !call.peer_finished) {
-    session->respond_error(request.transaction, request.name,
-                           make_error(error_code::kConflict, "an echo call is already running; hang up first"));
-    return;
-  }
-  auto offer = read_offer(request.message.get());
-  if (!offer) {
-    session->respond_error(request.transaction, request.name, offer.error());
-    return;
-  }
-  if (call.peer) call.peer->close();
-  call.peer_finished = false;
-  call.peer = core::PeerConnectionHandle::create(workers_.pick(), loop_, settings_, session->log_context() + " pc=echo",
-                                                 peer_events(session));
-  call.answer_transaction = request.transaction;
-  std::weak_ptr<ClientSession> weak = session;
-  std::weak_ptr<core::PeerConnectionHandle> weak_peer = call.peer;
-  call.peer->negotiate_echo(std::move(offer.value()), [this, weak, weak_peer](Result<std::string> answer) {
-    auto session = weak.lock();
-    if (!session) return;
-    auto it = calls_.find(session->id());
-    if (it == calls_.end() || it->second.peer != weak_peer.lock() || !it->second.answer_transaction) return;
-    CallState& current = it->second;
-    const std::string transaction = std::move(*current.answer_transaction);
-    current.answer_transaction.reset();
-    if (!answer) {
-      current.peer->close();
-      current.peer.reset();
-      session->respond_error(transaction, "echo", answer.error());
-      return;
-    }
-    core::JsonPtr fields = core::adopt_json(json_object());
-    json_t* jsep = json_object();
-    json_object_set_new(jsep, "type", json_string("answer"));
-    json_object_set_new(jsep, "sdp", json_string(answer->c_str()));
-    json_object_set_new(fields.get(), "jsep", jsep);
-    session->respond_success(transaction, "echo", std::move(fields));
-  });
+void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::string offer,
+                             std::function<void(SessionState&, Result<core::Negotiation>)> done) {
+  if (state.peer) state.peer->close();
+  state.peer_finished = false;
+  state.peer_secure = false;
+  state.role = role;
+  std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user +
+                            (role == core::MediaRole::kEcho ? " pc=echo" : " pc=line");
+  state.peer = core::PeerConnectionHandle::create(workers_.pick(), loop_, settings_, std::move(log_context),
+                                                  peer_events(state.id));
+  const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
+  state.peer->negotiate(std::move(offer), role,
+                        [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
+                          SessionState* current = state_of(session_id);
+                          if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
+                          if (!result) close_peer(*current);
+                          done(*current, std::move(result));
+                        });
   // Candidates that came before the offer follow it on the worker's queue.
-  for (auto& candidate : call.early_candidates) call.peer->add_remote_candidate(std::move(candidate), nullptr);
-  call.early_candidates.clear();
-  if (call.early_end_of_candidates) call.peer->end_of_remote_candidates();
-  call.early_end_of_candidates = false;
+  for (auto& candidate : state.early_candidates) state.peer->add_remote_candidate(std::move(candidate), nullptr);
+  state.early_candidates.clear();
+  if (state.early_end_of_candidates) state.peer->end_of_remote_candidates();
+  state.early_end_of_candidates = false;
 }
 
-void CallHandler::handle_ice_trickle(const std::shared_ptr<ClientSession>& session, const Request& request) {
-  CallState& call = calls_[session->id()];
-  auto candidate = read_trickled_candidate(request.message.get());
-  if (!candidate) {
-    session->respond_error(request.transaction, request.name, candidate.error());
+void CallHandler::close_peer(SessionState& state) {
+  if (!state.peer) return;
+  state.peer->close();
+  state.peer.reset();
+  state.peer_finished = false;
+  state.peer_secure = false;
+  ++state.negotiation;  // an answer still on its way is for nobody now
+}
+
+void CallHandler::handle_echo(SessionState& state, const Request& request) {
+  if ((state.peer && !state.peer_finished) || !state.line_id.empty()) {
+    respond(state, request, make_error(error_code::kConflict, "a PeerConnection is already running; hang up first"));
     return;
   }
-  if (!call.peer || call.peer_finished) {
+  auto offer = required_jsep(request.message.get(), "offer");
+  if (!offer) return respond(state, request, offer.error());
+  start_peer(state, core::MediaRole::kEcho, std::move(offer.value()),
+             [this, request = share_request(request)](SessionState& current, Result<core::Negotiation> result) {
+               if (!result) return respond(current, *request, result.error());
+               core::JsonPtr fields = core::adopt_json(json_object());
+               json_object_set_new(fields.get(), "jsep", events::jsep("answer", result->answer_sdp).release());
+               respond(current, *request, std::move(fields));
+             });
+}
+
+void CallHandler::handle_ice_trickle(SessionState& state, const Request& request) {
+  auto candidate = read_trickled_candidate(request.message.get());
+  if (!candidate) return respond(state, request, candidate.error());
+  if (!state.peer || state.peer_finished) {
     if (candidate->end_of_candidates) {
-      call.early_end_of_candidates = true;
-    } else if (call.early_candidates.size() >= kMaxEarlyCandidates) {
-      session->respond_error(request.transaction, request.name,
-                             make_error(error_code::kTooLarge, "too many candidates before the offer"));
-      return;
+      state.early_end_of_candidates = true;
+    } else if (state.early_candidates.size() >= kMaxEarlyCandidates) {
+      return respond(state, request, make_error(error_code::kTooLarge, "too many candidates before the offer"));
     } else {
-      call.early_candidates.push_back(std::move(candidate->line));
+      state.early_candidates.push_back(std::move(candidate->line));
     }
-    session->respond_success(request.transaction, request.name, nullptr);
-    return;
+    return respond(state, request, core::JsonPtr());
   }
   if (candidate->end_of_candidates) {
-    call.peer->end_of_remote_candidates();
-    session->respond_success(request.transaction, request.name, nullptr);
-    return;
+    state.peer->end_of_remote_candidates();
+    return respond(state, request, core::JsonPtr());
   }
-  std::weak_ptr<ClientSession> weak = session;
-  call.peer->add_remote_candidate(std::move(candidate->line), [weak, transaction = request.transaction](Result<bool> added) {
-    auto session = weak.lock();
-    if (!session) return;
-    if (!added) {
-      session->respond_error(transaction, "ice_trickle", added.error());
-      return;
+  state.peer->add_remote_candidate(
+      std::move(candidate->line), [this, session_id = state.id, request = share_request(request)](Result<bool> added) {
+        SessionState* current = state_of(session_id);
+        if (current == nullptr) return;
+        if (!added) return respond(*current, *request, added.error());
+        core::JsonPtr fields;
+        if (!added.value()) {
+          fields = core::adopt_json(json_object());
+          json_object_set_new(fields.get(), "ignored", json_true());
+        }
+        respond(*current, *request, std::move(fields));
+      });
+}
+
+void CallHandler::handle_hangup(SessionState& state, const Request& request) {
+  auto line_id = optional_string(request.message.get(), "line_id");
+  if (!line_id) return respond(state, request, line_id.error());
+  if (line_id->has_value() && **line_id != state.line_id) {
+    return respond(state, request, make_error(error_code::kNotFound, "this session is not in line " + **line_id));
+  }
+  if (!state.peer && state.line_id.empty()) {
+    return respond(state, request, make_error(error_code::kNotFound, "there is no PeerConnection to hang up"));
+  }
+  // Calls this session is placing on its line end with it.
+  if (!state.line_id.empty()) {
+    for (const auto& call : lines_.invitations_from_session(state.id)) {
+      if (call.line_id != state.line_id || !lines_.take_invitation(call.call_id)) continue;
+      end_call(call, events::call_event("cancelled", call), "cancelled");
     }
-    core::JsonPtr fields;
-    if (!added.value()) {
-      fields = core::adopt_json(json_object());
-      json_object_set_new(fields.get(), "ignored", json_true());
-    }
-    session->respond_success(transaction, "ice_trickle", std::move(fields));
-  });
-}
-
-void CallHandler::close_peer(CallState& call, const std::shared_ptr<ClientSession>& session) {
-  call.peer->close();
-  call.peer.reset();
-  call.peer_finished = false;
-  if (call.answer_transaction) {
-    session->respond_error(*call.answer_transaction, "echo",
-                           make_error(error_code::kConflict, "hung up before the answer was ready"));
-    call.answer_transaction.reset();
   }
-  core::JsonPtr event = make_event("webrtc_state");
-  json_object_set_new(event.get(), "state", json_string("closed"));
-  session->send_event(std::move(event));
-}
-
-void CallHandler::handle_hangup(const std::shared_ptr<ClientSession>& session, const Request& request) {
-  CallState& call = calls_[session->id()];
-  if (!call.peer) {
-    session->respond_error(request.transaction, request.name,
-                           make_error(error_code::kNotFound, "there is no PeerConnection to hang up"));
-    return;
-  }
-  session->respond_success(request.transaction, request.name, nullptr);
-  close_peer(call, session);
-}
-
-void CallHandler::close_all() {
-  for (auto& [id, call] : calls_) {
-    if (call.peer) call.peer->close();
-  }
-}
-
-size_t CallHandler::open_peer_connections() const {
-  size_t count = 0;
-  for (const auto& [id, call] : calls_) count += (call.peer && !call.peer_finished) ? 1 : 0;
-  return count;
+  respond(state, request, core::JsonPtr());
+  const bool had_peer = state.peer != nullptr;
+  leave_line(state);
+  close_peer(state);
+  if (had_peer) send_event(state.id, events::webrtc_state("closed", nullptr));
 }
 
 }  // namespace partyline::signaling

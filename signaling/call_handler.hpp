@@ -1,11 +1,18 @@
-// CallHandler: the application behind the protocol. It answers the requests
-// of docs/protocol.md (echo, ice_trickle, hangup) by driving one
-// PeerConnection per client session on the media workers, and turns the
-// PeerConnection's events into protocol events.
+// CallHandler: the application behind the protocol (docs/protocol.md). It
+// keeps what each client session is doing — its PeerConnection on a media
+// worker, the line it occupies — and answers the requests:
+//   call_handler.cpp         sessions, dispatch, echo test, ice_trickle, hangup
+//   line_requests.cpp        create_line, get_line, join, leave, mute, message,
+//                            ping, update, occupants
+//   invitation_requests.cpp  invite, accept, decline, cancel, outgoing_call,
+//                            block, unblock, ring timeouts
+// Shared state (lines, members, invitations, block lists) lives in the
+// core::LineStore; what is bound to live sessions on this node lives here.
 //
 // Runs on the signaling loop thread, like every RequestHandler.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +20,8 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/json.hpp"
+#include "core/line_store.hpp"
 #include "core/peer_connection.hpp"
 #include "core/peer_connection_handle.hpp"
 #include "core/worker_pool.hpp"
@@ -22,10 +31,17 @@ namespace partyline::signaling {
 
 class CallHandler : public RequestHandler {
  public:
+  struct Options {
+    std::chrono::milliseconds ring_timeout{60000};
+    std::chrono::milliseconds line_idle_timeout{300000};
+    size_t max_occupants_per_line = 100;
+  };
   // Candidates a client may trickle before its offer arrives.
   static constexpr size_t kMaxEarlyCandidates = 64;
 
-  CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& workers, core::PeerConnectionSettings settings);
+  CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& workers, core::PeerConnectionSettings settings,
+              core::LineStore& lines, Options options);
+  ~CallHandler() override;
 
   void on_session_open(const std::shared_ptr<ClientSession>& session) override;
   void on_request(const std::shared_ptr<ClientSession>& session, Request request) override;
@@ -33,31 +49,98 @@ class CallHandler : public RequestHandler {
 
   // Closes every PeerConnection (server shutdown).
   void close_all();
-  size_t open_peer_connections() const;
 
  private:
   // What one client session has going on.
-  struct CallState {
+  struct SessionState {
+    std::weak_ptr<ClientSession> session;
+    std::string id, user, name;
+    // Its PeerConnection (echo test or line), if any.
     std::shared_ptr<core::PeerConnectionHandle> peer;
-    bool peer_finished = false;                       // failed or closed: a new echo may start
-    std::optional<std::string> answer_transaction;    // the echo request awaiting its answer
-    std::vector<std::string> early_candidates;        // trickled before the offer
+    core::MediaRole role = core::MediaRole::kEcho;
+    bool peer_finished = false;  // failed or closed: a new one may start
+    bool peer_secure = false;
+    uint64_t negotiation = 0;    // which negotiation a late answer belongs to
+    std::vector<std::string> early_candidates;  // trickled before the offer
     bool early_end_of_candidates = false;
+    // The line it occupies ("" when none), and how the others see it.
+    std::string line_id;
+    bool publishes_audio = false, publishes_video = false;
+    bool muted_audio = false, muted_video = false;
   };
+  using Reply = std::function<void(Result<core::JsonPtr>)>;
+  using Handler = void (CallHandler::*)(SessionState&, const Request&);
 
-  void handle_echo(const std::shared_ptr<ClientSession>& session, const Request& request);
-  void handle_ice_trickle(const std::shared_ptr<ClientSession>& session, const Request& request);
-  void handle_hangup(const std::shared_ptr<ClientSession>& session, const Request& request);
+  SessionState* state_of(const std::string& session_id);
+  void respond(SessionState& state, const Request& request, Result<core::JsonPtr> result);
+  void send_event(const std::string& session_id, core::JsonPtr event);
 
-  core::PeerConnectionHandle::Events peer_events(const std::shared_ptr<ClientSession>& session);
-  void on_peer_state(const std::weak_ptr<ClientSession>& weak, ice::TransportState state,
-                     const std::optional<Error>& error);
-  void close_peer(CallState& call, const std::shared_ptr<ClientSession>& session);
+  // call_handler.cpp: media
+  void handle_echo(SessionState& state, const Request& request);
+  void handle_ice_trickle(SessionState& state, const Request& request);
+  void handle_hangup(SessionState& state, const Request& request);
+  // Creates the session's PeerConnection and negotiates `offer`; `done` gets
+  // the answer (on the signaling loop) unless the session or the
+  // PeerConnection went away first.
+  void start_peer(SessionState& state, core::MediaRole role, std::string offer,
+                  std::function<void(SessionState&, Result<core::Negotiation>)> done);
+  void close_peer(SessionState& state);
+  void on_peer_state(const std::string& session_id, ice::TransportState state, const std::optional<Error>& error);
+  core::PeerConnectionHandle::Events peer_events(const std::string& session_id);
+
+  // line_requests.cpp
+  void handle_create_line(SessionState& state, const Request& request);
+  void handle_get_line(SessionState& state, const Request& request);
+  void handle_join(SessionState& state, const Request& request);
+  void handle_leave(SessionState& state, const Request& request);
+  void handle_mute(SessionState& state, const Request& request);
+  void handle_message(SessionState& state, const Request& request);
+  void handle_ping(SessionState& state, const Request& request);
+  void handle_update(SessionState& state, const Request& request);
+  // Checks membership (a valid token admits) and room, then negotiates and
+  // makes the session an occupant; `done` gets the line id or the error.
+  void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
+                 std::string offer, std::function<void(SessionState&, Result<std::string>)> done);
+  void leave_line(SessionState& state);
+  core::JsonPtr line_json(const std::string& line_id) const;
+  void broadcast_occupants(const std::string& line_id);
+  void send_member_lines(SessionState& state);
+  void sweep_idle_lines();
+
+  // invitation_requests.cpp
+  void handle_invite(SessionState& state, const Request& request);
+  void handle_accept(SessionState& state, const Request& request);
+  void handle_decline(SessionState& state, const Request& request);
+  void handle_cancel(SessionState& state, const Request& request);
+  void handle_outgoing_call(SessionState& state, const Request& request);
+  void handle_block(SessionState& state, const Request& request);
+  void handle_unblock(SessionState& state, const Request& request);
+  // Invites `callee` to the line; the response fields (call_id, delivered).
+  Result<core::JsonPtr> invite(SessionState& caller, const std::string& line_id, const std::string& callee);
+  // Ends a ringing call: the caller gets `caller_event`, the callee's
+  // sessions still ringing get `cancelled` with `callee_reason` (or
+  // `answered_elsewhere` for all but `answering_session`).
+  void end_call(const core::Invitation& call, core::JsonPtr caller_event, const std::string& callee_reason,
+                const std::string& answering_session = {});
+  void on_ring_timeout(const std::string& call_id);
+  void end_calls_of_closed_session(const SessionState& state);
 
   core::EventLoop& loop_;
   core::WorkerPool& workers_;
   core::PeerConnectionSettings settings_;
-  std::unordered_map<std::string, CallState> calls_;  // by session id
+  core::LineStore& lines_;
+  Options options_;
+  std::unordered_map<std::string, Handler> handlers_;
+
+  std::unordered_map<std::string, SessionState> sessions_;                       // by session id
+  std::unordered_map<std::string, std::vector<std::string>> sessions_by_user_;   // user -> session ids
+  std::unordered_map<std::string, std::vector<std::string>> occupants_;          // line -> session ids, in join order
+  std::unordered_map<std::string, std::unique_ptr<core::Timer>> ring_timers_;    // by call id
+  core::Timer idle_sweep_;
+  uint64_t negotiation_counter_ = 0;
 };
+
+// Milliseconds on the monotonic clock, for the LineStore's notion of time.
+int64_t monotonic_ms();
 
 }  // namespace partyline::signaling

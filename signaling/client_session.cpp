@@ -28,14 +28,16 @@ std::string random_uuid_v4() {
 }
 
 ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection,
-                             QueryParameters query, std::string remote_address, const ClientSessionOptions& options,
-                             RequestHandler& handler, ClosedCallback on_closed)
+                             QueryParameters query, std::string remote_address, Identity identity,
+                             const ClientSessionOptions& options, RequestHandler& handler, ClosedCallback on_closed)
     : context_(context),
       connection_(std::move(connection)),
       id_(random_uuid_v4()),
       query_(std::move(query)),
       remote_address_(std::move(remote_address)),
+      identity_(std::move(identity)),
       options_(options),
+      rate_limiter_(options.rate_limit),
       handler_(handler),
       on_closed_(std::move(on_closed)) {}
 
@@ -47,8 +49,13 @@ ClientSession::~ClientSession() {
 void ClientSession::open() {
   // Queued before the connection starts reading, so the handshake state goes
   // out first even when a request arrived together with the upgrade.
-  HandshakeState state{id_, options_.keepalive_interval.count(), g_get_real_time() / 1000, options_.server_name,
-                       options_.server_version};
+  HandshakeState state{id_,
+                       options_.keepalive_interval.count(),
+                       g_get_real_time() / 1000,
+                       options_.server_name,
+                       options_.server_version,
+                       identity_.user,
+                       identity_.name};
   connection_->send_text(format_handshake_state(state));
   last_keepalive_us_ = g_get_monotonic_time();
   // A repeating check instead of a timer re-armed per keepalive; it fires
@@ -80,7 +87,7 @@ std::optional<std::string_view> ClientSession::query_parameter(std::string_view 
 
 bool ClientSession::is_open() const { return !closed_ && connection_->is_open(); }
 
-std::string ClientSession::log_context() const { return "session=" + id_.substr(0, 8); }
+std::string ClientSession::log_context() const { return "session=" + id_.substr(0, 8) + " user=" + identity_.user; }
 
 void ClientSession::respond_success(const std::string& transaction, const std::string& request_name,
                                     core::JsonPtr extra_fields) {
@@ -130,13 +137,17 @@ bool ClientSession::take_pending(const std::string& transaction, const char* wha
 
 void ClientSession::on_text(std::string text) {
   ClientMessage message = parse_client_message(text);
+  // Keepalives are exempt from the rate limit: they cost an echo, and a burst
+  // of requests must not starve them into a 4002.
   if (auto* keepalive = std::get_if<KeepaliveMessage>(&message)) {
     last_keepalive_us_ = g_get_monotonic_time();
     connection_->send_text(format_keepalive_ack(keepalive->transaction));
   } else if (auto* request = std::get_if<Request>(&message)) {
+    if (!within_rate_limit(request->transaction, request->name)) return;
     on_request(std::move(*request));
   } else {
     const auto& refused = std::get<MessageError>(message);
+    if (!within_rate_limit(refused.transaction, refused.request)) return;
     PL_LOG(kDebug, log_context()) << "refused a message: " << refused.error.message;
     connection_->send_text(format_error(refused.transaction, refused.request, refused.error));
   }
@@ -158,6 +169,17 @@ void ClientSession::on_request(Request request) {
   // The handler may close or answer synchronously; keep this alive meanwhile.
   auto self = shared_from_this();
   handler_.on_request(self, std::move(request));
+}
+
+bool ClientSession::within_rate_limit(const std::optional<std::string>& transaction,
+                                      const std::optional<std::string>& request) {
+  if (rate_limiter_.allow(g_get_monotonic_time())) return true;
+  Error limited = make_error(error_code::kRateLimited, "rate limited: more than " +
+                                                           std::to_string(options_.rate_limit.requests_per_second) +
+                                                           " requests per second");
+  PL_LOG(kDebug, log_context()) << "refused a message: " << limited.message;
+  connection_->send_text(format_error(transaction, request, limited));
+  return false;
 }
 
 bool ClientSession::check_keepalive() {

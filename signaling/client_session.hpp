@@ -1,6 +1,7 @@
-// One client on one WebSocket: sends the handshake state, answers
-// keepalives, closes the socket (4002) when they stop, and passes requests
-// to the RequestHandler, making sure each transaction is answered once.
+// One client on one WebSocket, already authenticated: sends the handshake
+// state, answers keepalives, closes the socket (4002) when they stop, and
+// passes requests to the RequestHandler, making sure each transaction is
+// answered once and that the session stays within its request rate (429).
 // Everything here runs on the signaling loop thread.
 #pragma once
 
@@ -15,8 +16,10 @@
 #include "core/event_loop.hpp"
 #include "core/json.hpp"
 #include "rtp/result.hpp"
+#include "signaling/auth.hpp"
 #include "signaling/http_server.hpp"
 #include "signaling/protocol.hpp"
+#include "signaling/rate_limiter.hpp"
 #include "signaling/websocket_connection.hpp"
 
 namespace partyline::signaling {
@@ -40,6 +43,7 @@ class RequestHandler {
 struct ClientSessionOptions {
   std::chrono::milliseconds keepalive_interval{30000};  // 4002 after twice this without a keepalive
   size_t max_pending_transactions = 64;                 // more requests awaiting a response: 429
+  RateLimit rate_limit;                                 // requests beyond it: 429; keepalives are exempt
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
@@ -51,8 +55,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Made by SignalingServer, which then calls open().
   ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection, QueryParameters query,
-                std::string remote_address, const ClientSessionOptions& options, RequestHandler& handler,
-                ClosedCallback on_closed);
+                std::string remote_address, Identity identity, const ClientSessionOptions& options,
+                RequestHandler& handler, ClosedCallback on_closed);
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -64,8 +68,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const QueryParameters& query() const { return query_; }
   std::optional<std::string_view> query_parameter(std::string_view name) const;
   const std::string& remote_address() const { return remote_address_; }
+  // Who the server authenticated at connect; never taken from a message.
+  const Identity& identity() const { return identity_; }
   bool is_open() const;
-  // "session=<first 8 characters of the id>", for PL_LOG.
+  // "session=<first 8 characters of the id> user=<user id>", for PL_LOG.
   std::string log_context() const;
 
   // Each drops (with a debug log) a response for a transaction that is not
@@ -82,6 +88,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
  private:
   void on_text(std::string text);
   void on_request(Request request);
+  bool within_rate_limit(const std::optional<std::string>& transaction, const std::optional<std::string>& request);
   bool take_pending(const std::string& transaction, const char* what);
   bool check_keepalive();
   void on_connection_closed(uint16_t code);
@@ -91,7 +98,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string id_;
   QueryParameters query_;
   std::string remote_address_;
+  Identity identity_;
   ClientSessionOptions options_;
+  RateLimiter rate_limiter_;
   RequestHandler& handler_;
   ClosedCallback on_closed_;
   // transaction -> request name, for requests not yet answered.

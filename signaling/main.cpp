@@ -28,7 +28,8 @@ constexpr const char* kUsage =
     "\n"
     "Environment overrides (applied after the file): PARTYLINE_HTTP_BIND,\n"
     "PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT, PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS,\n"
-    "PARTYLINE_PUBLIC_IP, PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS.\n";
+    "PARTYLINE_JWT_SECRET, PARTYLINE_PUBLIC_IP, PARTYLINE_ICE_ADDRESSES,\n"
+    "PARTYLINE_ICE_ALLOWED_NETWORKS.\n";
 
 struct Options {
   std::string config_file;

@@ -68,6 +68,10 @@ std::string format_handshake_state(const HandshakeState& state) {
   json_object_set_new(message.get(), "keepalive_interval", json_integer(state.keepalive_interval_ms));
   json_object_set_new(message.get(), "timestamp", json_integer(state.timestamp_ms));
   json_object_set_new(message.get(), "server", server.release());
+  core::JsonPtr user = core::adopt_json(json_object());
+  json_object_set_new(user.get(), "user", json_stringn(state.user_id.data(), state.user_id.size()));
+  json_object_set_new(user.get(), "name", json_stringn(state.user_name.data(), state.user_name.size()));
+  json_object_set_new(message.get(), "user", user.release());
   return core::dump_json(message.get());
 }
 

@@ -49,6 +49,10 @@ struct HandshakeState {
   int64_t timestamp_ms = 0;  // wall clock, ms since the Unix epoch
   std::string server_name;
   std::string server_version;
+  // The authenticated user ("user": {"user": ..., "name": ...}); braces
+  // keep older positional initializers free of warnings.
+  std::string user_id{};
+  std::string user_name{};
 };
 
 std::string format_handshake_state(const HandshakeState& state);

@@ -1,9 +1,12 @@
 #include "signaling/server_main.hpp"
 
+#include <gnutls/crypto.h>
+
 #include <chrono>
 
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
+#include "core/memory_line_store.hpp"
 #include "core/media_settings.hpp"
 #include "core/worker_pool.hpp"
 #include "ice/certificate.hpp"
@@ -29,6 +32,32 @@ SignalingOptions signaling_options(const core::Config& config) {
   options.idle_timeout_ms = config.signaling.idle_timeout_ms;
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;
   options.max_sessions = config.limits.max_sessions;
+  options.auth.jwt_secret = config.auth.jwt_secret;
+  options.auth.jwt_issuer = config.auth.jwt_issuer;
+  options.auth.allow_anonymous = config.auth.allow_anonymous;
+  options.rate_limit.requests_per_second = config.limits.requests_per_second;
+  options.rate_limit.burst = config.limits.request_burst;
+  return options;
+}
+
+// A line token: 144 random bits, base64url (it travels in URLs).
+std::string random_line_token() {
+  unsigned char bytes[18];
+  gnutls_rnd(GNUTLS_RND_KEY, bytes, sizeof bytes);
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string token;
+  for (size_t i = 0; i < sizeof bytes; i += 3) {
+    const uint32_t group = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) token.push_back(kAlphabet[(group >> shift) & 63]);
+  }
+  return token;
+}
+
+CallHandler::Options call_options(const core::Config& config) {
+  CallHandler::Options options;
+  options.ring_timeout = std::chrono::milliseconds(config.lines.ring_timeout_ms);
+  options.line_idle_timeout = std::chrono::milliseconds(config.lines.idle_timeout_ms);
+  options.max_occupants_per_line = config.limits.max_occupants_per_line;
   return options;
 }
 
@@ -59,7 +88,8 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   core::EventLoop signaling_loop("signaling");
   signaling_loop.start();
 
-  CallHandler handler(signaling_loop, workers, std::move(settings.value()));
+  core::MemoryLineStore line_store({config.limits.max_lines, random_uuid_v4, random_line_token});
+  CallHandler handler(signaling_loop, workers, std::move(settings.value()), line_store, call_options(config));
   SignalingServer server(signaling_options(config), signaling_loop, handler);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;

@@ -29,6 +29,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   websocket_options_.close_timeout = std::chrono::milliseconds(options.close_timeout_ms);
   session_options_.keepalive_interval = std::chrono::milliseconds(options.keepalive_interval_ms);
   session_options_.max_pending_transactions = options.max_pending_transactions;
+  session_options_.rate_limit = options.rate_limit;
 }
 
 SignalingServer::~SignalingServer() {
@@ -73,7 +74,8 @@ void SignalingServer::close_everything() {
   for (auto& session : sessions) session->close_now(close_code::kGoingAway, "server shutting down");
   std::vector<std::shared_ptr<WebSocketConnection>> refused;
   for (auto& [raw, connection] : refused_) refused.push_back(connection);
-  for (auto& connection : refused) connection->close_now(close_code::kAtCapacity, "server at capacity");
+  // Each already sent its own close frame; this only releases the socket.
+  for (auto& connection : refused) connection->close_now(close_code::kGoingAway, "server shutting down");
 }
 
 void SignalingServer::on_upgrade(WebSocketUpgrade upgrade) {
@@ -98,16 +100,25 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   }
   auto connection = std::make_unique<WebSocketConnection>(loop_.context(), std::move(upgrade.socket),
                                                           std::move(upgrade.already_received), websocket_options_);
+  // Before anything else: a refused client gets no handshake state, no
+  // session and no place among max_sessions.
+  auto identity = authenticate(upgrade.query, options_.auth, g_get_real_time() / G_USEC_PER_SEC);
+  if (!identity) {
+    PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
+                            << identity.error().message;
+    refuse(std::move(connection), close_code::kUnauthorized, identity.error().message);
+    return;
+  }
   if (sessions_.size() >= options_.max_sessions) {
     PL_LOG(kWarn, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
                             << options_.max_sessions << " sessions open";
-    refuse_at_capacity(std::move(connection));
+    refuse(std::move(connection), close_code::kAtCapacity, "server at capacity");
     return;
   }
   std::weak_ptr<int> alive = alive_;
   auto session = std::make_shared<ClientSession>(
       loop_.context(), std::move(connection), std::move(upgrade.query), std::move(upgrade.remote_address),
-      session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
+      std::move(*identity), session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
         if (alive.lock()) on_session_closed(closed);
       });
   sessions_.emplace(session->id(), session);
@@ -115,7 +126,8 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   session->open();
 }
 
-void SignalingServer::refuse_at_capacity(std::unique_ptr<WebSocketConnection> connection) {
+void SignalingServer::refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code,
+                             const std::string& reason) {
   std::shared_ptr<WebSocketConnection> shared(std::move(connection));
   WebSocketConnection* raw = shared.get();
   refused_.emplace(raw, shared);
@@ -128,7 +140,7 @@ void SignalingServer::refuse_at_capacity(std::unique_ptr<WebSocketConnection> co
                 loop_.post([keep = std::move(found->second)] {});
                 refused_.erase(found);
               }});
-  raw->close(close_code::kAtCapacity, "server at capacity");
+  raw->close(code, reason);
 }
 
 void SignalingServer::on_session_closed(const std::shared_ptr<ClientSession>& session) {

@@ -1,6 +1,6 @@
 // The signaling front door: HTTP static files and the /ws WebSocket
-// (HttpServer), one ClientSession per WebSocket, all sessions living on the
-// signaling EventLoop.
+// (HttpServer), authentication at connect (auth.hpp), one ClientSession per
+// accepted WebSocket, all sessions living on the signaling EventLoop.
 #pragma once
 
 #include <atomic>
@@ -13,8 +13,10 @@
 
 #include "core/event_loop.hpp"
 #include "rtp/result.hpp"
+#include "signaling/auth.hpp"
 #include "signaling/client_session.hpp"
 #include "signaling/http_server.hpp"
+#include "signaling/rate_limiter.hpp"
 #include "signaling/websocket_connection.hpp"
 
 namespace partyline::signaling {
@@ -30,6 +32,8 @@ struct SignalingOptions {
   size_t max_sessions = 1000;           // one more WebSocket is closed with 4003
   uint32_t close_timeout_ms = 2000;     // wait for the peer's close frame
   size_t max_pending_transactions = 64; // per session; more get 429
+  AuthOptions auth;                     // refused at connect: closed with 4001
+  RateLimit rate_limit;                 // per session; more get 429 (keepalives are exempt)
 };
 
 class SignalingServer {
@@ -55,7 +59,8 @@ class SignalingServer {
  private:
   void on_upgrade(WebSocketUpgrade upgrade);  // MHD thread
   void adopt(uint64_t upgrade_id);            // loop thread
-  void refuse_at_capacity(std::unique_ptr<WebSocketConnection> connection);
+  // Closes a connection that never becomes a session (no handshake state).
+  void refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code, const std::string& reason);
   void on_session_closed(const std::shared_ptr<ClientSession>& session);
   void close_everything();
 

@@ -101,9 +101,11 @@ TEST(ConfigTest, EnvironmentOverridesFile) {
 TEST(ConfigTest, PrintedConfigReadsBackAndHidesSecrets) {
   Config config;
   config.http.port = 9001;
-  config.ice.turn_servers = {{"turn.example.org", 3478, "user", "secret"}};
+  config.ice.turn_servers = {{"turn.example.org", 3478, "user", "hunter2"}};
+  config.auth.jwt_secret = "jwt-signing-key";
   std::string printed = dump_json(config_to_json(config).get());
-  EXPECT_EQ(printed.find("secret"), std::string::npos);
+  EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("jwt-signing-key"), std::string::npos) << printed;
   Config reread;
   ASSERT_TRUE(apply(reread, printed.c_str()).ok()) << printed;
   EXPECT_EQ(reread.http.port, 9001);

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <vector>
 
 #include "tests/signaling/test_clients.hpp"
 
@@ -17,6 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::WebSocketClient;
+
+const std::string kSecret = "signaling test secret";
 
 const char* string_field(const core::JsonPtr& json, const char* name) {
   return json ? json_string_value(json_object_get(json.get(), name)) : nullptr;
@@ -30,6 +34,8 @@ class TestHandler : public RequestHandler {
     std::lock_guard lock(mutex_);
     ++opened_;
     last_query_ = session->query();
+    last_identity_ = session->identity();
+    last_log_context_ = session->log_context();
     changed_.notify_all();
   }
 
@@ -73,6 +79,18 @@ class TestHandler : public RequestHandler {
     std::lock_guard lock(mutex_);
     return last_query_;
   }
+  Identity last_identity() {
+    std::lock_guard lock(mutex_);
+    return last_identity_;
+  }
+  std::string last_log_context() {
+    std::lock_guard lock(mutex_);
+    return last_log_context_;
+  }
+  int opened() {
+    std::lock_guard lock(mutex_);
+    return opened_;
+  }
 
  private:
   core::EventLoop& loop_;
@@ -81,6 +99,8 @@ class TestHandler : public RequestHandler {
   int opened_ = 0;
   int closed_ = 0;
   QueryParameters last_query_;
+  Identity last_identity_;
+  std::string last_log_context_;
 };
 
 class SignalingServerTest : public ::testing::Test {
@@ -117,7 +137,7 @@ class SignalingServerTest : public ::testing::Test {
   }
 
   // Connects and consumes the handshake state.
-  void connect(WebSocketClient& client, const std::string& target = "/ws") {
+  void connect(WebSocketClient& client, const std::string& target = "/ws?name=tester") {
     auto failure = client.connect(server_->port(), target);
     ASSERT_FALSE(failure.has_value()) << *failure;
     auto state = client.next_json();
@@ -136,7 +156,7 @@ TEST_F(SignalingServerTest, HandshakeStateArrivesFirst) {
   options_.keepalive_interval_ms = 25000;
   start_server();
   WebSocketClient client;
-  auto failure = client.connect(server_->port(), "/ws?name=alice&token=a%20b%26c");
+  auto failure = client.connect(server_->port(), "/ws?name=alice&extra=a%20b%26c");
   ASSERT_FALSE(failure.has_value()) << *failure;
   auto state = client.next_json();
   ASSERT_TRUE(state);
@@ -149,11 +169,15 @@ TEST_F(SignalingServerTest, HandshakeStateArrivesFirst) {
   json_t* server = json_object_get(state.get(), "server");
   EXPECT_STREQ(json_string_value(json_object_get(server, "name")), "partyline");
   EXPECT_STREQ(json_string_value(json_object_get(server, "version")), PARTYLINE_VERSION);
+  json_t* user = json_object_get(state.get(), "user");
+  EXPECT_STREQ(json_string_value(json_object_get(user, "user")), "alice");
+  EXPECT_STREQ(json_string_value(json_object_get(user, "name")), "alice");
 
   ASSERT_TRUE(handler_.wait_opened(1));
   auto query = handler_.last_query();
   EXPECT_EQ(query["name"], "alice");
-  EXPECT_EQ(query["token"], "a b&c");
+  EXPECT_EQ(query["extra"], "a b&c");
+  EXPECT_TRUE(handler_.last_identity().anonymous);
   EXPECT_EQ(server_->session_count(), 1u);
 }
 
@@ -161,7 +185,7 @@ TEST_F(SignalingServerTest, RequestSentWithTheUpgradeIsAnsweredAfterTheHandshake
   start_server();
   WebSocketClient client;
   std::string request = R"({"request":"echo","transaction":"early","data":"x"})";
-  auto failure = client.connect(server_->port(), "/ws", WebSocketClient::masked_text_frame(request));
+  auto failure = client.connect(server_->port(), "/ws?name=early", WebSocketClient::masked_text_frame(request));
   ASSERT_FALSE(failure.has_value()) << *failure;
   auto state = client.next_json();
   ASSERT_TRUE(state);
@@ -321,7 +345,7 @@ TEST_F(SignalingServerTest, SessionsOverTheLimitCloseWith4003) {
   WebSocketClient first;
   connect(first);
   WebSocketClient second;
-  auto failure = second.connect(server_->port());
+  auto failure = second.connect(server_->port(), "/ws?name=second");
   ASSERT_FALSE(failure.has_value()) << *failure;
   auto close = second.next();
   ASSERT_TRUE(close);
@@ -426,6 +450,155 @@ TEST_F(SignalingServerTest, PortInUseIsAClearError) {
             std::string::npos)
       << started.error().message;
   EXPECT_NE(started.error().message.find("in use"), std::string::npos) << started.error().message;
+}
+
+// A close frame's payload is the code (2 bytes) and then the reason.
+std::string close_reason(const WebSocketClient::Message& message) {
+  return message.text.size() >= 2 ? message.text.substr(2) : "";
+}
+
+TEST_F(SignalingServerTest, BadTokenIsClosedWith4001WithoutHandshakeState) {
+  options_.auth.jwt_secret = kSecret;
+  start_server();
+  struct Refusal {
+    std::string target;
+    std::string reason;
+  };
+  std::string wrong_key = testing::make_token(R"({"sub":"alice"})", JWT_ALG_HS256, "not the secret");
+  std::string expired = testing::make_token(R"({"sub":"alice","exp":1000000000})", JWT_ALG_HS256, kSecret);
+  ASSERT_FALSE(wrong_key.empty());
+  ASSERT_FALSE(expired.empty());
+  const std::vector<Refusal> refusals{
+      {"/ws?token=" + wrong_key, "token signature does not verify"},
+      {"/ws?token=" + expired, "token expired"},
+      {"/ws?token=garbage&name=alice", "token is malformed"},
+      {"/ws?name=al%20ice", "name may only contain letters, digits, '.', '_', '-' and '@'"},
+      {"/ws", "a token or a name is required"},
+  };
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.target);
+    WebSocketClient client;
+    auto failure = client.connect(server_->port(), refusal.target);
+    ASSERT_FALSE(failure.has_value()) << *failure;
+    auto close = client.next();  // the very first message: no handshake state before it
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close->opcode, WSLAY_CONNECTION_CLOSE) << close->text;
+    EXPECT_EQ(close->close_code, close_code::kUnauthorized);
+    EXPECT_EQ(close_reason(*close), refusal.reason);
+    EXPECT_TRUE(client.wait_for_eof());
+  }
+  EXPECT_EQ(handler_.opened(), 0);
+  EXPECT_EQ(server_->session_count(), 0u);
+}
+
+TEST_F(SignalingServerTest, RefusedConnectionsDoNotCountTowardsMaxSessions) {
+  options_.max_sessions = 1;
+  options_.auth.jwt_secret = kSecret;
+  options_.auth.allow_anonymous = false;
+  start_server();
+  // Both stay connected (unread) while the third arrives.
+  WebSocketClient anonymous;
+  ASSERT_FALSE(anonymous.connect(server_->port(), "/ws?name=alice").has_value());
+  WebSocketClient forged;
+  ASSERT_FALSE(forged.connect(server_->port(), "/ws?token=x.y.z").has_value());
+  WebSocketClient accepted;
+  connect(accepted, "/ws?token=" + testing::make_token(R"({"sub":"bob"})", JWT_ALG_HS256, kSecret));
+  EXPECT_EQ(server_->session_count(), 1u);
+
+  auto close = anonymous.next();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->close_code, close_code::kUnauthorized);
+  EXPECT_EQ(close_reason(*close), "anonymous access is off");
+  close = forged.next();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->close_code, close_code::kUnauthorized);
+  EXPECT_EQ(close_reason(*close), "token is malformed");
+  EXPECT_EQ(handler_.opened(), 1);
+}
+
+TEST_F(SignalingServerTest, ValidTokenHandshakeStateCarriesTheUser) {
+  options_.auth.jwt_secret = kSecret;
+  options_.auth.jwt_issuer = "https://login.example.org";
+  options_.auth.allow_anonymous = false;
+  start_server();
+  std::string token = testing::make_token(
+      R"({"sub":"alice","name":"Alice Liddell","email":"alice@example.org","iss":"https://login.example.org"})",
+      JWT_ALG_HS256, kSecret);
+  WebSocketClient client;
+  auto failure = client.connect(server_->port(), "/ws?token=" + token);
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  auto state = client.next_json();
+  ASSERT_TRUE(state);
+  ASSERT_STREQ(string_field(state, "handshake"), "state");
+  json_t* user = json_object_get(state.get(), "user");
+  ASSERT_TRUE(json_is_object(user));
+  EXPECT_STREQ(json_string_value(json_object_get(user, "user")), "alice");
+  EXPECT_STREQ(json_string_value(json_object_get(user, "name")), "Alice Liddell");
+  EXPECT_EQ(json_object_size(user), 2u);  // the email stays on the server
+
+  ASSERT_TRUE(handler_.wait_opened(1));
+  Identity identity = handler_.last_identity();
+  EXPECT_EQ(identity.user, "alice");
+  EXPECT_EQ(identity.email, "alice@example.org");
+  EXPECT_FALSE(identity.anonymous);
+  std::string context = handler_.last_log_context();
+  EXPECT_EQ(context.rfind("session=", 0), 0u) << context;
+  EXPECT_EQ(context.substr(context.size() - 11), " user=alice") << context;
+}
+
+TEST_F(SignalingServerTest, RequestFloodGets429BeyondTheBurstWithoutDelayingOthers) {
+  // One request per second: the flood is over long before a second refill.
+  options_.rate_limit = RateLimit{1, 100};
+  start_server();
+  WebSocketClient flooder;
+  connect(flooder, "/ws?name=flooder");
+  WebSocketClient other;
+  connect(other, "/ws?name=other");
+
+  constexpr int kFlood = 1000;
+  const auto started = testing::Clock::now();
+  for (int i = 0; i < kFlood; ++i) {
+    flooder.send_text(R"({"request":"echo","transaction":"f-)" + std::to_string(i) + R"(","data":"x"})");
+  }
+  other.send_text(R"({"request":"echo","transaction":"o-1","data":"y"})");
+  auto answer = other.next_json(500ms);
+  ASSERT_TRUE(answer) << "the other client waited more than 500 ms";
+  EXPECT_STREQ(string_field(answer, "transaction"), "o-1");
+  EXPECT_STREQ(string_field(answer, "response"), "success");
+
+  ASSERT_TRUE(flooder.flush());
+  // The bucket is empty now, and a keepalive still gets through.
+  flooder.send_text(R"({"handshake":"keepalive","transaction":"k-flood"})");
+  std::set<std::string> answered;
+  int successes = 0;
+  int limited = 0;
+  bool acknowledged = false;
+  while (answered.size() < static_cast<size_t>(kFlood) || !acknowledged) {
+    auto message = flooder.next_json();
+    ASSERT_TRUE(message) << answered.size() << " answered";
+    if (const char* handshake = string_field(message, "handshake")) {
+      EXPECT_STREQ(handshake, "keepalive");
+      EXPECT_STREQ(string_field(message, "transaction"), "k-flood");
+      acknowledged = true;
+      continue;
+    }
+    const char* transaction = string_field(message, "transaction");
+    ASSERT_NE(transaction, nullptr);
+    ASSERT_TRUE(answered.insert(transaction).second) << "answered twice: " << transaction;
+    if (std::string(string_field(message, "response")) == "success") {
+      ++successes;
+      continue;
+    }
+    ++limited;
+    EXPECT_EQ(json_integer_value(json_object_get(message.get(), "code")), 429);
+    EXPECT_STREQ(string_field(message, "reason"), "rate limited: more than 1 requests per second");
+    EXPECT_STREQ(string_field(message, "request"), "echo");
+  }
+  const auto elapsed_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(testing::Clock::now() - started).count();
+  EXPECT_GE(successes, 100);
+  EXPECT_LE(successes, 100 + elapsed_seconds);  // exactly 100 unless the run took over a second
+  EXPECT_EQ(successes + limited, kFlood);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Test-only clients for the signaling server over plain loopback sockets: a
-// raw HTTP/1.1 request, and a minimal WebSocket client (handshake written by
-// hand, framing by wslay's client API). Not for production use.
+// raw HTTP/1.1 request, a minimal WebSocket client (handshake written by
+// hand, framing by wslay's client API), and JWTs made by libjwt. Not for
+// production use.
 #pragma once
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
+#include <jwt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,6 +15,7 @@
 #include <wslay/wslay.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -39,6 +42,21 @@ class Fd {
  private:
   int fd_;
 };
+
+// A JWT with `claims_json` (an object) signed by libjwt with `alg` and `key`;
+// empty when libjwt refuses.
+inline std::string make_token(const std::string& claims_json, jwt_alg_t alg, const std::string& key) {
+  jwt_t* raw = nullptr;
+  if (jwt_new(&raw) != 0) return "";
+  std::unique_ptr<jwt_t, void (*)(jwt_t*)> jwt(raw, jwt_free);
+  if (jwt_add_grants_json(jwt.get(), claims_json.c_str()) != 0) return "";
+  if (jwt_set_alg(jwt.get(), alg, reinterpret_cast<const unsigned char*>(key.data()), static_cast<int>(key.size())) !=
+      0) {
+    return "";
+  }
+  std::unique_ptr<char, void (*)(void*)> encoded(jwt_encode_str(jwt.get()), std::free);
+  return encoded ? std::string(encoded.get()) : "";
+}
 
 inline int connect_loopback(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -212,6 +230,24 @@ class WebSocketClient {
     wslay_event_send(ws_);
   }
   void send_text(const std::string& text) { send(WSLAY_TEXT_FRAME, text); }
+
+  // Writes everything queued (e.g. many send_text calls the socket could not
+  // take at once) before `timeout`; false when that did not happen. Incoming
+  // messages are kept for next().
+  bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    auto deadline = Clock::now() + timeout;
+    while (wslay_event_want_write(ws_) && !ended_) {
+      if (wslay_event_send(ws_) != 0) ended_ = true;
+      if (!wslay_event_want_write(ws_) || ended_) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return false;
+      pollfd entry{fd_->get(), POLLOUT | POLLIN, 0};
+      if (::poll(&entry, 1, static_cast<int>(left)) <= 0) return false;
+      // Reading keeps the server from stalling on its own full send buffer.
+      if ((entry.revents & POLLIN) != 0 && wslay_event_recv(ws_) != 0) ended_ = true;
+    }
+    return !ended_;
+  }
 
   // From now on the client answers nothing: no pong, no close reply.
   void stop_writing() { wslay_event_shutdown_write(ws_); }

@@ -1,0 +1,47 @@
+// Who a WebSocket client is, decided once at connect from the URL's query
+// (docs/protocol.md, "Identity"): an HS256 JWT in `token`, or, when
+// anonymous access is on, a plain `name`. Pure: no sockets, no clocks (the
+// caller passes the time).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "rtp/result.hpp"
+#include "signaling/http_server.hpp"
+
+namespace partyline::signaling {
+
+namespace close_code {
+// Also the Error::code of every authentication failure.
+inline constexpr uint16_t kUnauthorized = 4001;
+}  // namespace close_code
+
+struct Identity {
+  std::string user;   // the user id: the token's `sub`, or the anonymous name
+  std::string name;   // display name
+  std::string email;  // empty when unknown
+  bool anonymous = false;
+};
+
+struct AuthOptions {
+  std::string jwt_secret;  // HS256 key; empty: every token is refused
+  std::string jwt_issuer;  // when set, a token's `iss` must equal it
+  bool allow_anonymous = true;
+};
+
+inline constexpr size_t kMaxUserIdBytes = 128;
+inline constexpr size_t kMaxAnonymousNameChars = 64;
+// Far above any real token; keeps a hostile URL from reaching the decoder.
+inline constexpr size_t kMaxTokenBytes = 8192;
+// Every refusal's message fits a WebSocket close frame with room to spare.
+inline constexpr size_t kMaxAuthReasonBytes = 120;
+
+// `token` wins over `name` when both are given. Errors have code 4001 and a
+// short message meant as the close reason ("token expired", "token signature
+// does not verify", "anonymous access is off", ...); it never echoes the
+// token or a claim value.
+Result<Identity> authenticate(const QueryParameters& query, const AuthOptions& options, int64_t now_unix_seconds);
+
+}  // namespace partyline::signaling

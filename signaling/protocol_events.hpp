@@ -1,0 +1,26 @@
+// Builders for the events of docs/protocol.md, so each event's shape is
+// written in one place.
+#pragma once
+
+#include <string>
+
+#include "core/json.hpp"
+#include "core/line_store.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::signaling::events {
+
+// {"event": name}
+core::JsonPtr event(const char* name);
+// {"type": type, "sdp": sdp}
+core::JsonPtr jsep(const char* type, const std::string& sdp);
+// ice_candidate with a candidate line, or with null (end of candidates).
+core::JsonPtr ice_candidate(const std::string* candidate);
+core::JsonPtr webrtc_state(const char* state, const Error* error);
+core::JsonPtr error(const Error& error);
+// {"event": name, "call_id": ..., "line_id": ...}
+core::JsonPtr call_event(const char* name, const core::Invitation& call);
+// {"user": ..., "name": ...}
+core::JsonPtr user(const std::string& user, const std::string& name);
+
+}  // namespace partyline::signaling::events

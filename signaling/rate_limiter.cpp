@@ -1,0 +1,34 @@
+#include "signaling/rate_limiter.hpp"
+
+#include <algorithm>
+
+namespace partyline::signaling {
+
+RateLimiter::RateLimiter(const RateLimit& limit)
+    : limit_(limit), capacity_(static_cast<int64_t>(std::max(limit.burst, 1u)) * kCost), credit_(capacity_) {}
+
+bool RateLimiter::allow(int64_t now_us) {
+  refill(now_us);
+  if (credit_ < kCost) return false;
+  credit_ -= kCost;
+  return true;
+}
+
+void RateLimiter::refill(int64_t now_us) {
+  if (!started_) {
+    started_ = true;
+    last_us_ = now_us;
+    return;
+  }
+  if (now_us <= last_us_) return;
+  // Unsigned: exact even when the two times are far apart.
+  const uint64_t elapsed = static_cast<uint64_t>(now_us) - static_cast<uint64_t>(last_us_);
+  last_us_ = now_us;
+  const uint64_t rate = limit_.requests_per_second;
+  if (rate == 0) return;
+  // Compared before multiplying, so a long idle cannot overflow.
+  const uint64_t missing = static_cast<uint64_t>(capacity_ - credit_);
+  credit_ = elapsed >= (missing + rate - 1) / rate ? capacity_ : credit_ + static_cast<int64_t>(elapsed * rate);
+}
+
+}  // namespace partyline::signaling

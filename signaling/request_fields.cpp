@@ -1,0 +1,66 @@
+#include "signaling/request_fields.hpp"
+
+#include "core/json.hpp"
+
+namespace partyline::signaling {
+
+namespace {
+
+Error field_error(const std::string& field, const std::string& what) {
+  return make_error(error_code::kBadRequest, "field '" + field + "' " + what);
+}
+
+// SDP is bounded by the WebSocket message limit; this only stops absurd values.
+constexpr size_t kMaxSdpBytes = 256 * 1024;
+
+}  // namespace
+
+Result<std::optional<std::string>> optional_string(const json_t* message, const char* field, size_t max_bytes) {
+  auto value = core::get_optional_string(message, field);
+  if (!value) return value.error();
+  if (value->has_value()) {
+    if ((*value)->empty()) return field_error(field, "must not be empty");
+    if ((*value)->size() > max_bytes) {
+      return make_error(error_code::kTooLarge,
+                        "field '" + std::string(field) + "' is over " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  return value;
+}
+
+Result<std::string> required_string(const json_t* message, const char* field, size_t max_bytes) {
+  auto value = optional_string(message, field, max_bytes);
+  if (!value) return value.error();
+  if (!value->has_value()) return field_error(field, "is missing");
+  return std::move(**value);
+}
+
+Result<std::optional<bool>> optional_bool(const json_t* message, const char* field) {
+  return core::get_optional_bool(message, field);
+}
+
+Result<std::optional<std::string>> optional_jsep(const json_t* message, const char* type) {
+  const json_t* jsep = json_object_get(message, "jsep");
+  if (jsep == nullptr) return std::optional<std::string>();
+  if (!json_is_object(jsep)) return field_error("jsep", "must be an object");
+  auto jsep_type = core::get_required_string(jsep, "type", "jsep.type");
+  if (!jsep_type) return jsep_type.error();
+  if (*jsep_type != type) return field_error("jsep.type", "must be \"" + std::string(type) + "\"");
+  auto sdp = core::get_required_string(jsep, "sdp", "jsep.sdp");
+  if (!sdp) return sdp.error();
+  if (sdp->size() > kMaxSdpBytes) return make_error(error_code::kTooLarge, "field 'jsep.sdp' is too large");
+  return std::optional<std::string>(std::move(sdp.value()));
+}
+
+Result<std::string> required_jsep(const json_t* message, const char* type) {
+  auto jsep = optional_jsep(message, type);
+  if (!jsep) return jsep.error();
+  if (!jsep->has_value()) return field_error("jsep", "is missing");
+  return std::move(**jsep);
+}
+
+std::shared_ptr<const Request> share_request(const Request& request) {
+  return std::make_shared<const Request>(Request{request.name, request.transaction, core::share_json(request.message.get())});
+}
+
+}  // namespace partyline::signaling

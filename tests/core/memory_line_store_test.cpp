@@ -1,0 +1,98 @@
+#include "core/memory_line_store.hpp"
+
+#include <gtest/gtest.h>
+
+namespace partyline::core {
+namespace {
+
+MemoryLineStore make_store(size_t max_lines = 10) {
+  MemoryLineStore::Options options;
+  options.max_lines = max_lines;
+  options.make_id = [n = 0]() mutable { return "line-" + std::to_string(n++); };
+  options.make_token = [n = 0]() mutable { return "token-" + std::to_string(n++); };
+  return MemoryLineStore(options);
+}
+
+Invitation invitation(std::string call_id, std::string line_id, std::string callee, int64_t deadline = 1000) {
+  return Invitation{std::move(call_id), std::move(line_id), "alice", "Alice", "session-a", std::move(callee), deadline};
+}
+
+TEST(MemoryLineStoreTest, CreatorIsTheFirstMemberAndMembersAreAddedOnce) {
+  auto store = make_store();
+  auto line = store.create_line("alice", 0);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->members, (std::vector<std::string>{"alice"}));
+  EXPECT_NE(line->token, "");
+  EXPECT_TRUE(store.is_member(line->line_id, "alice"));
+  EXPECT_FALSE(store.is_member(line->line_id, "bob"));
+  ASSERT_TRUE(store.add_member(line->line_id, "bob").ok());
+  ASSERT_TRUE(store.add_member(line->line_id, "bob").ok());
+  EXPECT_EQ(store.find_line(line->line_id)->members, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(store.add_member("nope", "bob").error().code, error_code::kNotFound);
+  EXPECT_FALSE(store.find_line("nope").has_value());
+}
+
+TEST(MemoryLineStoreTest, LineLimitIsEnforced) {
+  auto store = make_store(2);
+  ASSERT_TRUE(store.create_line("a", 0));
+  ASSERT_TRUE(store.create_line("a", 0));
+  auto third = store.create_line("a", 0);
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, error_code::kUnavailable);
+}
+
+TEST(MemoryLineStoreTest, LinesOfAUserInCreationOrder) {
+  auto store = make_store();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(store.create_line(i % 2 ? "bob" : "alice", 0)->line_id);
+  EXPECT_EQ(store.lines_of("alice"), (std::vector<std::string>{ids[0], ids[2], ids[4]}));
+  ASSERT_TRUE(store.add_member(ids[1], "alice").ok());
+  EXPECT_EQ(store.lines_of("alice"), (std::vector<std::string>{ids[0], ids[1], ids[2], ids[4]}));
+  EXPECT_TRUE(store.lines_of("carol").empty());
+}
+
+TEST(MemoryLineStoreTest, IdleLinesAreForgottenUnlessTouchedOrRinging) {
+  auto store = make_store();
+  auto idle = store.create_line("a", 0)->line_id;
+  auto busy = store.create_line("a", 0)->line_id;
+  auto ringing = store.create_line("a", 0)->line_id;
+  store.touch(busy, 900);
+  ASSERT_TRUE(store.add_invitation(invitation("c1", ringing, "bob")).ok());
+  EXPECT_EQ(store.forget_idle_lines(1000, 500), (std::vector<std::string>{idle}));
+  EXPECT_FALSE(store.find_line(idle).has_value());
+  EXPECT_TRUE(store.find_line(busy).has_value());
+  EXPECT_TRUE(store.find_line(ringing).has_value());
+  EXPECT_EQ(store.line_count(), 2u);
+}
+
+TEST(MemoryLineStoreTest, InvitationsAreTakenExactlyOnce) {
+  auto store = make_store();
+  auto line = store.create_line("alice", 0)->line_id;
+  ASSERT_TRUE(store.add_invitation(invitation("c1", line, "bob")).ok());
+  EXPECT_EQ(store.add_invitation(invitation("c2", line, "bob")).error().code, error_code::kConflict);
+  EXPECT_EQ(store.add_invitation(invitation("c3", "nope", "bob")).error().code, error_code::kNotFound);
+  ASSERT_TRUE(store.add_invitation(invitation("c4", line, "carol")).ok());
+  EXPECT_EQ(store.invitations_for("bob").size(), 1u);
+  EXPECT_EQ(store.invitations_from_session("session-a").size(), 2u);
+  ASSERT_TRUE(store.find_invitation("c1").has_value());
+  EXPECT_EQ(store.take_invitation("c1")->callee, "bob");
+  EXPECT_FALSE(store.take_invitation("c1").has_value());  // the first answer wins
+  EXPECT_TRUE(store.invitations_for("bob").empty());
+  // Once the first call ended, bob may be invited again.
+  EXPECT_TRUE(store.add_invitation(invitation("c5", line, "bob")).ok());
+}
+
+TEST(MemoryLineStoreTest, BlockListsBelongToTheBlockingUser) {
+  auto store = make_store();
+  store.block("bob", "mallory");
+  EXPECT_TRUE(store.has_blocked("bob", "mallory"));
+  EXPECT_FALSE(store.has_blocked("mallory", "bob"));
+  EXPECT_FALSE(store.has_blocked("alice", "mallory"));
+  store.block("bob", "mallory");
+  store.unblock("bob", "mallory");
+  EXPECT_FALSE(store.has_blocked("bob", "mallory"));
+  store.unblock("bob", "nobody");  // harmless
+}
+
+}  // namespace
+}  // namespace partyline::core

@@ -1,0 +1,217 @@
+// authenticate(): every rule of docs/protocol.md "Identity", with tokens made
+// by libjwt here (and alg "none" tokens crafted by hand, as an attacker would).
+#include "signaling/auth.hpp"
+
+#include <glib.h>
+#include <gnutls/crypto.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tests/signaling/test_clients.hpp"
+
+namespace partyline::signaling {
+namespace {
+
+using testing::make_token;
+
+constexpr int64_t kNow = 1763780000;
+const std::string kSecret = "correct horse battery staple";
+
+std::string base64url(const std::string& data) {
+  gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(data.data()), data.size());
+  std::string text(encoded);
+  g_free(encoded);
+  for (auto& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return text;
+}
+
+// What libjwt would never sign for us: header {"alg":"none"}, `signature` appended as is.
+std::string unsigned_token(const std::string& claims, const std::string& signature = "") {
+  return base64url(R"({"alg":"none","typ":"JWT"})") + "." + base64url(claims) + "." + signature;
+}
+
+// Signed with HMAC-SHA256 and the secret whatever `header` claims, as libjwt
+// would not do for an "alg" it spells differently.
+std::string hmac_token(const std::string& header, const std::string& claims) {
+  std::string signing_input = base64url(header) + "." + base64url(claims);
+  std::string mac(32, '\0');
+  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, kSecret.data(), kSecret.size(), signing_input.data(), signing_input.size(),
+                       mac.data()) != 0) {
+    return "";
+  }
+  return signing_input + "." + base64url(mac);
+}
+
+std::string signed_token(const std::string& claims) { return make_token(claims, JWT_ALG_HS256, kSecret); }
+
+// The payload of one valid token under the signature of another.
+std::string tampered_token() {
+  std::string genuine = signed_token(R"({"sub":"alice"})");
+  std::string forged = signed_token(R"({"sub":"admin"})");
+  size_t first_dot = genuine.find('.');
+  size_t second_dot = genuine.find('.', first_dot + 1);
+  size_t forged_first = forged.find('.');
+  size_t forged_second = forged.find('.', forged_first + 1);
+  return genuine.substr(0, first_dot + 1) + forged.substr(forged_first + 1, forged_second - forged_first - 1) +
+         genuine.substr(second_dot);
+}
+
+AuthOptions with_secret(std::string issuer = "", bool anonymous = true) {
+  return AuthOptions{kSecret, std::move(issuer), anonymous};
+}
+
+struct AuthCase {
+  std::string label;
+  QueryParameters query;
+  AuthOptions options;
+  // Success: the identity expected. Failure: a part of the reason.
+  std::optional<Identity> identity;
+  std::string reason;
+};
+
+// Test names instead of gtest's byte dump.
+void PrintTo(const AuthCase& test, std::ostream* out) { *out << test.label; }
+
+AuthCase accepted(std::string label, QueryParameters query, AuthOptions options, Identity identity) {
+  return AuthCase{std::move(label), std::move(query), std::move(options), std::move(identity), ""};
+}
+AuthCase refused(std::string label, QueryParameters query, AuthOptions options, std::string reason) {
+  return AuthCase{std::move(label), std::move(query), std::move(options), std::nullopt, std::move(reason)};
+}
+
+QueryParameters token(const std::string& value) { return {{"token", value}}; }
+QueryParameters name(const std::string& value) { return {{"name", value}}; }
+
+std::vector<AuthCase> token_cases() {
+  const std::string expiry = std::to_string(kNow);
+  return {
+      accepted("valid_token", token(signed_token(R"({"sub":"alice","name":"Alice","email":"alice@example.org"})")),
+               with_secret(), Identity{"alice", "Alice", "alice@example.org", false}),
+      accepted("name_defaults_to_sub", token(signed_token(R"({"sub":"bob"})")), with_secret(),
+               Identity{"bob", "bob", "", false}),
+      accepted("sub_of_128_bytes", token(signed_token(R"({"sub":")" + std::string(128, 'u') + R"("})")),
+               with_secret(), Identity{std::string(128, 'u'), std::string(128, 'u'), "", false}),
+      accepted("exp_in_the_future", token(signed_token(R"({"sub":"alice","exp":)" + std::to_string(kNow + 1) + "}")),
+               with_secret(), Identity{"alice", "alice", "", false}),
+      accepted("nbf_now", token(signed_token(R"({"sub":"alice","nbf":)" + expiry + "}")), with_secret(),
+               Identity{"alice", "alice", "", false}),
+      accepted("issuer_matches", token(signed_token(R"({"sub":"alice","iss":"https://login.example.org"})")),
+               with_secret("https://login.example.org"), Identity{"alice", "alice", "", false}),
+      accepted("token_wins_over_name", {{"token", signed_token(R"({"sub":"alice"})")}, {"name", "mallory"}},
+               with_secret(), Identity{"alice", "alice", "", false}),
+      accepted("token_without_anonymous_access", token(signed_token(R"({"sub":"alice"})")),
+               with_secret("", false), Identity{"alice", "alice", "", false}),
+
+      refused("wrong_secret", token(make_token(R"({"sub":"alice"})", JWT_ALG_HS256, "another secret")),
+              with_secret(), "token signature does not verify"),
+      refused("tampered_payload", token(tampered_token()), with_secret(), "token signature does not verify"),
+      refused("expired", token(signed_token(R"({"sub":"alice","exp":)" + std::to_string(kNow - 1) + "}")),
+              with_secret(), "token expired"),
+      refused("expires_now", token(signed_token(R"({"sub":"alice","exp":)" + expiry + "}")), with_secret(),
+              "token expired"),
+      refused("not_yet_valid", token(signed_token(R"({"sub":"alice","nbf":)" + std::to_string(kNow + 60) + "}")),
+              with_secret(), "token not valid yet"),
+      refused("exp_not_a_number", token(signed_token(R"({"sub":"alice","exp":"tomorrow"})")), with_secret(),
+              "token claim 'exp' must be a number"),
+      refused("alg_none", token(unsigned_token(R"({"sub":"alice"})")), with_secret(),
+              "token algorithm must be HS256"),
+      refused("alg_none_with_a_signature", token(unsigned_token(R"({"sub":"alice"})", "c2lnbmF0dXJl")),
+              with_secret(), "token algorithm must be HS256"),
+      accepted("hand_made_hs256", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"carol"})")), with_secret(),
+               Identity{"carol", "carol", "", false}),
+      refused("alg_hs256_in_lowercase_signed", token(hmac_token(R"({"alg":"hs256"})", R"({"sub":"carol"})")),
+              with_secret(), "token algorithm must be HS256"),
+      refused("alg_hs256_in_lowercase", token(base64url(R"({"alg":"hs256"})") + "." + base64url(R"({"sub":"a"})") + "."),
+              with_secret(), "token algorithm must be HS256"),
+      refused("hs512_with_the_secret", token(make_token(R"({"sub":"alice"})", JWT_ALG_HS512, kSecret)),
+              with_secret(), "token algorithm must be HS256"),
+      refused("hs384_with_the_secret", token(make_token(R"({"sub":"alice"})", JWT_ALG_HS384, kSecret)),
+              with_secret(), "token algorithm must be HS256"),
+      refused("missing_sub", token(signed_token(R"({"name":"Alice"})")), with_secret(), "token has no 'sub' claim"),
+      refused("sub_not_a_string", token(signed_token(R"({"sub":42})")), with_secret(),
+              "token claim 'sub' must be a string"),
+      refused("sub_empty", token(signed_token(R"({"sub":""})")), with_secret(), "token claim 'sub' is empty"),
+      refused("sub_over_128_bytes", token(signed_token(R"({"sub":")" + std::string(129, 'u') + R"("})")),
+              with_secret(), "token claim 'sub' is longer than 128 bytes"),
+      refused("name_not_a_string", token(signed_token(R"({"sub":"alice","name":["A"]})")), with_secret(),
+              "token claim 'name' must be a string"),
+      refused("issuer_mismatch", token(signed_token(R"({"sub":"alice","iss":"https://evil.example"})")),
+              with_secret("https://login.example.org"), "token issuer does not match"),
+      refused("issuer_missing", token(signed_token(R"({"sub":"alice"})")), with_secret("https://login.example.org"),
+              "token has no 'iss' claim"),
+      refused("no_secret_configured", token(signed_token(R"({"sub":"alice"})")), AuthOptions{},
+              "tokens are not accepted: no secret configured"),
+      refused("malformed", token("not-a-token"), with_secret(), "token is malformed"),
+      refused("empty_token", token(""), with_secret(), "token is malformed"),
+      refused("garbage_parts", token("a.b.c"), with_secret(), "token is malformed"),
+      refused("token_too_long", token(std::string(kMaxTokenBytes + 1, 'a')), with_secret(),
+              "token is longer than 8192 bytes"),
+      refused("bad_token_with_a_good_name", {{"token", "not-a-token"}, {"name", "alice"}}, with_secret(),
+              "token is malformed"),
+  };
+}
+
+std::vector<AuthCase> anonymous_cases() {
+  return {
+      accepted("anonymous_name", name("alice"), AuthOptions{}, Identity{"alice", "alice", "", true}),
+      accepted("anonymous_all_allowed_characters", name("A.b_c-9@x"), AuthOptions{},
+               Identity{"A.b_c-9@x", "A.b_c-9@x", "", true}),
+      accepted("anonymous_64_characters", name(std::string(64, 'n')), AuthOptions{},
+               Identity{std::string(64, 'n'), std::string(64, 'n'), "", true}),
+      refused("anonymous_off", name("alice"), with_secret("", false), "anonymous access is off"),
+      refused("anonymous_empty", name(""), AuthOptions{}, "name is empty"),
+      refused("anonymous_65_characters", name(std::string(65, 'n')), AuthOptions{},
+              "name is longer than 64 characters"),
+      refused("anonymous_space", name("al ice"), AuthOptions{}, "name may only contain"),
+      refused("anonymous_slash", name("al/ice"), AuthOptions{}, "name may only contain"),
+      refused("anonymous_non_ascii", name("\xc3\xa9lan"), AuthOptions{}, "name may only contain"),
+      refused("neither", {}, AuthOptions{}, "a token or a name is required"),
+      refused("neither_anonymous_off", {{"other", "x"}}, with_secret("", false), "a token is required"),
+  };
+}
+
+class AuthenticateTest : public ::testing::TestWithParam<AuthCase> {};
+
+TEST_P(AuthenticateTest, FollowsTheIdentityRules) {
+  const AuthCase& test = GetParam();
+  auto identity = authenticate(test.query, test.options, kNow);
+  if (test.identity) {
+    ASSERT_TRUE(identity.ok()) << identity.error().message;
+    EXPECT_EQ(identity->user, test.identity->user);
+    EXPECT_EQ(identity->name, test.identity->name);
+    EXPECT_EQ(identity->email, test.identity->email);
+    EXPECT_EQ(identity->anonymous, test.identity->anonymous);
+    return;
+  }
+  ASSERT_FALSE(identity.ok()) << "accepted as " << identity->user;
+  EXPECT_EQ(identity.error().code, close_code::kUnauthorized);
+  EXPECT_NE(identity.error().message.find(test.reason), std::string::npos) << identity.error().message;
+  EXPECT_LE(identity.error().message.size(), kMaxAuthReasonBytes);
+}
+
+std::string case_label(const ::testing::TestParamInfo<AuthCase>& info) { return info.param.label; }
+
+INSTANTIATE_TEST_SUITE_P(Token, AuthenticateTest, ::testing::ValuesIn(token_cases()), case_label);
+INSTANTIATE_TEST_SUITE_P(Anonymous, AuthenticateTest, ::testing::ValuesIn(anonymous_cases()), case_label);
+
+TEST(Authenticate, RefusalNeverEchoesTheClaims) {
+  std::string sub(129, 's');
+  auto refused = authenticate(token(signed_token(R"({"sub":")" + sub + R"("})")), with_secret(), kNow);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message.find(sub), std::string::npos);
+  auto wrong_issuer = authenticate(token(signed_token(R"({"sub":"a","iss":"https://evil.example"})")),
+                                   with_secret("https://login.example.org"), kNow);
+  ASSERT_FALSE(wrong_issuer.ok());
+  EXPECT_EQ(wrong_issuer.error().message.find("evil"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace partyline::signaling
