@@ -231,7 +231,9 @@ Result<Simulcast> parse_simulcast(std::string_view value) {
     std::vector<SimulcastStream>* target = nullptr;
     if (tokens[i] == "send") target = &simulcast.send;
     if (tokens[i] == "recv") target = &simulcast.recv;
-    if (target == nullptr || !target->empty()) return reason("simulcast directions must be send and/or recv, once each");
+    if (target == nullptr || !target->empty()) {
+      return reason("simulcast directions must be send and/or recv, once each");
+    }
     *target = std::move(streams.value());
   }
   return simulcast;

@@ -195,7 +195,8 @@ TEST(SdpParserTest, KeepsSessionLineTypesFoundInAMediaSection) {
       "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
       "b=AS:64\r\ne=media@example.com\r\nu=http://example.com/\r\np=+1 555 0100\r\ni=media info\r\n");
   const std::vector<SdpLine> in_writer_order = {
-      {'i', "media info"}, {'b', "AS:64"}, {'e', "media@example.com"}, {'u', "http://example.com/"}, {'p', "+1 555 0100"}};
+      {'i', "media info"},          {'b', "AS:64"},         {'e', "media@example.com"},
+      {'u', "http://example.com/"}, {'p', "+1 555 0100"}};
   std::string written = to_string(sdp);
   EXPECT_NE(written.find("\r\ne=media@example.com\r\n"), std::string::npos) << written;
   EXPECT_EQ(parse_ok(written).media[0].other_lines, in_writer_order);
