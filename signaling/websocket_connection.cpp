@@ -171,6 +171,11 @@ gboolean WebSocketConnection::dispatch_io(GSource* source, GSourceFunc, gpointer
 
 bool WebSocketConnection::on_io(GIOCondition ready) {
   if (finished_) return false;
+  if (draining_) {
+    if (drain_input()) return true;
+    finish();
+    return false;
+  }
   // Handlers run inside wslay_event_recv; what they queue is sent below, and
   // finishing waits until wslay has returned (it may still call receive()).
   in_io_ = true;
@@ -274,7 +279,7 @@ void WebSocketConnection::update_io() {
   bool want_read = wslay_event_want_read(ws) != 0;
   bool want_write = wslay_event_want_write(ws) != 0;
   if (!want_read && !want_write) {
-    finish();
+    start_draining();
     return;
   }
   // wslay itself starts closing on an oversized (1009) or invalid message;
@@ -296,6 +301,33 @@ bool WebSocketConnection::check_idle() {
   if (idle_us < std::chrono::duration_cast<std::chrono::microseconds>(options_.idle_timeout).count()) return true;
   close(close_code::kGoingAway, "idle timeout");
   return false;
+}
+
+void WebSocketConnection::start_draining() {
+  if (draining_) return;
+  if (!socket_.valid() || ::shutdown(socket_.fd(), SHUT_WR) != 0) {
+    finish();
+    return;
+  }
+  draining_ = true;
+  closing_ = true;
+  if (!close_timer_.active()) {
+    close_timer_.start(context_, options_.close_timeout, [this] {
+      finish();
+      return false;
+    });
+  }
+  g_source_modify_unix_fd(source_.get(), fd_tag_, G_IO_IN);
+}
+
+bool WebSocketConnection::drain_input() {
+  uint8_t discard[16384];
+  for (;;) {
+    ssize_t n = ::recv(socket_.fd(), discard, sizeof discard, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // 0: the peer closed
+  }
 }
 
 uint16_t WebSocketConnection::final_code() const {

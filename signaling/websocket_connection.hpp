@@ -113,6 +113,8 @@ class WebSocketConnection {
   ssize_t transmit(const uint8_t* data, size_t len);
   void on_message(const wslay_event_on_msg_recv_arg& arg);
   void update_io();
+  void start_draining();
+  bool drain_input();  // false once the peer has closed or failed
   bool check_idle();
   void finish();
   uint16_t final_code() const;
@@ -132,6 +134,10 @@ class WebSocketConnection {
   int64_t last_activity_us_ = 0;  // g_get_monotonic_time()
   bool closing_ = false;
   bool finished_ = false;
+  // After our close frame: the write side is shut and unread input is
+  // discarded until the peer closes, so the close frame is not lost to a
+  // TCP reset (closing a socket with unread data resets the connection).
+  bool draining_ = false;
   bool in_io_ = false;  // inside on_io: update_io waits for its end
 };
 
