@@ -5,8 +5,18 @@
 #include <map>
 #include <set>
 
+#include "rtp/sdp_common.hpp"
+
 namespace partyline::rtp {
 namespace {
+
+using sdp_common::fmtp_parameter;
+using sdp_common::iequals;
+using sdp_common::is_offered;
+using sdp_common::remote_ssrcs;
+using sdp_common::resolve_transport;
+using sdp_common::sends;
+using sdp_common::trim;
 
 constexpr std::array<std::string_view, 4> kAcceptedExtensions = {
     "urn:ietf:params:rtp-hdrext:sdes:mid",
@@ -17,35 +27,6 @@ constexpr std::array<std::string_view, 4> kAcceptedExtensions = {
 // transport-cc and goog-remb need congestion control partyline lacks so far.
 constexpr std::array<std::string_view, 3> kAcceptedFeedback = {"nack", "nack pli", "ccm fir"};
 constexpr std::string_view kOpusFmtp = "minptime=10;useinbandfec=1";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
-}
-
-// The value of `key` in an fmtp "k=v;k=v" list.
-std::optional<std::string_view> fmtp_parameter(const std::optional<std::string>& fmtp, std::string_view key) {
-  if (!fmtp) return std::nullopt;
-  std::string_view rest = *fmtp;
-  while (!rest.empty()) {
-    size_t end = rest.find(';');
-    std::string_view item = trim(rest.substr(0, end));
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    size_t equals = item.find('=');
-    if (equals != std::string_view::npos && iequals(trim(item.substr(0, equals)), key)) {
-      return trim(item.substr(equals + 1));
-    }
-  }
-  return std::nullopt;
-}
 
 int hex_byte(std::string_view two) {
   int value = 0;
@@ -74,10 +55,6 @@ bool is_constrained_baseline(std::string_view profile_level_id) {
   if (profile_idc == 0x4D) return (profile_iop & kSet0) != 0;
   if (profile_idc == 0x58) return (profile_iop & (kSet0 | kSet1)) == (kSet0 | kSet1);
   return false;
-}
-
-bool is_offered(const MediaDescription& media, uint8_t pt) {
-  return std::find(media.formats.begin(), media.formats.end(), std::to_string(pt)) != media.formats.end();
 }
 
 bool is_usable_h264(const RtpCodec& codec) {
@@ -166,46 +143,6 @@ std::vector<Extmap> accepted_extmaps(const MediaDescription& media, const std::s
   return kept;
 }
 
-// The offer's senders: primaries, with their RTX SSRC from a=ssrc-group:FID.
-std::vector<RemoteSsrc> remote_ssrcs(const MediaDescription& media) {
-  std::vector<uint32_t> order;
-  auto note = [&](uint32_t ssrc) {
-    if (std::find(order.begin(), order.end(), ssrc) == order.end()) order.push_back(ssrc);
-  };
-  for (const SsrcGroup& group : media.ssrc_groups) {
-    for (uint32_t ssrc : group.ssrcs) note(ssrc);
-  }
-  for (const SsrcAttribute& attribute : media.ssrcs) note(attribute.ssrc);
-  std::vector<RemoteSsrc> out;
-  for (uint32_t ssrc : order) {
-    bool is_rtx = false;
-    std::optional<uint32_t> rtx;
-    for (const SsrcGroup& group : media.ssrc_groups) {
-      if (group.semantics != "FID" || group.ssrcs.size() != 2) continue;
-      if (group.ssrcs[1] == ssrc) is_rtx = true;
-      if (group.ssrcs[0] == ssrc) rtx = group.ssrcs[1];
-    }
-    if (!is_rtx) out.push_back(RemoteSsrc{ssrc, rtx});
-  }
-  return out;
-}
-
-RemoteTransport resolve_transport(const SessionDescription& offer, const MediaDescription& media) {
-  RemoteTransport transport;
-  transport.ice_ufrag = media.ice_ufrag.value_or(offer.ice_ufrag.value_or(""));
-  transport.ice_pwd = media.ice_pwd.value_or(offer.ice_pwd.value_or(""));
-  const std::vector<Fingerprint>& fingerprints = media.fingerprints.empty() ? offer.fingerprints : media.fingerprints;
-  auto sha256 = std::find_if(fingerprints.begin(), fingerprints.end(),
-                             [](const Fingerprint& f) { return f.algorithm == "sha-256"; });
-  if (sha256 != fingerprints.end()) transport.fingerprint = *sha256;
-  else if (!fingerprints.empty()) transport.fingerprint = fingerprints.front();
-  // RFC 4145: without a=setup the offerer is active.
-  transport.setup = media.setup.value_or(offer.setup.value_or(DtlsSetup::kActive));
-  transport.candidates = media.candidates;
-  transport.end_of_candidates = media.end_of_candidates;
-  return transport;
-}
-
 MediaDirection answer_direction(MediaDirection offered, bool send_media) {
   switch (offered) {
     case MediaDirection::kSendRecv: return send_media ? MediaDirection::kSendRecv : MediaDirection::kRecvOnly;
@@ -214,10 +151,6 @@ MediaDirection answer_direction(MediaDirection offered, bool send_media) {
     case MediaDirection::kInactive: return MediaDirection::kInactive;
   }
   return MediaDirection::kInactive;
-}
-
-bool sends(MediaDirection direction) {
-  return direction == MediaDirection::kSendRecv || direction == MediaDirection::kSendOnly;
 }
 
 std::string describe(const NegotiatedMedia& media) {
