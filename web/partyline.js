@@ -1,5 +1,6 @@
 // partyline browser client: the JSON-over-WebSocket protocol of
-// docs/protocol.md, and an echo-test call built on it.
+// docs/protocol.md, and the two calls built on it: an echo test (EchoCall)
+// and the media of a phone-line occupancy (LineCall).
 //
 // Plain ES module, no dependencies, no build step.
 
@@ -47,7 +48,9 @@ export const CLOSED_CODE = 0;
  * One WebSocket session with the server.
  *
  * Events: 'ice_candidate' (candidate object or null), 'webrtc_state'
- * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason}).
+ * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason}),
+ * and every other server event under its own name with the whole message
+ * ('occupants', 'incoming_call', 'ringing', 'accepted', 'update', ...).
  */
 export class PartylineClient extends Emitter {
   #socket = null;
@@ -66,9 +69,15 @@ export class PartylineClient extends Emitter {
     return this.handshake?.session ?? null;
   }
 
-  /** Opens the socket; resolves with the server's handshake state. */
-  connect(url, { timeoutMs = 10000 } = {}) {
+  /**
+   * Opens the socket; resolves with the server's handshake state. The server
+   * wants to know who connects ("Identity" in docs/protocol.md): a URL with
+   * neither `token` nor `name` connects anonymously as `name`, by default a
+   * random guest name (the echo test needs no identity of its own).
+   */
+  connect(url, { timeoutMs = 10000, name = null } = {}) {
     if (this.#socket) throw new Error('PartylineClient: already connected');
+    url = withIdentity(url, name ?? guestName());
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       this.#socket = socket;
@@ -143,6 +152,8 @@ export class PartylineClient extends Emitter {
       this.emit('webrtc_state', { state: message.state, reason: message.reason ?? null });
     } else if (message.event === 'error') {
       this.emit('error', new PartylineError(message.code, message.reason));
+    } else if (typeof message.event === 'string') {
+      this.emit(message.event, message);
     }
   }
 
@@ -187,6 +198,122 @@ export function defaultSignalingUrl(location = window.location) {
 }
 
 /**
+ * The signaling URL with an identity: `token` (a JWT) or `name` (anonymous,
+ * when the server allows it). See "Identity" in docs/protocol.md.
+ */
+export function signalingUrlFor({ name = null, token = null } = {}, base = defaultSignalingUrl()) {
+  const url = new URL(base);
+  if (token) url.searchParams.set('token', token);
+  else if (name) url.searchParams.set('name', name);
+  return url.toString();
+}
+
+function withIdentity(url, name) {
+  const parsed = new URL(url, typeof window === 'undefined' ? undefined : window.location.href);
+  if (parsed.searchParams.has('token') || parsed.searchParams.has('name')) return parsed.toString();
+  parsed.searchParams.set('name', name);
+  return parsed.toString();
+}
+
+/** A random anonymous user id, e.g. `guest-3f9a1c`. */
+export function guestName() {
+  const bytes = crypto.getRandomValues(new Uint8Array(3));
+  return `guest-${[...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Anonymous user ids: what `?name=` accepts. */
+export const ANONYMOUS_NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/**
+ * Carries ICE candidates between a local RTCPeerConnection and the server:
+ * local ones go out as `ice_trickle` requests once the offer has been sent
+ * (queued before), the server's are added once the remote description is
+ * set (queued before). `onError` gets failures while active.
+ */
+export class CandidateBridge {
+  #client;
+  #pc;
+  #onError;
+  #offerSent = false;
+  #remoteReady = false;
+  #localQueue = [];
+  #remoteQueue = [];
+  #unsubscribe;
+  active = true;
+
+  constructor(client, pc, onError) {
+    this.#client = client;
+    this.#pc = pc;
+    this.#onError = onError;
+    pc.addEventListener('icecandidate', (event) => {
+      const candidate = event.candidate;
+      // Chromium signals the end of a gathering generation with an empty
+      // candidate string; the null candidate that follows is the real end.
+      if (candidate && !candidate.candidate) return;
+      this.#sendLocal(candidate ? candidate.toJSON() : null);
+    });
+    this.#unsubscribe = client.on('ice_candidate', (candidate) => {
+      if (this.#remoteReady) this.#addRemote(candidate);
+      else this.#remoteQueue.push(candidate);
+    });
+  }
+
+  /** The offer is on its way to the server: trickles may follow it. */
+  offerSent() {
+    this.#offerSent = true;
+    for (const candidate of this.#localQueue.splice(0)) this.#trickle(candidate);
+  }
+
+  /** The server's answer is applied: its candidates can be added. */
+  async remoteDescriptionSet() {
+    this.#remoteReady = true;
+    for (const candidate of this.#remoteQueue.splice(0)) await this.#addRemote(candidate);
+  }
+
+  stop() {
+    this.active = false;
+    this.#unsubscribe();
+  }
+
+  #sendLocal(candidate) {
+    if (this.#offerSent) this.#trickle(candidate);
+    else this.#localQueue.push(candidate);
+  }
+
+  #trickle(candidate) {
+    if (!this.active) return;
+    this.#client.request('ice_trickle', { candidate })
+      .catch((error) => this.active && this.#onError(error));
+  }
+
+  async #addRemote(candidate) {
+    try {
+      // null means end of candidates: addIceCandidate() with no argument.
+      if (candidate === null || candidate.completed) await this.#pc.addIceCandidate();
+      else await this.#pc.addIceCandidate(candidate);
+    } catch (error) {
+      if (this.active) this.#onError(new PartylineError(400, `server candidate rejected: ${error.message}`));
+    }
+  }
+}
+
+const DEFAULT_RTC_CONFIGURATION = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+
+/** Sends a track event's track to the stream that collects remote media. */
+function collectRemoteTrack(call, event) {
+  if (!call.remoteStream) {
+    call.remoteStream = event.streams[0] ?? new MediaStream();
+    call.emit('remotestream', call.remoteStream);
+  }
+  if (!call.remoteStream.getTracks().includes(event.track)) call.remoteStream.addTrack(event.track);
+}
+
+function forwardPeerStates(call, pc) {
+  pc.addEventListener('iceconnectionstatechange', () => call.emit('iceconnectionstatechange', pc.iceConnectionState));
+  pc.addEventListener('connectionstatechange', () => call.emit('connectionstatechange', pc.connectionState));
+}
+
+/**
  * An echo test: sends local camera and microphone to the server, which sends
  * them back. Events: 'localstream', 'remotestream', 'webrtc_state',
  * 'iceconnectionstatechange', 'connectionstatechange', 'error'.
@@ -196,12 +323,8 @@ export class EchoCall extends Emitter {
   localStream = null;
   remoteStream = null;
   #client;
+  #bridge = null;
   #unsubscribe = [];
-  #remoteCandidates = [];
-  #remoteDescriptionSet = false;
-  #offerSent = false;
-  #localCandidates = [];
-  #active = true;
 
   constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
     super();
@@ -210,10 +333,7 @@ export class EchoCall extends Emitter {
       audio: true,
       video: { width: 640, height: 480, frameRate: 30 },
     };
-    this.rtcConfiguration = rtcConfiguration ?? {
-      bundlePolicy: 'max-bundle',
-      rtcpMuxPolicy: 'require',
-    };
+    this.rtcConfiguration = rtcConfiguration ?? DEFAULT_RTC_CONFIGURATION;
   }
 
   /** Runs the offer/answer exchange; resolves once the answer is applied. */
@@ -222,7 +342,7 @@ export class EchoCall extends Emitter {
       await this.#negotiate();
     } catch (error) {
       // Errors of requests still in flight (trickles) would only hide this one.
-      this.#active = false;
+      if (this.#bridge) this.#bridge.active = false;
       throw error;
     }
   }
@@ -233,8 +353,13 @@ export class EchoCall extends Emitter {
 
     const pc = new RTCPeerConnection(this.rtcConfiguration);
     this.pc = pc;
-    this.#wirePeerConnection(pc);
-    this.#wireServerEvents();
+    this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
+    pc.addEventListener('track', (event) => collectRemoteTrack(this, event));
+    forwardPeerStates(this, pc);
+    this.#unsubscribe.push(
+      this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
+      this.#client.on('error', (error) => this.emit('error', error)),
+    );
     for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
 
     const offer = await pc.createOffer();
@@ -242,20 +367,19 @@ export class EchoCall extends Emitter {
     // with setLocalDescription) reach the server after it.
     const answered = this.#client.request('echo', { jsep: { type: offer.type, sdp: offer.sdp } });
     answered.catch(() => {}); // handled below; avoids an "unhandled rejection" while we wait
-    this.#offerSent = true;
+    this.#bridge.offerSent();
     await pc.setLocalDescription(offer);
     const response = await answered;
     if (!response.jsep || response.jsep.type !== 'answer') {
       throw new PartylineError(500, 'echo response carries no answer', 'echo');
     }
     await pc.setRemoteDescription(response.jsep);
-    this.#remoteDescriptionSet = true;
-    for (const candidate of this.#remoteCandidates.splice(0)) await this.#addRemoteCandidate(candidate);
+    await this.#bridge.remoteDescriptionSet();
   }
 
   /** Hangs up (if the session is still up) and releases camera and peer. */
   async stop() {
-    this.#active = false;
+    this.#bridge?.stop();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     if (this.pc && this.#client.connected) {
       await this.#client.request('hangup').catch(() => {});
@@ -263,58 +387,144 @@ export class EchoCall extends Emitter {
     this.pc?.close();
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
+}
 
-  #wirePeerConnection(pc) {
-    pc.addEventListener('icecandidate', (event) => {
-      const candidate = event.candidate;
-      // Chromium signals the end of a gathering generation with an empty
-      // candidate string; the null candidate that follows is the real end.
-      if (candidate && !candidate.candidate) return;
-      this.#sendLocalCandidate(candidate ? candidate.toJSON() : null);
-    });
-    pc.addEventListener('track', (event) => {
-      if (!this.remoteStream) {
-        this.remoteStream = event.streams[0] ?? new MediaStream();
-        this.emit('remotestream', this.remoteStream);
-      }
-      if (!this.remoteStream.getTracks().includes(event.track)) this.remoteStream.addTrack(event.track);
-    });
-    pc.addEventListener('iceconnectionstatechange', () =>
-      this.emit('iceconnectionstatechange', pc.iceConnectionState));
-    pc.addEventListener('connectionstatechange', () =>
-      this.emit('connectionstatechange', pc.connectionState));
+/**
+ * The media of one phone-line occupancy (see "Phone lines" in
+ * docs/protocol.md): local camera and microphone offered with `join` (or
+ * `accept` with jsep, or `outgoing_call`); the answer arrives in the
+ * `accepted` event; the server's later offers (`update` events) are answered
+ * with `update` requests. Events: 'localstream', 'remotestream',
+ * 'webrtc_state', 'iceconnectionstatechange', 'connectionstatechange', 'error'.
+ */
+export class LineCall extends Emitter {
+  static ANSWER_TIMEOUT_MS = 15000;
+
+  pc = null;
+  localStream = null;
+  remoteStream = null;
+  lineId = null;
+  #client;
+  #bridge = null;
+  #unsubscribe = [];
+
+  constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
+    super();
+    this.#client = client;
+    this.mediaConstraints = mediaConstraints ?? {
+      audio: true,
+      video: { width: 320, height: 240, frameRate: 15 },
+    };
+    this.rtcConfiguration = rtcConfiguration ?? DEFAULT_RTC_CONFIGURATION;
   }
 
-  #wireServerEvents() {
+  /**
+   * Offers local media through `sendOffer(jsep)`, which sends the request
+   * that carries the offer (`join`, `accept`, `outgoing_call`) and resolves
+   * with its response; the response must name the line unless `lineId` is
+   * known already. Resolves with that response once the answer is applied.
+   */
+  async start(sendOffer, lineId = null) {
+    this.lineId = lineId;
+    try {
+      return await this.#negotiate(sendOffer);
+    } catch (error) {
+      if (this.#bridge) this.#bridge.active = false;
+      throw error;
+    }
+  }
+
+  async #negotiate(sendOffer) {
+    this.localStream = await navigator.mediaDevices.getUserMedia(this.mediaConstraints);
+    this.emit('localstream', this.localStream);
+    const pc = new RTCPeerConnection(this.rtcConfiguration);
+    this.pc = pc;
+    this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
+    pc.addEventListener('track', (event) => collectRemoteTrack(this, event));
+    forwardPeerStates(this, pc);
+    // Subscribe before the request: the answer may come right after it.
+    const answer = this.#waitForAnswer();
+    answer.promise.catch(() => {});
     this.#unsubscribe.push(
-      this.#client.on('ice_candidate', (candidate) => {
-        if (this.#remoteDescriptionSet) this.#addRemoteCandidate(candidate);
-        else this.#remoteCandidates.push(candidate);
-      }),
+      answer.cancel,
       this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
       this.#client.on('error', (error) => this.emit('error', error)),
+      this.#client.on('update', (message) => this.#onServerOffer(message)),
     );
+    for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+
+    const offer = await pc.createOffer();
+    const sent = sendOffer({ type: offer.type, sdp: offer.sdp });
+    sent.catch(() => {});
+    this.#bridge.offerSent();
+    await pc.setLocalDescription(offer);
+    const response = await sent;
+    this.lineId = this.lineId ?? response.line_id ?? null;
+    const jsep = await answer.promise;
+    await pc.setRemoteDescription(jsep);
+    await this.#bridge.remoteDescriptionSet();
+    return response;
   }
 
-  #sendLocalCandidate(candidate) {
-    if (!this.#offerSent) {
-      this.#localCandidates.push(candidate);
-      return;
-    }
-    const queued = this.#localCandidates.splice(0);
-    for (const item of [...queued, candidate]) {
-      this.#client.request('ice_trickle', { candidate: item })
-        .catch((error) => this.#active && this.emit('error', error));
-    }
+  /** The `accepted` event carrying the answer (it has jsep, no call_id). */
+  #waitForAnswer() {
+    let cancel = () => {};
+    const promise = new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new PartylineError(504, `no answer within ${LineCall.ANSWER_TIMEOUT_MS} ms`, 'join')),
+        LineCall.ANSWER_TIMEOUT_MS);
+      const off = this.#client.on('accepted', (message) => {
+        if (!message.jsep || message.call_id) return;
+        if (this.lineId && message.line_id !== this.lineId) return;
+        clearTimeout(timer);
+        off();
+        if (message.jsep.type !== 'answer') reject(new PartylineError(500, 'accepted event carries no answer'));
+        else resolve(message.jsep);
+      });
+      cancel = () => {
+        clearTimeout(timer);
+        off();
+      };
+    });
+    return { promise, cancel };
   }
 
-  async #addRemoteCandidate(candidate) {
+  /** Renegotiation: the server offers, we answer (the server is impolite). */
+  async #onServerOffer(message) {
+    if (!this.pc || message.line_id !== this.lineId || message.jsep?.type !== 'offer') return;
     try {
-      // null means end of candidates: addIceCandidate() with no argument.
-      if (candidate === null || candidate.completed) await this.pc.addIceCandidate();
-      else await this.pc.addIceCandidate(candidate);
+      await this.pc.setRemoteDescription(message.jsep);
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      await this.#client.request('update', { jsep: { type: answer.type, sdp: answer.sdp } });
     } catch (error) {
-      this.emit('error', new PartylineError(400, `server candidate rejected: ${error.message}`));
+      this.emit('error', error);
     }
+  }
+
+  /** Mutes locally (track.enabled) and tells the others (`mute`). */
+  async setMuted(flags) {
+    for (const [kind, muted] of Object.entries(flags)) {
+      for (const track of this.localStream?.getTracks() ?? []) {
+        if (track.kind === kind) track.enabled = !muted;
+      }
+    }
+    return this.#client.request('mute', flags);
+  }
+
+  /**
+   * Leaves the line: `hangup` (which also cancels this session's ringing
+   * invitations) when `hangup` is true, else `leave`; then releases camera
+   * and peer.
+   */
+  async stop({ hangup = true, notifyServer = true } = {}) {
+    this.#bridge?.stop();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    if (notifyServer && this.pc && this.lineId && this.#client.connected) {
+      await this.#client.request(hangup ? 'hangup' : 'leave', { line_id: this.lineId }).catch(() => {});
+    }
+    this.pc?.close();
+    this.pc = null;
+    for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
 }

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import time
+import urllib.parse
 
 import websockets
 
@@ -21,6 +22,16 @@ class RequestError(Exception):
         self.reason = reason
 
 
+def with_identity(url, name):
+    """`url` with `?name=NAME` added unless it already names its user."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    if "token" in query or "name" in query:
+        return url
+    extra = urllib.parse.urlencode({"name": name})
+    return urllib.parse.urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+
 class SignalingClient:
     """One WebSocket session: requests with transactions, keepalives, events.
 
@@ -33,8 +44,12 @@ class SignalingClient:
         self.handshake = handshake
         self.name = name
         self.events = []
+        # Responses no request is waiting for: a null transaction (malformed
+        # input), or a second response to the same transaction.
+        self.unmatched = []
         self.closed = asyncio.Event()
         self.close_code = None
+        self.close_reason = None
         self._pending = {}
         self._listeners = []
         self._changed = asyncio.Condition()
@@ -45,6 +60,10 @@ class SignalingClient:
 
     @classmethod
     async def connect(cls, url, name="client", timeout=10.0):
+        """Connects and waits for the handshake state. A URL without an
+        identity (`token` or `name`, docs/protocol.md "Identity") connects
+        anonymously as `name`."""
+        url = with_identity(url, name)
         socket = await asyncio.wait_for(websockets.connect(url, max_size=2**20), timeout)
         raw = await asyncio.wait_for(socket.recv(), timeout)
         handshake = json.loads(raw)
@@ -53,8 +72,27 @@ class SignalingClient:
             raise AssertionError(f"{name}: first message is not the handshake state: {raw}")
         return cls(socket, handshake, name)
 
+    @staticmethod
+    async def expect_refused(url, timeout=10.0):
+        """Connects and expects the server to close the WebSocket before any
+        handshake. Returns (close code, close reason, messages received)."""
+        socket = await asyncio.wait_for(websockets.connect(url, max_size=2**20), timeout)
+        received = []
+        try:
+            while True:
+                received.append(await asyncio.wait_for(socket.recv(), timeout))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            await socket.close()
+        return socket.close_code, socket.close_reason, received
+
     def on_event(self, listener):
         self._listeners.append(listener)
+
+    def off_event(self, listener):
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     async def request(self, name, timeout=10.0, **fields):
         transaction = f"{self.name}-{next(self._transactions)}"
@@ -66,14 +104,44 @@ class SignalingClient:
             raise AssertionError(f"{self.name}: malformed response to {name}: {response}")
         return response
 
-    async def wait_for_event(self, predicate, timeout):
-        """Returns the first event (past or future) matching predicate."""
+    async def request_raw(self, message, timeout=10.0):
+        """Sends `message` (a dict with its own transaction) as it is and
+        returns the response, success or error, without checking it."""
+        return await self._exchange(message["transaction"], message, timeout)
+
+    async def send_request(self, name, **fields):
+        """Sends a request without waiting for its response: returns
+        (transaction, future of the response message, success or error)."""
+        transaction = f"{self.name}-{next(self._transactions)}"
+        future = asyncio.get_running_loop().create_future()
+        self._pending[transaction] = future
+        future.add_done_callback(lambda _: self._pending.pop(transaction, None))
+        await self.socket.send(json.dumps(dict(fields, request=name, transaction=transaction)))
+        return transaction, future
+
+    async def send_text(self, text):
+        """Sends one raw text message (malformed input, oversized messages)."""
+        await self.socket.send(text)
+
+    def stop_keepalives(self):
+        self._keepalive.cancel()
+
+    async def wait_for_event(self, predicate, timeout, since=0):
+        """Returns the first event (past or future, from index `since` of
+        `events` on) matching predicate."""
+        return await self.wait_until(
+            lambda: next((event for event in self.events[since:] if predicate(event)), None), timeout)
+
+    async def wait_until(self, check, timeout):
+        """Calls check() at once and after every message or close until it
+        returns something other than None; returns that, or None at the
+        deadline or when the socket has closed."""
         deadline = time.monotonic() + timeout
         async with self._changed:
             while True:
-                for event in self.events:
-                    if predicate(event):
-                        return event
+                result = check()
+                if result is not None:
+                    return result
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.closed.is_set():
                     return None
@@ -102,10 +170,13 @@ class SignalingClient:
     async def _keepalive_loop(self, period_s):
         # The protocol requires a keepalive at least every keepalive_interval;
         # half of it leaves a margin.
-        while True:
+        while not self.closed.is_set():
             await asyncio.sleep(period_s)
             transaction = f"{self.name}-k{next(self._transactions)}"
-            await self._exchange(transaction, {"handshake": "keepalive", "transaction": transaction}, 10)
+            try:
+                await self._exchange(transaction, {"handshake": "keepalive", "transaction": transaction}, 10)
+            except (ConnectionError, asyncio.TimeoutError, websockets.ConnectionClosed):
+                return  # the socket closed: nothing left to keep alive
 
     async def _read_loop(self):
         try:
@@ -116,6 +187,7 @@ class SignalingClient:
             pass
         finally:
             self.close_code = self.socket.close_code
+            self.close_reason = self.socket.close_reason
             self.closed.set()
             for future in self._pending.values():
                 if not future.done():
@@ -133,3 +205,7 @@ class SignalingClient:
                 self._changed.notify_all()
         elif transaction in self._pending and not self._pending[transaction].done():
             self._pending[transaction].set_result(message)
+        else:
+            self.unmatched.append(message)
+            async with self._changed:
+                self._changed.notify_all()

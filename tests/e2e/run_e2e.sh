@@ -7,7 +7,8 @@
 # TEST is one of the names printed by --list (default: all). --binary is the
 # server to start (default: build/signaling/partyline). Prints one PASS/FAIL
 # line per test and a closing 'e2e: N passed, N failed'; exits non-zero if any
-# test failed. Server logs go to tests/e2e/out/TEST.server.log.
+# test failed. Server logs go to tests/e2e/out/TEST.server.log, or to the folder
+# in PARTYLINE_E2E_OUT (when several runs share the source tree).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,14 +17,24 @@ binary="$repo/build/signaling/partyline"
 python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
-all_tests=(echo_chromium echo_aiortc bad_fingerprint)
+all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
+  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium)
 
 # Sets the array test_command to the command line of test $1.
 set_test_command() {
+  server_options=()
   case "$1" in
     echo_chromium) test_command=(node "$here/echo_chromium.mjs") ;;
     echo_aiortc) test_command=("$python" "$here/echo_aiortc.py") ;;
     bad_fingerprint) test_command=("$python" "$here/bad_fingerprint.py") ;;
+    shutdown) server_options=(--test-stops-server); test_command=("$python" "$here/shutdown.py") ;;
+    consent_freshness)
+      server_options=(--config "$here/consent_freshness.json")
+      test_command=("$python" "$here/consent_freshness.py") ;;
+    lines_invitations|lines_identity|lines_occupants|lines_bad_input)
+      server_options=(--config "$here/lines.json")
+      test_command=("$python" "$here/$1.py") ;;
+    lines_chromium) test_command=(node "$here/lines_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
@@ -45,12 +56,13 @@ if [[ ! -x "$binary" ]]; then
   echo "run_e2e.sh: no server binary at $binary (run scripts/build)" >&2
   exit 2
 fi
-if [[ " ${tests[*]} " == *" echo_chromium "* && ! -d "$here/node_modules/playwright-core" ]]; then
+if [[ " ${tests[*]} " == *"_chromium "* && ! -d "$here/node_modules/playwright-core" ]]; then
   echo "run_e2e.sh: playwright-core is not installed (run scripts/install-deps --test)" >&2
   exit 2
 fi
 
-mkdir -p "$here/out"
+out="${PARTYLINE_E2E_OUT:-$here/out}"  # several runs at once: give each its own
+mkdir -p "$out"
 passed=0
 failed=0
 for name in "${tests[@]}"; do
@@ -63,14 +75,15 @@ for name in "${tests[@]}"; do
   # -p -f: the test is PID 1 of its own PID namespace, so when it ends the
   # kernel kills whatever it left behind (browser, server).
   # The outer timeout is a last resort; with_server.py has its own deadlines.
-  if timeout -k 10 300 unshare -n -p -f --kill-child -- \
+  if timeout -k 10 300 unshare -n -p -f -m --mount-proc --kill-child -- \
       sh -c 'ip link set lo up && exec "$@"' sh \
-      "$python" "$here/with_server.py" --binary "$binary" --log "$here/out/$name.server.log" \
+      "$python" "$here/with_server.py" --binary "$binary" --log "$out/$name.server.log" \
+      ${server_options[@]+"${server_options[@]}"} \
       -- "${test_command[@]}"; then
     echo "PASS $name ($((SECONDS - started)) s)"
     passed=$((passed + 1))
   else
-    echo "FAIL $name ($((SECONDS - started)) s; server log: $here/out/$name.server.log)"
+    echo "FAIL $name ($((SECONDS - started)) s; server log: $out/$name.server.log)"
     failed=$((failed + 1))
   fi
 done

@@ -2,15 +2,18 @@
 """Starts partyline, waits until it is listening, runs one test command
 against it, then stops the server and checks that it exits cleanly.
 
-    with_server.py [--binary PATH] [--port N] [--log FILE] -- COMMAND [ARGS...]
+    with_server.py [--binary PATH] [--port N] [--log FILE] [--config FILE]
+                   [--test-stops-server] -- COMMAND [ARGS...]
 
 Must run inside a private network namespace with only loopback
 (run_e2e.sh does `unshare -n`); it refuses to start anywhere else.
 
-The test command gets PARTYLINE_URL (http://127.0.0.1:PORT/) and
-PARTYLINE_WS_URL (ws://127.0.0.1:PORT/ws). Exit status: the command's if it
-failed, else 1 if the server did not exit with status 0 within the stop
-deadline after SIGTERM (a crash or sanitizer report counts), else 0.
+The test command gets PARTYLINE_URL (http://127.0.0.1:PORT/),
+PARTYLINE_WS_URL (ws://127.0.0.1:PORT/ws), PARTYLINE_SERVER_PID and
+PARTYLINE_SERVER_LOG. Exit status: the command's if it failed, else 1 if the
+server did not exit with status 0 within the stop deadline after SIGTERM (a
+crash or sanitizer report counts), else 0. With --test-stops-server the test
+sends the SIGTERM itself; the server must then have exited with status 0.
 """
 
 import argparse
@@ -32,7 +35,7 @@ def network_interfaces():
 
 
 class Server:
-    def __init__(self, binary, port, log_path):
+    def __init__(self, binary, port, log_path, config=None):
         self.log_path = log_path
         self.ready = threading.Event()
         env = dict(os.environ)
@@ -44,7 +47,8 @@ class Server:
         })
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "w", buffering=1)
-        self.process = subprocess.Popen([binary], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+        command = [binary] + (["--config", config] if config else [])
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.PIPE, text=True,
                                         errors="replace", start_new_session=True)
         self.reader = threading.Thread(target=self._copy_stderr, daemon=True)
@@ -98,6 +102,9 @@ def parse_arguments():
     parser.add_argument("--binary", default=os.path.join(REPO, "build", "signaling", "partyline"))
     parser.add_argument("--port", type=int, default=8088)
     parser.add_argument("--log", default=os.path.join(REPO, "tests", "e2e", "out", "server.log"))
+    parser.add_argument("--config", help="a partyline config file for this test")
+    parser.add_argument("--test-stops-server", action="store_true",
+                        help="the test sends SIGTERM itself (shutdown tests)")
     parser.add_argument("--ready-timeout", type=float, default=15.0)
     parser.add_argument("--test-timeout", type=float, default=180.0)
     parser.add_argument("--stop-timeout", type=float, default=2.0,
@@ -123,12 +130,18 @@ def main():
         print(f"with_server.py: no server binary at {arguments.binary} (run scripts/build)", file=sys.stderr)
         return 2
 
-    server = Server(os.path.abspath(arguments.binary), arguments.port, os.path.abspath(arguments.log))
+    config = os.path.abspath(arguments.config) if arguments.config else None
+    server = Server(os.path.abspath(arguments.binary), arguments.port, os.path.abspath(arguments.log), config)
     try:
         status = run_test(server, arguments)
     finally:
         exit_status = server.stop(arguments.stop_timeout)
-    if server.died_early:
+    if arguments.test_stops_server:
+        if not server.died_early or exit_status != 0:
+            print(f"with_server.py: the test should have stopped the server with exit status 0 "
+                  f"(running: {not server.died_early}, status {exit_status})", file=sys.stderr)
+            status = status or 1
+    elif server.died_early:
         if server.ready.is_set():
             print(f"with_server.py: server died during the test (exit status {exit_status})", file=sys.stderr)
         status = status or 1
@@ -155,6 +168,8 @@ def run_test(server, arguments):
     env = dict(os.environ)
     env["PARTYLINE_URL"] = f"http://127.0.0.1:{arguments.port}/"
     env["PARTYLINE_WS_URL"] = f"ws://127.0.0.1:{arguments.port}/ws"
+    env["PARTYLINE_SERVER_PID"] = str(server.process.pid)
+    env["PARTYLINE_SERVER_LOG"] = server.log_path
     # Own process group, so that a test that hangs is killed with its browser.
     test = subprocess.Popen(arguments.command, env=env, start_new_session=True)
     try:

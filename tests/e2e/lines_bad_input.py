@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""E2E: bad input and abuse (docs/protocol.md, "Requests and responses",
+"Error codes", "WebSocket close codes", keepalives): malformed JSON, unknown
+requests, missing and wrong-typed fields, oversized and binary messages, a
+request flood (rate limit, while another client stays served), and a session
+that stops sending keepalives (4002, and it leaves its line).
+
+Run through run_e2e.sh with lines.json (keepalive 2 s, 50 requests/s with
+bursts of 100). `lines_bad_input.py SCENARIO...` runs only those.
+"""
+
+import asyncio
+import json
+import sys
+import time
+
+from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
+                           check, expect_error, session_of, wait_occupants)
+
+FLOOD_REQUESTS = 1000
+FLOOD_SECONDS = 1.0
+PING_DEADLINE_S = 0.5
+
+
+async def unmatched_response(client, count_before, timeout=5.0):
+    """The next response that answers no transaction of ours (null transaction)."""
+    response = await client.wait_until(
+        lambda: client.unmatched[count_before] if len(client.unmatched) > count_before else None, timeout)
+    check(response is not None, f"{client.name}: no response within {timeout:g} s")
+    return response
+
+
+async def malformed_json(scenario):
+    client = await scenario.connect("mal.json")
+    for text in ["{not json", "[1, 2, 3]", '"just a string"', "", '{"request": "ping"}',
+                 '{"request": "ping", "transaction": 17}']:
+        before = len(client.unmatched)
+        await client.send_text(text)
+        response = await unmatched_response(client, before)
+        check(response.get("response") == "error" and response.get("code") == 400,
+              f"{text!r}: expected an error response with code 400, got {response}")
+        check("transaction" in response and response["transaction"] is None,
+              f"{text!r}: transaction should be null, got {response}")
+        # "transaction is then null if it could not be read, and so is
+        # request": a request name that could be read may be echoed.
+        readable_request = "ping" if '"request": "ping"' in text else None
+        check("request" in response and response["request"] in (None, readable_request) and response.get("reason"),
+              f"{text!r}: request should be null (or the readable name) and a reason given, got {response}")
+        pong = await client.request("ping")  # still usable
+        check(isinstance(pong.get("timestamp"), int), f"ping response has no timestamp: {pong}")
+    check(not client.closed.is_set(), "the connection closed after malformed input")
+
+
+async def unknown_request(scenario):
+    client = await scenario.connect("unk.req")
+    error = await expect_error(client.request("frobnicate"), 404)
+    check(error.reason, "404 for an unknown request should say why")
+    # The doc does not say what `transaction` the 413 carries: the long one
+    # echoed, or null as for one that could not be read. Either is taken.
+    long_transaction = "t" * 129
+    before = len(client.unmatched)
+    await client.send_text(json.dumps({"request": "ping", "transaction": long_transaction}))
+    response = await unmatched_response(client, before)
+    check(response.get("response") == "error" and response.get("code") == 413
+          and response.get("transaction") in (None, long_transaction),
+          f"a transaction over 128 bytes: expected 413, got {response}")
+    await client.request("ping")
+
+
+async def missing_fields(scenario):
+    client = await scenario.connect("miss.field")
+    line = await client.request("create_line")
+    cases = [("get_line", {}, "line_id"),
+             ("join", {"jsep": {"type": "offer", "sdp": "v=0\r\n"}}, "line_id"),
+             ("join", {"line_id": line["line_id"]}, "jsep"),
+             ("invite", {"line_id": line["line_id"]}, "user"),
+             ("invite", {"user": "bob"}, "line_id"),
+             ("accept", {}, "call_id"),
+             ("decline", {}, "call_id"),
+             ("cancel", {}, "call_id"),
+             ("block", {}, "user"),
+             ("unblock", {}, "user"),
+             ("outgoing_call", {"jsep": {"type": "offer", "sdp": "v=0\r\n"}}, "number"),
+             ("message", {"data": {"x": 1}}, "line_id")]
+    problems = []
+    for name, fields, missing in cases:
+        try:
+            await expect_error(client.request(name, **fields), 400, mentions=missing)
+        except AssertionError as error:
+            problems.append(f"{name} without {missing}: {error}")
+    check(not problems, "; ".join(problems))
+
+
+async def wrong_types(scenario):
+    client = await scenario.connect("wrong.type")
+    line = await client.request("create_line")
+    cases = [("get_line", {"line_id": 42}, "line_id"),
+             ("block", {"user": 5}, "user"),
+             ("unblock", {"user": ["x"]}, "user"),
+             ("cancel", {"call_id": {"id": 1}}, "call_id"),
+             ("accept", {"call_id": 3}, "call_id"),
+             ("invite", {"line_id": line["line_id"], "user": 7}, "user"),
+             ("join", {"line_id": line["line_id"], "jsep": "offer"}, "jsep"),
+             ("decline", {"call_id": "x", "reason": 9}, "reason"),
+             ("message", {"line_id": True, "data": 1}, "line_id")]
+    problems = []
+    for name, fields, field in cases:
+        try:
+            await expect_error(client.request(name, **fields), 400, mentions=field)
+        except AssertionError as error:
+            problems.append(f"{name} with {fields}: {error}")
+    check(not problems, "; ".join(problems))
+
+
+async def oversized_message(scenario):
+    client = await scenario.connect("big.msg")
+    other = await scenario.connect("small.msg")
+    padding = "x" * (MAX_MESSAGE_BYTES + 1000)
+    await client.send_text(json.dumps({"request": "ping", "transaction": "big", "pad": padding}))
+    closed = await client.wait_until(lambda: True if client.closed.is_set() else None, 5.0)
+    check(closed and client.close_code == 1009, f"oversized message: expected close 1009, got {client.close_code}")
+    await other.request("ping")  # the server is fine
+
+
+async def binary_message(scenario):
+    client = await scenario.connect("bin.msg")
+    await client.socket.send(b"\x00\x01binary")
+    closed = await client.wait_until(lambda: True if client.closed.is_set() else None, 5.0)
+    check(closed and client.close_code == 1003, f"binary message: expected close 1003, got {client.close_code}")
+
+
+async def request_flood(scenario):
+    flooder = await scenario.connect("flood.er")
+    bystander = await scenario.connect("by.stander")
+    futures = {}
+    started = time.monotonic()
+    ping_latencies = []
+
+    async def bystander_pings():
+        # Pings spread over the flood; each must be answered within 500 ms.
+        while time.monotonic() - started < FLOOD_SECONDS:
+            sent = time.monotonic()
+            await asyncio.wait_for(bystander.request("ping"), 5.0)
+            ping_latencies.append(time.monotonic() - sent)
+            await asyncio.sleep(0.1)
+
+    pinging = asyncio.ensure_future(bystander_pings())
+    batches = 20
+    for batch in range(batches):
+        for _ in range(FLOOD_REQUESTS // batches):
+            transaction, future = await flooder.send_request("ping")
+            futures[transaction] = future
+        # Spread over about a second: the pace is the point, not an event.
+        await asyncio.sleep(max(0.0, started + (batch + 1) * FLOOD_SECONDS / batches - time.monotonic()))
+    sent_s = time.monotonic() - started
+    await pinging
+    done, not_done = await asyncio.wait(futures.values(), timeout=10.0)
+    check(not not_done, f"{len(not_done)} of {FLOOD_REQUESTS} flood requests got no response within 10 s")
+    responses = [future.result() for future in futures.values()]
+    successes = sum(1 for r in responses if r.get("response") == "success")
+    limited = sum(1 for r in responses if r.get("response") == "error" and r.get("code") == 429)
+    others = [r for r in responses if r.get("response") != "success" and r.get("code") != 429]
+    duplicates = [r for r in flooder.unmatched if r.get("transaction") in futures]
+    elapsed = time.monotonic() - started
+    allowed = REQUEST_BURST + REQUESTS_PER_SECOND * elapsed
+    print(f"    {FLOOD_REQUESTS} pings sent in {sent_s:.2f} s: {successes} answered, {limited} got 429; "
+          f"bystander pings: {len(ping_latencies)}, slowest {max(ping_latencies) * 1000:.0f} ms")
+    check(not others, f"flood: responses other than success or 429: {others[:3]}")
+    check(not duplicates, f"flood: second responses to one transaction: {duplicates[:3]}")
+    check(successes + limited == FLOOD_REQUESTS, "flood: every request gets exactly one response")
+    check(successes <= allowed + 5,
+          f"flood: {successes} requests served in {elapsed:.2f} s; the limit allows {allowed:.0f} "
+          f"(burst {REQUEST_BURST} + {REQUESTS_PER_SECOND}/s)")
+    check(successes >= REQUESTS_PER_SECOND * sent_s * 0.5,
+          f"flood: only {successes} served; the sustained rate alone allows {REQUESTS_PER_SECOND}/s")
+    check(limited >= FLOOD_REQUESTS - allowed - 5, f"flood: only {limited} got 429")
+    check(ping_latencies and max(ping_latencies) <= PING_DEADLINE_S,
+          f"bystander's ping during the flood answered after {max(ping_latencies or [0]) * 1000:.0f} ms "
+          f"(deadline {PING_DEADLINE_S * 1000:.0f} ms)")
+    check(not flooder.closed.is_set(), f"the flooder was disconnected ({flooder.close_code}); 429 was expected")
+    # The budget refills: after a second, requests are served again.
+    await asyncio.sleep(1.0)
+    await flooder.request("ping")
+
+
+async def keepalive_missed(scenario):
+    quiet = await scenario.connect("quiet.ka")
+    lively = await scenario.connect("lively.ka")
+    check(quiet.handshake.get("keepalive_interval") == int(KEEPALIVE_INTERVAL_S * 1000),
+          f"handshake keepalive_interval should be the configured {KEEPALIVE_INTERVAL_S * 1000:.0f}: {quiet.handshake}")
+    line = await quiet.request("create_line")
+    line_id = line["line_id"]
+    await scenario.peer(quiet).join(line_id)
+    await scenario.peer(lively).join(line_id, token=line["token"])
+    # Settled (both connected): the next occupants event is the departure.
+    for client in (quiet, lively):
+        await wait_occupants(client, line_id, [session_of(quiet), session_of(lively)], timeout=15.0,
+                             state="connected")
+    # The last keepalive: answered, so the server saw it at about this time.
+    await quiet.request_raw({"handshake": "keepalive", "transaction": "last-ka"})
+    last_keepalive = time.monotonic()
+    quiet.stop_keepalives()
+    occupants_events = EventCursor(lively, accept=lambda e: e.get("event") == "occupants")
+    closed = await quiet.wait_until(lambda: True if quiet.closed.is_set() else None, 2 * KEEPALIVE_INTERVAL_S + 3.0)
+    gap = time.monotonic() - last_keepalive
+    check(closed, f"no close within {2 * KEEPALIVE_INTERVAL_S + 3:.0f} s without keepalives")
+    check(quiet.close_code == 4002, f"keepalive missed: expected close 4002, got {quiet.close_code} "
+                                    f"'{quiet.close_reason}'")
+    check(gap >= KEEPALIVE_INTERVAL_S,
+          f"closed {gap:.2f} s after the last keepalive; the client may wait up to the interval "
+          f"({KEEPALIVE_INTERVAL_S:g} s) between keepalives")
+    print(f"    closed with 4002 {gap:.2f} s after the last keepalive (interval {KEEPALIVE_INTERVAL_S:g} s)")
+    event = await occupants_events.expect("occupants", timeout=5.0)
+    check([o["session"] for o in event["line"]["occupants"]] == [session_of(lively)],
+          f"the others get occupants without the dropped session: {event}")
+    got = (await lively.request("get_line", line_id=line_id))["line"]
+    check(session_of(quiet) not in [o["session"] for o in got["occupants"]], f"get_line still lists it: {got}")
+    check(not lively.closed.is_set(), f"the client sending keepalives was closed too ({lively.close_code})")
+
+
+SCENARIOS = [malformed_json, unknown_request, missing_fields, wrong_types, oversized_message, binary_message,
+             request_flood, keepalive_missed]
+
+if __name__ == "__main__":
+    from lines_helpers import run_scenarios
+    sys.exit(run_scenarios(SCENARIOS, "bad input and abuse"))
