@@ -82,15 +82,17 @@ void Timer::cancel() {
 
 gboolean Timer::on_fire(gpointer self) {
   auto* timer = static_cast<Timer*>(self);
-  // `fire` may cancel or restart this timer (replacing fire_), so run it from
-  // a local and keep the source alive while deciding what to return.
+  // `fire` may cancel or restart this timer (replacing fire_), or destroy
+  // it: run it from a local, keep the source alive meanwhile, and look at
+  // the Timer afterwards only if it still exists.
   GSource* current = timer->source_;
   g_source_ref(current);
+  const std::shared_ptr<bool> alive = timer->alive_;
   std::function<bool()> fire = std::move(timer->fire_);
   const bool again = fire();
-  const bool still_ours = timer->source_ == current;
+  const bool still_ours = *alive && timer->source_ == current;
   g_source_unref(current);
-  if (!still_ours) return G_SOURCE_REMOVE;  // cancelled or restarted inside fire()
+  if (!still_ours) return G_SOURCE_REMOVE;  // destroyed, cancelled or restarted inside fire()
   if (!again) {
     g_source_unref(timer->source_);
     timer->source_ = nullptr;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -46,7 +47,12 @@ class EventLoop {
 class Timer {
  public:
   Timer() = default;
-  ~Timer() { cancel(); }
+  // A Timer may be destroyed by its own callback (an owner erasing it from
+  // a map, say); on_fire notices through alive_ and touches nothing after.
+  ~Timer() {
+    *alive_ = false;
+    cancel();
+  }
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
@@ -59,6 +65,7 @@ class Timer {
   static gboolean on_fire(gpointer self);
   GSource* source_ = nullptr;
   std::function<bool()> fire_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace partyline::core

@@ -17,7 +17,7 @@ bool PacketRing::try_push(std::span<const uint8_t> packet, uint32_t tag) {
   Slot& slot = slots_[tail & mask_];
   slot.tag = tag;
   slot.length = static_cast<uint16_t>(packet.size());
-  std::memcpy(slot.bytes, packet.data(), packet.size());
+  if (!packet.empty()) std::memcpy(slot.bytes, packet.data(), packet.size());  // data() may be null when empty
   tail_.store(tail + 1, std::memory_order_release);
   return true;
 }

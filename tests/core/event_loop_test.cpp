@@ -78,5 +78,24 @@ TEST(TimerTest, MayRestartOrCancelItselfFromItsCallback) {
   });
 }
 
+// An owner may destroy a timer from its own callback (CallHandler erases a
+// ringing call's timer when the call times out); run under ASan this fails
+// on any use after free.
+TEST(TimerTest, MayBeDestroyedByItsOwnCallback) {
+  EventLoop loop("test");
+  loop.start();
+  auto timer = std::make_unique<Timer>();
+  std::promise<void> done;
+  loop.run_sync([&] {
+    timer->start(loop.context(), std::chrono::milliseconds(1), [&] {
+      timer.reset();
+      done.set_value();
+      return true;
+    });
+  });
+  done.get_future().wait();
+  loop.run_sync([&] { EXPECT_EQ(timer, nullptr); });
+}
+
 }  // namespace
 }  // namespace partyline::core
