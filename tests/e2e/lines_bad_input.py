@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
+from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_LINES, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
                            check, expect_error, session_of, wait_occupants)
 
 FLOOD_REQUESTS = 1000
@@ -218,8 +218,24 @@ async def keepalive_missed(scenario):
     check(not lively.closed.is_set(), f"the client sending keepalives was closed too ({lively.close_code})")
 
 
+async def too_many_lines(scenario):
+    # Last in this file: it leaves the server at its line limit.
+    client = await scenario.connect("many.lines")
+    created = 0
+    for _ in range(MAX_LINES + 1):
+        try:
+            await client.request("create_line")
+            created += 1
+        except Exception as error:
+            check(getattr(error, "code", None) == 503, f"create_line beyond the limit: expected 503, got {error}")
+            break
+    check(created < MAX_LINES + 1, f"{created} lines created; limits.max_lines is {MAX_LINES}")
+    print(f"    {created} lines created before 503 (limit {MAX_LINES}, counting this file's earlier lines)")
+    await expect_error(client.request("create_line"), 503)
+
+
 SCENARIOS = [malformed_json, unknown_request, missing_fields, wrong_types, oversized_message, binary_message,
-             request_flood, keepalive_missed]
+             request_flood, keepalive_missed, too_many_lines]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios

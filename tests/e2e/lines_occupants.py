@@ -12,7 +12,7 @@ runs only those.
 import itertools
 import sys
 
-from lines_helpers import (EventCursor, barrier, check, check_occupant_form, expect_error, last_occupants,
+from lines_helpers import (MAX_OCCUPANTS_PER_LINE, EventCursor, barrier, check, check_occupant_form, expect_error, last_occupants,
                            session_of, wait_occupants)
 
 SETTLE_S = 15.0  # a join reaches `connected` once its DTLS is done
@@ -102,7 +102,27 @@ async def mute_flags(scenario):
             await cursor.expect_quiet(0.1)  # one occupants event per change
 
 
-SCENARIOS = [join_and_leave_in_every_order, mute_flags]
+async def full_line(scenario):
+    clients = [await scenario.connect(f"u{index}.full") for index in range(MAX_OCCUPANTS_PER_LINE + 1)]
+    line = await clients[0].request("create_line")
+    line_id = line["line_id"]
+    for client in clients[:-1]:
+        await scenario.peer(client).join(line_id, token=line["token"])
+    late = clients[-1]
+    late_peer = scenario.peer(late)
+    await expect_error(late.request("join", line_id=line_id, token=line["token"], jsep=await late_peer.offer()), 503)
+    sessions = [session_of(client) for client in clients[:-1]]
+    for client in clients[:-1]:
+        await wait_occupants(client, line_id, sessions)
+    # A place frees up: the late one gets in.
+    await clients[0].request("leave", line_id=line_id)
+    await scenario.peer(late).join(line_id, token=line["token"])
+    await wait_occupants(late, line_id, sessions[1:] + [session_of(late)])
+    # Already in a line: 409.
+    await expect_error(late.request("join", line_id=line_id, jsep=await scenario.peer(late).offer()), 409)
+
+
+SCENARIOS = [join_and_leave_in_every_order, mute_flags, full_line]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
