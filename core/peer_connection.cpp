@@ -50,12 +50,13 @@ Negotiation summarize(const rtp::Answer& answer) {
 }  // namespace
 
 PeerConnection::PeerConnection(GMainContext* context, const PeerConnectionSettings& settings,
-                               std::string log_context, Events events)
+                               std::string log_context, Events events, WorkerRouter* router)
     : context_(context),
       settings_(settings),
       log_context_(std::move(log_context)),
       events_(std::move(events)),
-      ssrc_random_(std::random_device{}()) {}
+      ssrc_random_(std::random_device{}()),
+      router_(router) {}
 
 PeerConnection::~PeerConnection() { close(); }
 
@@ -72,7 +73,8 @@ Status PeerConnection::create_transport() {
   return {};
 }
 
-void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer) {
+void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
+                               PublishKeys keys) {
   if (transport_) {
     on_answer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
     return;
@@ -113,6 +115,22 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
   if (remote.end_of_candidates) end_of_remote_candidates();
   if (role == MediaRole::kEcho) echo_.emplace(echo_streams(*answer_));
+  std::vector<PublishedStream> published;
+  if (role == MediaRole::kLineParticipant && router_ != nullptr) {
+    auto session = rtp::start_session(*offer, *answer_);
+    if (!session) {
+      on_answer(session.error());
+      return;
+    }
+    session_ = std::move(session.value());
+    line_media_ = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this), static_cast<uint32_t>(ssrc_random_()));
+    published = line_media_->publish(*session_, keys.audio, keys.video);
+    media_timer_.start(context_, std::chrono::milliseconds(100), [this] {
+      line_media_->tick(g_get_monotonic_time());
+      return true;
+    });
+  }
+  published_ = std::move(published);
 
   pending_answer_ = std::move(on_answer);
   if (auto status = transport_->start_gathering(); !status) {
@@ -147,6 +165,7 @@ void PeerConnection::send_answer() {
                                << (gathering_done_ ? " (complete)" : " (more will be trickled)");
   Negotiation negotiation = summarize(*answer_);
   negotiation.answer_sdp = rtp::to_string(description);
+  negotiation.published = published_;
   callback(std::move(negotiation));
 }
 
@@ -166,6 +185,7 @@ void PeerConnection::end_of_remote_candidates() {
 
 void PeerConnection::close() {
   gathering_timer_.cancel();
+  media_timer_.cancel();
   if (transport_) transport_->close();
 }
 
@@ -200,12 +220,71 @@ void PeerConnection::send_echo_output(EchoMedia::Output output) {
   if (output.rtp_length > 0) (void)transport_->send_rtp(rtp_out_, output.rtp_length);
 }
 
+bool PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ && transport_->send_media(buffer, length, false) == ice::PeerTransport::SendOutcome::kSent;
+}
+
+bool PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ && transport_->send_media(buffer, length, true) == ice::PeerTransport::SendOutcome::kSent;
+}
+
+Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> streams) {
+  if (!session_ || !line_media_) return make_error(error_code::kConflict, "no negotiated line session to update");
+  std::vector<rtp::OutgoingStream> outgoing;
+  for (const LegRequest& request : streams) {
+    const std::string name = request.stream_id + " " + request.track_id;
+    auto known = std::find_if(outgoing_.begin(), outgoing_.end(), [&](const auto& entry) { return entry.first == name; });
+    if (known == outgoing_.end()) {
+      rtp::OutgoingStream stream;
+      stream.kind = request.source_format.kind;
+      stream.stream_id = request.stream_id;
+      stream.track_id = request.track_id;
+      stream.cname = request.cname;
+      stream.ssrc = static_cast<uint32_t>(ssrc_random_()) | 1u;
+      stream.rtx_ssrc = static_cast<uint32_t>(ssrc_random_()) | 1u;
+      outgoing_.emplace_back(name, std::move(stream));
+      known = std::prev(outgoing_.end());
+    }
+    outgoing.push_back(known->second);
+  }
+  auto offer = rtp::build_update_offer(*session_, outgoing);
+  if (!offer) return offer.error();
+  std::string sdp = offer->sdp;
+  pending_offer_ = std::move(offer.value());
+  pending_streams_ = std::move(streams);
+  return sdp;
+}
+
+Status PeerConnection::apply_answer(std::string_view answer_sdp) {
+  if (!session_ || !pending_offer_ || !line_media_) {
+    return make_error(error_code::kConflict, "no server offer awaits an answer");
+  }
+  auto answer = rtp::parse_sdp(answer_sdp);
+  if (!answer) return make_error(answer.error().code, "SDP answer: " + answer.error().message);
+  auto next = rtp::apply_update_answer(*session_, *pending_offer_, *answer);
+  if (!next) return make_error(next.error().code, "SDP answer: " + next.error().message);
+  session_ = std::move(next.value());
+  pending_offer_.reset();
+  const size_t failed = line_media_->set_legs(*session_, pending_streams_);
+  PL_LOG(kDebug, log_context_) << "renegotiated: receives " << line_media_->leg_count() << " streams"
+                               << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
+  return {};
+}
+
 void PeerConnection::on_rtp(std::span<uint8_t> packet) {
+  if (line_media_) {
+    line_media_->on_rtp(packet, g_get_monotonic_time());
+    return;
+  }
   if (!echo_) return;
   send_echo_output(echo_->on_rtp(packet, std::span(rtp_out_.data(), 1500), rtcp_out_));
 }
 
 void PeerConnection::on_rtcp(std::span<uint8_t> compound) {
+  if (line_media_) {
+    line_media_->on_rtcp(compound, g_get_monotonic_time());
+    return;
+  }
   if (!echo_) return;
   send_echo_output(echo_->on_rtcp(compound, std::span(rtcp_out_.data(), 1500)));
 }

@@ -17,11 +17,14 @@
 
 #include "core/echo_media.hpp"
 #include "core/event_loop.hpp"
+#include "core/line_media.hpp"
+#include "core/media_router.hpp"
 #include "ice/certificate.hpp"
 #include "ice/ice_config.hpp"
 #include "ice/peer_transport.hpp"
 #include "rtp/result.hpp"
 #include "rtp/sdp_answer.hpp"
+#include "rtp/sdp_offer.hpp"
 #include "rtp/srtp_session.hpp"
 
 namespace partyline::core {
@@ -33,6 +36,8 @@ struct PeerConnectionSettings {
   // trickle (aiortc) find them in the SDP. Host candidates take microseconds;
   // STUN and TURN can take longer and are trickled when late.
   std::chrono::milliseconds gathering_wait{1000};
+  // The forwarding plane line participants publish into (null: echo only).
+  MediaFabric* fabric = nullptr;
 };
 
 // What the server does with a participant's media.
@@ -41,14 +46,21 @@ enum class MediaRole {
   kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
 };
 
+// The StreamKeys a line participant's audio and video get (control plane's).
+struct PublishKeys {
+  StreamKey audio = 0;
+  StreamKey video = 0;
+};
+
 // The outcome of negotiating an offer.
 struct Negotiation {
   std::string answer_sdp;
   bool publishes_audio = false;  // the participant sends audio to the server
   bool publishes_video = false;
+  std::vector<PublishedStream> published;  // line participants: what enters the router
 };
 
-class PeerConnection {
+class PeerConnection : private MediaTransport {
  public:
   struct Events {
     std::function<void(std::string candidate)> on_local_candidate;  // after the answer; "candidate:..."
@@ -57,15 +69,24 @@ class PeerConnection {
   };
   using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
 
+  // `router`: the worker's router, for line participants (null: echo only).
   PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
-                 Events events);
-  ~PeerConnection();
+                 Events events, WorkerRouter* router = nullptr);
+  ~PeerConnection() override;
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
 
   // Negotiates the participant's offer: `on_answer` runs once, with the
   // answer or why the offer was refused (400 malformed, 415 unsupported).
-  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer);
+  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer, PublishKeys keys = {});
+
+  // Line participants, after negotiate(): the server's next offer carrying
+  // exactly `streams` (SSRCs are chosen here and kept per stream). The offer
+  // replaces one still unanswered. 409 before the first negotiation.
+  Result<std::string> offer_streams(std::vector<LegRequest> streams);
+  // The participant's answer to the last offer_streams(): legs follow it.
+  // 409 when no offer awaits an answer; 400/415 as apply_update_answer().
+  Status apply_answer(std::string_view answer_sdp);
   // Ok(false) when the candidate was ignored by the remote network filter.
   Result<bool> add_remote_candidate(std::string_view candidate);
   void end_of_remote_candidates();
@@ -82,6 +103,8 @@ class PeerConnection {
   void on_rtcp(std::span<uint8_t> compound);
   void send_answer();
   void send_echo_output(EchoMedia::Output output);
+  bool send_rtp(std::span<uint8_t> buffer, size_t length) override;
+  bool send_rtcp(std::span<uint8_t> buffer, size_t length) override;
 
   GMainContext* context_;
   PeerConnectionSettings settings_;
@@ -97,6 +120,19 @@ class PeerConnection {
   Timer gathering_timer_;
 
   std::optional<EchoMedia> echo_;
+
+  // Line participants: the negotiated state, the offer awaiting its answer
+  // (with the streams it carries) and the media.
+  WorkerRouter* router_;
+  std::optional<rtp::NegotiatedSession> session_;
+  std::optional<rtp::UpdateOffer> pending_offer_;
+  std::vector<LegRequest> pending_streams_;
+  // SSRCs chosen for each received stream ("stream_id track_id"), kept
+  // across offers so a stream never changes SSRC under the subscriber.
+  std::vector<std::pair<std::string, rtp::OutgoingStream>> outgoing_;
+  std::vector<PublishedStream> published_;
+  std::unique_ptr<LineMedia> line_media_;
+  Timer media_timer_;
   // Scratch space for what the echo writes back: one MTU plus the SRTP trailer.
   std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtp_out_{};
   std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};

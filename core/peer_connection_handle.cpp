@@ -10,7 +10,8 @@ struct PeerConnectionHandle::Shared {
   Events events;                               // reply loop only
 };
 
-std::shared_ptr<PeerConnectionHandle> PeerConnectionHandle::create(EventLoop& worker, EventLoop& reply_loop,
+std::shared_ptr<PeerConnectionHandle> PeerConnectionHandle::create(EventLoop& worker, size_t worker_index,
+                                                                   EventLoop& reply_loop,
                                                                    const PeerConnectionSettings& settings,
                                                                    std::string log_context, Events events) {
   auto shared = std::make_shared<Shared>();
@@ -41,11 +42,12 @@ std::shared_ptr<PeerConnectionHandle> PeerConnectionHandle::create(EventLoop& wo
       if (events.on_state) events.on_state(state, copied);
     });
   };
-  worker.post([shared, context = worker.context(), settings, log_context = std::move(log_context),
+  worker.post([shared, context = worker.context(), settings, worker_index, log_context = std::move(log_context),
                worker_events = std::move(worker_events)]() mutable {
     if (shared->closed.load()) return;
-    shared->connection =
-        std::make_unique<PeerConnection>(context, settings, std::move(log_context), std::move(worker_events));
+    WorkerRouter* router = settings.fabric ? &settings.fabric->router(worker_index) : nullptr;
+    shared->connection = std::make_unique<PeerConnection>(context, settings, std::move(log_context),
+                                                          std::move(worker_events), router);
   });
   return std::make_shared<PeerConnectionHandle>(ConstructionTag{}, worker, reply_loop, std::move(shared));
 }
@@ -62,12 +64,33 @@ void PeerConnectionHandle::on_worker(std::function<void(PeerConnection&)> task) 
 }
 
 void PeerConnectionHandle::negotiate(std::string offer_sdp, MediaRole role,
-                                     std::function<void(Result<Negotiation>)> on_answer) {
+                                     std::function<void(Result<Negotiation>)> on_answer, PublishKeys keys) {
   EventLoop& reply_loop = reply_loop_;
-  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop](PeerConnection& pc) {
-    pc.negotiate(offer_sdp, role, [on_answer, &reply_loop](Result<Negotiation> answer) {
-      reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
-    });
+  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop,
+             keys](PeerConnection& pc) {
+    pc.negotiate(
+        offer_sdp, role,
+        [on_answer, &reply_loop](Result<Negotiation> answer) {
+          reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
+        },
+        keys);
+  });
+}
+
+void PeerConnectionHandle::offer_streams(std::vector<LegRequest> streams,
+                                         std::function<void(Result<std::string>)> on_offer) {
+  EventLoop& reply_loop = reply_loop_;
+  on_worker([streams = std::move(streams), on_offer = std::move(on_offer), &reply_loop](PeerConnection& pc) mutable {
+    auto offer = pc.offer_streams(std::move(streams));
+    reply_loop.post([on_offer, offer = std::move(offer)]() mutable { on_offer(std::move(offer)); });
+  });
+}
+
+void PeerConnectionHandle::apply_answer(std::string answer_sdp, std::function<void(Status)> on_done) {
+  EventLoop& reply_loop = reply_loop_;
+  on_worker([answer_sdp = std::move(answer_sdp), on_done = std::move(on_done), &reply_loop](PeerConnection& pc) {
+    auto status = pc.apply_answer(answer_sdp);
+    reply_loop.post([on_done, status = std::move(status)]() mutable { on_done(std::move(status)); });
   });
 }
 

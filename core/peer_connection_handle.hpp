@@ -23,14 +23,19 @@ class PeerConnectionHandle {
     std::function<void(ice::TransportState state, std::optional<Error> error)> on_state;
   };
 
-  static std::shared_ptr<PeerConnectionHandle> create(EventLoop& worker, EventLoop& reply_loop,
+  // `worker_index`: which of settings.fabric's routers is `worker`'s.
+  static std::shared_ptr<PeerConnectionHandle> create(EventLoop& worker, size_t worker_index, EventLoop& reply_loop,
                                                       const PeerConnectionSettings& settings,
                                                       std::string log_context, Events events);
   ~PeerConnectionHandle();
   PeerConnectionHandle(const PeerConnectionHandle&) = delete;
   PeerConnectionHandle& operator=(const PeerConnectionHandle&) = delete;
 
-  void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer);
+  void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer,
+                 PublishKeys keys = {});
+  // See PeerConnection::offer_streams and apply_answer.
+  void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
+  void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
   void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
   void end_of_remote_candidates();
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection

@@ -21,6 +21,6 @@ void WorkerPool::stop() {
   for (auto& worker : workers_) worker->stop();
 }
 
-EventLoop& WorkerPool::pick() { return *workers_[next_.fetch_add(1, std::memory_order_relaxed) % workers_.size()]; }
+size_t WorkerPool::pick_index() { return next_.fetch_add(1, std::memory_order_relaxed) % workers_.size(); }
 
 }  // namespace partyline::core

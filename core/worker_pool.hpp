@@ -22,7 +22,9 @@ class WorkerPool {
   void stop();
 
   // Round-robin; thread-safe.
-  EventLoop& pick();
+  EventLoop& pick() { return worker(pick_index()); }
+  size_t pick_index();
+  EventLoop& worker(size_t index) { return *workers_[index]; }
   size_t size() const { return workers_.size(); }
 
  private:

@@ -249,11 +249,14 @@ Status IceAgent::send(std::span<const uint8_t> datagram) {
   if (!has_selected_pair_ || closed_) {
     return make_error(error_code::kUnavailable, "ICE has no selected pair yet");
   }
-  const gint sent = nice_agent_send(agent_.get(), stream_id_, kComponent,
-                                    static_cast<guint>(datagram.size()),
-                                    reinterpret_cast<const gchar*>(datagram.data()));
-  if (sent < 0) return make_error(error_code::kUnavailable, "nice_agent_send failed");
+  if (!send_datagram(datagram)) return make_error(error_code::kUnavailable, "nice_agent_send failed");
   return {};
+}
+
+bool IceAgent::send_datagram(std::span<const uint8_t> datagram) {
+  if (!has_selected_pair_ || closed_) return false;
+  return nice_agent_send(agent_.get(), stream_id_, kComponent, static_cast<guint>(datagram.size()),
+                         reinterpret_cast<const gchar*>(datagram.data())) >= 0;
 }
 
 size_t IceAgent::send_batch(std::span<const std::span<const uint8_t>> datagrams) {

@@ -68,6 +68,8 @@ class IceAgent {
   IceState state() const { return state_; }
   // Sends one datagram on the selected pair. Fails (503) without one.
   Status send(std::span<const uint8_t> datagram);
+  // The same without an error message (hot path): false when not sent.
+  bool send_datagram(std::span<const uint8_t> datagram);
   // Hook for batching (nice_agent_send_messages_nonblocking): sends several
   // datagrams in one call; returns how many were sent.
   size_t send_batch(std::span<const std::span<const uint8_t>> datagrams);

@@ -237,6 +237,14 @@ Status PeerTransport::send_rtcp(std::span<uint8_t> buffer, size_t length) {
   return send_protected(buffer, length, true);
 }
 
+PeerTransport::SendOutcome PeerTransport::send_media(std::span<uint8_t> buffer, size_t length, bool rtcp) {
+  if (state_ != TransportState::kSecure || !srtp_outbound_) return SendOutcome::kNotSecure;
+  rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
+                                : srtp_outbound_->protect_rtp(buffer, length);
+  if (!sealed.ok()) return SendOutcome::kProtectFailed;
+  return ice_->send_datagram(buffer.first(sealed.length)) ? SendOutcome::kSent : SendOutcome::kSendFailed;
+}
+
 Status PeerTransport::send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp) {
   if (state_ != TransportState::kSecure || !srtp_outbound_) {
     return make_error(error_code::kConflict,

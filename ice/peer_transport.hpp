@@ -91,6 +91,10 @@ class PeerTransport {
   // and must have room for the SRTP trailer (rtp::kSrtpMaxTrailer) after it.
   Status send_rtp(std::span<uint8_t> buffer, size_t length);
   Status send_rtcp(std::span<uint8_t> buffer, size_t length);
+  // The same for the forwarding hot path: an enum instead of an error
+  // message, so a failure allocates nothing.
+  enum class SendOutcome : uint8_t { kSent, kNotSecure, kProtectFailed, kSendFailed };
+  SendOutcome send_media(std::span<uint8_t> buffer, size_t length, bool rtcp);
 
   // Sends close_notify, stops the agent, then reports kClosed. Idempotent.
   // A peer's close_notify also leads to kClosed (the agent stops on close()

@@ -112,6 +112,25 @@ RewrittenHeader SequenceRewriter::header_for(int64_t output, const SourcePacket&
   return {output_ssrc_, static_cast<uint16_t>(output), static_cast<uint32_t>(output_timestamp)};
 }
 
+std::optional<uint16_t> SequenceRewriter::input_for_output(uint16_t output) const {
+  if (!source_ssrc_) return std::nullopt;
+  // Outputs are input + offset, the offset changing only at drops and
+  // source switches: try the current offset first, then the whole window.
+  const int64_t newest_output = next_output_ - 1;
+  const int64_t extended = newest_output - static_cast<uint16_t>(static_cast<uint16_t>(newest_output) - output);
+  const int64_t guess = highest_input_ - (newest_output - extended);
+  const Slot& guessed = slots_[static_cast<uint64_t>(guess) & (kWindow - 1)];
+  if (guessed.input == guess && guessed.state == SlotState::kForwarded && guessed.output == extended) {
+    return static_cast<uint16_t>(guess);
+  }
+  for (const Slot& slot : slots_) {
+    if (slot.input != kNoInput && slot.state == SlotState::kForwarded && slot.output == extended) {
+      return static_cast<uint16_t>(slot.input);
+    }
+  }
+  return std::nullopt;
+}
+
 SequenceRewriter::Slot* SequenceRewriter::slot_of(int64_t input) {
   return &slots_[static_cast<uint64_t>(input) & (kWindow - 1)];
 }

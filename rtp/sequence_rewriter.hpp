@@ -85,6 +85,14 @@ class SequenceRewriter {
   // comment), it was forwarded before, or it is too old.
   bool drop(const SourcePacket& packet, int64_t now_us);
 
+  // The input (source) sequence number that was forwarded as `output`,
+  // while it is within the window; nullopt otherwise. For answering NACKs,
+  // which name the leg's numbers.
+  std::optional<uint16_t> input_for_output(uint16_t output) const;
+  // The newest output timestamp and when it was produced, for sender reports.
+  std::optional<int64_t> newest_output_timestamp() const { return newest_output_timestamp_; }
+  int64_t newest_output_time_us() const { return newest_output_time_us_; }
+
   uint32_t output_ssrc() const { return output_ssrc_; }
   std::optional<uint32_t> source_ssrc() const { return source_ssrc_; }
   uint64_t source_switches() const { return source_switches_; }

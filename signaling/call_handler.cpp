@@ -188,8 +188,14 @@ void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::str
   state.role = role;
   std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user +
                             (role == core::MediaRole::kEcho ? " pc=echo" : " pc=line");
-  state.peer = core::PeerConnectionHandle::create(workers_.pick(), loop_, settings_, std::move(log_context),
-                                                  peer_events(state.id));
+  state.worker_index = workers_.pick_index();
+  state.peer = core::PeerConnectionHandle::create(workers_.worker(state.worker_index), state.worker_index, loop_,
+                                                  settings_, std::move(log_context), peer_events(state.id));
+  state.published.clear();
+  state.offer_in_flight = state.streams_changed = false;
+  state.offered_keys.clear();
+  const uint32_t media_id = ++media_counter_;
+  const core::PublishKeys keys{media_id * 2, media_id * 2 + 1};
   const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
   state.peer->negotiate(std::move(offer), role,
                         [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
@@ -197,7 +203,8 @@ void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::str
                           if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
                           if (!result) close_peer(*current);
                           done(*current, std::move(result));
-                        });
+                        },
+                        keys);
   // Candidates that came before the offer follow it on the worker's queue.
   for (auto& candidate : state.early_candidates) state.peer->add_remote_candidate(std::move(candidate), nullptr);
   state.early_candidates.clear();

@@ -67,6 +67,14 @@ class CallHandler : public RequestHandler {
     std::string line_id;
     bool publishes_audio = false, publishes_video = false;
     bool muted_audio = false, muted_video = false;
+    // Forwarding: the worker of its PeerConnection, the streams it publishes
+    // into the router, and the server offer (`update` event) awaiting its
+    // answer. A change while an offer is out is offered after the answer.
+    size_t worker_index = 0;
+    std::vector<core::PublishedStream> published;
+    bool offer_in_flight = false;
+    bool streams_changed = false;
+    std::vector<core::StreamKey> offered_keys;  // what the last offer carried
   };
   using Reply = std::function<void(Result<core::JsonPtr>)>;
   using Handler = void (CallHandler::*)(SessionState&, const Request&);
@@ -106,6 +114,12 @@ class CallHandler : public RequestHandler {
   void broadcast_occupants(const std::string& line_id);
   void send_member_lines(SessionState& state);
   void sweep_idle_lines();
+  // line_media_requests.cpp: every occupant of the line receives every
+  // other occupant's published streams, through a server offer when that
+  // set changed.
+  void refresh_media(const std::string& line_id);
+  void offer_streams(SessionState& state);
+  void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
 
   // invitation_requests.cpp
   void handle_invite(SessionState& state, const Request& request);
@@ -138,6 +152,7 @@ class CallHandler : public RequestHandler {
   std::unordered_map<std::string, std::unique_ptr<core::Timer>> ring_timers_;    // by call id
   core::Timer idle_sweep_;
   uint64_t negotiation_counter_ = 0;
+  uint32_t media_counter_ = 0;  // StreamKeys: 2n audio, 2n + 1 video
 };
 
 // Milliseconds on the monotonic clock, for the LineStore's notion of time.

@@ -110,11 +110,13 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
                occupants.push_back(current.id);
                current.publishes_audio = result->publishes_audio;
                current.publishes_video = result->publishes_video;
+               current.published = result->published;
                lines_.touch(line_id, monotonic_ms());
                PL_LOG(kInfo, "line=" + line_id) << "user " << current.user << " joined (session "
                                                 << current.id.substr(0, 8) << ")";
                done(current, std::move(result->answer_sdp));
                broadcast_occupants(line_id);
+               refresh_media(line_id);
              });
 }
 
@@ -136,6 +138,7 @@ void CallHandler::leave_line(SessionState& state) {
     occupants_.erase(it);
   } else {
     broadcast_occupants(line_id);
+    refresh_media(line_id);
   }
 }
 
@@ -257,8 +260,19 @@ void CallHandler::handle_ping(SessionState& state, const Request& request) {
 }
 
 void CallHandler::handle_update(SessionState& state, const Request& request) {
-  respond(state, request,
-          make_error(error_code::kNotImplemented, "renegotiation comes with media forwarding; not supported yet"));
+  const json_t* jsep = json_object_get(request.message.get(), "jsep");
+  const char* type = json_is_object(jsep) ? json_string_value(json_object_get(jsep, "type")) : nullptr;
+  if (type != nullptr && std::string_view(type) == "offer") {
+    if (state.offer_in_flight) {
+      return respond(state, request,
+                     make_error(error_code::kConflict, "the server's offer awaits an answer; answer it first (glare)"));
+    }
+    return respond(state, request,
+                   make_error(error_code::kNotImplemented, "offers from the client are not supported yet"));
+  }
+  auto answer = required_jsep(request.message.get(), "answer");
+  if (!answer) return respond(state, request, answer.error());
+  apply_update_answer(state, request, std::move(answer.value()));
 }
 
 }  // namespace partyline::signaling

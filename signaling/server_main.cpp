@@ -7,6 +7,7 @@
 #include "core/event_loop.hpp"
 #include "core/log.hpp"
 #include "core/memory_line_store.hpp"
+#include "core/media_plane.hpp"
 #include "core/media_settings.hpp"
 #include "core/worker_pool.hpp"
 #include "ice/certificate.hpp"
@@ -92,6 +93,10 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   }
 
   core::WorkerPool workers(config.workers);
+  // The forwarding plane outlives every PeerConnection: they are destroyed
+  // on the workers, by workers.stop() at the latest.
+  core::MediaPlane media_plane(workers);
+  settings->fabric = &media_plane.fabric();
   workers.start();
   core::EventLoop signaling_loop("signaling");
   signaling_loop.start();

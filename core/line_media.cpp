@@ -1,0 +1,317 @@
+#include "core/line_media.hpp"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "rtp/rtcp_feedback.hpp"
+#include "rtp/rtcp_packet.hpp"
+#include "rtp/rtcp_reports.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace partyline::core {
+
+namespace {
+
+constexpr uint8_t kSenderReport = 200;
+constexpr uint8_t kTransportFeedback = 205;
+constexpr uint8_t kPayloadFeedback = 206;
+constexpr size_t kMaxNackedPerMessage = 256;
+constexpr size_t kRtxHeaderBytes = 2;  // the original sequence number
+constexpr uint8_t kPaddingBit = 0x20;
+constexpr std::string_view kCname = "partyline";
+
+// Now on the NTP clock (RFC 3550 4): seconds since 1900 in the high 32 bits.
+uint64_t ntp_now() {
+  constexpr uint64_t kUnixToNtpSeconds = 2208988800ull;
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const uint64_t micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
+  const uint64_t seconds = micros / 1'000'000 + kUnixToNtpSeconds;
+  const uint64_t fraction = ((micros % 1'000'000) << 32) / 1'000'000;
+  return (seconds << 32) | fraction;
+}
+
+bool participant_sends(const rtp::NegotiatedMedia& media) {
+  return media.accepted &&
+         (media.direction == rtp::MediaDirection::kRecvOnly || media.direction == rtp::MediaDirection::kSendRecv);
+}
+
+}  // namespace
+
+LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed)
+    : router_(router), transport_(transport), rtcp_ssrc_(seed | 1u) {}
+
+LineMedia::~LineMedia() {
+  for (Leg& leg : legs_) router_.remove_leg(leg.leg.get());
+  for (const Published& stream : published_) router_.remove_source(stream.key);
+}
+
+std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
+                                                StreamKey video_key) {
+  std::vector<PublishedStream> published;
+  bool audio_taken = false, video_taken = false;
+  for (const rtp::NegotiatedMedia& media : session.media) {
+    if (!participant_sends(media)) continue;
+    auto format = rtp::stream_format(media);
+    if (!format) continue;
+    const bool video = media.kind == rtp::MediaKind::kVideo;
+    if (media.kind != rtp::MediaKind::kAudio && !video) continue;
+    bool& taken = video ? video_taken : audio_taken;
+    if (taken) continue;  // one stream of each kind per occupant
+    taken = true;
+    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name), {}, {}, {}, {}};
+    if (!media.remote_ssrcs.empty()) {
+      stream.ssrc = media.remote_ssrcs.front().ssrc;
+      stream.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+      stream.statistics.emplace(*stream.ssrc, format->clock_rate);
+    }
+    published_.push_back(std::move(stream));
+    published.push_back(PublishedStream{published_.back().key, *format});
+  }
+  for (Published& stream : published_) router_.add_source(stream.key, this);
+  return published;
+}
+
+size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests) {
+  std::vector<Leg> next;
+  size_t failed = 0;
+  for (size_t i = 0; i < session.slots.size() && i < session.media.size(); ++i) {
+    const rtp::MediaSlot& slot = session.slots[i];
+    const rtp::NegotiatedMedia& media = session.media[i];
+    if (!slot.stream || !media.accepted) continue;
+    auto request = std::find_if(requests.begin(), requests.end(), [&](const LegRequest& candidate) {
+      return candidate.stream_id == slot.stream->stream_id && candidate.track_id == slot.stream->track_id;
+    });
+    if (request == requests.end()) continue;
+    // An unchanged leg keeps its numbering: the subscriber sees one stream.
+    auto existing = std::find_if(legs_.begin(), legs_.end(), [&](const Leg& leg) {
+      return leg.leg && leg.leg->key == request->key && leg.leg->leg.ssrc() == slot.stream->ssrc;
+    });
+    if (existing != legs_.end()) {
+      next.push_back(std::move(*existing));
+      continue;
+    }
+    auto leg_format = rtp::stream_format(media);
+    if (!leg_format) {
+      ++failed;
+      continue;
+    }
+    auto config = rtp::make_leg_config(request->source_format, *leg_format, slot.stream->ssrc,
+                                       slot.stream->rtx_ssrc, slot.stream->ssrc * 2654435761u);
+    if (!config) {
+      ++failed;
+      continue;
+    }
+    auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
+    router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
+    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id});
+  }
+  for (Leg& leg : legs_) {
+    if (leg.leg) router_.remove_leg(leg.leg.get());
+  }
+  legs_ = std::move(next);
+  return failed;
+}
+
+// ---- publisher side ----
+
+std::optional<LineMedia::Match> LineMedia::find_published(uint32_t ssrc, uint8_t payload_type) {
+  for (Published& stream : published_) {
+    if (stream.ssrc == ssrc) return Match{&stream, false};
+    if (stream.rtx_ssrc == ssrc) return Match{&stream, true};
+  }
+  // No a=ssrc in the offer: the payload type tells the m-line.
+  for (Published& stream : published_) {
+    if (!stream.rtx_ssrc && stream.format.rtx_payload_type == payload_type && stream.ssrc) {
+      stream.rtx_ssrc = ssrc;
+      return Match{&stream, true};
+    }
+    if (!stream.ssrc && stream.format.payload_type == payload_type) {
+      stream.ssrc = ssrc;
+      stream.statistics.emplace(ssrc, stream.format.clock_rate);
+      return Match{&stream, false};
+    }
+  }
+  return std::nullopt;
+}
+
+LineMedia::Published* LineMedia::published_by_key(StreamKey key) {
+  for (Published& stream : published_) {
+    if (stream.key == key) return &stream;
+  }
+  return nullptr;
+}
+
+size_t LineMedia::unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream) {
+  if (view.payload.size() < kRtxHeaderBytes || !stream.ssrc) return 0;  // padding-only probes
+  const size_t header = view.header_size;
+  const uint16_t original = static_cast<uint16_t>((view.payload[0] << 8) | view.payload[1]);
+  const size_t payload = view.payload.size() - kRtxHeaderBytes;
+  std::memmove(packet.data() + header, packet.data() + header + kRtxHeaderBytes, payload);
+  packet[0] &= static_cast<uint8_t>(~kPaddingBit);
+  std::span<uint8_t> unwrapped = packet.first(header + payload);
+  (void)rtp::set_rtp_sequence_number(unwrapped, original);
+  (void)rtp::set_rtp_ssrc(unwrapped, *stream.ssrc);
+  (void)rtp::set_rtp_payload_type(unwrapped, stream.format.payload_type);
+  return unwrapped.size();
+}
+
+void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
+  auto parsed = rtp::parse_rtp_packet(packet);
+  if (!parsed) {
+    ++stats_.malformed_drops;
+    return;
+  }
+  auto match = find_published(parsed->ssrc, parsed->payload_type);
+  if (!match) {
+    ++stats_.unknown_ssrc_drops;
+    return;
+  }
+  Published& stream = *match->stream;
+  if (match->rtx) {
+    const size_t length = unwrap_rtx(packet, *parsed, stream);
+    if (length == 0) return;
+    parsed = rtp::parse_rtp_packet(packet.first(length));
+    if (!parsed) {
+      ++stats_.malformed_drops;
+      return;
+    }
+  }
+  if (parsed->payload.empty()) return;  // padding only: bandwidth probing, nothing to forward
+  ++stats_.received_packets;
+  if (stream.statistics) stream.statistics->on_packet(parsed->sequence_number, parsed->timestamp, now_us, match->rtx);
+  if (stream.codec != rtp::VideoCodec::kOther && rtp::is_keyframe_start(stream.codec, parsed->payload)) {
+    stream.keyframes.on_keyframe(now_us);
+  }
+  router_.on_source_rtp(stream.key, *parsed, now_us);
+}
+
+void LineMedia::on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) {
+  Published* stream = published_by_key(key);
+  if (stream == nullptr || stream->codec == rtp::VideoCodec::kOther) return;
+  const int64_t now_us = g_get_monotonic_time();
+  stream->keyframes.request(reason, now_us);
+  if (stream->keyframes.poll(now_us)) send_keyframe_request(*stream);
+}
+
+void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) {
+  Published* stream = published_by_key(key);
+  if (stream == nullptr || !stream->ssrc || sequence_numbers.empty()) return;
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  if (rtp::write_nack(writer, rtcp_ssrc_, *stream->ssrc, sequence_numbers).ok()) {
+    ++stats_.nacks_sent;
+    send_rtcp(writer.size());
+  }
+}
+
+void LineMedia::send_keyframe_request(const Published& stream) {
+  if (!stream.ssrc) return;
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  if (rtp::write_pli(writer, rtcp_ssrc_, *stream.ssrc).ok()) {
+    ++stats_.keyframe_requests_sent;
+    send_rtcp(writer.size());
+  }
+}
+
+// ---- subscriber side ----
+
+bool LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) { return transport_.send_rtp(buffer, length); }
+
+SubscriberLeg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
+  for (Leg& leg : legs_) {
+    if (leg.leg->leg.ssrc() == ssrc) return leg.leg.get();
+  }
+  return nullptr;
+}
+
+void LineMedia::on_rtcp(std::span<const uint8_t> compound, int64_t now_us) {
+  rtp::RtcpCompoundReader reader(compound);
+  rtp::RtcpPacketView packet;
+  while (reader.next(packet)) {
+    if (packet.packet_type == kSenderReport) {
+      auto report = rtp::parse_sender_report(packet);
+      if (!report) continue;
+      for (Published& stream : published_) {
+        if (stream.ssrc == report->sender_ssrc && stream.statistics) {
+          stream.statistics->on_sender_report(report->info.ntp_timestamp, now_us);
+        }
+      }
+      continue;
+    }
+    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kFir) {
+      auto fir = rtp::parse_fir(packet);
+      if (!fir) continue;
+      for (size_t i = 0; i < fir->entry_count(); ++i) {
+        if (SubscriberLeg* leg = leg_by_ssrc(fir->entry(i).ssrc)) router_.request_keyframe(*leg);
+      }
+      continue;
+    }
+    if (packet.packet_type != kTransportFeedback && packet.packet_type != kPayloadFeedback) continue;
+    auto feedback = rtp::parse_feedback(packet);
+    if (!feedback) continue;
+    SubscriberLeg* leg = leg_by_ssrc(feedback->media_ssrc);
+    if (leg == nullptr) continue;
+    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kPli) {
+      router_.request_keyframe(*leg);
+    } else if (packet.packet_type == kTransportFeedback && packet.count == rtp::feedback_format::kNack) {
+      auto nack = rtp::parse_nack(packet);
+      if (!nack) continue;
+      std::array<uint16_t, kMaxNackedPerMessage> lost{};
+      const size_t lost_count = nack->expand(lost);
+      router_.on_leg_nack(*leg, std::span(lost.data(), lost_count), now_us);
+    }
+  }
+  if (!reader.error().ok()) ++stats_.malformed_drops;
+}
+
+// ---- timers ----
+
+void LineMedia::tick(int64_t now_us) {
+  for (Published& stream : published_) {
+    if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
+  }
+  if (now_us >= next_report_us_) {
+    next_report_us_ = now_us + kReportIntervalUs;
+    send_reports(now_us);
+  }
+}
+
+void LineMedia::send_rtcp(size_t length) {
+  if (length > 0) (void)transport_.send_rtcp(rtcp_out_, length);
+}
+
+// A receiver report about what the participant publishes, then one sender
+// report per leg (so the subscriber can map each leg's RTP clock and count
+// loss), in compounds that fit one datagram.
+void LineMedia::send_reports(int64_t now_us) {
+  std::vector<rtp::ReportBlock> blocks;
+  for (Published& stream : published_) {
+    if (stream.statistics && stream.statistics->packets_received() > 0) {
+      blocks.push_back(stream.statistics->report_block(now_us));
+    }
+  }
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  if (!blocks.empty() &&
+      rtp::write_report_compound(writer, rtcp_ssrc_, nullptr, blocks, kCname).ok()) {
+    ++stats_.reports_sent;
+  }
+  const uint64_t ntp = ntp_now();
+  for (const Leg& leg : legs_) {
+    const rtp::ForwardingLeg& forwarding = leg.leg->leg;
+    if (forwarding.packets_sent() == 0) continue;
+    const rtp::SenderInfo info = forwarding.sender_info(ntp, now_us);
+    const size_t before = writer.size();
+    if (!rtp::write_report_compound(writer, forwarding.ssrc(), &info, {}, kCname).ok()) {
+      writer.truncate(before);
+      send_rtcp(writer.size());
+      writer = rtp::RtcpWriter(std::span(rtcp_out_.data(), 1500));
+      if (!rtp::write_report_compound(writer, forwarding.ssrc(), &info, {}, kCname).ok()) continue;
+    }
+    ++stats_.reports_sent;
+  }
+  send_rtcp(writer.size());
+}
+
+}  // namespace partyline::core

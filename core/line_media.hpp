@@ -1,0 +1,133 @@
+// LineMedia: the media of one phone-line occupant's PeerConnection, on its
+// worker. It is both ends of the SFU for that participant:
+//   - publisher: the participant's own audio and video enter the worker's
+//     router as sources (StreamKeys given by the control plane); RTX from
+//     the participant is unwrapped first; the server sends it receiver
+//     reports, coalesced keyframe requests (rtp::KeyframeRequester) and the
+//     NACKs no cache could answer;
+//   - subscriber: one rtp::ForwardingLeg per other occupant's stream that
+//     the last negotiated SDP carries; its PLI/FIR and NACKs go to the router,
+//     and it gets a sender report per leg.
+// It sends through a MediaTransport (the PeerConnection's, or a test's).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/media_router.hpp"
+#include "rtp/codec_keyframe.hpp"
+#include "rtp/forwarding_leg.hpp"
+#include "rtp/keyframe_requester.hpp"
+#include "rtp/receive_statistics.hpp"
+#include "rtp/sdp_offer.hpp"
+
+namespace partyline::core {
+
+// Protect-and-send, in place: `buffer` holds `length` clear bytes and has
+// rtp::kSrtpMaxTrailer bytes of room after them.
+class MediaTransport {
+ public:
+  virtual ~MediaTransport() = default;
+  virtual bool send_rtp(std::span<uint8_t> buffer, size_t length) = 0;
+  virtual bool send_rtcp(std::span<uint8_t> buffer, size_t length) = 0;
+};
+
+// A stream this participant publishes, for the control plane to hand out.
+struct PublishedStream {
+  StreamKey key = 0;
+  rtp::StreamFormat format;
+};
+
+// A stream this participant should receive: another occupant's.
+struct LegRequest {
+  StreamKey key = 0;
+  size_t source_worker = 0;
+  rtp::StreamFormat source_format;
+  std::string stream_id;  // a=msid stream: the publisher's session id
+  std::string track_id;   // a=msid track
+  std::string cname;
+};
+
+struct LineMediaStats {
+  uint64_t received_packets = 0;
+  uint64_t unknown_ssrc_drops = 0;
+  uint64_t malformed_drops = 0;
+  uint64_t keyframe_requests_sent = 0;
+  uint64_t nacks_sent = 0;
+  uint64_t reports_sent = 0;
+};
+
+class LineMedia : public SourceOwner, public LegSink {
+ public:
+  static constexpr int64_t kReportIntervalUs = 1'000'000;
+
+  LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed);
+  ~LineMedia() override;  // leaves the router
+  LineMedia(const LineMedia&) = delete;
+  LineMedia& operator=(const LineMedia&) = delete;
+
+  // The first audio and the first video m-line the participant sends on
+  // become sources `audio_key` and `video_key`.
+  std::vector<PublishedStream> publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
+                                       StreamKey video_key);
+  // After each completed negotiation: one leg per slot that carries a
+  // requested stream (matched by stream and track id); legs no slot carries
+  // any more leave the router. Returns how many legs could not be built
+  // (codec mismatch), which are left out.
+  size_t set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests);
+
+  // Decrypted packets from the participant; `packet` may be modified.
+  void on_rtp(std::span<uint8_t> packet, int64_t now_us);
+  void on_rtcp(std::span<const uint8_t> compound, int64_t now_us);
+  // Keyframe requests that waited out their hold-off; reports every second.
+  void tick(int64_t now_us);
+
+  void on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) override;
+  void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
+  bool send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+
+  const LineMediaStats& stats() const { return stats_; }
+  size_t leg_count() const { return legs_.size(); }
+
+ private:
+  struct Published {
+    StreamKey key = 0;
+    rtp::StreamFormat format;
+    rtp::VideoCodec codec = rtp::VideoCodec::kOther;
+    std::optional<uint32_t> ssrc, rtx_ssrc;  // from the SDP, or learned by payload type
+    std::optional<rtp::ReceiveStatistics> statistics;
+    rtp::KeyframeRequester keyframes;
+  };
+  struct Leg {
+    std::unique_ptr<SubscriberLeg> leg;
+    std::string stream_id, track_id;
+  };
+  struct Match {
+    Published* stream;
+    bool rtx;
+  };
+
+  std::optional<Match> find_published(uint32_t ssrc, uint8_t payload_type);
+  Published* published_by_key(StreamKey key);
+  SubscriberLeg* leg_by_ssrc(uint32_t ssrc);
+  // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
+  size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
+  void send_keyframe_request(const Published& stream);
+  void send_reports(int64_t now_us);
+  void send_rtcp(size_t length);
+
+  WorkerRouter& router_;
+  MediaTransport& transport_;
+  uint32_t rtcp_ssrc_;  // the sender SSRC of our feedback and receiver reports
+  std::vector<Published> published_;
+  std::vector<Leg> legs_;
+  int64_t next_report_us_ = 0;
+  LineMediaStats stats_;
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};
+};
+
+}  // namespace partyline::core
