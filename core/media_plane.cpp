@@ -48,6 +48,20 @@ MediaPlane::MediaPlane(WorkerPool& workers, RouterOptions options) : workers_(wo
 
 MediaPlane::~MediaPlane() { wakeups_.clear(); }
 
+std::string MediaPlane::summary() const {
+  std::string text;
+  for (size_t i = 0; i < fabric_->size(); ++i) {
+    const WorkerRouter& router = fabric_->router(i);
+    text += (i > 0 ? "; " : "") + std::string("worker-") + std::to_string(i) + " forwarded " +
+            std::to_string(router.forwarded()) + ", retransmitted " + std::to_string(router.retransmitted());
+    for (size_t reason = 0; reason < static_cast<size_t>(RouterDrop::kCount); ++reason) {
+      const uint64_t drops = router.drops(static_cast<RouterDrop>(reason));
+      if (drops > 0) text += ", " + std::string(to_string(static_cast<RouterDrop>(reason))) + " " + std::to_string(drops);
+    }
+  }
+  return text;
+}
+
 void MediaPlane::wake(size_t worker) {
   const uint64_t one = 1;
   // EAGAIN means the counter is saturated: a wake-up is pending anyway.

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/media_router.hpp"
@@ -26,6 +27,9 @@ class MediaPlane {
   MediaPlane& operator=(const MediaPlane&) = delete;
 
   MediaFabric& fabric() { return *fabric_; }
+  // Per worker: packets forwarded and retransmitted, drops by reason. Read
+  // it only when the workers are stopped (the counters are theirs).
+  std::string summary() const;
 
  private:
   struct Wakeup;

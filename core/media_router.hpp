@@ -172,6 +172,7 @@ class MediaFabric {
 
   size_t size() const { return routers_.size(); }
   WorkerRouter& router(size_t worker) { return *routers_[worker]; }
+  const WorkerRouter& router(size_t worker) const { return *routers_[worker]; }
   const RouterOptions& options() const { return options_; }
 
   static constexpr size_t kMaxWorkers = 64;  // a bit per worker in Source

@@ -185,6 +185,14 @@ void PeerConnection::end_of_remote_candidates() {
 
 void PeerConnection::close() {
   gathering_timer_.cancel();
+  if (media_timer_.active() && line_media_) {
+    const LineMediaStats& stats = line_media_->stats();
+    PL_LOG(kInfo, log_context_) << "media: received " << stats.received_packets << " packets (dropped "
+                                << stats.unknown_ssrc_drops << " of unknown SSRC, " << stats.malformed_drops
+                                << " malformed), sent " << stats.keyframe_requests_sent << " keyframe requests, "
+                                << stats.nacks_sent << " NACKs upstream, " << stats.reports_sent << " reports; "
+                                << line_media_->leg_count() << " legs";
+  }
   media_timer_.cancel();
   if (transport_) transport_->close();
 }

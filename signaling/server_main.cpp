@@ -123,6 +123,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   signaling_loop.run_sync([&handler] { handler.close_all(); });
   signaling_loop.stop();
   workers.stop();
+  PL_LOG(kInfo, "server") << "media: " << media_plane.summary();
   const auto elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - shutdown_started);
   PL_LOG(kInfo, "server") << "stopped in " << elapsed.count() << " ms";
