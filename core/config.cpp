@@ -255,8 +255,8 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
   auto set_workers = [&](const std::string& text) -> Status {
     char* end = nullptr;
     long workers = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || workers < 0 || workers > 256) {
-      return config_error("PARTYLINE_WORKERS", "must be a number from 0 to 256");
+    if (text.empty() || *end != '\0' || workers < 0 || workers > 64) {
+      return config_error("PARTYLINE_WORKERS", "must be a number from 0 to 64");
     }
     config.workers = static_cast<unsigned>(workers);
     return {};
@@ -312,6 +312,8 @@ Status validate_config(const Config& config) {
   }
   if (config.limits.max_sessions == 0) return config_error("limits.max_sessions", "must be at least 1");
   if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
+  // The forwarding plane keeps one bit per worker (core/media_router.hpp).
+  if (config.workers > 64) return config_error("workers", "must be from 0 to 64");
   if (config.limits.max_occupants_per_line < 2) {
     return config_error("limits.max_occupants_per_line", "must be at least 2");
   }

@@ -7,7 +7,8 @@
 namespace partyline::core {
 
 WorkerPool::WorkerPool(unsigned count) {
-  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+  // At most 64: the forwarding plane keeps one bit per worker.
+  if (count == 0) count = std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
   for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<EventLoop>("worker-" + std::to_string(i)));
 }
 
