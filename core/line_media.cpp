@@ -16,6 +16,7 @@ namespace partyline::core {
 namespace {
 
 constexpr uint8_t kSenderReport = 200;
+constexpr uint8_t kReceiverReport = 201;
 constexpr uint8_t kTransportFeedback = 205;
 constexpr uint8_t kPayloadFeedback = 206;
 constexpr size_t kMaxNackedPerMessage = 256;
@@ -106,7 +107,7 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
     }
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
     router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
-    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id});
+    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id, LegReport{slot.stream->ssrc}});
   }
   for (Leg& leg : legs_) {
     if (leg.leg) router_.remove_leg(leg.leg.get());
@@ -226,13 +227,42 @@ SubscriberLeg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
   return nullptr;
 }
 
+std::vector<LegReport> LineMedia::leg_reports() const {
+  std::vector<LegReport> reports;
+  for (const Leg& leg : legs_) reports.push_back(leg.report);
+  return reports;
+}
+
+// RFC 3550 6.4.1: round trip = arrival - LSR - DLSR, in 1/65536 s.
+void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks, uint64_t ntp_now) {
+  const uint32_t arrival = static_cast<uint32_t>(ntp_now >> 16);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const rtp::ReportBlock block = blocks[i];
+    for (Leg& leg : legs_) {
+      if (leg.report.ssrc != block.ssrc) continue;
+      leg.report.fraction_lost = block.fraction_lost;
+      leg.report.cumulative_lost = block.cumulative_lost;
+      leg.report.jitter = block.jitter;
+      if (block.last_sender_report != 0) {
+        const uint32_t round_trip = arrival - block.last_sender_report - block.delay_since_last_sender_report;
+        if (round_trip < (1u << 31)) leg.report.round_trip_us = int64_t{round_trip} * 1'000'000 / 65536;
+      }
+    }
+  }
+}
+
 void LineMedia::on_rtcp(std::span<const uint8_t> compound, int64_t now_us) {
   rtp::RtcpCompoundReader reader(compound);
   rtp::RtcpPacketView packet;
   while (reader.next(packet)) {
+    if (packet.packet_type == kReceiverReport) {
+      if (auto report = rtp::parse_receiver_report(packet)) on_report_blocks(report->blocks, ntp_now());
+      continue;
+    }
     if (packet.packet_type == kSenderReport) {
       auto report = rtp::parse_sender_report(packet);
       if (!report) continue;
+      on_report_blocks(report->blocks, ntp_now());
       for (Published& stream : published_) {
         if (stream.ssrc == report->sender_ssrc && stream.statistics) {
           stream.statistics->on_sender_report(report->info.ntp_timestamp, now_us);

@@ -61,6 +61,15 @@ struct LineMediaStats {
   uint64_t reports_sent = 0;
 };
 
+// What a subscriber's receiver reports say about one leg.
+struct LegReport {
+  uint32_t ssrc = 0;
+  uint8_t fraction_lost = 0;   // of 256, over the subscriber's last interval
+  int32_t cumulative_lost = 0;
+  uint32_t jitter = 0;         // RTP clock units
+  std::optional<int64_t> round_trip_us;  // from LSR/DLSR echoing our SR
+};
+
 class LineMedia : public SourceOwner, public LegSink {
  public:
   static constexpr int64_t kReportIntervalUs = 1'000'000;
@@ -92,6 +101,8 @@ class LineMedia : public SourceOwner, public LegSink {
 
   const LineMediaStats& stats() const { return stats_; }
   size_t leg_count() const { return legs_.size(); }
+  // One per leg, in m-line order.
+  std::vector<LegReport> leg_reports() const;
 
  private:
   struct Published {
@@ -105,6 +116,7 @@ class LineMedia : public SourceOwner, public LegSink {
   struct Leg {
     std::unique_ptr<SubscriberLeg> leg;
     std::string stream_id, track_id;
+    LegReport report;
   };
   struct Match {
     Published* stream;
@@ -114,6 +126,7 @@ class LineMedia : public SourceOwner, public LegSink {
   std::optional<Match> find_published(uint32_t ssrc, uint8_t payload_type);
   Published* published_by_key(StreamKey key);
   SubscriberLeg* leg_by_ssrc(uint32_t ssrc);
+  void on_report_blocks(const rtp::ReportBlockList& blocks, uint64_t ntp_now);
   // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
   void send_keyframe_request(const Published& stream);

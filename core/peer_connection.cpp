@@ -192,6 +192,11 @@ void PeerConnection::close() {
                                 << " malformed), sent " << stats.keyframe_requests_sent << " keyframe requests, "
                                 << stats.nacks_sent << " NACKs upstream, " << stats.reports_sent << " reports; "
                                 << line_media_->leg_count() << " legs";
+    for (const LegReport& leg : line_media_->leg_reports()) {
+      PL_LOG(kDebug, log_context_) << "leg ssrc " << leg.ssrc << ": subscriber reports " << leg.cumulative_lost
+                                   << " lost, jitter " << leg.jitter << ", round trip "
+                                   << (leg.round_trip_us ? std::to_string(*leg.round_trip_us) + " us" : "unknown");
+    }
   }
   media_timer_.cancel();
   if (transport_) transport_->close();
