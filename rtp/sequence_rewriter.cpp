@@ -120,11 +120,11 @@ std::optional<uint16_t> SequenceRewriter::input_for_output(uint16_t output) cons
   const int64_t extended = newest_output - static_cast<uint16_t>(static_cast<uint16_t>(newest_output) - output);
   const int64_t guess = highest_input_ - (newest_output - extended);
   const Slot& guessed = slots_[static_cast<uint64_t>(guess) & (kWindow - 1)];
-  if (guessed.input == guess && guessed.state == SlotState::kForwarded && guessed.output == extended) {
+  if (guessed.input == guess && guessed.state != SlotState::kDropped && guessed.output == extended) {
     return static_cast<uint16_t>(guess);
   }
   for (const Slot& slot : slots_) {
-    if (slot.input != kNoInput && slot.state == SlotState::kForwarded && slot.output == extended) {
+    if (slot.input != kNoInput && slot.state != SlotState::kDropped && slot.output == extended) {
       return static_cast<uint16_t>(slot.input);
     }
   }

@@ -85,9 +85,10 @@ class SequenceRewriter {
   // comment), it was forwarded before, or it is too old.
   bool drop(const SourcePacket& packet, int64_t now_us);
 
-  // The input (source) sequence number that was forwarded as `output`,
-  // while it is within the window; nullopt otherwise. For answering NACKs,
-  // which name the leg's numbers.
+  // The input (source) sequence number behind `output`: forwarded as it,
+  // or not yet arrived (lost upstream) with `output` reserved for it; while
+  // it is within the window, nullopt otherwise (and for dropped inputs).
+  // For answering NACKs, which name the leg's numbers.
   std::optional<uint16_t> input_for_output(uint16_t output) const;
   // The newest output timestamp and when it was produced, for sender reports.
   std::optional<int64_t> newest_output_timestamp() const { return newest_output_timestamp_; }

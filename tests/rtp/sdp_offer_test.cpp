@@ -7,12 +7,12 @@
 #include <functional>
 #include <sstream>
 
+#include "tests/rtp/negotiated_session_fixtures.hpp"
+
 namespace partyline::rtp {
 namespace {
 
-const char kLocalFingerprint[] =
-    "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
-const char kLocalCandidate[] = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host";
+using namespace test_sessions;
 
 OutgoingStream stream(MediaKind kind, const std::string& publisher, uint32_t ssrc,
                       std::optional<uint32_t> rtx = std::nullopt) {
@@ -143,83 +143,6 @@ TEST(SdpOfferPlanTest, InvalidStreamListsAreRefused) {
 
 // ---------------------------------------------------------------------------
 // Offers and answers on a session started from a captured Chromium offer.
-
-SessionDescription capture(const std::string& name) {
-  std::ifstream in(std::string(PARTYLINE_TEST_DATA) + "/sdp/" + name, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing capture " << name;
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto parsed = parse_sdp(text.str());
-  EXPECT_TRUE(parsed.ok()) << name << ": " << parsed.error().message;
-  return parsed.ok() ? parsed.value() : SessionDescription{};
-}
-
-NegotiatedSession start(const SessionDescription& offer) {
-  AnswerOptions options;
-  options.ice_ufrag = "pLy1";
-  options.ice_pwd = "partylinepartylinepass";
-  options.fingerprint = Fingerprint{"sha-256", kLocalFingerprint};
-  options.cname = "partyline-cname";
-  options.stream_id = "partyline-stream";
-  options.send_media = false;  // SFU: the participant's m-lines only publish
-  options.candidates = {kLocalCandidate};
-  options.candidates_complete = true;
-  auto answer = build_answer(offer, options);
-  EXPECT_TRUE(answer.ok()) << answer.error().message;
-  if (!answer.ok()) return {};
-  auto session = start_session(offer, *answer);
-  EXPECT_TRUE(session.ok()) << session.error().message;
-  return session.ok() ? session.value() : NegotiatedSession{};
-}
-
-UpdateOffer offer_ok(const NegotiatedSession& session, const std::vector<OutgoingStream>& streams) {
-  auto offer = build_update_offer(session, streams);
-  EXPECT_TRUE(offer.ok()) << offer.error().message;
-  if (!offer.ok()) return {};
-  auto reparsed = parse_sdp(offer->sdp);
-  EXPECT_TRUE(reparsed.ok()) << reparsed.error().message << "\n" << offer->sdp;
-  if (reparsed.ok()) {
-    EXPECT_EQ(*reparsed, offer->description) << offer->sdp;
-  }
-  return offer.value();
-}
-
-// What a browser answers: the offer mirrored, with the participant's own
-// transport and senders (taken from its first offer).
-SessionDescription client_answer(const UpdateOffer& offer, const SessionDescription& client_offer) {
-  SessionDescription answer = offer.description;
-  answer.origin = client_offer.origin;
-  answer.origin.session_version += 1;
-  for (MediaDescription& section : answer.media) {
-    section.setup = DtlsSetup::kActive;
-    section.ice_ufrag = client_offer.media[0].ice_ufrag;
-    section.ice_pwd = client_offer.media[0].ice_pwd;
-    section.fingerprints = client_offer.media[0].fingerprints;
-    section.candidates.clear();
-    section.end_of_candidates = false;
-    section.msids.clear();
-    section.ssrcs.clear();
-    section.ssrc_groups.clear();
-    if (section.port == 0) continue;
-    section.direction = reverse(section.effective_direction());
-    for (const MediaDescription& original : client_offer.media) {
-      if (original.mid == section.mid && (section.direction == MediaDirection::kSendOnly)) {
-        section.msids = original.msids;
-        section.ssrcs = original.ssrcs;
-        section.ssrc_groups = original.ssrc_groups;
-      }
-    }
-  }
-  answer.msid_semantic = "WMS";
-  return answer;
-}
-
-NegotiatedSession applied(const NegotiatedSession& session, const UpdateOffer& offer,
-                          const SessionDescription& answer) {
-  auto next = apply_update_answer(session, offer, answer);
-  EXPECT_TRUE(next.ok()) << next.error().message;
-  return next.ok() ? next.value() : NegotiatedSession{};
-}
 
 class SdpOfferTest : public ::testing::Test {
  protected:

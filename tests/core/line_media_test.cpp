@@ -1,0 +1,285 @@
+// LineMedia end to end without a network: two occupants negotiated from a
+// captured Chromium offer, the publisher on worker 0 and the subscriber on
+// worker 1 of one MediaFabric (drained by hand), transports that record what
+// would have been protected and sent.
+#include "core/line_media.hpp"
+
+#include <gtest/gtest.h>
+
+#include <glib.h>
+
+#include <cstring>
+#include <vector>
+
+#include "rtp/rtcp_feedback.hpp"
+#include "rtp/rtcp_packet.hpp"
+#include "rtp/rtcp_reports.hpp"
+#include "rtp/rtp_header_extensions.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "tests/rtp/negotiated_session_fixtures.hpp"
+
+namespace partyline::core {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using namespace rtp::test_sessions;
+
+// From tests/data/sdp/chromium156_offer_av_dc.sdp.
+constexpr uint32_t kAliceVideoSsrc = 1889125638;
+constexpr uint32_t kAliceRtxSsrc = 2888277619;
+constexpr uint32_t kAliceAudioSsrc = 2382238961;
+constexpr uint8_t kVp8 = 96, kRtx = 97, kOpus = 111;
+constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2;
+constexpr StreamKey kAudioKey = 2, kVideoKey = 3;
+constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc = 0x2222;
+
+class RecordingTransport : public MediaTransport {
+ public:
+  bool send_rtp(std::span<uint8_t> buffer, size_t length) override {
+    rtp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
+    return true;
+  }
+  bool send_rtcp(std::span<uint8_t> buffer, size_t length) override {
+    rtcp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
+    return true;
+  }
+  // The RTCP feedback packets of one type and format sent so far.
+  std::vector<rtp::FeedbackView> feedback(uint8_t packet_type, uint8_t format) const {
+    std::vector<rtp::FeedbackView> found;
+    for (const Bytes& compound : rtcp) {
+      rtp::RtcpCompoundReader reader(compound);
+      rtp::RtcpPacketView packet;
+      while (reader.next(packet)) {
+        if (packet.packet_type != packet_type || packet.count != format) continue;
+        if (auto parsed = rtp::parse_feedback(packet)) found.push_back(*parsed);
+      }
+    }
+    return found;
+  }
+  std::vector<Bytes> rtp, rtcp;
+};
+
+Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
+  std::array<uint8_t, 16> extension_bytes{};
+  rtp::HeaderExtensionBuilder extensions(rtp::ExtensionForm::kOneByte, extension_bytes);
+  const uint8_t mid[] = {'1'};
+  const uint8_t abs_send_time[] = {0x12, 0x34, 0x56};
+  EXPECT_EQ(extensions.add(kMidId, mid), rtp::HeaderExtensionError::kNone);
+  EXPECT_EQ(extensions.add(kAbsSendTimeId, abs_send_time), rtp::HeaderExtensionError::kNone);
+  const auto data = extensions.data();
+  rtp::RtpHeaderSpec header;
+  header.payload_type = kVp8;
+  header.sequence_number = sequence_number;
+  header.timestamp = timestamp;
+  header.ssrc = kAliceVideoSsrc;
+  header.has_extension = true;
+  header.extension_profile = extensions.profile();
+  header.extension_data = data;
+  Bytes payload(600, fill);
+  payload[0] = 0x10;  // VP8 descriptor: start of partition 0
+  payload[1] = 0x00;  // VP8 header: key frame
+  Bytes packet(1500);
+  auto size = rtp::serialize_rtp_packet(header, payload, packet);
+  EXPECT_TRUE(size.ok());
+  packet.resize(size.ok() ? *size : 0);
+  return packet;
+}
+
+Bytes nack(uint32_t media_ssrc, std::vector<uint16_t> lost) {
+  Bytes compound(256);
+  rtp::RtcpWriter writer(compound);
+  EXPECT_TRUE(rtp::write_nack(writer, 0x77, media_ssrc, lost).ok());
+  compound.resize(writer.size());
+  return compound;
+}
+
+class LineMediaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    alice_session_ = start(alice_offer_);
+    auto published = alice_.publish(alice_session_, kAudioKey, kVideoKey);
+    ASSERT_EQ(published.size(), 2u);
+    EXPECT_EQ(published[0].format.codec_name, "opus");
+    EXPECT_EQ(published[1].format.codec_name, "VP8");
+
+    // Bob receives Alice's two streams through a server offer he answers.
+    bob_session_ = start(bob_offer_);
+    rtp::OutgoingStream audio{rtp::MediaKind::kAudio, "alice", "audio-alice", kLegAudioSsrc, std::nullopt, "alice"};
+    rtp::OutgoingStream video{rtp::MediaKind::kVideo, "alice", "video-alice", kLegVideoSsrc, kLegRtxSsrc, "alice"};
+    const rtp::UpdateOffer offer = offer_ok(bob_session_, {audio, video});
+    bob_session_ = applied(bob_session_, offer, client_answer(offer, bob_offer_));
+    requests_ = {LegRequest{kAudioKey, 0, published[0].format, "alice", "audio-alice", "alice"},
+                 LegRequest{kVideoKey, 0, published[1].format, "alice", "video-alice", "alice"}};
+    ASSERT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
+    ASSERT_EQ(bob_.leg_count(), 2u);
+  }
+
+  // What Bob received, after worker 1 drained the ring from worker 0.
+  const std::vector<Bytes>& bob_received() {
+    fabric_.router(1).drain(now_us_);
+    return bob_transport_.rtp;
+  }
+
+  int64_t now_us_ = g_get_monotonic_time();
+  MediaFabric fabric_{2};
+  RecordingTransport alice_transport_, bob_transport_;
+  LineMedia alice_{fabric_.router(0), alice_transport_, 0xA11CE};
+  LineMedia bob_{fabric_.router(1), bob_transport_, 0xB0B};
+  rtp::SessionDescription alice_offer_ = capture("chromium156_offer_av_dc.sdp");
+  rtp::SessionDescription bob_offer_ = capture("chromium156_offer_av_dc.sdp");
+  rtp::NegotiatedSession alice_session_, bob_session_;
+  std::vector<LegRequest> requests_;
+};
+
+TEST_F(LineMediaTest, ANewSubscriberMakesThePublisherSendOneKeyframeRequest) {
+  const auto plis = alice_transport_.feedback(206, rtp::feedback_format::kPli);
+  ASSERT_EQ(plis.size(), 1u);  // audio legs ask for nothing
+  EXPECT_EQ(plis[0].media_ssrc, kAliceVideoSsrc);
+}
+
+TEST_F(LineMediaTest, PacketsReachTheSubscriberRewrittenForItsLeg) {
+  const Bytes sent = video_packet(1000, 90000, 0xAB);
+  Bytes received_by_server = sent;
+  alice_.on_rtp(received_by_server, now_us_);
+  ASSERT_EQ(bob_received().size(), 1u);
+  const Bytes& forwarded = bob_transport_.rtp[0];
+  ASSERT_EQ(forwarded.size(), sent.size());  // blanked extensions keep the size
+  auto parsed = rtp::parse_rtp_packet(forwarded);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->ssrc, kLegVideoSsrc);
+  EXPECT_EQ(parsed->payload_type, kVp8);
+  auto original = rtp::parse_rtp_packet(sent);
+  ASSERT_TRUE(original.ok());
+  EXPECT_TRUE(std::equal(parsed->payload.begin(), parsed->payload.end(), original->payload.begin(),
+                         original->payload.end()));
+  // Alice's mid names her m-line, not Bob's: never forwarded.
+  EXPECT_FALSE(rtp::find_header_extension(parsed->extension_profile, parsed->extension_data, kMidId).has_value());
+  auto abs_send_time = rtp::find_header_extension(parsed->extension_profile, parsed->extension_data, kAbsSendTimeId);
+  ASSERT_TRUE(abs_send_time.has_value());
+  EXPECT_EQ(abs_send_time->size(), 3u);
+}
+
+TEST_F(LineMediaTest, ANackIsAnsweredFromTheCacheAsRtxAndAMissGoesUpstream) {
+  for (uint16_t sequence : {1000, 1001, 1003}) {  // 1002 lost on Alice's link
+    Bytes packet = video_packet(sequence, 90000 + sequence, static_cast<uint8_t>(sequence));
+    alice_.on_rtp(packet, now_us_);
+  }
+  ASSERT_EQ(bob_received().size(), 3u);
+  auto first = rtp::parse_rtp_packet(bob_transport_.rtp[0]);
+  ASSERT_TRUE(first.ok());
+  const uint16_t leg_first = first->sequence_number;
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[2])->sequence_number, static_cast<uint16_t>(leg_first + 3));
+
+  // Bob NACKs the second packet (cached) and the third (never arrived).
+  Bytes feedback = nack(kLegVideoSsrc, {static_cast<uint16_t>(leg_first + 1), static_cast<uint16_t>(leg_first + 2)});
+  bob_.on_rtcp(feedback, now_us_);
+  ASSERT_EQ(bob_transport_.rtp.size(), 4u);
+  auto rtx = rtp::parse_rtp_packet(bob_transport_.rtp[3]);
+  ASSERT_TRUE(rtx.ok());
+  EXPECT_EQ(rtx->ssrc, kLegRtxSsrc);
+  EXPECT_EQ(rtx->payload_type, kRtx);
+  ASSERT_GE(rtx->payload.size(), 2u);
+  EXPECT_EQ((rtx->payload[0] << 8) | rtx->payload[1], leg_first + 1);
+  EXPECT_EQ(rtx->payload[2], 0x10);
+  EXPECT_EQ(rtx->payload[5], static_cast<uint8_t>(1001));
+
+  const auto upstream = alice_transport_.feedback(205, rtp::feedback_format::kNack);
+  ASSERT_EQ(upstream.size(), 1u);
+  EXPECT_EQ(upstream[0].media_ssrc, kAliceVideoSsrc);
+  ASSERT_EQ(upstream[0].fci.size(), 4u);
+  EXPECT_EQ((upstream[0].fci[0] << 8) | upstream[0].fci[1], 1002);  // in Alice's numbering
+  EXPECT_EQ(fabric_.router(1).retransmitted(), 1u);
+
+  // Alice retransmits 1002 as RTX: it fills Bob's hole, on Bob's media SSRC.
+  Bytes repaired = video_packet(1002, 91002, 0x42);
+  auto view = rtp::parse_rtp_packet(repaired);
+  ASSERT_TRUE(view.ok());
+  Bytes as_rtx(repaired.begin(), repaired.begin() + static_cast<std::ptrdiff_t>(view->header_size));
+  as_rtx.push_back(1002 >> 8);
+  as_rtx.push_back(1002 & 0xff);
+  as_rtx.insert(as_rtx.end(), view->payload.begin(), view->payload.end());
+  rtp::set_rtp_ssrc(as_rtx, kAliceRtxSsrc);
+  rtp::set_rtp_payload_type(as_rtx, kRtx);
+  rtp::set_rtp_sequence_number(as_rtx, 7);
+  alice_.on_rtp(as_rtx, now_us_);
+  ASSERT_EQ(bob_received().size(), 5u);
+  auto filled = rtp::parse_rtp_packet(bob_transport_.rtp[4]);
+  ASSERT_TRUE(filled.ok());
+  EXPECT_EQ(filled->ssrc, kLegVideoSsrc);
+  EXPECT_EQ(filled->sequence_number, static_cast<uint16_t>(leg_first + 2));
+  EXPECT_EQ(filled->payload_type, kVp8);
+  EXPECT_EQ(filled->payload.size(), view->payload.size());
+}
+
+TEST_F(LineMediaTest, KeyframeRequestsFromSubscribersAreCoalesced) {
+  alice_transport_.rtcp.clear();
+  Bytes pli(64);
+  rtp::RtcpWriter writer(pli);
+  ASSERT_TRUE(rtp::write_pli(writer, 0x77, kLegVideoSsrc).ok());
+  pli.resize(writer.size());
+  for (int i = 0; i < 5; ++i) bob_.on_rtcp(pli, now_us_);  // within the hold-off of the first request
+  EXPECT_TRUE(alice_transport_.feedback(206, rtp::feedback_format::kPli).empty());
+  alice_.tick(g_get_monotonic_time() + 400'000);  // the hold-off is over: one request for all five
+  EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
+  alice_.tick(g_get_monotonic_time() + 500'000);
+  EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
+}
+
+TEST_F(LineMediaTest, ReportsGoToThePublisherAndPerLegToTheSubscriber) {
+  Bytes audio(200, 0);
+  rtp::RtpHeaderSpec header;
+  header.payload_type = kOpus;
+  header.ssrc = kAliceAudioSsrc;
+  Bytes payload(100, 0x55);
+  auto size = rtp::serialize_rtp_packet(header, payload, audio);
+  ASSERT_TRUE(size.ok());
+  audio.resize(*size);
+  alice_.on_rtp(audio, now_us_);
+  ASSERT_EQ(bob_received().size(), 1u);
+  alice_transport_.rtcp.clear();
+  alice_.tick(now_us_ + 2 * LineMedia::kReportIntervalUs);
+  bob_.tick(now_us_ + 2 * LineMedia::kReportIntervalUs);
+
+  auto first_packet_type = [](const std::vector<Bytes>& compounds, uint8_t type, uint32_t ssrc) {
+    for (const Bytes& compound : compounds) {
+      rtp::RtcpCompoundReader reader(compound);
+      rtp::RtcpPacketView packet;
+      while (reader.next(packet)) {
+        if (packet.packet_type == 200 && type == 200) {
+          auto report = rtp::parse_sender_report(packet);
+          if (report && report->sender_ssrc == ssrc) return report->info.packet_count;
+        }
+        if (packet.packet_type == 201 && type == 201) {
+          auto report = rtp::parse_receiver_report(packet);
+          for (size_t i = 0; report && i < report->blocks.size(); ++i) {
+            if (report->blocks[i].ssrc == ssrc) return 1u;
+          }
+        }
+      }
+    }
+    return 0u;
+  };
+  EXPECT_EQ(first_packet_type(alice_transport_.rtcp, 201, kAliceAudioSsrc), 1u) << "no RR block about Alice's audio";
+  EXPECT_EQ(first_packet_type(bob_transport_.rtcp, 200, kLegAudioSsrc), 1u) << "no SR for Bob's audio leg";
+}
+
+TEST_F(LineMediaTest, ALegNoLongerOfferedLeavesTheRouter) {
+  EXPECT_EQ(fabric_.router(1).leg_count(), 2u);
+  rtp::OutgoingStream video{rtp::MediaKind::kVideo, "alice", "video-alice", kLegVideoSsrc, kLegRtxSsrc, "alice"};
+  const rtp::UpdateOffer offer = offer_ok(bob_session_, {video});
+  bob_session_ = applied(bob_session_, offer, client_answer(offer, bob_offer_));
+  EXPECT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
+  EXPECT_EQ(bob_.leg_count(), 1u);
+  EXPECT_EQ(fabric_.router(1).leg_count(), 1u);
+  Bytes audio(200, 0);
+  rtp::RtpHeaderSpec header;
+  header.payload_type = kOpus;
+  header.ssrc = kAliceAudioSsrc;
+  Bytes payload(100, 0x55);
+  audio.resize(*rtp::serialize_rtp_packet(header, payload, audio));
+  alice_.on_rtp(audio, now_us_);
+  EXPECT_TRUE(bob_received().empty());
+}
+
+}  // namespace
+}  // namespace partyline::core
