@@ -201,18 +201,27 @@ void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_
   Published* stream = published_by_key(key);
   if (stream == nullptr || !stream->ssrc || sequence_numbers.empty()) return;
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
-  if (rtp::write_nack(writer, rtcp_ssrc_, *stream->ssrc, sequence_numbers).ok()) {
+  if (rtp::write_nack(writer, rtcp_ssrc_, *stream->ssrc, sequence_numbers).ok() && send_rtcp(writer.size())) {
     ++stats_.nacks_sent;
-    send_rtcp(writer.size());
   }
 }
 
 void LineMedia::send_keyframe_request(const Published& stream) {
   if (!stream.ssrc) return;
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
-  if (rtp::write_pli(writer, rtcp_ssrc_, *stream.ssrc).ok()) {
+  // A request that cannot go out yet (transport not secure) is made again
+  // by on_transport_secure().
+  if (rtp::write_pli(writer, rtcp_ssrc_, *stream.ssrc).ok() && send_rtcp(writer.size())) {
     ++stats_.keyframe_requests_sent;
-    send_rtcp(writer.size());
+  }
+}
+
+void LineMedia::on_transport_secure(int64_t now_us) {
+  for (const Leg& leg : legs_) router_.request_keyframe(*leg.leg, rtp::KeyframeRequestReason::kNewSubscriber);
+  for (Published& stream : published_) {
+    if (stream.codec == rtp::VideoCodec::kOther) continue;
+    stream.keyframes.request(rtp::KeyframeRequestReason::kNewSubscriber, now_us);
+    if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
   }
 }
 
@@ -308,9 +317,7 @@ void LineMedia::tick(int64_t now_us) {
   }
 }
 
-void LineMedia::send_rtcp(size_t length) {
-  if (length > 0) (void)transport_.send_rtcp(rtcp_out_, length);
-}
+bool LineMedia::send_rtcp(size_t length) { return length > 0 && transport_.send_rtcp(rtcp_out_, length); }
 
 // A receiver report about what the participant publishes, then one sender
 // report per leg (so the subscriber can map each leg's RTP clock and count

@@ -94,6 +94,10 @@ class LineMedia : public SourceOwner, public LegSink {
   void on_rtcp(std::span<const uint8_t> compound, int64_t now_us);
   // Keyframe requests that waited out their hold-off; reports every second.
   void tick(int64_t now_us);
+  // The transport can now carry media (DTLS-SRTP is up). Anything asked or
+  // forwarded before was lost: every leg asks its publisher for a keyframe
+  // (its first picture), and the participant's own video is asked for one.
+  void on_transport_secure(int64_t now_us);
 
   void on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) override;
   void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
@@ -131,7 +135,7 @@ class LineMedia : public SourceOwner, public LegSink {
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
   void send_keyframe_request(const Published& stream);
   void send_reports(int64_t now_us);
-  void send_rtcp(size_t length);
+  bool send_rtcp(size_t length);  // false: not sent (transport not secure)
 
   WorkerRouter& router_;
   MediaTransport& transport_;

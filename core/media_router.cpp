@@ -128,11 +128,11 @@ void WorkerRouter::remove_leg(SubscriberLeg* leg) {
   }
 }
 
-void WorkerRouter::request_keyframe(const SubscriberLeg& leg) {
+void WorkerRouter::request_keyframe(const SubscriberLeg& leg, rtp::KeyframeRequestReason reason) {
   const StreamKey key = leg.key;
   const size_t source_worker = leg.source_worker;
-  fabric_.post(source_worker, [&fabric = fabric_, source_worker, key] {
-    fabric.router(source_worker).keyframe_request(key, rtp::KeyframeRequestReason::kLoss);
+  fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, reason] {
+    fabric.router(source_worker).keyframe_request(key, reason);
   });
 }
 

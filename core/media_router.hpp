@@ -110,8 +110,10 @@ class WorkerRouter {
   // keyframe (a new subscriber must start on one).
   void add_leg(SubscriberLeg* leg, bool cacheable);
   void remove_leg(SubscriberLeg* leg);
-  // The subscriber asked for a keyframe (PLI/FIR) of its leg's stream.
-  void request_keyframe(const SubscriberLeg& leg);
+  // The subscriber asked for a keyframe (PLI/FIR) of its leg's stream, or
+  // (kNewSubscriber) its transport just became able to receive one.
+  void request_keyframe(const SubscriberLeg& leg,
+                        rtp::KeyframeRequestReason reason = rtp::KeyframeRequestReason::kLoss);
   // The subscriber NACKed these of the leg's sequence numbers: answered from
   // this worker's cache of the stream, the misses asked of the publisher.
   void on_leg_nack(SubscriberLeg& leg, std::span<const uint16_t> sequence_numbers, int64_t now_us);

@@ -225,6 +225,7 @@ void PeerConnection::on_state(ice::TransportState state, const Error* error) {
   } else {
     PL_LOG(kInfo, log_context_) << "transport " << ice::to_string(state);
   }
+  if (state == ice::TransportState::kSecure && line_media_) line_media_->on_transport_secure(g_get_monotonic_time());
   if (events_.on_state) events_.on_state(state, error);
 }
 

@@ -40,6 +40,7 @@ class RecordingTransport : public MediaTransport {
     return true;
   }
   bool send_rtcp(std::span<uint8_t> buffer, size_t length) override {
+    if (!secure) return false;
     rtcp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
     return true;
   }
@@ -57,6 +58,7 @@ class RecordingTransport : public MediaTransport {
     return found;
   }
   std::vector<Bytes> rtp, rtcp;
+  bool secure = true;  // false: DTLS not done, nothing goes out
 };
 
 Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
@@ -222,6 +224,28 @@ TEST_F(LineMediaTest, KeyframeRequestsFromSubscribersAreCoalesced) {
   alice_.tick(g_get_monotonic_time() + 400'000);  // the hold-off is over: one request for all five
   EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
   alice_.tick(g_get_monotonic_time() + 500'000);
+  EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
+}
+
+TEST_F(LineMediaTest, AKeyframeRequestLostBeforeTheTransportWasSecureIsMadeAgain) {
+  const uint64_t sent_before = alice_.stats().keyframe_requests_sent;
+  alice_transport_.rtcp.clear();
+  alice_transport_.secure = false;
+  alice_.tick(g_get_monotonic_time() + 400'000);
+  alice_.on_keyframe_request(kVideoKey, rtp::KeyframeRequestReason::kNewSubscriber);
+  alice_.tick(g_get_monotonic_time() + 800'000);
+  EXPECT_EQ(alice_.stats().keyframe_requests_sent, sent_before);  // refused sends are not counted
+  alice_transport_.secure = true;
+  alice_.on_transport_secure(g_get_monotonic_time() + 1'200'000);
+  const auto plis = alice_transport_.feedback(206, rtp::feedback_format::kPli);
+  ASSERT_EQ(plis.size(), 1u);
+  EXPECT_EQ(plis[0].media_ssrc, kAliceVideoSsrc);
+}
+
+TEST_F(LineMediaTest, ASubscriberBecomingSecureAsksForAKeyframeOfEveryLeg) {
+  alice_transport_.rtcp.clear();
+  bob_.on_transport_secure(now_us_);  // within the hold-off of the request made when the leg was added
+  alice_.tick(g_get_monotonic_time() + 400'000);
   EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
 }
 
