@@ -1,8 +1,9 @@
 // Phone-line view of the demo page ("Phone lines" in docs/protocol.md):
 // an anonymous identity (`?name=`), create or join a line (the page URL
 // becomes `#line=ID&token=TOKEN`, to share), invite a user by name, the
-// incoming-call prompt, one tile per occupant, mute, hang up. Also switches
-// between the Echo test and Phone line views.
+// incoming-call prompt, one tile per occupant (the others' tiles show and
+// play their forwarded camera and microphone; ours is a muted preview), mute,
+// hang up. Also switches between the Echo test and Phone line views.
 //
 // Tests read `window.phoneLine` (state, client, call).
 
@@ -188,6 +189,10 @@ async function startCall(lineId, sendOffer) {
   const call = new LineCall(client);
   phoneLine.call = call;
   call.on('localstream', () => renderTiles());
+  // A forwarded stream may come before the `occupants` event that makes its
+  // tile: call.remoteStreams keeps it until the tile appears.
+  call.on('remotetrack', () => renderTiles());
+  call.on('remotetrackremoved', () => renderTiles());
   call.on('error', (error) => showError(describe(error)));
   refreshControls();
   try {
@@ -417,8 +422,10 @@ function fillTile(tile, occupant, isSelf) {
   tile.dataset.mutedAudio = String(Boolean(occupant.muted?.audio));
   tile.dataset.mutedVideo = String(Boolean(occupant.muted?.video));
   const video = tile.querySelector('video');
-  // Our own camera; the others' media comes with the SFU forwarding.
-  const stream = isSelf ? phoneLine.call?.localStream ?? null : null;
+  // Our own camera, or the occupant's stream as the server forwards it
+  // (named after its session; gone once its tracks are removed).
+  const call = phoneLine.call;
+  const stream = (isSelf ? call?.localStream : call?.remoteStreams.get(occupant.session)) ?? null;
   if (video.srcObject !== stream) {
     video.srcObject = stream;
     if (stream) video.play().catch(() => {});

@@ -299,7 +299,7 @@ export class CandidateBridge {
 
 const DEFAULT_RTC_CONFIGURATION = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 
-/** Sends a track event's track to the stream that collects remote media. */
+/** EchoCall: sends a track event's track to the one stream of the echo. */
 function collectRemoteTrack(call, event) {
   if (!call.remoteStream) {
     call.remoteStream = event.streams[0] ?? new MediaStream();
@@ -394,7 +394,16 @@ export class EchoCall extends Emitter {
  * docs/protocol.md): local camera and microphone offered with `join` (or
  * `accept` with jsep, or `outgoing_call`); the answer arrives in the
  * `accepted` event; the server's later offers (`update` events) are answered
- * with `update` requests. Events: 'localstream', 'remotestream',
+ * with `update` requests.
+ *
+ * The server forwards each other occupant's media as one stream whose id is
+ * that occupant's `session` (as in `occupants`): `remoteStreams` maps
+ * session ids to the streams that have tracks now. When a publisher leaves,
+ * its m-lines turn inactive and the browser removes its tracks from its
+ * stream (and mutes them); the stream then leaves `remoteStreams`.
+ *
+ * Events: 'localstream'; 'remotetrack' and 'remotetrackremoved' with
+ * `{ session, stream, track }` (after `remoteStreams` is updated);
  * 'webrtc_state', 'iceconnectionstatechange', 'connectionstatechange', 'error'.
  */
 export class LineCall extends Emitter {
@@ -402,11 +411,17 @@ export class LineCall extends Emitter {
 
   pc = null;
   localStream = null;
-  remoteStream = null;
+  /** @type {Map<string, MediaStream>} publisher session id -> its stream */
+  remoteStreams = new Map();
   lineId = null;
   #client;
   #bridge = null;
   #unsubscribe = [];
+  // Our offer, then each server offer, one after the other: an `update` may
+  // arrive while our own offer is still being applied (the server offers the
+  // others' streams right after answering a join), and applying it then
+  // would roll our offer back.
+  #negotiations = Promise.resolve();
 
   constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
     super();
@@ -426,8 +441,10 @@ export class LineCall extends Emitter {
    */
   async start(sendOffer, lineId = null) {
     this.lineId = lineId;
+    const negotiated = this.#negotiate(sendOffer);
+    this.#negotiations = negotiated.catch(() => {});
     try {
-      return await this.#negotiate(sendOffer);
+      return await negotiated;
     } catch (error) {
       if (this.#bridge) this.#bridge.active = false;
       throw error;
@@ -440,7 +457,7 @@ export class LineCall extends Emitter {
     const pc = new RTCPeerConnection(this.rtcConfiguration);
     this.pc = pc;
     this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
-    pc.addEventListener('track', (event) => collectRemoteTrack(this, event));
+    pc.addEventListener('track', (event) => this.#onRemoteTrack(event));
     forwardPeerStates(this, pc);
     // Subscribe before the request: the answer may come right after it.
     const answer = this.#waitForAnswer();
@@ -449,7 +466,9 @@ export class LineCall extends Emitter {
       answer.cancel,
       this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
       this.#client.on('error', (error) => this.emit('error', error)),
-      this.#client.on('update', (message) => this.#onServerOffer(message)),
+      this.#client.on('update', (message) => {
+        this.#negotiations = this.#negotiations.then(() => this.#answerServerOffer(message));
+      }),
     );
     for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
 
@@ -489,8 +508,31 @@ export class LineCall extends Emitter {
     return { promise, cancel };
   }
 
+  /**
+   * A forwarded track: its stream is named after the publisher's session.
+   * An m-line reused for a newcomer fires `track` again, with the newcomer's
+   * stream and the same track object.
+   */
+  #onRemoteTrack({ track, streams: [stream] }) {
+    if (!stream) {
+      console.warn('partyline: a remote track without a stream (no a=msid) is ignored', track.id);
+      return;
+    }
+    const session = stream.id;
+    this.remoteStreams.set(session, stream);
+    // A property handler, not addEventListener: set again for each of the
+    // stream's tracks, it still runs once per removal.
+    stream.onremovetrack = (event) => {
+      if (stream.getTracks().length === 0 && this.remoteStreams.get(session) === stream) {
+        this.remoteStreams.delete(session);
+      }
+      this.emit('remotetrackremoved', { session, stream, track: event.track });
+    };
+    this.emit('remotetrack', { session, stream, track });
+  }
+
   /** Renegotiation: the server offers, we answer (the server is impolite). */
-  async #onServerOffer(message) {
+  async #answerServerOffer(message) {
     if (!this.pc || message.line_id !== this.lineId || message.jsep?.type !== 'offer') return;
     try {
       await this.pc.setRemoteDescription(message.jsep);
@@ -525,6 +567,7 @@ export class LineCall extends Emitter {
     }
     this.pc?.close();
     this.pc = null;
+    this.remoteStreams.clear();
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
 }

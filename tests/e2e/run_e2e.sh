@@ -18,7 +18,7 @@ python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
-  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium)
+  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium sfu_werift sfu_chromium)
 
 # Sets the array test_command to the command line of test $1.
 set_test_command() {
@@ -35,6 +35,8 @@ set_test_command() {
       server_options=(--config "$here/lines.json")
       test_command=("$python" "$here/$1.py") ;;
     lines_chromium) test_command=(node "$here/lines_chromium.mjs") ;;
+    sfu_chromium) test_command=(node "$here/sfu_chromium.mjs") ;;
+    sfu_werift) test_command=(node "$here/sfu_werift.mjs") ;;
     *) return 1 ;;
   esac
 }
@@ -58,6 +60,10 @@ if [[ ! -x "$binary" ]]; then
 fi
 if [[ " ${tests[*]} " == *"_chromium "* && ! -d "$here/node_modules/playwright-core" ]]; then
   echo "run_e2e.sh: playwright-core is not installed (run scripts/install-deps --test)" >&2
+  exit 2
+fi
+if [[ " ${tests[*]} " == *" sfu_werift "* && ! -d "$here/node_modules/werift" ]]; then
+  echo "run_e2e.sh: werift is not installed (run scripts/install-deps --test)" >&2
   exit 2
 fi
 
