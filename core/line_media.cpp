@@ -180,7 +180,6 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
       return;
     }
   }
-  if (parsed->payload.empty()) return;  // padding only: bandwidth probing, nothing to forward
   ++stats_.received_packets;
   if (stream.statistics) stream.statistics->on_packet(parsed->sequence_number, parsed->timestamp, now_us, match->rtx);
   if (stream.codec != rtp::VideoCodec::kOther && rtp::is_keyframe_start(stream.codec, parsed->payload)) {

@@ -14,6 +14,7 @@ RouterDrop to_router_drop(rtp::LegDrop drop) {
     case rtp::LegDrop::kBadExtensions: return RouterDrop::kLegBadExtensions;
     case rtp::LegDrop::kTooLarge: return RouterDrop::kLegTooLarge;
     case rtp::LegDrop::kNotCached: return RouterDrop::kNotCached;
+    case rtp::LegDrop::kPaddingOnly: return RouterDrop::kPaddingOnly;
     case rtp::LegDrop::kTooOld:
     case rtp::LegDrop::kNone:
     case rtp::LegDrop::kCount: break;
@@ -33,6 +34,7 @@ std::string_view to_string(RouterDrop drop) {
     case RouterDrop::kLegTooLarge: return "too_large";
     case RouterDrop::kSendFailed: return "send_failed";
     case RouterDrop::kNotCached: return "not_cached";
+    case RouterDrop::kPaddingOnly: return "padding_only";
     case RouterDrop::kCount: break;
   }
   return "unknown";
@@ -54,7 +56,10 @@ void WorkerRouter::remove_source(StreamKey key) {
 }
 
 void WorkerRouter::on_source_rtp(StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us) {
-  if (auto it = sources_.find(key); it != sources_.end()) {
+  auto it = sources_.find(key);
+  if (it != sources_.end() && it->second.remote_workers != 0 && packet.packet.size() > PacketRing::kSlotBytes) {
+    count(RouterDrop::kLegTooLarge);  // no ring slot holds it; local legs may still take it
+  } else if (it != sources_.end()) {
     for (uint64_t workers = it->second.remote_workers; workers != 0; workers &= workers - 1) {
       const size_t worker = static_cast<size_t>(std::countr_zero(workers));
       if (fabric_.ring(index_, worker).try_push(packet.packet, key)) {

@@ -78,12 +78,13 @@ enum class RouterDrop : uint8_t {
   kLegTooLarge,
   kSendFailed,            // the sink refused (transport not secure, socket full)
   kNotCached,             // a NACKed packet no longer in the cache (asked upstream)
+  kPaddingOnly,           // nothing to forward (bandwidth probing); takes no leg number
   kCount,
 };
 std::string_view to_string(RouterDrop drop);
 
 struct RouterOptions {
-  size_t ring_packets = 4096;        // per pair of workers
+  size_t ring_packets = 2048;        // per ordered pair of workers (~3 MB each)
   size_t cache_packets = 512;        // per video stream per worker, for NACKs
   int64_t cache_max_age_us = 2'000'000;
   size_t drain_batch = 64;           // packets popped per ring per round
@@ -186,7 +187,11 @@ class MediaFabric {
   // Producer side: wakes `worker` unless a wake-up is already pending.
   void wake(size_t worker);
   // Consumer side, before draining: later pushes wake again.
-  void clear_wake(size_t worker) { wake_pending_[worker].flag.store(false, std::memory_order_release); }
+  // A read-modify-write, not a plain store: it reads the producer's
+  // exchange(true), so that push happens-before the pops that follow; with a
+  // store, the ring's tail could be read before the clear is visible and a
+  // packet pushed meanwhile would wait for the next wake-up.
+  void clear_wake(size_t worker) { (void)wake_pending_[worker].flag.exchange(false, std::memory_order_acq_rel); }
 
   struct alignas(64) WakeFlag {
     std::atomic<bool> flag{false};

@@ -5,7 +5,7 @@
 namespace partyline::core {
 
 PacketRing::PacketRing(size_t capacity)
-    : mask_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity) - 1), slots_(std::make_unique<Slot[]>(mask_ + 1)) {}
+    : mask_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity) - 1), slots_(std::make_unique_for_overwrite<Slot[]>(mask_ + 1)) {}
 
 bool PacketRing::try_push(std::span<const uint8_t> packet, uint32_t tag) {
   if (packet.size() > kSlotBytes) return false;

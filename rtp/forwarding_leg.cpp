@@ -33,6 +33,7 @@ std::string_view to_string(LegDrop drop) {
     case LegDrop::kTooOld: return "too old for the sequence window";
     case LegDrop::kTooLarge: return "too large for the output buffer";
     case LegDrop::kNotCached: return "not in the retransmission window";
+    case LegDrop::kPaddingOnly: return "padding only";
     case LegDrop::kCount: break;
   }
   return "unknown leg drop";
@@ -102,11 +103,24 @@ LegPacket ForwardingLeg::write(const RtpPacketView& source, const RewrittenHeade
 }
 
 LegPacket ForwardingLeg::forward(const RtpPacketView& source, std::span<uint8_t> out, int64_t now_us) {
+  const SourcePacket source_packet{source.ssrc, source.sequence_number, source.timestamp};
+  // A packet the leg will never carry must not take a sequence number: the
+  // subscriber would see a hole and NACK it forever.
   if (config_.payload_types[source.payload_type & 0x7f] == LegConfig::kNoPayloadType) {
+    (void)rewriter_.drop(source_packet, now_us);
     return {0, LegDrop::kUnknownPayloadType};
   }
-  const RewriteResult rewritten =
-      rewriter_.rewrite(SourcePacket{source.ssrc, source.sequence_number, source.timestamp}, now_us);
+  if (source.packet.size() > out.size()) {
+    (void)rewriter_.drop(source_packet, now_us);
+    return {0, LegDrop::kTooLarge};
+  }
+  // Padding-only packets probe the publisher's uplink; the subscriber's link
+  // is not ours to probe this way.
+  if (source.payload.empty()) {
+    (void)rewriter_.drop(source_packet, now_us);
+    return {0, LegDrop::kPaddingOnly};
+  }
+  const RewriteResult rewritten = rewriter_.rewrite(source_packet, now_us);
   if (!rewritten.should_send()) return {0, LegDrop::kTooOld};
   LegPacket written = write(source, rewritten.header, out);
   if (written.length > 0) {
@@ -124,6 +138,9 @@ LegPacket ForwardingLeg::retransmit(const RtpPacketView& source, std::span<uint8
   if (config_.payload_types[source.payload_type & 0x7f] == LegConfig::kNoPayloadType) {
     return {0, LegDrop::kUnknownPayloadType};
   }
+  // Another source's packet (a stale cache hit after the publisher changed
+  // SSRC) would make the rewriter switch sources and renumber the leg.
+  if (rewriter_.source_ssrc() != source.ssrc) return {0, LegDrop::kNotCached};
   const RewriteResult rewritten =
       rewriter_.rewrite(SourcePacket{source.ssrc, source.sequence_number, source.timestamp}, now_us);
   if (!rewritten.should_send()) return {0, LegDrop::kNotCached};
@@ -138,12 +155,13 @@ LegPacket ForwardingLeg::retransmit(const RtpPacketView& source, std::span<uint8
   if (length > out.size()) return {0, LegDrop::kTooLarge};
   std::memcpy(out.data(), source.packet.data(), source.header_size);
   std::span<uint8_t> packet = out.first(length);
+  // Cleared first: the header alone, with P set, would not parse as a packet.
+  packet[0] &= static_cast<uint8_t>(~kPaddingBit);
   if (source.has_extension &&
       rewrite_packet_extension_ids(packet.first(source.header_size), config_.extension_ids) !=
           HeaderExtensionError::kNone) {
     return {0, LegDrop::kBadExtensions};
   }
-  packet[0] &= static_cast<uint8_t>(~kPaddingBit);
   packet[source.header_size] = static_cast<uint8_t>(rewritten.header.sequence_number >> 8);
   packet[source.header_size + 1] = static_cast<uint8_t>(rewritten.header.sequence_number);
   std::memcpy(packet.data() + source.header_size + kOriginalSequenceBytes, source.payload.data(),

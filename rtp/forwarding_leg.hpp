@@ -75,6 +75,7 @@ enum class LegDrop : uint8_t {
   kTooOld,              // older than the rewriter's window (or a dropped input)
   kTooLarge,            // does not fit the output buffer
   kNotCached,           // retransmit: no such packet in the leg's numbering
+  kPaddingOnly,         // no payload (bandwidth probing): not forwarded, takes no number
   kCount,
 };
 std::string_view to_string(LegDrop drop);
@@ -90,6 +91,7 @@ class ForwardingLeg {
 
   // `source` is a parsed clear RTP packet of the publisher's stream. Writes
   // the leg's packet into `out` (which needs source.packet.size() bytes).
+  // A packet refused for its payload type or size takes no sequence number.
   LegPacket forward(const RtpPacketView& source, std::span<uint8_t> out, int64_t now_us);
 
   // The source sequence number behind one of the leg's sequence numbers

@@ -290,6 +290,116 @@ TEST(SequenceRewriter, RestartUnderSameSsrcResyncsAfterRunOfOldPackets) {
   EXPECT_EQ(rewriter.rewrite({kSsrcA, 10032, 0}, 0).header.sequence_number, 102);
 }
 
+// input_for_output answers a subscriber's NACK: which source packet was sent
+// under the leg's number, or would have been had it not been lost upstream.
+TEST(SequenceRewriter, InputForOutputFindsForwardedAndLostInputs) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 65534, 0);
+  EXPECT_FALSE(rewriter.input_for_output(65534)) << "nothing forwarded yet";
+  rewriter.rewrite({kSsrcA, 100, 0}, 0);  // 65534
+  rewriter.rewrite({kSsrcA, 101, 0}, 0);  // 65535
+  rewriter.rewrite({kSsrcA, 104, 0}, 0);  // 2: 102 and 103 lost, 0 and 1 reserved
+  rewriter.rewrite({kSsrcA, 102, 0}, 0);  // 0, late
+  EXPECT_EQ(rewriter.input_for_output(65534), 100);
+  EXPECT_EQ(rewriter.input_for_output(65535), 101);
+  EXPECT_EQ(rewriter.input_for_output(0), 102);
+  EXPECT_EQ(rewriter.input_for_output(1), 103) << "reserved for 103, lost upstream: ask the publisher";
+  EXPECT_EQ(rewriter.input_for_output(2), 104);
+  EXPECT_FALSE(rewriter.input_for_output(3)) << "not produced yet";
+  EXPECT_FALSE(rewriter.input_for_output(65533)) << "before the first output";
+}
+
+TEST(SequenceRewriter, InputForOutputAfterDropsShiftTheOffset) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 0, 0);
+  rewriter.rewrite({kSsrcA, 10, 0}, 0);  // 0
+  rewriter.drop({kSsrcA, 11, 0}, 0);
+  rewriter.rewrite({kSsrcA, 12, 0}, 0);  // 1
+  rewriter.drop({kSsrcA, 13, 0}, 0);
+  rewriter.drop({kSsrcA, 14, 0}, 0);
+  rewriter.rewrite({kSsrcA, 15, 0}, 0);  // 2
+  rewriter.drop({kSsrcA, 16, 0}, 0);     // the newest input is a dropped one
+  rewriter.rewrite({kSsrcA, 19, 0}, 0);  // 5: 17 and 18 lost, 3 and 4 reserved
+  EXPECT_EQ(rewriter.input_for_output(0), 10);
+  EXPECT_EQ(rewriter.input_for_output(1), 12);
+  EXPECT_EQ(rewriter.input_for_output(2), 15);
+  EXPECT_EQ(rewriter.input_for_output(3), 17);
+  EXPECT_EQ(rewriter.input_for_output(4), 18);
+  EXPECT_EQ(rewriter.input_for_output(5), 19);
+  EXPECT_FALSE(rewriter.input_for_output(6));
+}
+
+TEST(SequenceRewriter, InputForOutputAcrossInputWrap) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 300, 0);
+  for (uint16_t i = 0; i < 6; ++i) rewriter.rewrite({kSsrcA, static_cast<uint16_t>(65533 + i), 0}, 0);
+  for (uint16_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(rewriter.input_for_output(static_cast<uint16_t>(300 + i)), static_cast<uint16_t>(65533 + i));
+  }
+}
+
+TEST(SequenceRewriter, InputForOutputForgetsThePreviousSource) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 0, 0);
+  rewriter.rewrite({kSsrcA, 10, 0}, 0);  // 0
+  rewriter.rewrite({kSsrcA, 11, 0}, 0);  // 1
+  rewriter.rewrite({kSsrcB, 900, 0}, 0);  // 2
+  rewriter.rewrite({kSsrcB, 901, 0}, 0);  // 3
+  EXPECT_FALSE(rewriter.input_for_output(0)) << "source A's packets are no longer answerable";
+  EXPECT_FALSE(rewriter.input_for_output(1));
+  EXPECT_EQ(rewriter.input_for_output(2), 900);
+  EXPECT_EQ(rewriter.input_for_output(3), 901);
+}
+
+TEST(SequenceRewriter, InputForOutputWithinTheWindowOnly) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 0, 0);
+  const auto window = static_cast<uint16_t>(SequenceRewriter::kWindow);
+  for (uint16_t i = 0; i <= window; ++i) rewriter.rewrite({kSsrcA, static_cast<uint16_t>(5000 + i), 0}, 0);
+  EXPECT_FALSE(rewriter.input_for_output(0)) << "overwritten by the newest input";
+  EXPECT_EQ(rewriter.input_for_output(1), 5001);
+  EXPECT_EQ(rewriter.input_for_output(window), 5000 + window);
+}
+
+// Against a straightforward model: every forwarded (output -> input) pair
+// within the window is found, through reordering, loss and drops.
+TEST(SequenceRewriter, InputForOutputMatchesEveryForwardedPair) {
+  std::mt19937 rng(99);
+  SequenceRewriter rewriter(kLegSsrc, 90000, 65000, 0);
+  std::map<uint16_t, uint16_t> input_of;  // output -> input, the newest window only
+  std::vector<uint16_t> recent_outputs;
+  uint16_t input = 64000;
+  for (int i = 0; i < 5000; ++i, ++input) {
+    uint16_t sent = input;
+    if (rng() % 8 == 0) sent = static_cast<uint16_t>(input - 1 - rng() % 10);  // a late one
+    if (rng() % 15 == 0) {
+      rewriter.drop({kSsrcA, sent, 0}, 0);
+      continue;
+    }
+    const RewriteResult result = rewriter.rewrite({kSsrcA, sent, 0}, 0);
+    if (result.outcome != RewriteOutcome::kForward) continue;
+    input_of[result.header.sequence_number] = sent;
+    recent_outputs.push_back(result.header.sequence_number);
+  }
+  // Check the outputs of the last 500 forwarded inputs (well inside the window).
+  for (size_t k = recent_outputs.size() - 500; k < recent_outputs.size(); ++k) {
+    const uint16_t output = recent_outputs[k];
+    EXPECT_EQ(rewriter.input_for_output(output), input_of[output]) << "output " << output;
+  }
+}
+
+TEST(SequenceRewriter, NewestOutputTimestampAndWhen) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 0, 0xFFFFFFF0u);
+  EXPECT_FALSE(rewriter.newest_output_timestamp());
+  rewriter.rewrite({kSsrcA, 1, 1000}, 10);
+  EXPECT_EQ(rewriter.newest_output_timestamp(), int64_t{0xFFFFFFF0u});
+  EXPECT_EQ(rewriter.newest_output_time_us(), 10);
+  rewriter.rewrite({kSsrcA, 3, 1100}, 20);
+  // Extended past 32 bits: the caller truncates, and can subtract safely.
+  EXPECT_EQ(rewriter.newest_output_timestamp(), int64_t{0xFFFFFFF0u} + 100);
+  EXPECT_EQ(rewriter.newest_output_time_us(), 20);
+  rewriter.rewrite({kSsrcA, 2, 1050}, 30);  // late, older timestamp
+  rewriter.rewrite({kSsrcA, 3, 1100}, 40);  // repeat, same timestamp
+  rewriter.drop({kSsrcA, 4, 5000}, 50);     // dropped: never sent, never newest
+  EXPECT_EQ(rewriter.newest_output_timestamp(), int64_t{0xFFFFFFF0u} + 100);
+  EXPECT_EQ(rewriter.newest_output_time_us(), 20);
+}
+
 TEST(SequenceRewriter, ApplyWritesHeaderFields) {
   std::array<uint8_t, 20> packet{};
   RtpHeaderSpec spec;
