@@ -338,6 +338,19 @@ TEST(ForwardingLeg, TooLargeForTheBufferTakesNoNumber) {
   EXPECT_EQ(parsed(forward(leg, {kPublisherSsrc, 2, 0})).sequence_number, 1000);
 }
 
+TEST(ForwardingLeg, PaddingOnlyPacketsAreNotForwardedAndTakeNoNumber) {
+  ForwardingLeg leg(video_leg_config());
+  EXPECT_EQ(parsed(forward(leg, {kPublisherSsrc, 1, 0})).sequence_number, 1000);
+  SourceSpec probe{kPublisherSsrc, 2, 0};
+  probe.payload_size = 0;
+  probe.padding_size = 200;
+  LegDrop drop = LegDrop::kNone;
+  EXPECT_TRUE(forward(leg, probe, 0, &drop).empty());
+  EXPECT_EQ(drop, LegDrop::kPaddingOnly);
+  EXPECT_EQ(parsed(forward(leg, {kPublisherSsrc, 3, 0})).sequence_number, 1001);  // no hole to NACK
+  EXPECT_FALSE(leg.source_sequence_number(1002).has_value());
+}
+
 TEST(ForwardingLeg, MalformedExtensionBlockIsDropped) {
   ForwardingLeg leg(video_leg_config());
   Bytes source = source_packet({kPublisherSsrc, 1, 0});
