@@ -132,7 +132,9 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"jwt_issuer", &config.auth.jwt_issuer},
         {"allow_anonymous", &config.auth.allow_anonymous}}},
       {"lines",
-       {{"ring_timeout_ms", &config.lines.ring_timeout_ms}, {"idle_timeout_ms", &config.lines.idle_timeout_ms}}},
+       {{"ring_timeout_ms", &config.lines.ring_timeout_ms},
+        {"idle_timeout_ms", &config.lines.idle_timeout_ms},
+        {"occupants_interval_ms", &config.lines.occupants_interval_ms}}},
       {"limits",
        {{"max_sessions", &config.limits.max_sessions},
         {"max_lines", &config.limits.max_lines},
@@ -322,6 +324,10 @@ Status validate_config(const Config& config) {
     return config_error("limits.request_burst", "must be at least limits.requests_per_second");
   }
   if (config.lines.ring_timeout_ms < 100) return config_error("lines.ring_timeout_ms", "must be at least 100");
+  // Longer, and occupants would look at a stale list for that long.
+  if (config.lines.occupants_interval_ms > 5000) {
+    return config_error("lines.occupants_interval_ms", "must be from 0 to 5000");
+  }
   if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
     return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
   }

@@ -59,6 +59,7 @@ struct Config {
   struct Lines {
     unsigned ring_timeout_ms = 60000;   // an unanswered invitation ends with "timeout"
     unsigned idle_timeout_ms = 300000;  // a line nobody occupies or rings for is forgotten
+    unsigned occupants_interval_ms = 50;  // at most one `occupants` event per line per interval
   } lines;
 
   struct Limits {

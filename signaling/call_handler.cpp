@@ -76,7 +76,9 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"outgoing_call", &CallHandler::handle_outgoing_call},
           {"block", &CallHandler::handle_block},
           {"unblock", &CallHandler::handle_unblock},
-      } {
+      },
+      line_changes_(signaling_loop.context(), options.occupants_interval,
+                    [this](const std::string& line_id) { publish_line_change(line_id); }) {
   // Timers belong to the loop's context; arm the sweep from the loop thread.
   loop_.post([this] {
     const auto period = std::max(std::chrono::milliseconds(1000), options_.line_idle_timeout / 4);
@@ -173,7 +175,7 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
   if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));
   if (transport_state == ice::TransportState::kSecure) {
     state->peer_secure = true;
-    if (!state->line_id.empty()) broadcast_occupants(state->line_id);
+    if (!state->line_id.empty()) line_changed(state->line_id);  // "connecting" becomes "connected"
   } else if (transport_state == ice::TransportState::kFailed || transport_state == ice::TransportState::kClosed) {
     state->peer_finished = true;
     leave_line(*state);  // a participant whose media is gone is no longer in the line

@@ -3,7 +3,10 @@
 // worker, the line it occupies — and answers the requests:
 //   call_handler.cpp         sessions, dispatch, echo test, ice_trickle, hangup
 //   line_requests.cpp        create_line, get_line, join, leave, mute, message,
-//                            ping, update, occupants
+//                            ping, update
+//   line_occupancy.cpp       what occupants see of each other: the coalesced
+//                            `occupants` event and the media refresh after
+//                            a line changes
 //   invitation_requests.cpp  invite, accept, decline, cancel, outgoing_call,
 //                            block, unblock, ring timeouts
 // Shared state (lines, members, invitations, block lists) lives in the
@@ -26,6 +29,7 @@
 #include "core/peer_connection_handle.hpp"
 #include "core/worker_pool.hpp"
 #include "signaling/client_session.hpp"
+#include "signaling/line_change_coalescer.hpp"
 
 namespace partyline::signaling {
 
@@ -35,6 +39,10 @@ class CallHandler : public RequestHandler {
     std::chrono::milliseconds ring_timeout{60000};
     std::chrono::milliseconds line_idle_timeout{300000};
     size_t max_occupants_per_line = 100;
+    // A line's changes (joins, leaves, states, mute) reach its occupants at
+    // most once per this interval, as one `occupants` event with the latest
+    // list (lines.occupants_interval_ms).
+    std::chrono::milliseconds occupants_interval{50};
   };
   // Candidates a client may trickle before its offer arrives.
   static constexpr size_t kMaxEarlyCandidates = 64;
@@ -110,15 +118,26 @@ class CallHandler : public RequestHandler {
   void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
                  std::string offer, std::function<void(SessionState&, Result<std::string>)> done);
   void leave_line(SessionState& state);
+  void sweep_idle_lines();
+  // line_occupancy.cpp
   core::JsonPtr line_json(const std::string& line_id) const;
+  // The line's occupants, its members or their media changed: schedules one
+  // coalesced `occupants` event and media refresh (see LineChangeCoalescer).
+  void line_changed(const std::string& line_id);
+  // What a scheduled change does when due: `occupants` to every occupant,
+  // then new server offers where the streams changed.
+  void publish_line_change(const std::string& line_id);
   void broadcast_occupants(const std::string& line_id);
   void send_member_lines(SessionState& state);
-  void sweep_idle_lines();
   // line_media_requests.cpp: every occupant of the line receives every
   // other occupant's published streams, through a server offer when that
   // set changed.
   void refresh_media(const std::string& line_id);
   void offer_streams(SessionState& state);
+  // `publishing_occupants`: line_publishers() of the session's line.
+  void offer_streams(SessionState& state, const std::vector<const SessionState*>& publishing_occupants);
+  // The line's occupants that publish something, in join order.
+  std::vector<const SessionState*> line_publishers(const std::string& line_id);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
 
   // invitation_requests.cpp
@@ -151,6 +170,7 @@ class CallHandler : public RequestHandler {
   std::unordered_map<std::string, std::vector<std::string>> occupants_;          // line -> session ids, in join order
   std::unordered_map<std::string, std::unique_ptr<core::Timer>> ring_timers_;    // by call id
   core::Timer idle_sweep_;
+  LineChangeCoalescer line_changes_;
   uint64_t negotiation_counter_ = 0;
   uint32_t media_counter_ = 0;  // StreamKeys: 2n audio, 2n + 1 video
 };

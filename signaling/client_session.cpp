@@ -113,6 +113,11 @@ void ClientSession::send_event(core::JsonPtr event) {
   connection_->send_text(*text);
 }
 
+void ClientSession::send_event_text(std::string_view text) {
+  if (!is_open()) return;
+  connection_->send_text(text);
+}
+
 void ClientSession::close(int code, std::string reason) {
   if (!is_open()) return;
   PL_LOG(kInfo, log_context()) << "closing (" << code << " " << reason << ")";

@@ -80,6 +80,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void respond_error(const std::string& transaction, const std::string& request_name, const Error& error);
   // `event` must be an object with a string "event" field and no "transaction".
   void send_event(core::JsonPtr event);
+  // An event already formatted (format_event's text): one event sent to
+  // many sessions is serialized once.
+  void send_event_text(std::string_view text);
   // Starts the WebSocket closing handshake with `code` (see close_code).
   void close(int code, std::string reason);
   // Closes the socket at once (server shutdown); the closed callback runs before it returns.

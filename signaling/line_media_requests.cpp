@@ -17,31 +17,56 @@ std::string_view kind_name(rtp::MediaKind kind) { return kind == rtp::MediaKind:
 
 }  // namespace
 
+std::vector<const CallHandler::SessionState*> CallHandler::line_publishers(const std::string& line_id) {
+  std::vector<const SessionState*> publishers;
+  auto it = occupants_.find(line_id);
+  if (it == occupants_.end()) return publishers;
+  for (const std::string& session_id : it->second) {
+    const SessionState* occupant = state_of(session_id);
+    if (occupant != nullptr && !occupant->published.empty()) publishers.push_back(occupant);
+  }
+  return publishers;
+}
+
 void CallHandler::refresh_media(const std::string& line_id) {
   auto it = occupants_.find(line_id);
   if (it == occupants_.end()) return;
+  // Looked up once for the whole line, not once per occupant: with N
+  // occupants of whom P publish, a refresh costs O(N * P), not O(N^2).
+  const std::vector<const SessionState*> publishers = line_publishers(line_id);
   const std::vector<std::string> occupants = it->second;  // offer_streams never changes it, but be safe
   for (const std::string& session_id : occupants) {
-    if (SessionState* state = state_of(session_id)) offer_streams(*state);
+    if (SessionState* state = state_of(session_id)) offer_streams(*state, publishers);
   }
 }
 
 void CallHandler::offer_streams(SessionState& state) {
+  if (state.line_id.empty()) return;
+  offer_streams(state, line_publishers(state.line_id));
+}
+
+void CallHandler::offer_streams(SessionState& state, const std::vector<const SessionState*>& publishing_occupants) {
   if (!state.peer || state.peer_finished || state.line_id.empty()) return;
-  auto it = occupants_.find(state.line_id);
-  if (it == occupants_.end()) return;
+  if (occupants_.count(state.line_id) == 0) return;
   if (state.offer_in_flight) {
     state.streams_changed = true;
     return;
   }
   // Every other occupant's streams, in join order: the m-lines of earlier
-  // occupants come first on every page.
-  std::vector<core::LegRequest> streams;
+  // occupants come first on every page. The keys alone decide whether
+  // anything changed (for most occupants, after most changes, nothing has),
+  // so the requests with their strings are built only for a new offer.
+  std::vector<const SessionState*> publishers;
   std::vector<core::StreamKey> keys;
-  for (const std::string& session_id : it->second) {
-    if (session_id == state.id) continue;
-    const SessionState* publisher = state_of(session_id);
-    if (publisher == nullptr) continue;
+  for (const SessionState* publisher : publishing_occupants) {
+    if (publisher == &state) continue;
+    publishers.push_back(publisher);
+    for (const core::PublishedStream& published : publisher->published) keys.push_back(published.key);
+  }
+  if (keys == state.offered_keys) return;  // nothing new for this occupant
+  std::vector<core::LegRequest> streams;
+  streams.reserve(keys.size());
+  for (const SessionState* publisher : publishers) {
     for (const core::PublishedStream& published : publisher->published) {
       core::LegRequest request;
       request.key = published.key;
@@ -51,10 +76,8 @@ void CallHandler::offer_streams(SessionState& state) {
       request.track_id = std::string(kind_name(published.format.kind)) + "-" + publisher->id.substr(0, 8);
       request.cname = publisher->id;
       streams.push_back(std::move(request));
-      keys.push_back(published.key);
     }
   }
-  if (keys == state.offered_keys) return;  // nothing new for this occupant
   state.offered_keys = keys;
   state.offer_in_flight = true;
   state.streams_changed = false;
@@ -95,7 +118,9 @@ void CallHandler::apply_update_answer(SessionState& state, const Request& reques
         }
         current->offer_in_flight = false;
         respond(*current, *request, core::JsonPtr());
-        if (current->streams_changed) offer_streams(*current);
+        // A line change still to be published refreshes every occupant's
+        // offer itself, after its `occupants` event.
+        if (current->streams_changed && !line_changes_.is_pending(current->line_id)) offer_streams(*current);
       });
 }
 

@@ -1,5 +1,6 @@
-// Phone lines: creating, joining and leaving them, and what occupants see of
-// each other (docs/protocol.md, "Phone lines").
+// Phone lines: creating, joining and leaving them, and the requests of their
+// occupants (docs/protocol.md, "Phone lines"). What occupants see of each
+// other is in line_occupancy.cpp.
 #include <algorithm>
 #include <chrono>
 
@@ -12,13 +13,6 @@ namespace partyline::signaling {
 
 namespace {
 
-core::JsonPtr flags(bool audio, bool video) {
-  core::JsonPtr object = core::adopt_json(json_object());
-  json_object_set_new(object.get(), "audio", json_boolean(audio));
-  json_object_set_new(object.get(), "video", json_boolean(video));
-  return object;
-}
-
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -26,55 +20,13 @@ int64_t wall_clock_ms() {
 
 }  // namespace
 
-core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
-  core::JsonPtr line = core::adopt_json(json_object());
-  json_object_set_new(line.get(), "line_id", json_string(line_id.c_str()));
-  json_t* occupants = json_array();
-  if (auto it = occupants_.find(line_id); it != occupants_.end()) {
-    for (const std::string& session_id : it->second) {
-      const SessionState& occupant = sessions_.at(session_id);
-      core::JsonPtr entry = events::user(occupant.user, occupant.name);
-      json_object_set_new(entry.get(), "session", json_string(occupant.id.c_str()));
-      json_object_set_new(entry.get(), "publishing",
-                          flags(occupant.publishes_audio, occupant.publishes_video).release());
-      json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video).release());
-      json_object_set_new(entry.get(), "state", json_string(occupant.peer_secure ? "connected" : "connecting"));
-      json_array_append_new(occupants, entry.release());
-    }
-  }
-  json_object_set_new(line.get(), "occupants", occupants);
-  return line;
-}
-
-void CallHandler::broadcast_occupants(const std::string& line_id) {
-  auto it = occupants_.find(line_id);
-  if (it == occupants_.end()) return;
-  core::JsonPtr line = line_json(line_id);
-  for (const std::string& session_id : it->second) {
-    core::JsonPtr event = events::event("occupants");
-    json_object_set(event.get(), "line", line.get());
-    send_event(session_id, std::move(event));
-  }
-}
-
-// A new session learns who is in each of its user's lines (seed 002's
-// connected peers).
-void CallHandler::send_member_lines(SessionState& state) {
-  for (const std::string& line_id : lines_.lines_of(state.user)) {
-    auto it = occupants_.find(line_id);
-    if (it == occupants_.end() || it->second.empty()) continue;
-    core::JsonPtr event = events::event("occupants");
-    json_object_set_new(event.get(), "line", line_json(line_id).release());
-    send_event(state.id, std::move(event));
-  }
-}
-
 void CallHandler::sweep_idle_lines() {
   const int64_t now = monotonic_ms();
   for (const auto& [line_id, occupants] : occupants_) {
     if (!occupants.empty()) lines_.touch(line_id, now);
   }
   for (const std::string& line_id : lines_.forget_idle_lines(now, options_.line_idle_timeout.count())) {
+    line_changes_.forget(line_id);
     PL_LOG(kDebug, "line=" + line_id) << "forgotten after being idle";
   }
 }
@@ -114,9 +66,10 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
                lines_.touch(line_id, monotonic_ms());
                PL_LOG(kInfo, "line=" + line_id) << "user " << current.user << " joined (session "
                                                 << current.id.substr(0, 8) << ")";
+               // `accepted` goes out now; the occupants event that lists
+               // the newcomer always comes later, from the loop.
                done(current, std::move(result->answer_sdp));
-               broadcast_occupants(line_id);
-               refresh_media(line_id);
+               line_changed(line_id);
              });
 }
 
@@ -136,9 +89,9 @@ void CallHandler::leave_line(SessionState& state) {
   PL_LOG(kInfo, "line=" + line_id) << "user " << state.user << " left (session " << state.id.substr(0, 8) << ")";
   if (occupants.empty()) {
     occupants_.erase(it);
+    line_changes_.forget(line_id);  // nobody is left to tell
   } else {
-    broadcast_occupants(line_id);
-    refresh_media(line_id);
+    line_changed(line_id);
   }
 }
 
@@ -159,6 +112,9 @@ void CallHandler::handle_get_line(SessionState& state, const Request& request) {
   if (!lines_.is_member(*line_id, state.user)) {
     return respond(state, request, make_error(error_code::kForbidden, "not a member of line " + *line_id));
   }
+  // A change not yet sent to the occupants goes out first, so an occupant's
+  // last `occupants` event is exactly what this response carries.
+  line_changes_.flush_now(*line_id);
   core::JsonPtr fields = core::adopt_json(json_object());
   json_object_set_new(fields.get(), "line", line_json(*line_id).release());
   respond(state, request, std::move(fields));
@@ -216,7 +172,7 @@ void CallHandler::handle_mute(SessionState& state, const Request& request) {
   state.muted_audio = audio->value_or(state.muted_audio);
   state.muted_video = video->value_or(state.muted_video);
   respond(state, request, core::JsonPtr());
-  broadcast_occupants(state.line_id);
+  line_changed(state.line_id);
 }
 
 void CallHandler::handle_message(SessionState& state, const Request& request) {
@@ -241,12 +197,16 @@ void CallHandler::handle_message(SessionState& state, const Request& request) {
   // The sender is who the server authenticated, whatever `data` claims.
   core::JsonPtr from = events::user(state.user, state.name);
   json_object_set_new(from.get(), "session", json_string(state.id.c_str()));
+  core::JsonPtr event = events::event("message");
+  json_object_set_new(event.get(), "line_id", json_string(line_id->c_str()));
+  json_object_set_new(event.get(), "from", from.release());
+  json_object_set(event.get(), "data", const_cast<json_t*>(data));
+  // One text for every recipient: a message to the whole line is serialized
+  // once, not once per occupant.
+  auto text = format_event(event.get());
+  if (!text) return respond(state, request, text.error());
   for (const std::string& session_id : recipients) {
-    core::JsonPtr event = events::event("message");
-    json_object_set_new(event.get(), "line_id", json_string(line_id->c_str()));
-    json_object_set(event.get(), "from", from.get());
-    json_object_set(event.get(), "data", const_cast<json_t*>(data));
-    send_event(session_id, std::move(event));
+    if (auto session = sessions_.at(session_id).session.lock()) session->send_event_text(*text);
   }
   core::JsonPtr fields = core::adopt_json(json_object());
   json_object_set_new(fields.get(), "delivered", json_integer(static_cast<json_int_t>(recipients.size())));

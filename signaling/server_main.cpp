@@ -60,6 +60,7 @@ CallHandler::Options call_options(const core::Config& config) {
   options.ring_timeout = std::chrono::milliseconds(config.lines.ring_timeout_ms);
   options.line_idle_timeout = std::chrono::milliseconds(config.lines.idle_timeout_ms);
   options.max_occupants_per_line = config.limits.max_occupants_per_line;
+  options.occupants_interval = std::chrono::milliseconds(config.lines.occupants_interval_ms);
   return options;
 }
 
