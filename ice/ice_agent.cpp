@@ -255,12 +255,14 @@ Status IceAgent::send(std::span<const uint8_t> datagram) {
 
 bool IceAgent::send_datagram(std::span<const uint8_t> datagram) {
   if (!has_selected_pair_ || closed_) return false;
+  if (direct_path_) return direct_path_->send(datagram);
   return nice_agent_send(agent_.get(), stream_id_, kComponent, static_cast<guint>(datagram.size()),
                          reinterpret_cast<const gchar*>(datagram.data())) >= 0;
 }
 
 size_t IceAgent::send_batch(std::span<const std::span<const uint8_t>> datagrams) {
   if (!has_selected_pair_ || closed_) return 0;
+  if (direct_path_) return direct_path_->send_batch(datagrams);
   constexpr size_t kChunk = 32;
   std::array<GOutputVector, kChunk> vectors{};
   std::array<NiceOutputMessage, kChunk> messages{};
@@ -283,6 +285,7 @@ size_t IceAgent::send_batch(std::span<const std::span<const uint8_t>> datagrams)
 void IceAgent::close() {
   if (closed_ || !agent_) return;
   closed_ = true;
+  direct_path_.reset();
   NiceAgent* agent = agent_.get();
   g_signal_handlers_disconnect_by_data(agent, this);
   if (stream_id_ != 0) {  // 0 when configure() failed before adding it
@@ -340,6 +343,8 @@ void IceAgent::on_component_state_changed(NiceAgent*, guint, guint, guint state,
   }
   if (mapped == agent->state_) return;
   agent->state_ = mapped;
+  // Consent expired or checks failed: libnice stops sending, so must we.
+  if (mapped == IceState::kFailed) agent->direct_path_.reset();
   if (agent->callbacks_.on_state) agent->callbacks_.on_state(mapped);
 }
 
@@ -347,6 +352,7 @@ void IceAgent::on_new_selected_pair(NiceAgent* nice, guint, guint, NiceCandidate
                                     NiceCandidate* remote, gpointer self) {
   auto* agent = static_cast<IceAgent*>(self);
   agent->has_selected_pair_ = true;
+  agent->direct_path_ = DirectUdpPath::for_selected_pair(nice, agent->stream_id_, kComponent, *remote);
   if (!agent->callbacks_.on_selected_pair) return;
   OwnedGChars local_sdp(nice_agent_generate_local_candidate_sdp(nice, local));
   OwnedGChars remote_sdp(nice_agent_generate_local_candidate_sdp(nice, remote));

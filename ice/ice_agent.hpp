@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "ice/candidate_filter.hpp"
+#include "ice/direct_udp_path.hpp"
 #include "ice/ice_config.hpp"
 #include "rtp/result.hpp"
 
@@ -65,6 +67,9 @@ class IceAgent {
   void end_of_remote_candidates();
 
   bool has_selected_pair() const { return has_selected_pair_; }
+  // True while media goes straight to the selected pair's socket
+  // (DirectUdpPath) rather than through nice_agent_send (relayed pairs).
+  bool sends_directly() const { return direct_path_.has_value(); }
   IceState state() const { return state_; }
   // Sends one datagram on the selected pair. Fails (503) without one.
   Status send(std::span<const uint8_t> datagram);
@@ -123,6 +128,7 @@ class IceAgent {
   IceState state_ = IceState::kNew;
   std::vector<CandidateHandle> early_candidates_;  // before remote credentials
   std::vector<uint8_t> receive_buffer_;
+  std::optional<DirectUdpPath> direct_path_;  // only while has_selected_pair_ and not failed
 };
 
 }  // namespace partyline::ice

@@ -98,6 +98,9 @@ TEST_F(IceAgentTest, ConnectsWithEarlyCandidatesAndSendsSingleAndBatched) {
   b_.agent->end_of_remote_candidates();
   ASSERT_TRUE(run_until([&] { return a_.agent->has_selected_pair() && b_.agent->has_selected_pair(); }));
   EXPECT_NE(a_.selected_local.find("127.0.0.1"), std::string::npos);
+  // A host pair: media goes straight to its socket, around nice_agent_send.
+  EXPECT_TRUE(a_.agent->sends_directly());
+  EXPECT_TRUE(b_.agent->sends_directly());
 
   const std::vector<uint8_t> single = {0x80, 96, 0, 1, 9, 9, 9, 9};
   ASSERT_TRUE(a_.agent->send(single).ok());
@@ -111,6 +114,12 @@ TEST_F(IceAgentTest, ConnectsWithEarlyCandidatesAndSendsSingleAndBatched) {
   ASSERT_TRUE(run_until([&] { return a_.received.size() >= 40; }));
   EXPECT_EQ(packets, a_.received);
   EXPECT_TRUE(a_.states.back() == IceState::kConnected || a_.states.back() == IceState::kReady);
+
+  // Closed: nothing more goes out, directly or not.
+  a_.agent->close();
+  EXPECT_FALSE(a_.agent->sends_directly());
+  EXPECT_FALSE(a_.agent->send_datagram(single));
+  EXPECT_EQ(0u, a_.agent->send_batch(views));
 }
 
 TEST(CandidateFilterTest, MatchesIpv4AndIpv6NetworksAndRejectsBadCidr) {
