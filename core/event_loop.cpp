@@ -1,5 +1,6 @@
 #include "core/event_loop.hpp"
 
+#include <algorithm>
 #include <future>
 #include <memory>
 
@@ -69,6 +70,43 @@ void Timer::start(GMainContext* context, std::chrono::milliseconds delay, std::f
   cancel();
   fire_ = std::move(fire);
   source_ = g_timeout_source_new(static_cast<guint>(delay.count()));
+  g_source_set_callback(source_, &Timer::on_fire, this, nullptr);
+  g_source_attach(source_, context);
+}
+
+namespace {
+// A source that becomes ready at multiples of its period (g_source_set_ready_time)
+// and re-arms itself for the next multiple after each dispatch.
+struct AlignedSource {
+  GSource source;
+  int64_t period_us;
+};
+
+int64_t next_multiple_after(int64_t now_us, int64_t period_us) {
+  return (now_us / period_us + 1) * period_us;
+}
+
+gboolean dispatch_aligned(GSource* source, GSourceFunc callback, gpointer user_data) {
+  if (callback == nullptr) return G_SOURCE_REMOVE;
+  const gboolean again = callback(user_data);
+  if (again == G_SOURCE_CONTINUE) {
+    const int64_t period_us = reinterpret_cast<AlignedSource*>(source)->period_us;
+    g_source_set_ready_time(source, next_multiple_after(g_get_monotonic_time(), period_us));
+  }
+  return again;
+}
+
+GSourceFuncs aligned_source_funcs = {nullptr, nullptr, dispatch_aligned, nullptr, nullptr, nullptr};
+}  // namespace
+
+void Timer::start_aligned(GMainContext* context, std::chrono::milliseconds period,
+                          std::function<bool()> fire) {
+  cancel();
+  fire_ = std::move(fire);
+  const int64_t period_us = std::max<int64_t>(1, std::chrono::microseconds(period).count());
+  source_ = g_source_new(&aligned_source_funcs, sizeof(AlignedSource));
+  reinterpret_cast<AlignedSource*>(source_)->period_us = period_us;
+  g_source_set_ready_time(source_, next_multiple_after(g_get_monotonic_time(), period_us));
   g_source_set_callback(source_, &Timer::on_fire, this, nullptr);
   g_source_attach(source_, context);
 }

@@ -58,6 +58,12 @@ class Timer {
 
   // Calls `fire` after `delay`; it repeats while `fire` returns true.
   void start(GMainContext* context, std::chrono::milliseconds delay, std::function<bool()> fire);
+  // Calls `fire` at every multiple of `period` on the monotonic clock while
+  // it returns true. Every aligned timer of one period on a context fires in
+  // the same loop iteration: a worker with hundreds of PeerConnections wakes
+  // once per period for their media ticks, not once per PeerConnection (each
+  // wake-up polls every descriptor and checks every source of the context).
+  void start_aligned(GMainContext* context, std::chrono::milliseconds period, std::function<bool()> fire);
   void cancel();
   bool active() const { return source_ != nullptr; }
 

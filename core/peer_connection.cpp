@@ -125,7 +125,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
     session_ = std::move(session.value());
     line_media_ = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this), static_cast<uint32_t>(ssrc_random_()));
     published = line_media_->publish(*session_, keys.audio, keys.video);
-    media_timer_.start(context_, std::chrono::milliseconds(100), [this] {
+    media_timer_.start_aligned(context_, std::chrono::milliseconds(100), [this] {
       line_media_->tick(g_get_monotonic_time());
       return true;
     });

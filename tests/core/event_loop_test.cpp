@@ -97,5 +97,52 @@ TEST(TimerTest, MayBeDestroyedByItsOwnCallback) {
   loop.run_sync([&] { EXPECT_EQ(timer, nullptr); });
 }
 
+
+// Aligned timers of one period fire together, whenever they were started:
+// driven one g_main_context_iteration at a time on a private context, both
+// first fire in the same iteration, at the same multiple of the period, and
+// keep firing together.
+TEST(TimerTest, AlignedTimersOfOnePeriodFireInTheSameIteration) {
+  GMainContext* context = g_main_context_new();
+  constexpr auto kPeriod = std::chrono::milliseconds(20);
+  constexpr int64_t kPeriodUs = 20'000;
+  Timer first;
+  Timer second;
+  int iteration = 0;
+  std::vector<std::pair<int, int64_t>> first_fires;   // (iteration, monotonic µs)
+  std::vector<std::pair<int, int64_t>> second_fires;
+  first.start_aligned(context, kPeriod, [&] {
+    first_fires.emplace_back(iteration, g_get_monotonic_time());
+    return true;
+  });
+  // Started later: with plain timeouts it would fire 5 ms after the first.
+  const int64_t start = g_get_monotonic_time();
+  while (g_get_monotonic_time() < start + 5'000) g_main_context_iteration(context, FALSE);
+  second.start_aligned(context, kPeriod, [&] {
+    second_fires.emplace_back(iteration, g_get_monotonic_time());
+    return second_fires.size() < 3;  // stops itself after three
+  });
+  while (first_fires.size() < 5) {
+    ++iteration;
+    g_main_context_iteration(context, TRUE);
+  }
+  ASSERT_EQ(second_fires.size(), 3u);
+  EXPECT_FALSE(second.active());
+  EXPECT_TRUE(first.active());
+  // The first may have fired before the second existed (iteration 0).
+  size_t offset = 0;
+  while (offset < first_fires.size() && first_fires[offset].first == 0) ++offset;
+  ASSERT_GE(first_fires.size(), offset + second_fires.size());
+  for (size_t i = 0; i < second_fires.size(); ++i) {
+    EXPECT_EQ(first_fires[i + offset].first, second_fires[i].first) << "fire " << i;
+  }
+  for (size_t i = 1; i < first_fires.size(); ++i) {
+    // At most one fire per multiple of the period (a loaded machine may skip one).
+    EXPECT_GT(first_fires[i].second / kPeriodUs, first_fires[i - 1].second / kPeriodUs) << "fire " << i;
+  }
+  first.cancel();
+  g_main_context_unref(context);
+}
+
 }  // namespace
 }  // namespace partyline::core
