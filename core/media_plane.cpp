@@ -42,6 +42,11 @@ MediaPlane::MediaPlane(WorkerPool& workers, RouterOptions options) : workers_(wo
     wakeup->source = g_unix_fd_source_new(wakeup->fd, G_IO_IN);
     g_source_set_callback(wakeup->source, reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(&on_wakeup)),
                           wakeup.get(), nullptr);
+    // GLib blocks a non-recursive source while dispatching it: it takes the
+    // descriptor out of the poll set and puts it back, signalling the
+    // context's own wake-up each time, which makes the next wait return at
+    // once for nothing. Nothing iterates a worker's context recursively.
+    g_source_set_can_recurse(wakeup->source, TRUE);
     g_source_attach(wakeup->source, workers.worker(wakeup->worker).context());
   }
 }

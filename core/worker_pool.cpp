@@ -4,12 +4,19 @@
 #include <string>
 #include <thread>
 
+#include "core/epoll_poll.hpp"
+
 namespace partyline::core {
 
 WorkerPool::WorkerPool(unsigned count) {
   // At most 64: the forwarding plane keeps one bit per worker.
   if (count == 0) count = std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
-  for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<EventLoop>("worker-" + std::to_string(i)));
+  for (unsigned i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<EventLoop>("worker-" + std::to_string(i)));
+    // A worker watches one socket per PeerConnection and wakes per packet:
+    // epoll instead of poll() over all of them (core/epoll_poll.hpp).
+    install_epoll_poll(workers_.back()->context());
+  }
 }
 
 WorkerPool::~WorkerPool() { stop(); }
