@@ -62,7 +62,8 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
     bool& taken = video ? video_taken : audio_taken;
     if (taken) continue;  // one stream of each kind per occupant
     taken = true;
-    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name), {}, {}, {}, {}};
+    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name),
+                     std::nullopt, std::nullopt, std::nullopt, rtp::KeyframeRequester()};
     if (!media.remote_ssrcs.empty()) {
       stream.ssrc = media.remote_ssrcs.front().ssrc;
       stream.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
@@ -107,7 +108,7 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
     }
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
     router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
-    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id, LegReport{slot.stream->ssrc}});
+    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id, LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
   }
   for (Leg& leg : legs_) {
     if (leg.leg) router_.remove_leg(leg.leg.get());

@@ -28,19 +28,20 @@ RewriteResult SequenceRewriter::rewrite(const SourcePacket& packet, int64_t now_
   const int64_t input = accept(packet, now_us);
   if (input > highest_input_) {
     advance_to(input);
-    Slot& slot = *slot_of(input);
-    slot = {input, next_output_++, SlotState::kForwarded};
-    return {RewriteOutcome::kForward, header_for(slot.output, packet, now_us)};
+    const int64_t output = next_output_++;
+    *slot_of(input) = make_slot(input, output, SlotState::kForwarded);
+    return {RewriteOutcome::kForward, header_for(output, packet, now_us)};
   }
   if (too_old(input)) return {};
   Slot& slot = *slot_of(input);
   switch (slot.state) {
+    case SlotState::kEmpty: return {};  // too_old() said otherwise: never
     case SlotState::kDropped: return {RewriteOutcome::kDropped, {}};
     case SlotState::kForwarded:
-      return {RewriteOutcome::kRepeat, header_for(slot.output, packet, now_us)};
+      return {RewriteOutcome::kRepeat, header_for(output_of(slot), packet, now_us)};
     case SlotState::kReserved:
       slot.state = SlotState::kForwarded;
-      return {RewriteOutcome::kForward, header_for(slot.output, packet, now_us)};
+      return {RewriteOutcome::kForward, header_for(output_of(slot), packet, now_us)};
   }
   return {};
 }
@@ -49,7 +50,7 @@ bool SequenceRewriter::drop(const SourcePacket& packet, int64_t now_us) {
   const int64_t input = accept(packet, now_us);
   if (input > highest_input_) {
     advance_to(input);
-    *slot_of(input) = {input, 0, SlotState::kDropped};
+    *slot_of(input) = make_slot(input, 0, SlotState::kDropped);
     return true;
   }
   // A repeat of a dropped input; a reserved number stays for the caller to fill.
@@ -59,7 +60,7 @@ bool SequenceRewriter::drop(const SourcePacket& packet, int64_t now_us) {
 int64_t SequenceRewriter::accept(const SourcePacket& packet, int64_t now_us) {
   if (source_ssrc_ != packet.ssrc) start_source(packet, now_us);
   int64_t input = sequence_unwrapper_.peek(packet.sequence_number);
-  if (input <= highest_input_ && slot_of(input)->input != input) {
+  if (input <= highest_input_ && !holds(*slot_of(input), input)) {
     if (++too_old_in_a_row_ >= kTooOldInARowBeforeResync) {
       start_source(packet, now_us);
       input = sequence_unwrapper_.peek(packet.sequence_number);
@@ -95,7 +96,7 @@ void SequenceRewriter::advance_to(int64_t input) {
   // Only the newest kWindow - 1 skipped inputs can still be looked up.
   const int64_t first_reserved = std::max<int64_t>(1, skipped - int64_t{kWindow} + 2);
   for (int64_t k = first_reserved; k <= skipped; ++k) {
-    *slot_of(highest_input_ + k) = {highest_input_ + k, next_output_ + k - 1, SlotState::kReserved};
+    *slot_of(highest_input_ + k) = make_slot(highest_input_ + k, next_output_ + k - 1, SlotState::kReserved);
   }
   next_output_ += skipped;
   highest_input_ = input;
@@ -120,11 +121,11 @@ std::optional<uint16_t> SequenceRewriter::input_for_output(uint16_t output) cons
   const int64_t extended = newest_output - static_cast<uint16_t>(static_cast<uint16_t>(newest_output) - output);
   const int64_t guess = highest_input_ - (newest_output - extended);
   const Slot& guessed = slots_[static_cast<uint64_t>(guess) & (kWindow - 1)];
-  if (guessed.input == guess && guessed.state != SlotState::kDropped && guessed.output == extended) {
+  if (holds(guessed, guess) && guessed.state != SlotState::kDropped && output_of(guessed) == extended) {
     return static_cast<uint16_t>(guess);
   }
   for (const Slot& slot : slots_) {
-    if (slot.input != kNoInput && slot.state != SlotState::kDropped && slot.output == extended) {
+    if (slot.state != SlotState::kEmpty && slot.state != SlotState::kDropped && output_of(slot) == extended) {
       return static_cast<uint16_t>(slot.input);
     }
   }
@@ -136,7 +137,7 @@ SequenceRewriter::Slot* SequenceRewriter::slot_of(int64_t input) {
 }
 
 bool SequenceRewriter::too_old(int64_t input) {
-  return input <= highest_input_ - int64_t{kWindow} || slot_of(input)->input != input;
+  return input <= highest_input_ - int64_t{kWindow} || !holds(*slot_of(input), input);
 }
 
 bool apply_rewrite(std::span<uint8_t> packet, const RewrittenHeader& header) {

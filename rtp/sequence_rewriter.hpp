@@ -69,8 +69,11 @@ struct RewriteResult {
 
 class SequenceRewriter {
  public:
-  // Inputs remembered for reordering. A power of two.
-  static constexpr size_t kWindow = 1024;
+  // Inputs remembered for reordering and for mapping NACKs back: 512 is
+  // two seconds of 2 Mbps video, the age of the forwarding cache. A power of
+  // two. Every leg has one window (a line of 100 all publishing has almost
+  // 20,000 legs), so a slot is kept to 12 bytes: 6 KiB per leg.
+  static constexpr size_t kWindow = 512;
   // This many too-old packets in a row mean the source restarted its
   // sequence numbers under the same SSRC: it is then treated as a new source.
   static constexpr int kTooOldInARowBeforeResync = 32;
@@ -99,13 +102,26 @@ class SequenceRewriter {
   uint64_t source_switches() const { return source_switches_; }
 
  private:
-  enum class SlotState : uint8_t { kReserved, kForwarded, kDropped };
+  enum class SlotState : uint8_t { kEmpty, kReserved, kForwarded, kDropped };
+  // The low 32 bits of the extended input and output numbers: a slot holds
+  // an input from the newest kWindow, and every output it holds is below
+  // next_output_ by less than 2^32, so the full values are recovered exactly
+  // (holds(), output_of()).
   struct Slot {
-    int64_t input = kNoInput;
-    int64_t output = 0;
-    SlotState state = SlotState::kReserved;
+    uint32_t input = 0;
+    uint32_t output = 0;
+    SlotState state = SlotState::kEmpty;
   };
-  static constexpr int64_t kNoInput = INT64_MIN;
+  static_assert(sizeof(Slot) == 12);
+  static Slot make_slot(int64_t input, int64_t output, SlotState state) {
+    return {static_cast<uint32_t>(input), static_cast<uint32_t>(output), state};
+  }
+  static bool holds(const Slot& slot, int64_t input) {
+    return slot.state != SlotState::kEmpty && slot.input == static_cast<uint32_t>(input);
+  }
+  int64_t output_of(const Slot& slot) const {
+    return next_output_ - static_cast<uint32_t>(static_cast<uint32_t>(next_output_) - slot.output);
+  }
 
   // Returns the extended input sequence number; starts a new source if needed.
   int64_t accept(const SourcePacket& packet, int64_t now_us);
