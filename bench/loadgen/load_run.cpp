@@ -58,6 +58,7 @@ LoadRun::LoadRun(Options options, WebSocketUrl url, std::shared_ptr<const ice::C
   run_.observer = this;
   run_.publisher_sessions.resize(run_.publisher_count());
   run_.publisher_failed.resize(run_.publisher_count(), false);
+  run_.publications = PublisherBoard(run_.publisher_count());
 }
 
 LoadRun::~LoadRun() { loop_.stop(); }
@@ -163,6 +164,7 @@ void LoadRun::on_failed(Participant& participant) {
   if (participant.is_publisher()) {
     // Receivers stop waiting for its streams.
     run_.publisher_failed[participant.index()] = true;
+    run_.publications.failed(participant.index());
     if (phase_ == Phase::kSetup) {
       for (auto& other : participants_) other->recheck();
     }
@@ -220,6 +222,7 @@ void LoadRun::start_window() {
   run_.window.end_ns = now + static_cast<uint64_t>(run_.options.duration_seconds * 1e9);
   if (run_.options.server_pid) server_cpu_start_us_ = process_cpu_us(*run_.options.server_pid);
   own_cpu_start_us_ = own_cpu_us();
+  machine_cpu_start_ = machine_cpu_us();
   phase_timer_.start(run_.context, milliseconds(run_.options.duration_seconds), [this] {
     end_window();
     return false;
@@ -229,6 +232,7 @@ void LoadRun::start_window() {
 void LoadRun::end_window() {
   if (run_.options.server_pid) server_cpu_end_us_ = process_cpu_us(*run_.options.server_pid);
   own_cpu_end_us_ = own_cpu_us();
+  machine_cpu_end_ = machine_cpu_us();
   phase_ = Phase::kDrain;
   phase_timer_.start(run_.context, kDrainTime, [this] {
     finish();

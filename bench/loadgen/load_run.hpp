@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/loadgen/participant.hpp"
+#include "bench/loadgen/process_stats.hpp"
 #include "bench/loadgen/run_context.hpp"
 #include "bench/loadgen/run_result.hpp"
 #include "core/event_loop.hpp"
@@ -74,6 +75,8 @@ class LoadRun final : private ParticipantObserver {
   std::optional<uint64_t> server_cpu_end_us_;
   uint64_t own_cpu_start_us_ = 0;
   uint64_t own_cpu_end_us_ = 0;
+  std::optional<MachineCpu> machine_cpu_start_;
+  std::optional<MachineCpu> machine_cpu_end_;
   // Progress: the totals at the previous line, for per-second rates.
   uint64_t last_sent_ = 0;
   uint64_t last_received_ = 0;

@@ -1,4 +1,6 @@
 // LoadRun::collect: turns the participants' counters into a RunResult.
+#include <algorithm>
+
 #include "bench/loadgen/load_run.hpp"
 #include "bench/loadgen/process_stats.hpp"
 
@@ -92,6 +94,13 @@ RunResult LoadRun::collect() const {
     }
   }
   r.loadgen_peak_rss_kib = own_peak_rss_kib();
+  if (window_ran_ && machine_cpu_start_ && machine_cpu_end_ && r.window_seconds > 0) {
+    const double window_us = r.window_seconds * 1e6;
+    const double busy = static_cast<double>(machine_cpu_end_->busy_us - machine_cpu_start_->busy_us);
+    const double ours = static_cast<double>(r.loadgen_cpu_us + r.server_cpu_us.value_or(0));
+    r.other_cpu_cores = std::max(0.0, busy - ours) / window_us;
+    r.steal_cpu_cores = static_cast<double>(machine_cpu_end_->steal_us - machine_cpu_start_->steal_us) / window_us;
+  }
   return r;
 }
 

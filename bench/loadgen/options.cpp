@@ -40,7 +40,8 @@ Loads a WebRTC server with P publishers and S subscribers in one room, each a
 full PeerConnection (ICE, DTLS-SRTP), and measures what arrives.
 
   --url URL              the server's WebSocket (ws:// only)
-  --target NAME          signaling dialect: partyline (default)
+  --target NAME          signaling dialect: partyline (default), or janus
+                         (Janus 1.1 VideoRoom over its WebSocket API)
   --publishers P         publishing participants, >= 1 (default 1)
   --subscribers S        receive-only participants (default 10)
   --duration SECONDS     length of the measured steady window (default 10)
@@ -130,8 +131,8 @@ Result<Options> parse_options(const std::vector<std::string>& arguments) {
     }
   }
   if (options.url.empty()) return bad("--url is required (e.g. --url ws://127.0.0.1:8088/ws)");
-  if (options.target != "partyline") {
-    return bad("--target must be 'partyline' (the only signaling dialect so far), not '" + options.target + "'");
+  if (options.target != "partyline" && options.target != "janus") {
+    return bad("--target must be 'partyline' or 'janus', not '" + options.target + "'");
   }
   if (video_kbps == 0 && !options.audio) return bad("--video-kbps 0 with --no-audio leaves nothing to send");
   options.video_kbps = static_cast<unsigned>(video_kbps);

@@ -38,7 +38,7 @@ Participant::Participant(RunContext& run, size_t index, bool publisher)
 Participant::~Participant() {
   cleanup_.cancel();
   dialect_.reset();
-  transport_.reset();
+  for (Connection& connection : legs_) connection.transport.reset();
   websocket_.reset();
 }
 
@@ -62,13 +62,14 @@ void Participant::start() {
   websocket_ = std::move(websocket.value());
 }
 
+bool Participant::sending() const { return publisher_ && leg(Leg::kMain).secure && !failed() && !closing_; }
+
 void Participant::poll_media(uint64_t now_ns) {
-  if (publisher_ && secure_ && !failed() && !closing_) publisher_->poll(now_ns, run_.window, *this);
+  if (sending()) publisher_->poll(now_ns, run_.window, *this);
 }
 
 uint64_t Participant::next_media_due_ns() const {
-  if (publisher_ && secure_ && !failed() && !closing_) return publisher_->next_due_ns();
-  return std::numeric_limits<uint64_t>::max();
+  return sending() ? publisher_->next_due_ns() : std::numeric_limits<uint64_t>::max();
 }
 
 void Participant::close() {
@@ -77,15 +78,28 @@ void Participant::close() {
   cleanup_.cancel();
   if (dialect_) dialect_->leave();
   if (websocket_) websocket_->close(1000);
-  if (transport_) transport_->close();
+  for (Connection& connection : legs_) {
+    if (connection.transport) connection.transport->close();
+  }
+}
+
+uint64_t Participant::transport_drops() const {
+  uint64_t drops = 0;
+  for (const Connection& connection : legs_) drops += connection.transport ? connection.transport->dropped_packets() : 0;
+  return drops;
 }
 
 Step Participant::step() const {
   if (failure_step_) return *failure_step_;
   if (ready_) return Step::kMedia;
-  if (!answer_applied_) return step_;
-  if (!secure_) return Step::kSecure;
-  return Step::kStreams;
+  bool any = false;
+  for (const Connection& connection : legs_) {
+    if (!connection.transport) continue;
+    any = true;
+    if (!connection.remote_set) return std::max(step_, Step::kAnswer);
+    if (!connection.secure) return Step::kSecure;
+  }
+  return any ? Step::kStreams : step_;
 }
 
 void Participant::send_message(const json_t* message) {
@@ -102,7 +116,9 @@ void Participant::fail(Step step, std::string reason) {
   // Not closed here: this may run inside a transport or WebSocket callback,
   // which must not tear its caller down.
   cleanup_.start(run_.context, std::chrono::milliseconds(0), [this] {
-    if (transport_) transport_->close();
+    for (Connection& connection : legs_) {
+      if (connection.transport) connection.transport->close();
+    }
     if (websocket_) websocket_->close(1000);
     return false;
   });
@@ -114,79 +130,120 @@ void Participant::set_session(std::string session_id) {
   if (is_publisher_ && index_ < run_.publisher_sessions.size()) run_.publisher_sessions[index_] = session_id_;
 }
 
-void Participant::prepare(std::function<void()> ready) {
-  if (transport_) return fail(step(), "prepare: the PeerConnection exists already");
+void Participant::prepare(Leg which, std::function<void()> ready) {
+  Connection& connection = leg(which);
+  if (connection.transport) return fail(step(), "prepare: the PeerConnection exists already");
   ice::PeerTransport::Callbacks callbacks;
-  callbacks.on_local_candidate = [this](std::string candidate) { on_local_candidate(std::move(candidate)); };
-  callbacks.on_gathering_done = [this] { on_gathering_done(); };
-  callbacks.on_state = [this](ice::TransportState state, const Error* error) { on_transport_state(state, error); };
+  callbacks.on_local_candidate = [this, which](std::string candidate) {
+    on_local_candidate(which, std::move(candidate));
+  };
+  callbacks.on_gathering_done = [this, which] { on_gathering_done(which); };
+  callbacks.on_state = [this, which](ice::TransportState state, const Error* error) {
+    on_transport_state(which, state, error);
+  };
   callbacks.on_rtp = [this](std::span<uint8_t> packet) { on_rtp(packet); };
-  callbacks.on_rtcp = [this](std::span<uint8_t> compound) { on_rtcp(compound); };
-  auto transport = ice::PeerTransport::create(run_.context, run_.ice_config, run_.certificate, std::move(callbacks));
+  // Only the publishing leg hears the server's keyframe requests and NACKs.
+  if (which == Leg::kMain) callbacks.on_rtcp = [this](std::span<uint8_t> compound) { on_rtcp(compound); };
+  ice::IceConfig config = run_.ice_config;
+  config.controlling = which == Leg::kMain;  // the offerer controls, as a browser does
+  auto transport = ice::PeerTransport::create(run_.context, config, run_.certificate, std::move(callbacks));
   if (!transport) return fail(step(), "creating the PeerConnection: " + transport.error().message);
-  transport_ = std::move(transport.value());
+  connection.transport = std::move(transport.value());
   if (run_.options.trickle) return ready();
-  on_gathered_ = std::move(ready);
-  start_gathering();
+  connection.on_gathered = std::move(ready);
+  start_gathering(which);
 }
 
-void Participant::on_local_candidate(std::string candidate) {
-  if (run_.options.trickle) return dialect_->on_local_candidate(candidate);
-  local_candidates_.push_back(std::move(candidate));
+void Participant::on_local_candidate(Leg which, std::string candidate) {
+  if (run_.options.trickle) return dialect_->on_local_candidate(which, candidate);
+  leg(which).local_candidates.push_back(std::move(candidate));
 }
 
-void Participant::on_gathering_done() {
-  if (run_.options.trickle) return dialect_->on_end_of_local_candidates();
-  if (auto ready = std::move(on_gathered_)) ready();
+void Participant::on_gathering_done(Leg which) {
+  if (run_.options.trickle) return dialect_->on_end_of_local_candidates(which);
+  if (auto ready = std::move(leg(which).on_gathered)) ready();
 }
 
-Result<std::string> Participant::create_offer() {
-  if (!transport_) return make_error(error_code::kConflict, "create_offer before prepare");
-
+SdpNegotiator& Participant::negotiator(Leg which) {
+  Connection& connection = leg(which);
+  if (connection.sdp) return *connection.sdp;
   OfferSettings settings;
-  settings.publish = is_publisher_;
+  settings.publish = is_publisher_ && which == Leg::kMain;
   settings.audio = run_.options.audio;
   settings.video = run_.options.video_kbps > 0;
-  if (publisher_) {
+  if (settings.publish) {
     settings.audio_ssrc = publisher_->settings().audio_ssrc;
     settings.video_ssrc = publisher_->settings().video_ssrc;
     settings.video_rtx_ssrc = publisher_->settings().video_rtx_ssrc;
   }
   settings.stream_id = "loadgen-" + std::to_string(index_);
   settings.session_id = (uint64_t{g_random_int()} << 30) ^ g_random_int();
-  LocalTransport local{transport_->local_ufrag(), transport_->local_pwd(),
-                       std::string(ice::PeerTransport::local_fingerprint_algorithm()), transport_->local_fingerprint()};
-  sdp_.emplace(std::move(settings), std::move(local));
-  return sdp_->create_offer(local_candidates_, !run_.options.trickle);
+  const ice::PeerTransport& transport = *connection.transport;
+  LocalTransport local{transport.local_ufrag(), transport.local_pwd(),
+                       std::string(ice::PeerTransport::local_fingerprint_algorithm()), transport.local_fingerprint()};
+  return connection.sdp.emplace(std::move(settings), std::move(local));
 }
 
-void Participant::start_gathering() {
-  if (!transport_ || gathering_) return;
-  gathering_ = true;
-  if (Status status = transport_->start_gathering(); !status) fail(step(), "ICE gathering: " + status.error().message);
+Result<std::string> Participant::create_offer() {
+  Connection& connection = leg(Leg::kMain);
+  if (!connection.transport) return make_error(error_code::kConflict, "create_offer before prepare");
+  return negotiator(Leg::kMain).create_offer(connection.local_candidates, !run_.options.trickle);
+}
+
+void Participant::start_gathering(Leg which) {
+  Connection& connection = leg(which);
+  if (!connection.transport || connection.gathering) return;
+  connection.gathering = true;
+  if (Status status = connection.transport->start_gathering(); !status) {
+    fail(step(), "ICE gathering: " + status.error().message);
+  }
 }
 
 Status Participant::apply_answer(std::string_view sdp) {
-  if (!transport_ || !sdp_) return make_error(error_code::kConflict, "an answer without an offer");
-  auto info = sdp_->accept_answer(sdp);
+  Connection& connection = leg(Leg::kMain);
+  if (!connection.transport || !connection.sdp) return make_error(error_code::kConflict, "an answer without an offer");
+  auto info = connection.sdp->accept_answer(sdp);
   if (!info) return info.error();
   ice::RemoteParameters remote{info->ice_ufrag, info->ice_pwd, info->fingerprint_algorithm, info->fingerprint,
                                info->we_are_dtls_client ? ice::DtlsRole::kClient : ice::DtlsRole::kServer};
-  if (Status status = transport_->set_remote(remote); !status) return status;
-  for (const std::string& candidate : info->candidates) add_remote_candidate(candidate);
-  if (info->end_of_candidates) end_of_remote_candidates();
-  answer_applied_ = true;
+  if (Status status = connection.transport->set_remote(remote); !status) return status;
+  for (const std::string& candidate : info->candidates) add_remote_candidate(Leg::kMain, candidate);
+  if (info->end_of_candidates) end_of_remote_candidates(Leg::kMain);
+  connection.remote_set = true;
   reached(Step::kSecure);
   return {};
 }
 
-Result<std::string> Participant::answer_offer(std::string_view sdp) {
-  if (!sdp_) return make_error(error_code::kConflict, "a server offer before our own offer");
-  auto answer = sdp_->answer_offer(sdp);
+Result<std::string> Participant::answer_offer(Leg which, std::string_view sdp, const StreamOwners& owners) {
+  Connection& connection = leg(which);
+  if (!connection.transport) return make_error(error_code::kConflict, "a server offer before prepare");
+  if (which == Leg::kMain && !connection.sdp) {
+    return make_error(error_code::kConflict, "a server offer before our own offer");
+  }
+  auto answer = negotiator(which).answer_offer(sdp, connection.local_candidates, !run_.options.trickle);
   if (!answer) return answer.error();
+  if (which == Leg::kReceive && !connection.remote_set) {  // the server offered first
+    const RemoteTransportInfo& info = answer->remote;
+    ice::RemoteParameters remote{info.ice_ufrag, info.ice_pwd, info.fingerprint_algorithm, info.fingerprint,
+                                 info.we_are_dtls_client ? ice::DtlsRole::kClient : ice::DtlsRole::kServer};
+    if (Status status = connection.transport->set_remote(remote); !status) return status.error();
+    for (const std::string& candidate : info.candidates) add_remote_candidate(which, candidate);
+    if (info.end_of_candidates) end_of_remote_candidates(which);
+    connection.remote_set = true;
+    reached(Step::kSecure);
+  }
+  learn_streams(*answer, owners);
+  connection.offer_pending = true;
+  return std::move(answer->answer_sdp);
+}
+
+// Every server offer lists all the streams it sends: what it no longer
+// lists is withdrawn. One leg receives, so its offer is the whole picture.
+void Participant::learn_streams(const ServerOfferAnswer& answer, const StreamOwners& owners) {
   std::vector<std::array<bool, kStreamKinds>> announced(receptions_.size(), {false, false});
-  for (const AnnouncedStream& stream : answer->streams) {
-    const auto publisher = run_.publisher_of(stream.stream_id);
+  for (const AnnouncedStream& stream : answer.streams) {
+    const auto owner = owners.find(stream.mid);
+    const auto publisher = run_.publisher_of(owner != owners.end() ? owner->second : stream.stream_id);
     if (!publisher) continue;  // not one of this run's publishers
     const size_t kind = stream.kind == rtp::MediaKind::kVideo ? 1 : 0;
     receptions_[*publisher][kind].announce(stream.ssrc, stream.rtx_ssrc);
@@ -197,22 +254,22 @@ Result<std::string> Participant::answer_offer(std::string_view sdp) {
       if (!announced[publisher][kind]) receptions_[publisher][kind].withdraw();
     }
   }
-  rtx_payload_types_ = answer->rtx_payload_types;
-  offer_pending_ = true;
-  return std::move(answer->answer_sdp);
+  rtx_payload_types_ = answer.rtx_payload_types;
 }
 
-void Participant::offer_answered() {
-  offer_pending_ = false;
+void Participant::offer_answered(Leg which) {
+  leg(which).offer_pending = false;
   check_ready();
 }
 
-void Participant::add_remote_candidate(std::string_view candidate) {
-  if (transport_) (void)transport_->add_remote_candidate(candidate);
+void Participant::add_remote_candidate(Leg which, std::string_view candidate) {
+  if (Connection& connection = leg(which); connection.transport) {
+    (void)connection.transport->add_remote_candidate(candidate);
+  }
 }
 
-void Participant::end_of_remote_candidates() {
-  if (transport_) transport_->end_of_remote_candidates();
+void Participant::end_of_remote_candidates(Leg which) {
+  if (Connection& connection = leg(which); connection.transport) connection.transport->end_of_remote_candidates();
 }
 
 bool Participant::streams_complete() const {
@@ -224,25 +281,39 @@ bool Participant::streams_complete() const {
   return true;
 }
 
+// Every PeerConnection the dialect opened is negotiated and secure, and a
+// publisher's publishing one exists.
+bool Participant::legs_ready() const {
+  if (is_publisher_ && !leg(Leg::kMain).transport) return false;
+  bool any = false;
+  for (const Connection& connection : legs_) {
+    if (!connection.transport) continue;
+    any = true;
+    if (!connection.remote_set || !connection.secure || connection.offer_pending) return false;
+  }
+  return any;
+}
+
 void Participant::check_ready() {
   if (ready_ || failed() || closing_) return;
-  if (!answer_applied_ || !secure_ || offer_pending_ || !streams_complete()) return;
+  if (!legs_ready() || !streams_complete()) return;
   ready_ = true;
   run_.observer->on_ready(*this);
 }
 
-void Participant::on_transport_state(ice::TransportState state, const Error* error) {
+void Participant::on_transport_state(Leg which, ice::TransportState state, const Error* error) {
   if (closing_) return;
+  const char* name = which == Leg::kMain ? "" : " (receiving PeerConnection)";
   switch (state) {
     case ice::TransportState::kSecure:
-      secure_ = true;
-      if (publisher_) publisher_->start(monotonic_ns(), send_phase_ns(index_));
+      leg(which).secure = true;
+      if (publisher_ && which == Leg::kMain) publisher_->start(monotonic_ns(), send_phase_ns(index_));
       check_ready();
       return;
     case ice::TransportState::kFailed:
-      return fail(Step::kSecure, error != nullptr ? error->message : "the transport failed");
+      return fail(Step::kSecure, (error != nullptr ? error->message : "the transport failed") + name);
     case ice::TransportState::kClosed:
-      return fail(Step::kSecure, "the server closed the DTLS association");
+      return fail(Step::kSecure, std::string("the server closed the DTLS association") + name);
     default: return;
   }
 }
@@ -255,7 +326,8 @@ void Participant::on_websocket_closed(uint16_t code, const std::string& reason) 
 }
 
 bool Participant::send_rtp(std::span<uint8_t> buffer, size_t length) {
-  return transport_ && transport_->send_media(buffer, length, false) == ice::PeerTransport::SendOutcome::kSent;
+  const auto& transport = leg(Leg::kMain).transport;
+  return transport && transport->send_media(buffer, length, false) == ice::PeerTransport::SendOutcome::kSent;
 }
 
 void Participant::on_rtp(std::span<uint8_t> packet) {

@@ -1,8 +1,9 @@
 // One simulated participant: a WebSocket to the server (spoken through a
-// SignalingDialect), one PeerConnection (ice::PeerTransport: libnice,
-// GnuTLS DTLS, SRTP; the SDP from SdpNegotiator), and its media: a
-// SyntheticPublisher when it publishes, and a StreamReception for every
-// publisher stream it receives.
+// SignalingDialect), one PeerConnection per Leg the dialect uses
+// (ice::PeerTransport: libnice, GnuTLS DTLS, SRTP; the SDP from
+// SdpNegotiator), and its media: a SyntheticPublisher when it publishes (on
+// Leg::kMain), and a StreamReception for every publisher stream it receives
+// (on any leg: the payload trailer names the publisher).
 //
 // Lives on the run's loop thread; every method is called there.
 #pragma once
@@ -61,7 +62,7 @@ class Participant final : public ParticipantControl, private PacketSink {
   }
   uint64_t received_packets() const { return received_packets_; }
   uint64_t unrecognized_packets() const { return unrecognized_packets_; }
-  uint64_t transport_drops() const { return transport_ ? transport_->dropped_packets() : 0; }
+  uint64_t transport_drops() const;
 
   // ParticipantControl (for the dialect).
   size_t index() const override { return index_; }
@@ -72,25 +73,43 @@ class Participant final : public ParticipantControl, private PacketSink {
   void reached(Step step) override;
   void fail(Step step, std::string reason) override;
   void set_session(std::string session_id) override;
-  void prepare(std::function<void()> ready) override;
+  void prepare(Leg leg, std::function<void()> ready) override;
   Result<std::string> create_offer() override;
-  void start_gathering() override;
+  void start_gathering(Leg leg) override;
   Status apply_answer(std::string_view sdp) override;
-  Result<std::string> answer_offer(std::string_view sdp) override;
-  void offer_answered() override;
-  void add_remote_candidate(std::string_view candidate) override;
-  void end_of_remote_candidates() override;
+  Result<std::string> answer_offer(Leg leg, std::string_view sdp, const StreamOwners& owners) override;
+  void offer_answered(Leg leg) override;
+  void add_remote_candidate(Leg leg, std::string_view candidate) override;
+  void end_of_remote_candidates(Leg leg) override;
 
  private:
+  // One PeerConnection and its negotiation state.
+  struct Connection {
+    std::unique_ptr<ice::PeerTransport> transport;
+    std::optional<SdpNegotiator> sdp;
+    bool gathering = false;
+    bool remote_set = false;     // the server's answer applied, or its offer answered
+    bool secure = false;         // DTLS-SRTP done
+    bool offer_pending = false;  // we answered a server offer; the server has not confirmed yet
+    std::function<void()> on_gathered;           // --no-trickle: makes the SDP once gathering is done
+    std::vector<std::string> local_candidates;  // --no-trickle: they go in the SDP
+  };
+
   bool send_rtp(std::span<uint8_t> buffer, size_t length) override;
-  void on_local_candidate(std::string candidate);
-  void on_gathering_done();
-  void on_transport_state(ice::TransportState state, const Error* error);
+  Connection& leg(Leg which) { return legs_[static_cast<size_t>(which)]; }
+  const Connection& leg(Leg which) const { return legs_[static_cast<size_t>(which)]; }
+  SdpNegotiator& negotiator(Leg which);
+  void on_local_candidate(Leg which, std::string candidate);
+  void on_gathering_done(Leg which);
+  void on_transport_state(Leg which, ice::TransportState state, const Error* error);
   void on_rtp(std::span<uint8_t> packet);
   void on_rtcp(std::span<uint8_t> compound);
   void on_websocket_closed(uint16_t code, const std::string& reason);
+  void learn_streams(const ServerOfferAnswer& answer, const StreamOwners& owners);
   void check_ready();
+  bool legs_ready() const;
   bool streams_complete() const;
+  bool sending() const;
 
   RunContext& run_;
   size_t index_;
@@ -98,20 +117,13 @@ class Participant final : public ParticipantControl, private PacketSink {
   std::string session_id_;
   std::unique_ptr<SignalingDialect> dialect_;
   std::unique_ptr<WebSocketClient> websocket_;
-  std::unique_ptr<ice::PeerTransport> transport_;
-  std::optional<SdpNegotiator> sdp_;
+  std::array<Connection, kLegCount> legs_;
   std::unique_ptr<SyntheticPublisher> publisher_;
   // [publisher index][kind]
   std::vector<std::array<StreamReception, kStreamKinds>> receptions_;
   std::bitset<128> rtx_payload_types_;
-  bool gathering_ = false;
-  std::function<void()> on_gathered_;      // --no-trickle: makes the offer once gathering is done
-  std::vector<std::string> local_candidates_;  // --no-trickle: they go in the offer
 
   Step step_ = Step::kConnect;
-  bool answer_applied_ = false;
-  bool secure_ = false;
-  bool offer_pending_ = false;  // we answered a server offer; the server has not confirmed yet
   bool ready_ = false;
   bool measured_ = false;
   bool closing_ = false;

@@ -20,11 +20,6 @@ core::JsonPtr jsep(const char* type, const std::string& sdp) {
 
 }  // namespace
 
-std::unique_ptr<SignalingDialect> make_dialect(std::string_view target, ParticipantControl& participant) {
-  if (target == "partyline") return std::make_unique<PartylineDialect>(participant);
-  return nullptr;
-}
-
 std::string PartylineDialect::websocket_path(const std::string& url_path) const {
   const char separator = url_path.find('?') == std::string::npos ? '?' : '&';
   return url_path + separator + "name=loadgen-" + std::to_string(participant_.index());
@@ -70,7 +65,7 @@ void PartylineDialect::join(bool room_exists) {
   joining_ = true;
   participant_.reached(Step::kJoin);
   if (!room_exists) return participant_.fail(Step::kJoin, "no line to join: its creator (participant 0) failed");
-  participant_.prepare([this] { send_join(); });
+  participant_.prepare(Leg::kMain, [this] { send_join(); });
 }
 
 void PartylineDialect::send_join() {
@@ -82,7 +77,7 @@ void PartylineDialect::send_join() {
   json_object_set_new(body.get(), "token", json_string(room.token().c_str()));
   json_object_set_new(body.get(), "jsep", jsep("offer", *offer).release());
   send_request("join", std::move(body));
-  participant_.start_gathering();
+  participant_.start_gathering(Leg::kMain);
 }
 
 void PartylineDialect::on_response(const json_t* message) {
@@ -108,7 +103,7 @@ void PartylineDialect::on_success(const std::string& request, const json_t* mess
   } else if (request == "join") {
     participant_.reached(Step::kAnswer);
   } else if (request == "update") {
-    participant_.offer_answered();
+    participant_.offer_answered(Leg::kMain);
   }
 }
 
@@ -120,7 +115,7 @@ void PartylineDialect::on_event(const std::string& event, const json_t* message)
       participant_.fail(Step::kAnswer, "applying the server's answer: " + status.error().message);
     }
   } else if (event == "update" && description != nullptr) {
-    auto answer = participant_.answer_offer(sdp);
+    auto answer = participant_.answer_offer(Leg::kMain, sdp, {});
     if (!answer) return participant_.fail(Step::kStreams, "answering the server's offer: " + answer.error().message);
     core::JsonPtr body = core::adopt_json(json_object());
     json_object_set_new(body.get(), "jsep", jsep("answer", *answer).release());
@@ -128,8 +123,8 @@ void PartylineDialect::on_event(const std::string& event, const json_t* message)
   } else if (event == "ice_candidate") {
     const json_t* candidate = json_object_get(message, "candidate");
     const std::string line = string_field(candidate, "candidate");
-    if (line.empty()) return participant_.end_of_remote_candidates();
-    participant_.add_remote_candidate(line);
+    if (line.empty()) return participant_.end_of_remote_candidates(Leg::kMain);
+    participant_.add_remote_candidate(Leg::kMain, line);
   } else if (event == "webrtc_state" && string_field(message, "state") == "failed") {
     participant_.fail(Step::kSecure, "the server reports its PeerConnection failed: " + string_field(message, "reason"));
   } else if (event == "error") {
@@ -140,7 +135,7 @@ void PartylineDialect::on_event(const std::string& event, const json_t* message)
   }
 }
 
-void PartylineDialect::on_local_candidate(const std::string& candidate) {
+void PartylineDialect::on_local_candidate(Leg, const std::string& candidate) {
   core::JsonPtr body = core::adopt_json(json_object());
   json_t* value = json_object();
   json_object_set_new(value, "candidate", json_string(candidate.c_str()));
@@ -150,7 +145,7 @@ void PartylineDialect::on_local_candidate(const std::string& candidate) {
   send_request("ice_trickle", std::move(body));
 }
 
-void PartylineDialect::on_end_of_local_candidates() {
+void PartylineDialect::on_end_of_local_candidates(Leg) {
   core::JsonPtr body = core::adopt_json(json_object());
   json_object_set_new(body.get(), "candidate", json_null());
   send_request("ice_trickle", std::move(body));

@@ -23,8 +23,9 @@ class PartylineDialect final : public SignalingDialect {
   bool ignorable(std::string_view text) const override;
   void on_open() override {}  // the server speaks first (handshake state)
   void on_message(const json_t* message) override;
-  void on_local_candidate(const std::string& candidate) override;
-  void on_end_of_local_candidates() override;
+  // partyline has one PeerConnection per participant: always Leg::kMain.
+  void on_local_candidate(Leg leg, const std::string& candidate) override;
+  void on_end_of_local_candidates(Leg leg) override;
 
  private:
   void on_handshake(const json_t* message);

@@ -49,6 +49,19 @@ uint64_t own_cpu_us() {
   return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
+std::optional<MachineCpu> machine_cpu_us() {
+  std::ifstream file("/proc/stat");
+  std::string label;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(file >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || label != "cpu") {
+    return std::nullopt;
+  }
+  const long ticks_per_second = sysconf(_SC_CLK_TCK);
+  if (ticks_per_second <= 0) return std::nullopt;
+  const auto micros = [&](uint64_t ticks) { return ticks * 1'000'000 / static_cast<uint64_t>(ticks_per_second); };
+  return MachineCpu{micros(user + nice + system + irq + softirq), micros(steal)};
+}
+
 uint64_t own_peak_rss_kib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -17,4 +17,13 @@ uint64_t own_cpu_us();
 // This process's peak resident set, in KiB.
 uint64_t own_peak_rss_kib();
 
+// The whole machine's CPU time so far, over all CPUs (/proc/stat), in
+// microseconds: busy (user, nice, system, irq, softirq) and steal (taken
+// by the hypervisor for other guests).
+struct MachineCpu {
+  uint64_t busy_us = 0;
+  uint64_t steal_us = 0;
+};
+std::optional<MachineCpu> machine_cpu_us();
+
 }  // namespace partyline::loadgen

@@ -40,6 +40,26 @@ void SharedRoom::fail() {
   for (auto& waiter : waiters) waiter(false);
 }
 
+void PublisherBoard::when_settled(std::function<void()> then) {
+  if (settled()) return then();
+  waiters_.push_back(std::move(then));
+}
+
+void PublisherBoard::settle(size_t index, State state) {
+  if (index >= states_.size() || states_[index] != State::kPending) return;
+  states_[index] = state;
+  if (!settled()) return;
+  auto waiters = std::move(waiters_);
+  for (auto& waiter : waiters) waiter();
+}
+
+bool PublisherBoard::settled() const {
+  for (State state : states_) {
+    if (state == State::kPending) return false;
+  }
+  return true;
+}
+
 std::optional<uint16_t> RunContext::publisher_of(const std::string& session_id) const {
   for (size_t i = 0; i < publisher_sessions.size(); ++i) {
     if (!session_id.empty() && publisher_sessions[i] == session_id) return static_cast<uint16_t>(i);

@@ -56,6 +56,27 @@ class SharedRoom {
   std::vector<std::function<void(bool)>> waiters_;
 };
 
+// Which publishers the server has accepted media from, for a dialect that
+// must wait before subscribing (Janus's VideoRoom refuses a subscription to
+// a publisher whose PeerConnection is not up yet).
+class PublisherBoard {
+ public:
+  explicit PublisherBoard(size_t publishers = 0) : states_(publishers, State::kPending) {}
+  void published(size_t index) { settle(index, State::kPublished); }
+  void failed(size_t index) { settle(index, State::kFailed); }
+  bool is_published(size_t index) const { return index < states_.size() && states_[index] == State::kPublished; }
+  // Runs `then` once every publisher is published or failed (at once if so).
+  void when_settled(std::function<void()> then);
+
+ private:
+  enum class State : uint8_t { kPending, kPublished, kFailed };
+  void settle(size_t index, State state);
+  bool settled() const;
+
+  std::vector<State> states_;
+  std::vector<std::function<void()>> waiters_;
+};
+
 // LoadRun hears about participants through this.
 class ParticipantObserver {
  public:
@@ -74,6 +95,7 @@ struct RunContext {
   SharedRoom room;
   std::vector<std::string> publisher_sessions;  // by publisher index, once known
   std::vector<bool> publisher_failed;           // by publisher index: receivers stop waiting for it
+  PublisherBoard publications;                  // by publisher index
   MeasurementWindow window;
   std::array<DelayHistogram, kStreamKinds> delays;  // in-window packets, by kind
 

@@ -82,6 +82,10 @@ void print_summary(const RunResult& r) {
     }
     out << "\n  loadgen: " << fixed(static_cast<double>(r.loadgen_cpu_us) / 1000, 0) << " ms CPU";
     if (r.loadgen_cpu_us_per_packet) out << " = " << fixed(*r.loadgen_cpu_us_per_packet, 2) << " us per received packet";
+    if (r.other_cpu_cores) {
+      out << "\n  machine: other processes used " << fixed(*r.other_cpu_cores, 2) << " cores, steal "
+          << fixed(r.steal_cpu_cores.value_or(0), 2) << " cores";
+    }
     out << "\n";
   }
   out << "  publishers: " << r.keyframes << " keyframes (" << r.keyframe_requests << " requested), " << r.nacked_packets
@@ -173,6 +177,10 @@ Status write_json(const RunResult& r, const std::string& path) {
   json_object_set_new(loadgen, "cpu_us_per_received_packet", optional_number(r.loadgen_cpu_us_per_packet));
   json_object_set_new(loadgen, "peak_rss_kib", integer(r.loadgen_peak_rss_kib));
   json_object_set_new(top, "loadgen", loadgen);
+  json_t* machine = json_object();
+  json_object_set_new(machine, "other_cpu_cores", optional_number(r.other_cpu_cores));
+  json_object_set_new(machine, "steal_cpu_cores", optional_number(r.steal_cpu_cores));
+  json_object_set_new(top, "machine", machine);
   json_object_set_new(top, "ok", json_boolean(r.ok()));
 
   if (json_dump_file(top, path.c_str(), JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0) {
@@ -193,7 +201,7 @@ Status append_csv(const RunResult& r, const std::string& path) {
     file << "label,target,started_at,publishers,subscribers,video_kbps,audio,window_s,participants,ready,failed,"
             "sent,expected,received,lost,loss_ratio,duplicates,reordered,missing_streams,delay_p50_us,delay_p99_us,"
             "delay_max_us,server_cpu_us,server_cpu_us_per_packet,server_peak_rss_kib,loadgen_cpu_us,"
-            "loadgen_cpu_us_per_packet,ok\n";
+            "loadgen_cpu_us_per_packet,ok,other_cpu_cores,steal_cpu_cores\n";
   }
   file << csv_quote(r.options.label) << ',' << r.options.target << ',' << r.started_at << ',' << r.options.publishers
        << ',' << r.options.subscribers << ',' << r.options.video_kbps << ',' << (r.options.audio ? 1 : 0) << ','
@@ -203,7 +211,7 @@ Status append_csv(const RunResult& r, const std::string& path) {
        << r.delay_all.p99_us << ',' << r.delay_all.max_us << ',' << csv_optional(r.server_cpu_us) << ','
        << csv_optional(r.server_cpu_us_per_packet, 3) << ',' << csv_optional(r.server_peak_rss_kib) << ','
        << r.loadgen_cpu_us << ',' << csv_optional(r.loadgen_cpu_us_per_packet, 3) << ',' << (r.ok() ? 1 : 0)
-       << '\n';
+       << ',' << csv_optional(r.other_cpu_cores, 3) << ',' << csv_optional(r.steal_cpu_cores, 3) << '\n';
   if (!file) return make_error(error_code::kInternal, "cannot write --csv file " + path);
   return {};
 }

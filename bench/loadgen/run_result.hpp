@@ -71,6 +71,11 @@ struct RunResult {
   uint64_t loadgen_cpu_us = 0;
   std::optional<double> loadgen_cpu_us_per_packet;
   uint64_t loadgen_peak_rss_kib = 0;
+  // The rest of the machine over the window, in cores (1.0 = one CPU busy
+  // all the time): what other processes used (neither the server nor the
+  // loadgen), and what the hypervisor stole. The noise next to the figures.
+  std::optional<double> other_cpu_cores;
+  std::optional<double> steal_cpu_cores;
 
   bool ok() const;  // everyone up and measured, the window ran, within --max-loss
 };

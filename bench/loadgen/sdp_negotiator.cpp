@@ -24,6 +24,7 @@ std::optional<AnnouncedStream> announced_stream(const MediaDescription& section)
   if (section.port == 0 || section.effective_direction() != MediaDirection::kSendOnly) return std::nullopt;
   if (section.kind != MediaKind::kAudio && section.kind != MediaKind::kVideo) return std::nullopt;
   AnnouncedStream stream;
+  stream.mid = section.mid.value_or("");
   stream.kind = section.kind;
   if (!section.msids.empty()) stream.stream_id = section.msids.front().stream_id;
   for (const rtp::SsrcGroup& group : section.ssrc_groups) {
@@ -40,8 +41,43 @@ std::optional<AnnouncedStream> announced_stream(const MediaDescription& section)
       }
     }
   }
-  if (stream.ssrc == 0 || stream.stream_id.empty()) return std::nullopt;
+  // The stream id may be missing: a dialect may know the owner by mid instead.
+  if (stream.ssrc == 0) return std::nullopt;
   return stream;
+}
+
+// The transport of the first m-line that is not rejected: ICE credentials,
+// fingerprint, a=setup, and every candidate in the description.
+Result<RemoteTransportInfo> remote_transport(const rtp::SessionDescription& description, const char* what) {
+  auto tag = std::find_if(description.media.begin(), description.media.end(),
+                          [](const MediaDescription& section) { return section.port != 0; });
+  if (tag == description.media.end()) {
+    return make_error(error_code::kUnsupported, std::string("the server's ") + what + " rejects every m-line");
+  }
+  RemoteTransportInfo info;
+  info.ice_ufrag = tag->ice_ufrag.value_or(description.ice_ufrag.value_or(""));
+  info.ice_pwd = tag->ice_pwd.value_or(description.ice_pwd.value_or(""));
+  const auto& fingerprints = tag->fingerprints.empty() ? description.fingerprints : tag->fingerprints;
+  if (info.ice_ufrag.empty() || info.ice_pwd.empty() || fingerprints.empty()) {
+    return make_error(error_code::kBadRequest,
+                      std::string("the server's ") + what + " has no ICE credentials or no fingerprint");
+  }
+  const std::optional<rtp::DtlsSetup> setup = tag->setup ? tag->setup : description.setup;
+  if (!setup) return make_error(error_code::kBadRequest, std::string("the server's ") + what + " has no a=setup");
+  info.setup = *setup;
+  info.fingerprint_algorithm = fingerprints.front().algorithm;
+  info.fingerprint = fingerprints.front().value;
+  for (const MediaDescription& section : description.media) {
+    for (const rtp::IceCandidate& candidate : section.candidates) {
+      // A bundled offer may repeat its candidates on every m-line (Janus does).
+      std::string line = rtp::to_string(candidate);
+      if (std::find(info.candidates.begin(), info.candidates.end(), line) == info.candidates.end()) {
+        info.candidates.push_back(std::move(line));
+      }
+    }
+    info.end_of_candidates = info.end_of_candidates || section.end_of_candidates;
+  }
+  return info;
 }
 
 }  // namespace
@@ -111,37 +147,29 @@ std::string SdpNegotiator::create_offer(const std::vector<std::string>& candidat
 Result<RemoteTransportInfo> SdpNegotiator::accept_answer(std::string_view answer_sdp) {
   auto answer = rtp::parse_sdp(answer_sdp);
   if (!answer) return make_error(answer.error().code, "the server's answer: " + answer.error().message);
-  auto tag = std::find_if(answer->media.begin(), answer->media.end(),
-                          [](const MediaDescription& section) { return section.port != 0; });
-  if (tag == answer->media.end()) {
-    return make_error(error_code::kUnsupported, "the server's answer rejects every m-line");
-  }
-  RemoteTransportInfo info;
-  info.ice_ufrag = tag->ice_ufrag.value_or(answer->ice_ufrag.value_or(""));
-  info.ice_pwd = tag->ice_pwd.value_or(answer->ice_pwd.value_or(""));
-  const auto& fingerprints = tag->fingerprints.empty() ? answer->fingerprints : tag->fingerprints;
-  const std::optional<rtp::DtlsSetup> setup = tag->setup ? tag->setup : answer->setup;
-  if (info.ice_ufrag.empty() || info.ice_pwd.empty() || fingerprints.empty()) {
-    return make_error(error_code::kBadRequest, "the server's answer has no ICE credentials or no fingerprint");
-  }
-  if (!setup || (*setup != rtp::DtlsSetup::kPassive && *setup != rtp::DtlsSetup::kActive)) {
+  auto info = remote_transport(*answer, "answer");
+  if (!info) return info.error();
+  if (info->setup != rtp::DtlsSetup::kPassive && info->setup != rtp::DtlsSetup::kActive) {
     return make_error(error_code::kBadRequest, "the server's answer must say a=setup:active or a=setup:passive");
   }
-  info.fingerprint_algorithm = fingerprints.front().algorithm;
-  info.fingerprint = fingerprints.front().value;
-  info.we_are_dtls_client = *setup == rtp::DtlsSetup::kPassive;
-  we_are_dtls_client_ = info.we_are_dtls_client;
-  for (const MediaDescription& section : answer->media) {
-    for (const rtp::IceCandidate& candidate : section.candidates) info.candidates.push_back(rtp::to_string(candidate));
-    info.end_of_candidates = info.end_of_candidates || section.end_of_candidates;
-  }
+  info->we_are_dtls_client = info->setup == rtp::DtlsSetup::kPassive;
+  we_are_dtls_client_ = info->we_are_dtls_client;
   return info;
 }
 
-Result<ServerOfferAnswer> SdpNegotiator::answer_offer(std::string_view offer_sdp) {
+Result<ServerOfferAnswer> SdpNegotiator::answer_offer(std::string_view offer_sdp,
+                                                       const std::vector<std::string>& candidates, bool complete) {
   auto offer = rtp::parse_sdp(offer_sdp);
   if (!offer) return make_error(offer.error().code, "the server's offer: " + offer.error().message);
+  auto remote = remote_transport(*offer, "offer");
+  if (!remote) return remote.error();
   ServerOfferAnswer result;
+  if (offer_.media.empty()) {  // the server offered first: we pick the DTLS role
+    we_are_dtls_client_ = remote->setup != rtp::DtlsSetup::kActive;
+    if (!offer_.msid_semantic) offer_.msid_semantic = "WMS";
+  }
+  remote->we_are_dtls_client = we_are_dtls_client_;
+  result.remote = std::move(*remote);
   rtp::SessionDescription answer;
   answer.origin.session_id = std::to_string(settings_.session_id);
   answer.origin.session_version = ++version_;
@@ -182,6 +210,12 @@ Result<ServerOfferAnswer> SdpNegotiator::answer_offer(std::string_view offer_sdp
       section.ssrc_groups = own->ssrc_groups;
     }
     if (section.mid) bundle.mids.push_back(*section.mid);
+    if (bundle.mids.size() == 1) {  // our candidates go on the first bundled m-line
+      for (const std::string& line : candidates) {
+        if (auto candidate = rtp::parse_ice_candidate(line)) section.candidates.push_back(*candidate);
+      }
+      section.end_of_candidates = complete;
+    }
     if (auto stream = announced_stream(offered)) result.streams.push_back(std::move(*stream));
     answer.media.push_back(std::move(section));
   }

@@ -41,13 +41,15 @@ struct RemoteTransportInfo {
   std::string ice_pwd;
   std::string fingerprint_algorithm;
   std::string fingerprint;
-  bool we_are_dtls_client = true;  // the answer said a=setup:passive
+  rtp::DtlsSetup setup = rtp::DtlsSetup::kActpass;  // as the server's SDP says
+  bool we_are_dtls_client = true;  // the role we take (an answer's a=setup:passive)
   std::vector<std::string> candidates;  // "candidate:..."
   bool end_of_candidates = false;
 };
 
 // A stream the server says it sends us (a sendonly m-line of its offer).
 struct AnnouncedStream {
+  std::string mid;
   std::string stream_id;  // a=msid stream: the publisher's session
   rtp::MediaKind kind = rtp::MediaKind::kAudio;
   uint32_t ssrc = 0;
@@ -56,6 +58,7 @@ struct AnnouncedStream {
 
 struct ServerOfferAnswer {
   std::string answer_sdp;
+  RemoteTransportInfo remote;            // the server's ICE/DTLS parameters and candidates in the offer
   std::vector<AnnouncedStream> streams;  // every stream the offer sends, not only new ones
   std::bitset<128> rtx_payload_types;    // payload types that carry RTX
 };
@@ -72,7 +75,10 @@ class SdpNegotiator {
   // Answers a server offer: every m-line mirrored (sendonly -> recvonly,
   // the offered codecs, payload types and extension ids), in one BUNDLE,
   // our ICE/DTLS parameters unchanged, our own m-lines keeping their SSRCs.
-  Result<ServerOfferAnswer> answer_offer(std::string_view offer_sdp);
+  // The server's offer may also come first (a Janus subscription): we then
+  // take the DTLS client role, unless the offer says a=setup:active. `candidates` and `complete` as for create_offer.
+  Result<ServerOfferAnswer> answer_offer(std::string_view offer_sdp, const std::vector<std::string>& candidates = {},
+                                         bool complete = false);
 
   bool we_are_dtls_client() const { return we_are_dtls_client_; }
 
