@@ -3,14 +3,8 @@
 // hundreds of participants in one context, GLib walks every descriptor and
 // every source on each iteration.
 //
-// 1. An epoll-backed poll function. GLib hands its poll function every
-//    descriptor on every iteration; poll() made the kernel walk all of them
-//    (a quarter of the CPU at 50 subscribers). epoll keeps registrations
-//    between iterations, so a wait costs in proportion to what is ready.
-//    GLib's array does not say whether a descriptor was closed and its
-//    number reused since the last call (epoll forgets a closed one), so all
-//    registrations are redone every 200 ms: such a descriptor is served
-//    late (no wait lasts longer than that), never lost for good.
+// 1. An epoll-backed poll function: core::install_epoll_poll, the one the
+//    server's workers use (core/epoll_poll.hpp).
 // 2. Sources that may recurse. GLib blocks a source while dispatching it:
 //    it removes its descriptors from the poll set and adds them back, each
 //    time writing the context's wake-up eventfd, which also makes the next
@@ -21,11 +15,11 @@
 
 #include <glib.h>
 
+#include "core/epoll_poll.hpp"
+
 namespace partyline::loadgen {
 
-// Makes `context` poll through epoll. At most one context per process.
-// Returns false (and leaves GLib's poll in place) if epoll is unavailable.
-bool install_epoll_poll(GMainContext* context);
+using core::install_epoll_poll;
 
 // Marks every source now attached to `context` as allowed to recurse (see
 // above); sources attached later keep GLib's default. Returns how many changed.

@@ -348,7 +348,7 @@ TEST(LoopTuning, EpollPollDispatchesReadableDescriptorsOnly) {
 
   // A source removed and its descriptor closed, a new one on the same number:
   // epoll forgot the old one silently; the periodic resync serves the new
-  // one within 200 ms.
+  // one within core::kEpollResyncInterval.
   g_source_destroy(second_source);
   g_source_unref(second_source);
   close(second[0]);
