@@ -69,11 +69,13 @@ struct RewriteResult {
 
 class SequenceRewriter {
  public:
-  // Inputs remembered for reordering and for mapping NACKs back: 512 is
-  // two seconds of 2 Mbps video, the age of the forwarding cache. A power of
-  // two. Every leg has one window (a line of 100 all publishing has almost
-  // 20,000 legs), so a slot is kept to 12 bytes: 6 KiB per leg.
-  static constexpr size_t kWindow = 512;
+  // Inputs remembered for reordering and for mapping NACKs back. Twice the
+  // forwarding cache (512 packets per stream, core::RouterOptions), so a
+  // packet the cache no longer holds can still be asked of the publisher in
+  // its own numbering. A power of two. Every leg has one window (a line of
+  // 100 all publishing has almost 20,000 legs), so a slot is kept to 12
+  // bytes: 12 KiB per leg.
+  static constexpr size_t kWindow = 1024;
   // This many too-old packets in a row mean the source restarted its
   // sequence numbers under the same SSRC: it is then treated as a new source.
   static constexpr int kTooOldInARowBeforeResync = 32;
