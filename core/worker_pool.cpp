@@ -22,7 +22,20 @@ WorkerPool::WorkerPool(unsigned count) {
 WorkerPool::~WorkerPool() { stop(); }
 
 void WorkerPool::start() {
-  for (auto& worker : workers_) worker->start();
+  for (auto& worker : workers_) {
+    worker->start();
+    auto tuning = std::make_unique<Tuning>(worker->context());
+    Tuning* owned = tuning.get();
+    GMainContext* context = worker->context();
+    worker->post([owned, context] {
+      owned->marker.mark_new_sources();
+      owned->timer.start(context, std::chrono::seconds(1), [owned] {
+        owned->marker.mark_new_sources();
+        return true;
+      });
+    });
+    tuning_.push_back(std::move(tuning));
+  }
 }
 
 void WorkerPool::stop() {

@@ -1,5 +1,8 @@
 // The media workers: one EventLoop per core. A participant's transport is
-// created on one worker and lives there until it closes.
+// created on one worker and lives there until it closes. Each worker waits
+// through epoll (core/epoll_poll.hpp) and, once a second, lets the sources
+// attached since (libnice's sockets and timers, ours) recurse
+// (core/source_recursion.hpp).
 #pragma once
 
 #include <atomic>
@@ -7,6 +10,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/source_recursion.hpp"
 
 namespace partyline::core {
 
@@ -28,7 +32,14 @@ class WorkerPool {
   size_t size() const { return workers_.size(); }
 
  private:
+  struct Tuning {
+    explicit Tuning(GMainContext* context) : marker(context) {}
+    SourceRecursionMarker marker;
+    Timer timer;
+  };
+
   std::vector<std::unique_ptr<EventLoop>> workers_;
+  std::vector<std::unique_ptr<Tuning>> tuning_;  // one per worker, used on its thread
   std::atomic<size_t> next_{0};
 };
 

@@ -5,12 +5,8 @@
 //
 // 1. An epoll-backed poll function: core::install_epoll_poll, the one the
 //    server's workers use (core/epoll_poll.hpp).
-// 2. Sources that may recurse. GLib blocks a source while dispatching it:
-//    it removes its descriptors from the poll set and adds them back, each
-//    time writing the context's wake-up eventfd, which also makes the next
-//    wait return at once. Marking every source of the context "can recurse"
-//    skips that; it is safe because nothing here runs the context
-//    recursively.
+// 2. Sources that may recurse (core::SourceRecursionMarker, as the server's
+//    workers do: core/source_recursion.hpp says why).
 #pragma once
 
 #include <glib.h>
