@@ -227,7 +227,9 @@ void LineMedia::on_transport_secure(int64_t now_us) {
 
 // ---- subscriber side ----
 
-bool LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) { return transport_.send_rtp(buffer, length); }
+LegSendResult LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
+  return transport_.send_rtp(buffer, length);
+}
 
 SubscriberLeg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
   for (Leg& leg : legs_) {

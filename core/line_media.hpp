@@ -32,7 +32,7 @@ namespace partyline::core {
 class MediaTransport {
  public:
   virtual ~MediaTransport() = default;
-  virtual bool send_rtp(std::span<uint8_t> buffer, size_t length) = 0;
+  virtual LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) = 0;
   virtual bool send_rtcp(std::span<uint8_t> buffer, size_t length) = 0;
 };
 
@@ -101,7 +101,7 @@ class LineMedia : public SourceOwner, public LegSink {
 
   void on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) override;
   void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
-  bool send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+  LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
 
   const LineMediaStats& stats() const { return stats_; }
   size_t leg_count() const { return legs_.size(); }

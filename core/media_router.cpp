@@ -33,6 +33,7 @@ std::string_view to_string(RouterDrop drop) {
     case RouterDrop::kLegTooOld: return "too_old";
     case RouterDrop::kLegTooLarge: return "too_large";
     case RouterDrop::kSendFailed: return "send_failed";
+    case RouterDrop::kSinkNotReady: return "transport_not_ready";
     case RouterDrop::kNotCached: return "not_cached";
     case RouterDrop::kPaddingOnly: return "padding_only";
     case RouterDrop::kCount: break;
@@ -180,9 +181,10 @@ void WorkerRouter::send(SubscriberLeg& leg, rtp::LegPacket written, bool retrans
     count(to_router_drop(written.drop));
     return;
   }
-  if (!leg.sink->send_leg_rtp(scratch_, written.length)) {
-    count(RouterDrop::kSendFailed);
-    return;
+  switch (leg.sink->send_leg_rtp(scratch_, written.length)) {
+    case LegSendResult::kSent: break;
+    case LegSendResult::kNotReady: count(RouterDrop::kSinkNotReady); return;
+    case LegSendResult::kRefused: count(RouterDrop::kSendFailed); return;
   }
   ++(retransmission ? retransmitted_ : forwarded_);
 }

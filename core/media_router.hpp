@@ -40,13 +40,20 @@ namespace partyline::core {
 // Names one published stream across the process (the control plane's choice).
 using StreamKey = uint32_t;
 
+// What became of a packet handed to a LegSink.
+enum class LegSendResult : uint8_t {
+  kSent,
+  kNotReady,  // the subscriber's transport is not secure yet, or is closing
+  kRefused,   // protection failed or the socket refused it (buffer full, unreachable)
+};
+
 // Where a leg's packets go: the subscriber's transport, or a benchmark's.
 class LegSink {
  public:
   virtual ~LegSink() = default;
   // `buffer` holds `length` bytes of clear RTP and has rtp::kSrtpMaxTrailer
-  // bytes of room after them (for protection in place). False: not sent.
-  virtual bool send_leg_rtp(std::span<uint8_t> buffer, size_t length) = 0;
+  // bytes of room after them (for protection in place).
+  virtual LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) = 0;
 };
 
 // The publisher's side of a stream: what subscribers ask of it.
@@ -76,7 +83,8 @@ enum class RouterDrop : uint8_t {
   kLegBadExtensions,
   kLegTooOld,
   kLegTooLarge,
-  kSendFailed,            // the sink refused (transport not secure, socket full)
+  kSendFailed,            // the sink refused it: protection failed, socket full or unreachable
+  kSinkNotReady,          // the subscriber's transport is not secure yet, or is closing
   kNotCached,             // a NACKed packet no longer in the cache (asked upstream)
   kPaddingOnly,           // nothing to forward (bandwidth probing); takes no leg number
   kCount,

@@ -234,8 +234,15 @@ void PeerConnection::send_echo_output(EchoMedia::Output output) {
   if (output.rtp_length > 0) (void)transport_->send_rtp(rtp_out_, output.rtp_length);
 }
 
-bool PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
-  return transport_ && transport_->send_media(buffer, length, false) == ice::PeerTransport::SendOutcome::kSent;
+LegSendResult PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
+  if (!transport_) return LegSendResult::kNotReady;
+  switch (transport_->send_media(buffer, length, false)) {
+    case ice::PeerTransport::SendOutcome::kSent: return LegSendResult::kSent;
+    case ice::PeerTransport::SendOutcome::kNotSecure: return LegSendResult::kNotReady;
+    case ice::PeerTransport::SendOutcome::kProtectFailed:
+    case ice::PeerTransport::SendOutcome::kSendFailed: return LegSendResult::kRefused;
+  }
+  return LegSendResult::kRefused;
 }
 
 bool PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t length) {

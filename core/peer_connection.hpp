@@ -103,7 +103,7 @@ class PeerConnection : private MediaTransport {
   void on_rtcp(std::span<uint8_t> compound);
   void send_answer();
   void send_echo_output(EchoMedia::Output output);
-  bool send_rtp(std::span<uint8_t> buffer, size_t length) override;
+  LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) override;
   bool send_rtcp(std::span<uint8_t> buffer, size_t length) override;
 
   GMainContext* context_;

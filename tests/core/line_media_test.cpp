@@ -35,9 +35,9 @@ constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc =
 
 class RecordingTransport : public MediaTransport {
  public:
-  bool send_rtp(std::span<uint8_t> buffer, size_t length) override {
+  LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) override {
     rtp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
-    return true;
+    return LegSendResult::kSent;
   }
   bool send_rtcp(std::span<uint8_t> buffer, size_t length) override {
     if (!secure) return false;

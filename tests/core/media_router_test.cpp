@@ -36,11 +36,11 @@ constexpr int64_t kNow = 1'000'000;
 // Records what a subscriber's transport would have sent.
 class RecordingSink : public LegSink {
  public:
-  bool send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
+  LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
     room_for_trailer = room_for_trailer && buffer.size() >= length + rtp::kSrtpMaxTrailer;
-    if (!accept) return false;
+    if (result != LegSendResult::kSent) return result;
     packets.emplace_back(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length));
-    return true;
+    return LegSendResult::kSent;
   }
   std::vector<uint16_t> sequence_numbers() const {
     std::vector<uint16_t> numbers;
@@ -49,7 +49,7 @@ class RecordingSink : public LegSink {
   }
 
   std::vector<Bytes> packets;
-  bool accept = true;
+  LegSendResult result = LegSendResult::kSent;  // what the transport says
   bool room_for_trailer = true;
 };
 
@@ -374,14 +374,20 @@ TEST(MediaRouterTest, RefusedSendsAndUnknownPayloadTypesAreCounted) {
   router.add_source(kKey, &owner);
   TestLeg leg(0, 0xA0);
   router.add_leg(&leg.leg, false);
-  leg.sink.accept = false;
+  leg.sink.result = LegSendResult::kRefused;
   publish(router, kFirstSourceSequence, 5);
   EXPECT_EQ(router.drops(RouterDrop::kSendFailed), 5u);
   EXPECT_EQ(router.forwarded(), 0u);
   EXPECT_TRUE(leg.sink.room_for_trailer);
+  // A transport not secure yet (or closing) is counted apart from a refusal.
+  leg.sink.result = LegSendResult::kNotReady;
+  publish(router, kFirstSourceSequence + 5, 3);
+  EXPECT_EQ(router.drops(RouterDrop::kSinkNotReady), 3u);
+  EXPECT_EQ(router.drops(RouterDrop::kSendFailed), 5u);
+  EXPECT_EQ(to_string(RouterDrop::kSinkNotReady), "transport_not_ready");
 
-  leg.sink.accept = true;
-  const Bytes other_codec = source_packet(kFirstSourceSequence + 5, 98);
+  leg.sink.result = LegSendResult::kSent;
+  const Bytes other_codec = source_packet(kFirstSourceSequence + 8, 98);
   router.on_source_rtp(kKey, *rtp::parse_rtp_packet(other_codec), kNow);
   EXPECT_EQ(router.drops(RouterDrop::kLegUnknownPayloadType), 1u);
   publish(router, kFirstSourceSequence + 6, 1);
@@ -414,9 +420,9 @@ TEST(MediaRouterTest, PacketsCrossWorkerThreadsInOrder) {
   class CountingSink : public RecordingSink {
    public:
     explicit CountingSink(std::promise<void>& done) : done_(done) {}
-    bool send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
+    LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
       on_worker_1 = on_worker_1 && worker_1->on_loop_thread();
-      const bool sent = RecordingSink::send_leg_rtp(buffer, length);
+      const LegSendResult sent = RecordingSink::send_leg_rtp(buffer, length);
       if (packets.size() == kPackets) done_.set_value();
       return sent;
     }
