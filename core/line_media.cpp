@@ -108,7 +108,8 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
     }
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
     router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
-    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id, LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
+    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id,
+                       LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
   }
   for (Leg& leg : legs_) {
     if (leg.leg) router_.remove_leg(leg.leg.get());

@@ -2,8 +2,6 @@
 
 #include <netinet/in.h>
 
-#include <algorithm>
-#include <array>
 
 namespace partyline::ice {
 
@@ -39,31 +37,6 @@ DirectUdpPath::DirectUdpPath(GSocket* socket, const sockaddr_storage& peer, sock
 bool DirectUdpPath::send(std::span<const uint8_t> datagram) const {
   return ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
                   reinterpret_cast<const sockaddr*>(&peer_), peer_length_) >= 0;
-}
-
-size_t DirectUdpPath::send_batch(std::span<const std::span<const uint8_t>> datagrams) const {
-  constexpr size_t kChunk = 32;
-  std::array<iovec, kChunk> vectors{};
-  std::array<mmsghdr, kChunk> messages{};
-  size_t total = 0;
-  while (total < datagrams.size()) {
-    const size_t count = std::min(kChunk, datagrams.size() - total);
-    for (size_t i = 0; i < count; ++i) {
-      const std::span<const uint8_t> datagram = datagrams[total + i];
-      // sendmmsg never writes through iov_base; the cast only meets its type.
-      vectors[i] = iovec{const_cast<uint8_t*>(datagram.data()), datagram.size()};
-      messages[i] = mmsghdr{};
-      messages[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&peer_);
-      messages[i].msg_hdr.msg_namelen = peer_length_;
-      messages[i].msg_hdr.msg_iov = &vectors[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int sent = ::sendmmsg(fd_, messages.data(), static_cast<unsigned>(count), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent <= 0) break;
-    total += static_cast<size_t>(sent);
-    if (static_cast<size_t>(sent) < count) break;  // the socket is full
-  }
-  return total;
 }
 
 }  // namespace partyline::ice

@@ -36,8 +36,6 @@ class DirectUdpPath {
   // One datagram, never blocking. False when the kernel refused it (socket
   // buffer full, unreachable): the caller counts the drop.
   bool send(std::span<const uint8_t> datagram) const;
-  // Several datagrams in one sendmmsg; returns how many the kernel took.
-  size_t send_batch(std::span<const std::span<const uint8_t>> datagrams) const;
 
  private:
   struct SocketUnref {
