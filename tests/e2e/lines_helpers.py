@@ -7,7 +7,10 @@ sections "Identity" and "Phone lines").
   traffic (call events or line events), and asserts them one by one;
 - LinePeer: an aiortc PeerConnection that joins a line with a real offer;
 - run_scenarios(): runs the test functions of one file, each with its own
-  clients, and prints PASS/FAIL per scenario.
+  clients, and prints PASS/FAIL per scenario. A scenario also fails when
+  aiortc could not apply a server `update` offer or trickled candidate (or
+  the server refused the answer), so every scenario with peers checks the
+  server's renegotiation against a real client.
 
 Every wait has a deadline; nothing sleeps in place of an event. The only
 fixed waits are QUIET_S windows that assert that something does NOT happen.
@@ -232,9 +235,18 @@ class LinePeer:
         self.client = client
         self.publishing = {"audio": audio, "video": video}
         self.pc = RTCPeerConnection()
+        # What aiortc refused of the server's SDP and candidates (or the
+        # server refused of the answers): the runner fails the scenario on
+        # any, so every lines test also checks the server's offers.
         self.errors = []
+        self._tasks = set()
         self._answer_applied = False
         self._pending_candidates = []
+        # docs/protocol.md, `update`: a server offer may arrive before the
+        # answer to our own offer; it waits until that answer is applied,
+        # and offers are answered strictly one after another.
+        self._pending_updates = []
+        self._negotiating = asyncio.Lock()
         if audio:
             self.pc.addTrack(AudioStreamTrack())
         if video:
@@ -270,29 +282,53 @@ class LinePeer:
         for candidate in self._pending_candidates:
             await self._add_candidate(candidate)
         self._pending_candidates.clear()
+        for update in self._pending_updates:
+            self._start(self._answer_update(update), "update")
+        self._pending_updates.clear()
         return event
+
+    async def settle(self, timeout=EVENT_DEADLINE_S):
+        """Waits for the update answers and candidates in progress, so that
+        their failures are in `errors`; one still running counts as one."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+            self.errors.append(f"{task.get_name()}: still running after {timeout:g} s")
 
     async def close(self):
         self.client.off_event(self._on_event)
+        await self.settle()
         await self.pc.close()
 
     def _on_event(self, event):
         kind = event.get("event")
         if kind == "ice_candidate":
             if self._answer_applied:
-                asyncio.ensure_future(self._add_candidate(event.get("candidate")))
+                self._start(self._add_candidate(event.get("candidate")), "candidate")
             else:
                 self._pending_candidates.append(event.get("candidate"))
         elif kind == "update":
-            asyncio.ensure_future(self._answer_update(event))
+            if self._answer_applied:
+                self._start(self._answer_update(event), "update")
+            else:
+                self._pending_updates.append(event)
+
+    def _start(self, coroutine, what):
+        task = asyncio.ensure_future(coroutine)
+        task.set_name(what)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _answer_update(self, event):
         jsep = event.get("jsep") or {}
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
-            await self.client.request("update", jsep={"type": "answer", "sdp": self.pc.localDescription.sdp})
-        except Exception as error:  # recorded: the occupant tests do not depend on media
+            async with self._negotiating:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                await self.client.request("update", jsep={"type": "answer", "sdp": self.pc.localDescription.sdp})
+        except Exception as error:  # recorded here, failed on by the runner
             self.errors.append(f"update: {error!r}")
 
     async def _add_candidate(self, candidate):
@@ -329,6 +365,15 @@ class Scenario:
         self.peers.append(peer)
         return peer
 
+    async def peer_errors(self):
+        """What aiortc could not apply of the server's offers and candidates,
+        per client, once the answers in progress are done."""
+        errors = []
+        for peer in self.peers:
+            await peer.settle()
+            errors += [f"{peer.client.name}: {error}" for error in peer.errors]
+        return errors
+
     async def close(self):
         for peer in self.peers:
             try:
@@ -363,11 +408,16 @@ def run_scenarios(scenarios, title, timeout_s=60.0):
                 if not done:
                     raise TestFailure(f"scenario exceeded {timeout_s:g} s")
                 done.pop().result()
+                errors = await scenario.peer_errors()
+                check(not errors, f"aiortc could not apply the server's SDP or candidates: {'; '.join(errors)}")
                 print(f"  ok   {scenario_function.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
             except Exception as error:
                 if isinstance(error, asyncio.TimeoutError):
                     error = TestFailure(f"a response did not come in time: {error!r}")
                 print(f"  FAIL {scenario_function.__name__}: {error}", flush=True)
+                for peer in scenario.peers:
+                    if peer.errors:
+                        print(f"    {peer.client.name}'s aiortc errors: {'; '.join(peer.errors)}", flush=True)
                 if not isinstance(error, (TestFailure, RequestError)):
                     traceback.print_exc()
                 failures.append(scenario_function.__name__)
