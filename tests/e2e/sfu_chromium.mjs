@@ -1,14 +1,17 @@
 // E2E (issue 4's acceptance test): the SFU forwards every occupant's media to
 // every other occupant, through the demo page in headless Chromium. Four
-// browser contexts (four users; Chromium's fake microphone, and as camera a
-// 320x240, 15 fps canvas painted in a colour of each user's own, so that a
-// tile showing the wrong publisher is caught):
+// browser contexts (four users; as microphone a sine tone and as camera a
+// 320x240, 15 fps canvas painted in a colour, each of the user's own, so
+// that audio or a tile from the wrong publisher is caught):
 //   1. alice creates a line; bob and carol open its share link and join.
 //      Within 20 s of carol's join, every page receives BOTH others:
 //      inbound video framesDecoded > 30 and inbound audio packetsReceived
-//      > 100, and each remote tile plays its occupant's stream (its video
+//      > 100, each remote tile plays its occupant's stream (its video
 //      element has the stream, is not muted, and shows a colour nearer to
-//      that user's than to anyone else's);
+//      that user's than to anyone else's), and the audio track of each
+//      publisher's stream sounds its tone (the loudest frequency of an FFT
+//      of the received track is within TONE_TOLERANCE_HZ of that user's
+//      tone);
 //   2. dave joins through the link: everyone renegotiates. Within 20 s of his
 //      join, on every page, the stream of every other occupant grew by those
 //      amounts since just before the join: the three receive dave, dave
@@ -51,21 +54,42 @@ const USERS = ['alice', 'bob', 'carol', 'dave'];
  * by up to ~40 per channel, so a tile is recognised by the nearest of these.
  */
 const COLOURS = { alice: [220, 40, 40], bob: [40, 180, 40], carol: [40, 70, 220], dave: [230, 200, 30] };
+/**
+ * Each user's microphone tone (Hz). With a 4096-point FFT at 48 kHz the bins
+ * are 11.7 Hz apart, and Opus keeps a sine's pitch: the loudest bin lies
+ * within one or two bins of the tone. 220 Hz between neighbours leaves no
+ * doubt which publisher is heard; the tolerance is well under half of that.
+ */
+const TONES = { alice: 440, bob: 660, carol: 880, dave: 1100 };
+const TONE_TOLERANCE_HZ = 40;
 
 class Failure extends Error {}
 
 // ---------------------------------------------------------------- in the page
 
 /**
- * Runs in the page before its scripts: getUserMedia keeps the fake
- * microphone but replaces the camera with a canvas painted in `rgb`, with a
- * frame counter, so that frames keep coming (a canvas stream sends a frame
- * only when the canvas changed).
+ * Runs in the page before its scripts: getUserMedia replaces the fake
+ * microphone (the same beeps on every page) by a sine of `hz` Hz from an
+ * OscillatorNode, and the camera by a canvas painted in `rgb`, with a frame
+ * counter, so that frames keep coming (a canvas stream sends a frame only
+ * when the canvas changed).
  */
-function paintCameraIn(rgb) {
+function fakeDevicesIn({ rgb, hz }) {
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {
     const stream = await getUserMedia(constraints);
+    if (constraints?.audio) {
+      const audio = new AudioContext({ sampleRate: 48000 });
+      const oscillator = new OscillatorNode(audio, { type: 'sine', frequency: hz });
+      const destination = audio.createMediaStreamDestination();
+      oscillator.connect(destination);
+      oscillator.start();
+      for (const track of stream.getAudioTracks()) {
+        stream.removeTrack(track);
+        track.stop();
+      }
+      stream.addTrack(destination.stream.getAudioTracks()[0]);
+    }
     if (!constraints?.video) return stream;
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
     const context = canvas.getContext('2d');
@@ -88,10 +112,30 @@ function paintCameraIn(rgb) {
 }
 
 /**
- * Runs in the page: per publisher (by user), what its receivers got, and
- * what its tile shows.
+ * Runs in the page: per publisher (by user), what its receivers got, what
+ * its tile shows, and the pitch of its audio track.
  */
 async function readReception() {
+  /**
+   * The loudest frequency (Hz) of a received audio track and its level (dB),
+   * from an AnalyserNode kept per track; null while it hears silence.
+   */
+  const pitchOf = (track) => {
+    window.pitchAnalysers ??= new WeakMap();
+    let analyser = window.pitchAnalysers.get(track);
+    if (!analyser) {
+      window.pitchContext ??= new AudioContext({ sampleRate: 48000 });
+      analyser = new AnalyserNode(window.pitchContext, { fftSize: 4096, smoothingTimeConstant: 0 });
+      window.pitchContext.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+      window.pitchAnalysers.set(track, analyser);
+    }
+    const levels = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(levels);
+    let loudest = 1; // bin 0 is the DC offset, not a tone
+    for (let bin = 2; bin < levels.length; bin += 1) if (levels[bin] > levels[loudest]) loudest = bin;
+    if (!(levels[loudest] > -90)) return null;
+    return { hz: Math.round((loudest * window.pitchContext.sampleRate) / analyser.fftSize), db: Math.round(levels[loudest]) };
+  };
   /** The colour in the middle of a video element, [r, g, b]. */
   const middleColour = (video) => {
     if (!video.videoWidth) return null;
@@ -106,8 +150,9 @@ async function readReception() {
   const reception = {};
   if (!pc) return reception;
   for (const [session, stream] of call.remoteStreams) {
-    const figures = { session, framesDecoded: 0, audioPackets: 0, tracks: stream.getTracks().length };
+    const figures = { session, framesDecoded: 0, audioPackets: 0, tracks: stream.getTracks().length, pitch: null };
     for (const track of stream.getTracks()) {
+      if (track.kind === 'audio') figures.pitch = pitchOf(track);
       const receiver = pc.getReceivers().find((candidate) => candidate.track === track);
       if (!receiver) continue;
       for (const entry of (await receiver.getStats()).values()) {
@@ -259,6 +304,12 @@ function userByColour(colour) {
   return USERS.reduce((best, user) => (distance(user) < distance(best) ? user : best));
 }
 
+/** The user whose tone is nearest to `hz`. */
+function userByTone(hz) {
+  if (hz == null) return null;
+  return USERS.reduce((best, user) => (Math.abs(TONES[user] - hz) < Math.abs(TONES[best] - hz) ? user : best));
+}
+
 /** What is still missing for `page` to receive each of `publishers` (beyond `baseline`). */
 function missingReception(who, reception, publishers, baseline = {}) {
   const missing = [];
@@ -276,6 +327,10 @@ function missingReception(who, reception, publishers, baseline = {}) {
     if (!tile?.plays || tile.muted || tile.size === '0x0' || userByColour(tile.colour) !== publisher) {
       missing.push(`${who}'s tile of ${publisher} does not play it (its colour is ${JSON.stringify(COLOURS[publisher])}): `
         + `${JSON.stringify(tile)}`);
+    }
+    const hz = figures.pitch?.hz;
+    if (hz == null || Math.abs(hz - TONES[publisher]) > TONE_TOLERANCE_HZ || userByTone(hz) !== publisher) {
+      missing.push(`${who}'s audio of ${publisher} is not its tone (${TONES[publisher]} Hz): ${JSON.stringify(figures.pitch)}`);
     }
   }
   return missing;
@@ -315,7 +370,8 @@ function printReception(step, receptions, baselines) {
       const base = baselines[who]?.[publisher];
       const growth = (value, name) => (base ? ` (+${value - base[name]})` : '');
       console.log(`  ${who} <- ${publisher}: framesDecoded ${figures.framesDecoded}${growth(figures.framesDecoded, 'framesDecoded')}, `
-        + `audio packetsReceived ${figures.audioPackets}${growth(figures.audioPackets, 'audioPackets')}, `
+        + `audio packetsReceived ${figures.audioPackets}${growth(figures.audioPackets, 'audioPackets')} `
+        + `${figures.pitch ? `at ${figures.pitch.hz} Hz (${figures.pitch.db} dB) = ${userByTone(figures.pitch.hz)}'s tone` : 'silent'}, `
         + `tile ${figures.tile ? describeTile(figures.tile) : 'none'}`);
     }
   }
@@ -422,7 +478,7 @@ async function main() {
     const pages = {};
     for (const who of USERS) {
       const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-      await context.addInitScript(paintCameraIn, COLOURS[who]);
+      await context.addInitScript(fakeDevicesIn, { rgb: COLOURS[who], hz: TONES[who] });
       const page = await context.newPage();
       page.on('console', (message) => console.log(`[${who} ${message.type()}] ${message.text()}`));
       page.on('pageerror', (error) => {
