@@ -73,6 +73,10 @@ function print(figures) {
 }
 
 async function run(page) {
+  // An uncaught error in the page fails the test, as in the other Chromium
+  // tests: the page may still show media while its own code is broken.
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(PAGE_URL, { waitUntil: 'load' });
   await page.waitForFunction(() => window.echoTest !== undefined, null, { timeout: 5000 });
   await page.click('#start-button');
@@ -81,9 +85,9 @@ async function run(page) {
   let figures = {};
   for (;;) {
     figures = await page.evaluate(collectFigures);
-    if (figures.errors.length > 0) {
+    if (figures.errors.length > 0 || pageErrors.length > 0) {
       print(figures);
-      console.log(`FAIL: the page reports errors: ${figures.errors.join(' | ')}`);
+      console.log(`FAIL: the page reports errors: ${[...figures.errors, ...pageErrors].join(' | ')}`);
       return 1;
     }
     const missing = unmet(figures);
@@ -101,7 +105,7 @@ async function run(page) {
   // Stop must hang up cleanly and leave the page usable.
   await page.click('#stop-button');
   await page.waitForFunction(() => !window.echoTest.state.running && window.echoTest.pc === null, null, { timeout: 5000 });
-  const errors = await page.evaluate(() => window.echoTest.state.errors);
+  const errors = [...await page.evaluate(() => window.echoTest.state.errors), ...pageErrors];
   if (errors.length > 0) {
     console.log(`FAIL: errors after Stop: ${errors.join(' | ')}`);
     return 1;
