@@ -45,6 +45,21 @@ class Driver:
         self.process.wait()
 
 
+def check_slots(applied, pc):
+    """What partyline says it sends (the OK line: "mid:kind:P|S:track" per
+    m-line, track "-" when unused) must be what aiortc receives: a used
+    server m-line recvonly, an unused one inactive."""
+    directions = {t.mid: t.currentDirection for t in pc.getTransceivers()}
+    for slot in applied.removeprefix("OK ").split(" "):
+        mid, _, origin, track = slot.split(":")
+        if origin != "S":
+            continue
+        want = "inactive" if track == "-" else "recvonly"
+        got = directions.get(mid, "no transceiver")
+        if got != want:
+            raise RuntimeError(f"mid {mid}: partyline sends {track} there, aiortc is {got}, not {want}")
+
+
 def ignore_ice_shutdown(loop, context):
     # aiortc's ICE task fails with InvalidStateError when the connection is
     # closed before ICE ran (no server is listening here): expected.
@@ -79,6 +94,7 @@ async def main(driver_path):
                 print(f"  mid={t.mid} {t.kind} direction={t.direction} currentDirection={t.currentDirection}")
             for event in events:
                 print("  event: " + event)
+            check_slots(applied, pc)
         return 0
     except Exception as error:  # report and fail
         print(f"FAILED: {type(error).__name__}: {error}", file=sys.stderr)

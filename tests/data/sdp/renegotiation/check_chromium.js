@@ -1,5 +1,6 @@
 // Real-client check of server renegotiation offers (rtp/sdp_offer.hpp) with
-// headless Chromium. Not a ctest: see run_checks.sh. Usage:
+// headless Chromium, run by run_checks.sh (the ctest test
+// renegotiation_real_clients). Usage:
 //   NODE_PATH=<dir with playwright-core> node check_chromium.js DRIVER URL
 // DRIVER speaks the line protocol of the driver described in run_checks.sh.
 const { chromium } = require('playwright-core');
@@ -27,6 +28,27 @@ function expectOk(reply, what) {
   return reply;
 }
 
+// What partyline says it sends (the OK line: "mid:kind:P|S:track" per
+// m-line, track "-" when unused) must be what Chromium receives: a used
+// server m-line is recvonly, an unused one inactive, and a stream new on an
+// m-line fires a track event there with the publisher's stream id (msid).
+// Returns mid -> track for the next round.
+function checkSlots(applied, result, previous) {
+  const slots = applied.replace(/^OK /, '').split(' ').map((slot) => slot.split(':'));
+  for (const [mid, kind, origin, track] of slots) {
+    if (origin !== 'S') continue;
+    const transceiver = result.transceivers.find((t) => t.mid === mid);
+    const want = track === '-' ? 'inactive' : 'recvonly';
+    const got = transceiver ? transceiver.currentDirection : 'no transceiver';
+    if (got !== want) throw new Error(`mid ${mid}: partyline sends ${track} there, Chromium is ${got}, not ${want}`);
+    if (track !== '-' && previous.get(mid) !== track) {
+      const event = `track mid=${mid} kind=${kind} streams=${track.slice(0, track.lastIndexOf('-'))}`;
+      if (!result.events.includes(event)) throw new Error(`mid ${mid}: no "${event}" (events: ${result.events})`);
+    }
+  }
+  return new Map(slots.map(([mid, , , track]) => [mid, track]));
+}
+
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
   '--disable-quic', '--disable-dev-shm-usage', '--allow-loopback-in-peer-connection',
@@ -46,6 +68,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-str
     console.log('round 1: Chromium offered, partyline answered: OK');
     const steps = [['add publishers b and c', 'b,c'], ['remove c', 'b'], ['add d (reuses c\'s m-lines)', 'b,d'],
                    ['remove all', ''], ['add e and f', 'e,f']];
+    let sent = new Map();
     for (const [label, publishers] of steps) {
       const update = expectOk(await call('UPDATE ' + publishers), 'build_update_offer');
       const result = await page.evaluate(`applyOffer(${JSON.stringify(update.sdp)})`);
@@ -55,6 +78,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-str
         console.log(`  mid=${t.mid} ${t.kind} direction=${t.direction} currentDirection=${t.currentDirection}`);
       }
       for (const e of result.events) console.log('  event: ' + e);
+      sent = checkSlots(applied, result, sent);
     }
   } catch (e) {
     failed = true;

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Real-client check of server renegotiation offers (rtp/sdp_offer.hpp):
 # Chromium and aiortc 1.4 must accept every update offer, and their answers
-# must pass apply_update_answer(). Not part of ctest (needs a browser).
+# must pass apply_update_answer(). The ctest test renegotiation_real_clients
+# runs it with renegotiation_driver (CMakeLists.txt here).
 #
 # Usage: run_checks.sh DRIVER PLAYWRIGHT_NODE_MODULES
-#   DRIVER: a small program linking partyline_rtp that reads on stdin
+#   DRIVER: a small program linking partyline_rtp (renegotiation_driver.cpp)
+#     that reads on stdin
 #     "OFFER\n<sdp>\n.\n"  -> build_answer + start_session, prints "ANSWER\n<sdp>.\n"
 #     "UPDATE b,c\n"       -> build_update_offer with publishers b and c (audio
 #                             + video each), prints "OFFER\n<sdp>.\n"
