@@ -323,11 +323,22 @@ class LinePeer:
 
     async def _answer_update(self, event):
         jsep = event.get("jsep") or {}
+        since = max((index for index, seen in enumerate(self.client.events) if seen is event), default=0)
         try:
             async with self._negotiating:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 await self.client.request("update", jsep={"type": "answer", "sdp": self.pc.localDescription.sdp})
+        except RequestError as error:
+            # docs/protocol.md, `update`: 409 when the PeerConnection was
+            # closed or replaced meanwhile (the scenario left the line while
+            # this answer was on its way); the server then says so with
+            # webrtc_state closed. Without that, the 409 is an error.
+            closed = error.code == 409 and await self.client.wait_for_event(
+                lambda e: e.get("event") == "webrtc_state" and e.get("state") in ("closed", "failed"),
+                EVENT_DEADLINE_S, since=since)
+            if not closed:
+                self.errors.append(f"update: {error!r}")
         except Exception as error:  # recorded here, failed on by the runner
             self.errors.append(f"update: {error!r}")
 
