@@ -11,15 +11,27 @@ bursts of 100). `lines_bad_input.py SCENARIO...` runs only those.
 
 import asyncio
 import json
+import os
 import sys
 import time
 
 from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_LINES, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
                            check, expect_error, session_of, wait_occupants)
 
-FLOOD_REQUESTS = 1000
-FLOOD_SECONDS = 1.0
-PING_DEADLINE_S = 0.5
+# The flood: 1000 pings a second, 50 every 50 ms, for FLOOD_SECONDS. The
+# bystander's deadline tells a bystander served alongside the flood from
+# one starved by it. Served, its ping waits for a batch of the flood's at
+# most: 57 ms the slowest measured, with the normal and the AddressSanitizer
+# build alike, also with three busy loops on the two cores. Starved (the
+# server busy with the flooder's socket, or its backlog, until the flood is
+# over), it waits for up to the rest of the flood. Half the flood keeps the
+# two apart with room on both sides. The AddressSanitizer build, slower and
+# reported over 500 ms on two shared cores (issue 20), gets a 3 s flood at
+# the same rate, so that its deadline, 1.5 s, still means starvation.
+SANITIZED = os.environ.get("PARTYLINE_SERVER_SANITIZED") == "1"
+FLOOD_SECONDS = 3.0 if SANITIZED else 1.0
+FLOOD_REQUESTS = int(1000 * FLOOD_SECONDS)
+PING_DEADLINE_S = FLOOD_SECONDS / 2
 
 
 async def unmatched_response(client, count_before, timeout=5.0):
@@ -137,7 +149,7 @@ async def request_flood(scenario):
     ping_latencies = []
 
     async def bystander_pings():
-        # Pings spread over the flood; each must be answered within 500 ms.
+        # Pings spread over the flood; each must be answered within PING_DEADLINE_S.
         while time.monotonic() - started < FLOOD_SECONDS:
             sent = time.monotonic()
             await asyncio.wait_for(bystander.request("ping"), 5.0)
@@ -145,7 +157,7 @@ async def request_flood(scenario):
             await asyncio.sleep(0.1)
 
     pinging = asyncio.ensure_future(bystander_pings())
-    batches = 20
+    batches = round(20 * FLOOD_SECONDS)  # 50 pings every 50 ms
     for batch in range(batches):
         for _ in range(FLOOD_REQUESTS // batches):
             transaction, future = await flooder.send_request("ping")
