@@ -174,12 +174,12 @@ rtp::SrtpSession random_outbound_srtp_session() {
 
 // ---- sinks ----
 
-core::LegSendResult SrtpLegSink::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
+ice::SendResult SrtpLegSink::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
   if (!session_.protect_rtp(buffer, length).ok()) {
     ++protect_failures_;
-    return core::LegSendResult::kRefused;
+    return ice::SendResult::kProtectFailed;
   }
-  return core::LegSendResult::kSent;
+  return ice::SendResult::kSent;
 }
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
@@ -256,19 +256,19 @@ bool loopback_usable() {
 UdpLegSink::UdpLegSink(rtp::SrtpSession session, uint16_t destination_port)
     : SrtpLegSink(std::move(session)), socket_(bound_udp_socket()), destination_port_(destination_port) {}
 
-core::LegSendResult UdpLegSink::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
+ice::SendResult UdpLegSink::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
   const rtp::SrtpResult protected_packet = session_.protect_rtp(buffer, length);
   if (!protected_packet.ok()) {
     ++protect_failures_;
-    return core::LegSendResult::kRefused;
+    return ice::SendResult::kProtectFailed;
   }
   // sendto with an address every time, as the transport does (libnice).
   const sockaddr_in destination = loopback_address(destination_port_);
   const ssize_t sent = ::sendto(socket_.get(), buffer.data(), protected_packet.length, MSG_DONTWAIT,
                                 reinterpret_cast<const sockaddr*>(&destination), sizeof destination);
-  if (sent == static_cast<ssize_t>(protected_packet.length)) return core::LegSendResult::kSent;
+  if (sent == static_cast<ssize_t>(protected_packet.length)) return ice::SendResult::kSent;
   ++(sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? would_block_ : send_errors_);
-  return core::LegSendResult::kRefused;
+  return ice::SendResult::kSocketRefused;
 }
 
 // ---- the line ----

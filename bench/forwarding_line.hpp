@@ -69,7 +69,7 @@ rtp::SrtpSession random_outbound_srtp_session();
 class SrtpLegSink : public core::LegSink {
  public:
   explicit SrtpLegSink(rtp::SrtpSession session) : session_(std::move(session)) {}
-  core::LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+  ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
   uint64_t protect_failures() const { return protect_failures_; }
 
  protected:
@@ -118,7 +118,7 @@ bool loopback_usable();
 class UdpLegSink : public SrtpLegSink {
  public:
   UdpLegSink(rtp::SrtpSession session, uint16_t destination_port);  // throws std::runtime_error
-  core::LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+  ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
   uint64_t would_block() const { return would_block_; }
   uint64_t send_errors() const { return send_errors_; }
 

@@ -1,136 +1,97 @@
 #include "core/echo_media.hpp"
 
-#include <algorithm>
 #include <cstring>
 
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtcp_reports.hpp"
 #include "rtp/rtp_packet.hpp"
 
 namespace partyline::core {
 
 namespace {
-constexpr uint8_t kSenderReport = 200;
-constexpr uint8_t kTransportFeedback = 205;
-constexpr uint8_t kPayloadFeedback = 206;
-// A NACK names at most this many packets per message we rewrite; more is
-// truncated (the participant asks again).
-constexpr size_t kMaxNackedPerMessage = 256;
+constexpr size_t kMtu = 1500;
 }  // namespace
 
-EchoMedia::EchoMedia(std::vector<EchoStream> streams) : streams_(std::move(streams)) {}
-
-std::optional<EchoMedia::Match> EchoMedia::find_by_remote_ssrc(uint32_t ssrc) {
-  for (auto& stream : streams_) {
-    if (stream.remote_ssrc == ssrc) return Match{&stream, false};
-    if (stream.remote_rtx_ssrc == ssrc) return Match{&stream, true};
+EchoMedia::EchoMedia(std::vector<EchoStream> streams, MediaTransport& transport)
+    : streams_(std::move(streams)), transport_(transport) {
+  for (const EchoStream& stream : streams_) {
+    remote_.add({stream.payload_types, stream.rtx_payload_type, stream.remote_ssrc, stream.remote_rtx_ssrc});
   }
-  return std::nullopt;
 }
 
-// Offers without a=ssrc lines (rid-based, or clients that omit them): the
-// payload type tells which m-line an SSRC belongs to.
-std::optional<EchoMedia::Match> EchoMedia::learn(uint32_t ssrc, uint8_t payload_type) {
-  for (auto& stream : streams_) {
-    if (stream.rtx_payload_type == payload_type && !stream.remote_rtx_ssrc) {
-      stream.remote_rtx_ssrc = ssrc;
-      return Match{&stream, true};
-    }
-    if (!stream.remote_ssrc &&
-        std::find(stream.payload_types.begin(), stream.payload_types.end(), payload_type) !=
-            stream.payload_types.end()) {
-      stream.remote_ssrc = ssrc;
-      return Match{&stream, false};
+void EchoMedia::on_rtp(std::span<uint8_t> packet, int64_t /*now_us*/) {
+  auto parsed = rtp::parse_rtp_packet(packet);
+  if (!parsed || packet.size() > kMtu) {
+    count(EchoDrop::kMalformedRtp);
+    return;
+  }
+  auto match = remote_.match(parsed->ssrc, parsed->payload_type);
+  if (!match || (match->rtx && !streams_[match->index].local_rtx_ssrc)) {
+    count(EchoDrop::kUnknownStream);
+    return;
+  }
+  const EchoStream& stream = streams_[match->index];
+  const std::span<uint8_t> echo(rtp_out_.data(), packet.size());
+  std::memcpy(echo.data(), packet.data(), packet.size());
+  if (rtp::rewrite_packet_extension_ids(echo, stream.extension_ids) != rtp::HeaderExtensionError::kNone) {
+    count(EchoDrop::kMalformedExtensions);
+    return;
+  }
+  rtp::set_rtp_ssrc(echo, match->rtx ? *stream.local_rtx_ssrc : stream.local_ssrc);
+  ++echoed_packets_;
+  (void)transport_.send_rtp(rtp_out_, packet.size());
+
+  if (stream.video && !match->rtx && !keyframe_requested_) {
+    rtp::RtcpWriter writer(std::span(rtcp_out_.data(), kMtu));
+    if (rtp::write_pli(writer, stream.local_ssrc, parsed->ssrc).ok() &&
+        transport_.send_rtcp(rtcp_out_, writer.size()) == ice::SendResult::kSent) {
+      keyframe_requested_ = true;
     }
   }
-  return std::nullopt;
 }
 
-const EchoStream* EchoMedia::find_by_local_ssrc(uint32_t ssrc) const {
-  for (const auto& stream : streams_) {
-    if (stream.local_ssrc == ssrc || stream.local_rtx_ssrc == ssrc) return &stream;
+void EchoMedia::on_rtcp(std::span<const uint8_t> compound, int64_t /*now_us*/) {
+  rtcp_writer_.emplace(std::span(rtcp_out_.data(), kMtu));
+  if (!rtp::dispatch_rtcp(compound, *this)) count(EchoDrop::kMalformedRtcp);
+  const size_t length = rtcp_writer_->size();
+  rtcp_writer_.reset();
+  if (length > 0) (void)transport_.send_rtcp(rtcp_out_, length);
+}
+
+const EchoStream* EchoMedia::stream_with_remote(uint32_t local_ssrc) const {
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    const EchoStream& stream = streams_[i];
+    if ((stream.local_ssrc == local_ssrc || stream.local_rtx_ssrc == local_ssrc) && remote_[i].ssrc) {
+      return &stream;
+    }
   }
   return nullptr;
 }
 
-EchoMedia::Output EchoMedia::on_rtp(std::span<const uint8_t> packet, std::span<uint8_t> rtp_out,
-                                    std::span<uint8_t> rtcp_out) {
-  Output output;
-  auto parsed = rtp::parse_rtp_packet(packet);
-  if (!parsed || packet.size() > rtp_out.size()) {
-    count(EchoDrop::kMalformedRtp);
-    return output;
-  }
-  auto match = find_by_remote_ssrc(parsed->ssrc);
-  if (!match) match = learn(parsed->ssrc, parsed->payload_type);
-  if (!match || (match->rtx && !match->stream->local_rtx_ssrc)) {
-    count(EchoDrop::kUnknownStream);
-    return output;
-  }
-  std::memcpy(rtp_out.data(), packet.data(), packet.size());
-  if (rtp::rewrite_packet_extension_ids(rtp_out.first(packet.size()), match->stream->extension_ids) !=
-      rtp::HeaderExtensionError::kNone) {
-    count(EchoDrop::kMalformedExtensions);
-    return output;
-  }
-  const uint32_t local_ssrc = match->rtx ? *match->stream->local_rtx_ssrc : match->stream->local_ssrc;
-  rtp::set_rtp_ssrc(rtp_out, local_ssrc);
-  output.rtp_length = packet.size();
-  ++echoed_packets_;
-
-  if (match->stream->video && !match->rtx && !keyframe_requested_) {
-    rtp::RtcpWriter writer(rtcp_out);
-    if (rtp::write_pli(writer, match->stream->local_ssrc, parsed->ssrc).ok()) {
-      keyframe_requested_ = true;
-      output.rtcp_length = writer.size();
-    }
-  }
-  return output;
+void EchoMedia::on_sender_report(const rtp::SenderReportView& report) {
+  auto match = remote_.find(report.sender_ssrc);
+  if (!match || match->rtx) return;
+  // Sender info only: its report blocks describe what the participant
+  // receives, which is our business, not its receiver's.
+  (void)rtp::write_sender_report(*rtcp_writer_, streams_[match->index].local_ssrc, report.info, {});
 }
 
-EchoMedia::Output EchoMedia::on_rtcp(std::span<const uint8_t> compound, std::span<uint8_t> rtcp_out) {
-  rtp::RtcpWriter writer(rtcp_out);
-  rtp::RtcpCompoundReader reader(compound);
-  rtp::RtcpPacketView packet;
-  while (reader.next(packet)) {
-    if (packet.packet_type == kSenderReport) {
-      auto report = rtp::parse_sender_report(packet);
-      if (!report) continue;
-      auto match = find_by_remote_ssrc(report->sender_ssrc);
-      if (!match || match->rtx) continue;
-      // Sender info only: its report blocks describe what the participant
-      // receives, which is our business, not its receiver's.
-      (void)rtp::write_sender_report(writer, match->stream->local_ssrc, report->info, {});
-      continue;
-    }
-    if (packet.packet_type != kTransportFeedback && packet.packet_type != kPayloadFeedback) continue;
-    auto feedback = rtp::parse_feedback(packet);
-    if (!feedback) continue;
-    const EchoStream* stream = nullptr;
-    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kFir) {
-      auto fir = rtp::parse_fir(packet);
-      if (!fir || fir->entry_count() == 0) continue;
-      stream = find_by_local_ssrc(fir->entry(0).ssrc);
-      if (stream == nullptr || !stream->remote_ssrc) continue;
-      const rtp::FirEntry entry{*stream->remote_ssrc, fir->entry(0).sequence_number};
-      (void)rtp::write_fir(writer, stream->local_ssrc, std::span(&entry, 1));
-      continue;
-    }
-    stream = find_by_local_ssrc(feedback->media_ssrc);
-    if (stream == nullptr || !stream->remote_ssrc) continue;
-    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kPli) {
-      (void)rtp::write_pli(writer, stream->local_ssrc, *stream->remote_ssrc);
-    } else if (packet.packet_type == kTransportFeedback && packet.count == rtp::feedback_format::kNack) {
-      auto nack = rtp::parse_nack(packet);
-      if (!nack) continue;
-      std::array<uint16_t, kMaxNackedPerMessage> lost{};
-      const size_t lost_count = nack->expand(lost);
-      (void)rtp::write_nack(writer, stream->local_ssrc, *stream->remote_ssrc, std::span(lost.data(), lost_count));
-    }
-  }
-  if (!reader.error().ok()) count(EchoDrop::kMalformedRtcp);
-  return Output{0, writer.size()};
+void EchoMedia::on_pli(const rtp::PliView& pli) {
+  const EchoStream* stream = stream_with_remote(pli.media_ssrc);
+  if (stream == nullptr) return;
+  (void)rtp::write_pli(*rtcp_writer_, stream->local_ssrc, *remote_[stream - streams_.data()].ssrc);
+}
+
+void EchoMedia::on_fir(const rtp::FirView& fir) {
+  if (fir.entry_count() == 0) return;
+  const EchoStream* stream = stream_with_remote(fir.entry(0).ssrc);
+  if (stream == nullptr) return;
+  const rtp::FirEntry entry{*remote_[stream - streams_.data()].ssrc, fir.entry(0).sequence_number};
+  (void)rtp::write_fir(*rtcp_writer_, stream->local_ssrc, std::span(&entry, 1));
+}
+
+void EchoMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
+  const EchoStream* stream = stream_with_remote(nack.media_ssrc);
+  if (stream == nullptr) return;
+  (void)rtp::write_nack(*rtcp_writer_, stream->local_ssrc, *remote_[stream - streams_.data()].ssrc, lost);
 }
 
 }  // namespace partyline::core

@@ -1,4 +1,4 @@
-// EchoMedia: the media logic of the echo test, sans-I/O. Whatever a
+// EchoMedia: the media logic of the echo test, a MediaHandler. Whatever a
 // participant sends comes back to it on the server's own SSRCs (declared in
 // the SDP answer), and the receiver's feedback (PLI, FIR, NACK) is mapped back
 // onto the participant's sending SSRCs so its encoder reacts as it would to a
@@ -12,7 +12,11 @@
 #include <span>
 #include <vector>
 
+#include "core/media_handler.hpp"
+#include "rtp/rtcp_dispatch.hpp"
 #include "rtp/rtp_header_extensions.hpp"
+#include "rtp/srtp_session.hpp"
+#include "rtp/ssrc_directory.hpp"
 
 namespace partyline::core {
 
@@ -34,41 +38,45 @@ struct EchoStream {
 // Why an incoming packet was not echoed; counted, never logged per packet.
 enum class EchoDrop { kMalformedRtp, kUnknownStream, kMalformedExtensions, kMalformedRtcp, kCount };
 
-class EchoMedia {
+class EchoMedia final : public MediaHandler, private rtp::RtcpHandler {
  public:
-  explicit EchoMedia(std::vector<EchoStream> streams);
+  EchoMedia(std::vector<EchoStream> streams, MediaTransport& transport);
 
-  struct Output {
-    size_t rtp_length = 0;   // bytes of `rtp_out` to send as RTP (0: none)
-    size_t rtcp_length = 0;  // bytes of `rtcp_out` to send as RTCP (0: none)
-  };
-
-  // A decrypted RTP packet from the participant. Writes the echo into
-  // `rtp_out` and, the first time video arrives, a PLI into `rtcp_out` so the
-  // first echoed frame is a keyframe.
-  Output on_rtp(std::span<const uint8_t> packet, std::span<uint8_t> rtp_out, std::span<uint8_t> rtcp_out);
-  // A decrypted RTCP compound from the participant. Feedback about our SSRCs
-  // is rewritten onto the participant's SSRCs; its sender reports are
-  // rewritten onto ours so its receiver sees the sender's clock.
-  Output on_rtcp(std::span<const uint8_t> compound, std::span<uint8_t> rtcp_out);
+  // The echo, and the first time video arrives a PLI, so the first echoed
+  // frame is a keyframe.
+  void on_rtp(std::span<uint8_t> packet, int64_t now_us) override;
+  // Feedback about our SSRCs is rewritten onto the participant's SSRCs; its
+  // sender reports are rewritten onto ours so its receiver sees the sender's
+  // clock.
+  void on_rtcp(std::span<const uint8_t> compound, int64_t now_us) override;
+  void on_transport_secure(int64_t /*now_us*/) override {}
+  int64_t on_timer(int64_t /*now_us*/) override { return kNoDeadline; }
 
   uint64_t echoed_packets() const { return echoed_packets_; }
   uint64_t drops(EchoDrop reason) const { return drops_[static_cast<size_t>(reason)]; }
 
  private:
-  struct Match {
-    EchoStream* stream;
-    bool rtx;
-  };
-  std::optional<Match> find_by_remote_ssrc(uint32_t ssrc);
-  std::optional<Match> learn(uint32_t ssrc, uint8_t payload_type);
-  const EchoStream* find_by_local_ssrc(uint32_t ssrc) const;
+  // rtp::RtcpHandler: one RTCP packet of the participant's compound.
+  void on_sender_report(const rtp::SenderReportView& report) override;
+  void on_pli(const rtp::PliView& pli) override;
+  void on_fir(const rtp::FirView& fir) override;
+  void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
+
+  // The stream we send on `local_ssrc` and the participant's SSRC for it.
+  const EchoStream* stream_with_remote(uint32_t local_ssrc) const;
   void count(EchoDrop reason) { ++drops_[static_cast<size_t>(reason)]; }
 
   std::vector<EchoStream> streams_;
+  rtp::SsrcDirectory remote_;  // one entry per stream, in the same order
+  MediaTransport& transport_;
   bool keyframe_requested_ = false;
   uint64_t echoed_packets_ = 0;
   std::array<uint64_t, static_cast<size_t>(EchoDrop::kCount)> drops_{};
+  // The RTCP compound being written in answer to the participant's.
+  std::optional<rtp::RtcpWriter> rtcp_writer_;
+  // Scratch space for what goes back: one MTU plus the SRTP trailer.
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtp_out_{};
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};
 };
 
 }  // namespace partyline::core

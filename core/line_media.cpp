@@ -1,9 +1,6 @@
 #include "core/line_media.hpp"
 
-#include <glib.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
 #include "rtp/rtcp_feedback.hpp"
@@ -15,24 +12,9 @@ namespace partyline::core {
 
 namespace {
 
-constexpr uint8_t kSenderReport = 200;
-constexpr uint8_t kReceiverReport = 201;
-constexpr uint8_t kTransportFeedback = 205;
-constexpr uint8_t kPayloadFeedback = 206;
-constexpr size_t kMaxNackedPerMessage = 256;
 constexpr size_t kRtxHeaderBytes = 2;  // the original sequence number
 constexpr uint8_t kPaddingBit = 0x20;
 constexpr std::string_view kCname = "partyline";
-
-// Now on the NTP clock (RFC 3550 4): seconds since 1900 in the high 32 bits.
-uint64_t ntp_now() {
-  constexpr uint64_t kUnixToNtpSeconds = 2208988800ull;
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  const uint64_t micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
-  const uint64_t seconds = micros / 1'000'000 + kUnixToNtpSeconds;
-  const uint64_t fraction = ((micros % 1'000'000) << 32) / 1'000'000;
-  return (seconds << 32) | fraction;
-}
 
 bool participant_sends(const rtp::NegotiatedMedia& media) {
   return media.accepted &&
@@ -41,8 +23,8 @@ bool participant_sends(const rtp::NegotiatedMedia& media) {
 
 }  // namespace
 
-LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed)
-    : router_(router), transport_(transport), rtcp_ssrc_(seed | 1u) {}
+LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed, NtpClock ntp)
+    : router_(router), transport_(transport), rtcp_ssrc_(seed | 1u), ntp_(ntp) {}
 
 LineMedia::~LineMedia() {
   for (Leg& leg : legs_) router_.remove_leg(leg.leg.get());
@@ -62,14 +44,16 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
     bool& taken = video ? video_taken : audio_taken;
     if (taken) continue;  // one stream of each kind per occupant
     taken = true;
-    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name),
-                     std::nullopt, std::nullopt, std::nullopt, rtp::KeyframeRequester()};
+    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name), std::nullopt,
+                     rtp::KeyframeRequester()};
+    rtp::SsrcDirectory::Entry ssrcs{{format->payload_type}, format->rtx_payload_type, std::nullopt, std::nullopt};
     if (!media.remote_ssrcs.empty()) {
-      stream.ssrc = media.remote_ssrcs.front().ssrc;
-      stream.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
-      stream.statistics.emplace(*stream.ssrc, format->clock_rate);
+      ssrcs.ssrc = media.remote_ssrcs.front().ssrc;
+      ssrcs.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+      stream.statistics.emplace(*ssrcs.ssrc, format->clock_rate);
     }
     published_.push_back(std::move(stream));
+    incoming_.add(std::move(ssrcs));
     published.push_back(PublishedStream{published_.back().key, *format});
   }
   for (Published& stream : published_) router_.add_source(stream.key, this);
@@ -120,26 +104,6 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
 
 // ---- publisher side ----
 
-std::optional<LineMedia::Match> LineMedia::find_published(uint32_t ssrc, uint8_t payload_type) {
-  for (Published& stream : published_) {
-    if (stream.ssrc == ssrc) return Match{&stream, false};
-    if (stream.rtx_ssrc == ssrc) return Match{&stream, true};
-  }
-  // No a=ssrc in the offer: the payload type tells the m-line.
-  for (Published& stream : published_) {
-    if (!stream.rtx_ssrc && stream.format.rtx_payload_type == payload_type && stream.ssrc) {
-      stream.rtx_ssrc = ssrc;
-      return Match{&stream, true};
-    }
-    if (!stream.ssrc && stream.format.payload_type == payload_type) {
-      stream.ssrc = ssrc;
-      stream.statistics.emplace(ssrc, stream.format.clock_rate);
-      return Match{&stream, false};
-    }
-  }
-  return std::nullopt;
-}
-
 LineMedia::Published* LineMedia::published_by_key(StreamKey key) {
   for (Published& stream : published_) {
     if (stream.key == key) return &stream;
@@ -148,7 +112,8 @@ LineMedia::Published* LineMedia::published_by_key(StreamKey key) {
 }
 
 size_t LineMedia::unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream) {
-  if (view.payload.size() < kRtxHeaderBytes || !stream.ssrc) return 0;  // padding-only probes
+  const std::optional<uint32_t> ssrc = ssrc_of(stream);
+  if (view.payload.size() < kRtxHeaderBytes || !ssrc) return 0;  // padding-only probes
   const size_t header = view.header_size;
   const uint16_t original = static_cast<uint16_t>((view.payload[0] << 8) | view.payload[1]);
   const size_t payload = view.payload.size() - kRtxHeaderBytes;
@@ -156,23 +121,25 @@ size_t LineMedia::unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView
   packet[0] &= static_cast<uint8_t>(~kPaddingBit);
   std::span<uint8_t> unwrapped = packet.first(header + payload);
   (void)rtp::set_rtp_sequence_number(unwrapped, original);
-  (void)rtp::set_rtp_ssrc(unwrapped, *stream.ssrc);
+  (void)rtp::set_rtp_ssrc(unwrapped, *ssrc);
   (void)rtp::set_rtp_payload_type(unwrapped, stream.format.payload_type);
   return unwrapped.size();
 }
 
 void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
+  now_us_ = now_us;
   auto parsed = rtp::parse_rtp_packet(packet);
   if (!parsed) {
     ++stats_.malformed_drops;
     return;
   }
-  auto match = find_published(parsed->ssrc, parsed->payload_type);
+  auto match = incoming_.match(parsed->ssrc, parsed->payload_type);
   if (!match) {
     ++stats_.unknown_ssrc_drops;
     return;
   }
-  Published& stream = *match->stream;
+  Published& stream = published_[match->index];
+  if (match->learned && !match->rtx) stream.statistics.emplace(parsed->ssrc, stream.format.clock_rate);
   if (match->rtx) {
     const size_t length = unwrap_rtx(packet, *parsed, stream);
     if (length == 0) return;
@@ -193,31 +160,32 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
 void LineMedia::on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) {
   Published* stream = published_by_key(key);
   if (stream == nullptr || stream->codec == rtp::VideoCodec::kOther) return;
-  const int64_t now_us = g_get_monotonic_time();
-  stream->keyframes.request(reason, now_us);
-  if (stream->keyframes.poll(now_us)) send_keyframe_request(*stream);
+  stream->keyframes.request(reason, now_us_);
+  if (stream->keyframes.poll(now_us_)) send_keyframe_request(*stream);
 }
 
 void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) {
   Published* stream = published_by_key(key);
-  if (stream == nullptr || !stream->ssrc || sequence_numbers.empty()) return;
+  if (stream == nullptr || !ssrc_of(*stream) || sequence_numbers.empty()) return;
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
-  if (rtp::write_nack(writer, rtcp_ssrc_, *stream->ssrc, sequence_numbers).ok() && send_rtcp(writer.size())) {
+  if (rtp::write_nack(writer, rtcp_ssrc_, *ssrc_of(*stream), sequence_numbers).ok() && send_rtcp(writer.size())) {
     ++stats_.nacks_sent;
   }
 }
 
 void LineMedia::send_keyframe_request(const Published& stream) {
-  if (!stream.ssrc) return;
+  const std::optional<uint32_t> ssrc = ssrc_of(stream);
+  if (!ssrc) return;
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
   // A request that cannot go out yet (transport not secure) is made again
   // by on_transport_secure().
-  if (rtp::write_pli(writer, rtcp_ssrc_, *stream.ssrc).ok() && send_rtcp(writer.size())) {
+  if (rtp::write_pli(writer, rtcp_ssrc_, *ssrc).ok() && send_rtcp(writer.size())) {
     ++stats_.keyframe_requests_sent;
   }
 }
 
 void LineMedia::on_transport_secure(int64_t now_us) {
+  now_us_ = now_us;
   for (const Leg& leg : legs_) router_.request_keyframe(*leg.leg, rtp::KeyframeRequestReason::kNewSubscriber);
   for (Published& stream : published_) {
     if (stream.codec == rtp::VideoCodec::kOther) continue;
@@ -228,7 +196,7 @@ void LineMedia::on_transport_secure(int64_t now_us) {
 
 // ---- subscriber side ----
 
-LegSendResult LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
+ice::SendResult LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
   return transport_.send_rtp(buffer, length);
 }
 
@@ -246,8 +214,8 @@ std::vector<LegReport> LineMedia::leg_reports() const {
 }
 
 // RFC 3550 6.4.1: round trip = arrival - LSR - DLSR, in 1/65536 s.
-void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks, uint64_t ntp_now) {
-  const uint32_t arrival = static_cast<uint32_t>(ntp_now >> 16);
+void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks) {
+  const uint32_t arrival = static_cast<uint32_t>(ntp_.ntp(now_us_) >> 16);
   for (size_t i = 0; i < blocks.size(); ++i) {
     const rtp::ReportBlock block = blocks[i];
     for (Leg& leg : legs_) {
@@ -264,63 +232,53 @@ void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks, uint64_t nt
 }
 
 void LineMedia::on_rtcp(std::span<const uint8_t> compound, int64_t now_us) {
-  rtp::RtcpCompoundReader reader(compound);
-  rtp::RtcpPacketView packet;
-  while (reader.next(packet)) {
-    if (packet.packet_type == kReceiverReport) {
-      if (auto report = rtp::parse_receiver_report(packet)) on_report_blocks(report->blocks, ntp_now());
-      continue;
-    }
-    if (packet.packet_type == kSenderReport) {
-      auto report = rtp::parse_sender_report(packet);
-      if (!report) continue;
-      on_report_blocks(report->blocks, ntp_now());
-      for (Published& stream : published_) {
-        if (stream.ssrc == report->sender_ssrc && stream.statistics) {
-          stream.statistics->on_sender_report(report->info.ntp_timestamp, now_us);
-        }
-      }
-      continue;
-    }
-    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kFir) {
-      auto fir = rtp::parse_fir(packet);
-      if (!fir) continue;
-      for (size_t i = 0; i < fir->entry_count(); ++i) {
-        if (SubscriberLeg* leg = leg_by_ssrc(fir->entry(i).ssrc)) router_.request_keyframe(*leg);
-      }
-      continue;
-    }
-    if (packet.packet_type != kTransportFeedback && packet.packet_type != kPayloadFeedback) continue;
-    auto feedback = rtp::parse_feedback(packet);
-    if (!feedback) continue;
-    SubscriberLeg* leg = leg_by_ssrc(feedback->media_ssrc);
-    if (leg == nullptr) continue;
-    if (packet.packet_type == kPayloadFeedback && packet.count == rtp::feedback_format::kPli) {
-      router_.request_keyframe(*leg);
-    } else if (packet.packet_type == kTransportFeedback && packet.count == rtp::feedback_format::kNack) {
-      auto nack = rtp::parse_nack(packet);
-      if (!nack) continue;
-      std::array<uint16_t, kMaxNackedPerMessage> lost{};
-      const size_t lost_count = nack->expand(lost);
-      router_.on_leg_nack(*leg, std::span(lost.data(), lost_count), now_us);
-    }
+  now_us_ = now_us;
+  if (!rtp::dispatch_rtcp(compound, *this)) ++stats_.malformed_drops;
+}
+
+void LineMedia::on_receiver_report(const rtp::ReceiverReportView& report) { on_report_blocks(report.blocks); }
+
+void LineMedia::on_sender_report(const rtp::SenderReportView& report) {
+  on_report_blocks(report.blocks);
+  if (auto match = incoming_.find(report.sender_ssrc); match && !match->rtx) {
+    Published& stream = published_[match->index];
+    if (stream.statistics) stream.statistics->on_sender_report(report.info.ntp_timestamp, now_us_);
   }
-  if (!reader.error().ok()) ++stats_.malformed_drops;
+}
+
+void LineMedia::on_fir(const rtp::FirView& fir) {
+  for (size_t i = 0; i < fir.entry_count(); ++i) {
+    if (SubscriberLeg* leg = leg_by_ssrc(fir.entry(i).ssrc)) router_.request_keyframe(*leg);
+  }
+}
+
+void LineMedia::on_pli(const rtp::PliView& pli) {
+  if (SubscriberLeg* leg = leg_by_ssrc(pli.media_ssrc)) router_.request_keyframe(*leg);
+}
+
+void LineMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
+  if (SubscriberLeg* leg = leg_by_ssrc(nack.media_ssrc)) router_.on_leg_nack(*leg, lost, now_us_);
 }
 
 // ---- timers ----
 
-void LineMedia::tick(int64_t now_us) {
+int64_t LineMedia::on_timer(int64_t now_us) {
+  now_us_ = now_us;
+  int64_t next = MediaHandler::kNoDeadline;
   for (Published& stream : published_) {
     if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
+    if (auto wakeup = stream.keyframes.next_wakeup()) next = std::min(next, *wakeup);
   }
   if (now_us >= next_report_us_) {
     next_report_us_ = now_us + kReportIntervalUs;
     send_reports(now_us);
   }
+  return std::min(next, next_report_us_);
 }
 
-bool LineMedia::send_rtcp(size_t length) { return length > 0 && transport_.send_rtcp(rtcp_out_, length); }
+bool LineMedia::send_rtcp(size_t length) {
+  return length > 0 && transport_.send_rtcp(rtcp_out_, length) == ice::SendResult::kSent;
+}
 
 // A receiver report about what the participant publishes, then one sender
 // report per leg (so the subscriber can map each leg's RTP clock and count
@@ -337,7 +295,7 @@ void LineMedia::send_reports(int64_t now_us) {
       rtp::write_report_compound(writer, rtcp_ssrc_, nullptr, blocks, kCname).ok()) {
     ++stats_.reports_sent;
   }
-  const uint64_t ntp = ntp_now();
+  const uint64_t ntp = ntp_.ntp(now_us);
   for (const Leg& leg : legs_) {
     const rtp::ForwardingLeg& forwarding = leg.leg->leg;
     if (forwarding.packets_sent() == 0) continue;

@@ -8,7 +8,10 @@
 //   - subscriber: one rtp::ForwardingLeg per other occupant's stream that
 //     the last negotiated SDP carries; its PLI/FIR and NACKs go to the router,
 //     and it gets a sender report per leg.
-// It sends through a MediaTransport (the PeerConnection's, or a test's).
+// A MediaHandler: it sends through a MediaTransport (the PeerConnection's,
+// or a test's) and reads no clock. Time comes with each call; requests that
+// reach it from the router between calls (a subscriber's keyframe request,
+// NACK misses) are handled at the time of its latest call.
 #pragma once
 
 #include <cstdint>
@@ -18,23 +21,17 @@
 #include <string>
 #include <vector>
 
+#include "core/media_handler.hpp"
 #include "core/media_router.hpp"
 #include "rtp/codec_keyframe.hpp"
 #include "rtp/forwarding_leg.hpp"
 #include "rtp/keyframe_requester.hpp"
 #include "rtp/receive_statistics.hpp"
+#include "rtp/rtcp_dispatch.hpp"
 #include "rtp/sdp_offer.hpp"
+#include "rtp/ssrc_directory.hpp"
 
 namespace partyline::core {
-
-// Protect-and-send, in place: `buffer` holds `length` clear bytes and has
-// rtp::kSrtpMaxTrailer bytes of room after them.
-class MediaTransport {
- public:
-  virtual ~MediaTransport() = default;
-  virtual LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) = 0;
-  virtual bool send_rtcp(std::span<uint8_t> buffer, size_t length) = 0;
-};
 
 // A stream this participant publishes, for the control plane to hand out.
 struct PublishedStream {
@@ -70,11 +67,13 @@ struct LegReport {
   std::optional<int64_t> round_trip_us;  // from LSR/DLSR echoing our SR
 };
 
-class LineMedia : public SourceOwner, public LegSink {
+class LineMedia final : public MediaHandler, public SourceOwner, public LegSink, private rtp::RtcpHandler {
  public:
   static constexpr int64_t kReportIntervalUs = 1'000'000;
 
-  LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed);
+  // `seed`: the sender SSRC of our feedback and reports; `ntp`: the wall
+  // clock for reports.
+  LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed, NtpClock ntp = {});
   ~LineMedia() override;  // leaves the router
   LineMedia(const LineMedia&) = delete;
   LineMedia& operator=(const LineMedia&) = delete;
@@ -89,19 +88,19 @@ class LineMedia : public SourceOwner, public LegSink {
   // (codec mismatch), which are left out.
   size_t set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests);
 
-  // Decrypted packets from the participant; `packet` may be modified.
-  void on_rtp(std::span<uint8_t> packet, int64_t now_us);
-  void on_rtcp(std::span<const uint8_t> compound, int64_t now_us);
-  // Keyframe requests that waited out their hold-off; reports every second.
-  void tick(int64_t now_us);
-  // The transport can now carry media (DTLS-SRTP is up). Anything asked or
-  // forwarded before was lost: every leg asks its publisher for a keyframe
-  // (its first picture), and the participant's own video is asked for one.
-  void on_transport_secure(int64_t now_us);
+  // MediaHandler. Decrypted packets from the participant (`packet` may be
+  // modified); on_timer: keyframe requests that waited out their hold-off,
+  // reports every second. on_transport_secure: anything asked or forwarded
+  // before was lost, so every leg asks its publisher for a keyframe (its
+  // first picture), and the participant's own video is asked for one.
+  void on_rtp(std::span<uint8_t> packet, int64_t now_us) override;
+  void on_rtcp(std::span<const uint8_t> compound, int64_t now_us) override;
+  void on_transport_secure(int64_t now_us) override;
+  int64_t on_timer(int64_t now_us) override;
 
   void on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) override;
   void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
-  LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+  ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
 
   const LineMediaStats& stats() const { return stats_; }
   size_t leg_count() const { return legs_.size(); }
@@ -109,11 +108,11 @@ class LineMedia : public SourceOwner, public LegSink {
   std::vector<LegReport> leg_reports() const;
 
  private:
+  // What the participant publishes; its SSRCs are in incoming_, same index.
   struct Published {
     StreamKey key = 0;
     rtp::StreamFormat format;
     rtp::VideoCodec codec = rtp::VideoCodec::kOther;
-    std::optional<uint32_t> ssrc, rtx_ssrc;  // from the SDP, or learned by payload type
     std::optional<rtp::ReceiveStatistics> statistics;
     rtp::KeyframeRequester keyframes;
   };
@@ -122,15 +121,17 @@ class LineMedia : public SourceOwner, public LegSink {
     std::string stream_id, track_id;
     LegReport report;
   };
-  struct Match {
-    Published* stream;
-    bool rtx;
-  };
+  // rtp::RtcpHandler: one RTCP packet of the participant's compound.
+  void on_sender_report(const rtp::SenderReportView& report) override;
+  void on_receiver_report(const rtp::ReceiverReportView& report) override;
+  void on_pli(const rtp::PliView& pli) override;
+  void on_fir(const rtp::FirView& fir) override;
+  void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
 
-  std::optional<Match> find_published(uint32_t ssrc, uint8_t payload_type);
   Published* published_by_key(StreamKey key);
+  std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
   SubscriberLeg* leg_by_ssrc(uint32_t ssrc);
-  void on_report_blocks(const rtp::ReportBlockList& blocks, uint64_t ntp_now);
+  void on_report_blocks(const rtp::ReportBlockList& blocks);
   // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
   void send_keyframe_request(const Published& stream);
@@ -140,7 +141,10 @@ class LineMedia : public SourceOwner, public LegSink {
   WorkerRouter& router_;
   MediaTransport& transport_;
   uint32_t rtcp_ssrc_;  // the sender SSRC of our feedback and receiver reports
+  NtpClock ntp_;
+  int64_t now_us_ = 0;  // the time of the latest call
   std::vector<Published> published_;
+  rtp::SsrcDirectory incoming_;  // the SSRCs of published_, same order
   std::vector<Leg> legs_;
   int64_t next_report_us_ = 0;
   LineMediaStats stats_;

@@ -34,6 +34,7 @@ std::string_view to_string(RouterDrop drop) {
     case RouterDrop::kLegTooLarge: return "too_large";
     case RouterDrop::kSendFailed: return "send_failed";
     case RouterDrop::kSinkNotReady: return "transport_not_ready";
+    case RouterDrop::kProtectFailed: return "protect_failed";
     case RouterDrop::kNotCached: return "not_cached";
     case RouterDrop::kPaddingOnly: return "padding_only";
     case RouterDrop::kCount: break;
@@ -182,9 +183,12 @@ void WorkerRouter::send(SubscriberLeg& leg, rtp::LegPacket written, bool retrans
     return;
   }
   switch (leg.sink->send_leg_rtp(scratch_, written.length)) {
-    case LegSendResult::kSent: break;
-    case LegSendResult::kNotReady: count(RouterDrop::kSinkNotReady); return;
-    case LegSendResult::kRefused: count(RouterDrop::kSendFailed); return;
+    case ice::SendResult::kSent: break;
+    case ice::SendResult::kNoPath:
+    case ice::SendResult::kNotSecure: count(RouterDrop::kSinkNotReady); return;
+    case ice::SendResult::kProtectFailed: count(RouterDrop::kProtectFailed); return;
+    case ice::SendResult::kSocketRefused:
+    case ice::SendResult::kCount: count(RouterDrop::kSendFailed); return;
   }
   ++(retransmission ? retransmitted_ : forwarded_);
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/packet_ring.hpp"
+#include "ice/send_result.hpp"
 #include "rtp/forwarding_leg.hpp"
 #include "rtp/keyframe_requester.hpp"
 #include "rtp/retransmission_buffer.hpp"
@@ -40,20 +41,13 @@ namespace partyline::core {
 // Names one published stream across the process (the control plane's choice).
 using StreamKey = uint32_t;
 
-// What became of a packet handed to a LegSink.
-enum class LegSendResult : uint8_t {
-  kSent,
-  kNotReady,  // the subscriber's transport is not secure yet, or is closing
-  kRefused,   // protection failed or the socket refused it (buffer full, unreachable)
-};
-
 // Where a leg's packets go: the subscriber's transport, or a benchmark's.
 class LegSink {
  public:
   virtual ~LegSink() = default;
   // `buffer` holds `length` bytes of clear RTP and has rtp::kSrtpMaxTrailer
   // bytes of room after them (for protection in place).
-  virtual LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) = 0;
+  virtual ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) = 0;
 };
 
 // The publisher's side of a stream: what subscribers ask of it.
@@ -83,8 +77,9 @@ enum class RouterDrop : uint8_t {
   kLegBadExtensions,
   kLegTooOld,
   kLegTooLarge,
-  kSendFailed,            // the sink refused it: protection failed, socket full or unreachable
-  kSinkNotReady,          // the subscriber's transport is not secure yet, or is closing
+  kSendFailed,            // the socket refused it: buffer full, unreachable
+  kSinkNotReady,          // the subscriber's transport has no path or is not secure yet, or is closing
+  kProtectFailed,         // SRTP protection refused it
   kNotCached,             // a NACKed packet no longer in the cache (asked upstream)
   kPaddingOnly,           // nothing to forward (bandwidth probing); takes no leg number
   kCount,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/echo_media.hpp"
 #include "core/log.hpp"
 #include "rtp/sdp.hpp"
 
@@ -114,7 +115,9 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   }
   for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
   if (remote.end_of_candidates) end_of_remote_candidates();
-  if (role == MediaRole::kEcho) echo_.emplace(echo_streams(*answer_));
+  if (role == MediaRole::kEcho) {
+    media_ = std::make_unique<EchoMedia>(echo_streams(*answer_), static_cast<MediaTransport&>(*this));
+  }
   std::vector<PublishedStream> published;
   if (role == MediaRole::kLineParticipant && router_ != nullptr) {
     auto session = rtp::start_session(*offer, *answer_);
@@ -123,14 +126,15 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
       return;
     }
     session_ = std::move(session.value());
-    line_media_ = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this), static_cast<uint32_t>(ssrc_random_()));
-    published = line_media_->publish(*session_, keys.audio, keys.video);
-    media_timer_.start_aligned(context_, std::chrono::milliseconds(100), [this] {
-      line_media_->tick(g_get_monotonic_time());
-      return true;
-    });
+    auto line_media = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this),
+                                                  static_cast<uint32_t>(ssrc_random_()),
+                                                  NtpClock{g_get_real_time() - g_get_monotonic_time()});
+    published = line_media->publish(*session_, keys.audio, keys.video);
+    line_media_ = line_media.get();
+    media_ = std::move(line_media);
   }
   published_ = std::move(published);
+  start_media_timer();
 
   pending_answer_ = std::move(on_answer);
   if (auto status = transport_->start_gathering(); !status) {
@@ -144,6 +148,17 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
       return false;
     });
   }
+}
+
+// Every PeerConnection of a worker ticks on the same 100 ms grid, so their
+// ticks share one wake-up; a handler's deadline is met at the first tick at
+// or after it. A handler that never needs a timer (the echo) gets none.
+void PeerConnection::start_media_timer() {
+  if (!media_ || media_->on_timer(g_get_monotonic_time()) == MediaHandler::kNoDeadline) return;
+  media_timer_.start_aligned(context_, std::chrono::milliseconds(100), [this] {
+    (void)media_->on_timer(g_get_monotonic_time());
+    return true;
+  });
 }
 
 // The answer carries every candidate gathered so far on the BUNDLE m-line;
@@ -199,7 +214,27 @@ void PeerConnection::close() {
     }
   }
   media_timer_.cancel();
-  if (transport_) transport_->close();
+  if (transport_) {
+    log_transport_counts();
+    transport_->close();
+  }
+}
+
+// Every datagram the transport dropped, by reason, once: the edges of the
+// media path count, this reports.
+void PeerConnection::log_transport_counts() const {
+  using Drop = ice::PeerTransport::ReceiveDrop;
+  const ice::SendCounters& sends = transport_->send_counts();
+  if (transport_->dropped_packets() == 0 && sends.failures() == 0) return;
+  PL_LOG(kInfo, log_context_) << "transport: dropped received datagrams: "
+                              << transport_->receive_drops(Drop::kDtlsBeforeOffer) << " DTLS before the offer, "
+                              << transport_->receive_drops(Drop::kUnknownKind) << " of unknown kind, "
+                              << transport_->receive_drops(Drop::kMediaBeforeKeys) << " media before keys, "
+                              << transport_->receive_drops(Drop::kUnprotectFailed)
+                              << " failing SRTP; unsent: " << sends[ice::SendResult::kNoPath] << " no path, "
+                              << sends[ice::SendResult::kNotSecure] << " not secure, "
+                              << sends[ice::SendResult::kProtectFailed] << " protection failed, "
+                              << sends[ice::SendResult::kSocketRefused] << " refused by the socket";
 }
 
 void PeerConnection::on_local_candidate(std::string candidate) {
@@ -225,28 +260,16 @@ void PeerConnection::on_state(ice::TransportState state, const Error* error) {
   } else {
     PL_LOG(kInfo, log_context_) << "transport " << ice::to_string(state);
   }
-  if (state == ice::TransportState::kSecure && line_media_) line_media_->on_transport_secure(g_get_monotonic_time());
+  if (state == ice::TransportState::kSecure && media_) media_->on_transport_secure(g_get_monotonic_time());
   if (events_.on_state) events_.on_state(state, error);
 }
 
-void PeerConnection::send_echo_output(EchoMedia::Output output) {
-  if (output.rtcp_length > 0) (void)transport_->send_rtcp(rtcp_out_, output.rtcp_length);
-  if (output.rtp_length > 0) (void)transport_->send_rtp(rtp_out_, output.rtp_length);
+ice::SendResult PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ ? transport_->send_rtp(buffer, length) : ice::SendResult::kNoPath;
 }
 
-LegSendResult PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
-  if (!transport_) return LegSendResult::kNotReady;
-  switch (transport_->send_media(buffer, length, false)) {
-    case ice::PeerTransport::SendOutcome::kSent: return LegSendResult::kSent;
-    case ice::PeerTransport::SendOutcome::kNotSecure: return LegSendResult::kNotReady;
-    case ice::PeerTransport::SendOutcome::kProtectFailed:
-    case ice::PeerTransport::SendOutcome::kSendFailed: return LegSendResult::kRefused;
-  }
-  return LegSendResult::kRefused;
-}
-
-bool PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t length) {
-  return transport_ && transport_->send_media(buffer, length, true) == ice::PeerTransport::SendOutcome::kSent;
+ice::SendResult PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ ? transport_->send_rtcp(buffer, length) : ice::SendResult::kNoPath;
 }
 
 Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> streams) {
@@ -293,21 +316,11 @@ Status PeerConnection::apply_answer(std::string_view answer_sdp) {
 }
 
 void PeerConnection::on_rtp(std::span<uint8_t> packet) {
-  if (line_media_) {
-    line_media_->on_rtp(packet, g_get_monotonic_time());
-    return;
-  }
-  if (!echo_) return;
-  send_echo_output(echo_->on_rtp(packet, std::span(rtp_out_.data(), 1500), rtcp_out_));
+  if (media_) media_->on_rtp(packet, g_get_monotonic_time());
 }
 
 void PeerConnection::on_rtcp(std::span<uint8_t> compound) {
-  if (line_media_) {
-    line_media_->on_rtcp(compound, g_get_monotonic_time());
-    return;
-  }
-  if (!echo_) return;
-  send_echo_output(echo_->on_rtcp(compound, std::span(rtcp_out_.data(), 1500)));
+  if (media_) media_->on_rtcp(compound, g_get_monotonic_time());
 }
 
 }  // namespace partyline::core

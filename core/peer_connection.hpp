@@ -15,9 +15,9 @@
 #include <random>
 #include <string>
 
-#include "core/echo_media.hpp"
 #include "core/event_loop.hpp"
 #include "core/line_media.hpp"
+#include "core/media_handler.hpp"
 #include "core/media_router.hpp"
 #include "ice/certificate.hpp"
 #include "ice/ice_config.hpp"
@@ -102,9 +102,11 @@ class PeerConnection : private MediaTransport {
   void on_rtp(std::span<uint8_t> packet);
   void on_rtcp(std::span<uint8_t> compound);
   void send_answer();
-  void send_echo_output(EchoMedia::Output output);
-  LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) override;
-  bool send_rtcp(std::span<uint8_t> buffer, size_t length) override;
+  // Drives the media handler's timer on the worker's aligned 100 ms tick.
+  void start_media_timer();
+  void log_transport_counts() const;
+  ice::SendResult send_rtp(std::span<uint8_t> buffer, size_t length) override;
+  ice::SendResult send_rtcp(std::span<uint8_t> buffer, size_t length) override;
 
   GMainContext* context_;
   PeerConnectionSettings settings_;
@@ -119,8 +121,6 @@ class PeerConnection : private MediaTransport {
   bool gathering_done_ = false;
   Timer gathering_timer_;
 
-  std::optional<EchoMedia> echo_;
-
   // Line participants: the negotiated state, the offer awaiting its answer
   // (with the streams it carries) and the media.
   WorkerRouter* router_;
@@ -131,11 +131,11 @@ class PeerConnection : private MediaTransport {
   // across offers so a stream never changes SSRC under the subscriber.
   std::vector<std::pair<std::string, rtp::OutgoingStream>> outgoing_;
   std::vector<PublishedStream> published_;
-  std::unique_ptr<LineMedia> line_media_;
+  // What happens to the participant's media (echo, or a line occupant's);
+  // line_media_ is the same object when it is a LineMedia.
+  std::unique_ptr<MediaHandler> media_;
+  LineMedia* line_media_ = nullptr;
   Timer media_timer_;
-  // Scratch space for what the echo writes back: one MTU plus the SRTP trailer.
-  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtp_out_{};
-  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};
 
   std::unique_ptr<ice::PeerTransport> transport_;  // last: destroyed first
 };

@@ -245,47 +245,13 @@ void IceAgent::end_of_remote_candidates() {
   nice_agent_peer_candidate_gathering_done(agent_.get(), stream_id_);
 }
 
-Status IceAgent::send(std::span<const uint8_t> datagram) {
-  if (!has_selected_pair_ || closed_) {
-    return make_error(error_code::kUnavailable, "ICE has no selected pair yet");
-  }
-  if (!send_datagram(datagram)) return make_error(error_code::kUnavailable, "nice_agent_send failed");
-  return {};
-}
-
-bool IceAgent::send_datagram(std::span<const uint8_t> datagram) {
-  if (!has_selected_pair_ || closed_) return false;
-  if (direct_path_) return direct_path_->send(datagram);
+SendResult IceAgent::send(std::span<const uint8_t> datagram) {
+  if (!has_selected_pair_ || closed_) return SendResult::kNoPath;
+  if (direct_path_) return direct_path_->send(datagram) ? SendResult::kSent : SendResult::kSocketRefused;
   return nice_agent_send(agent_.get(), stream_id_, kComponent, static_cast<guint>(datagram.size()),
-                         reinterpret_cast<const gchar*>(datagram.data())) >= 0;
-}
-
-size_t IceAgent::send_batch(std::span<const std::span<const uint8_t>> datagrams) {
-  if (!has_selected_pair_ || closed_) return 0;
-  if (direct_path_) {
-    // Nothing sends batches on the media path yet (see bench/README.md on
-    // sendmmsg): one sendto each, stopping where the socket is full.
-    size_t sent = 0;
-    while (sent < datagrams.size() && direct_path_->send(datagrams[sent])) ++sent;
-    return sent;
-  }
-  constexpr size_t kChunk = 32;
-  std::array<GOutputVector, kChunk> vectors{};
-  std::array<NiceOutputMessage, kChunk> messages{};
-  size_t total = 0;
-  while (total < datagrams.size()) {
-    const size_t count = std::min(kChunk, datagrams.size() - total);
-    for (size_t i = 0; i < count; ++i) {
-      vectors[i] = GOutputVector{datagrams[total + i].data(), datagrams[total + i].size()};
-      messages[i] = NiceOutputMessage{&vectors[i], 1};
-    }
-    const gint sent = nice_agent_send_messages_nonblocking(agent_.get(), stream_id_, kComponent,
-                                                           messages.data(), count, nullptr, nullptr);
-    if (sent <= 0) break;
-    total += static_cast<size_t>(sent);
-    if (static_cast<size_t>(sent) < count) break;  // the socket is full
-  }
-  return total;
+                         reinterpret_cast<const gchar*>(datagram.data())) >= 0
+             ? SendResult::kSent
+             : SendResult::kSocketRefused;
 }
 
 void IceAgent::close() {

@@ -22,6 +22,7 @@
 #include "ice/candidate_filter.hpp"
 #include "ice/direct_udp_path.hpp"
 #include "ice/ice_config.hpp"
+#include "ice/send_result.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::ice {
@@ -71,13 +72,9 @@ class IceAgent {
   // (DirectUdpPath) rather than through nice_agent_send (relayed pairs).
   bool sends_directly() const { return direct_path_.has_value(); }
   IceState state() const { return state_; }
-  // Sends one datagram on the selected pair. Fails (503) without one.
-  Status send(std::span<const uint8_t> datagram);
-  // The same without an error message (hot path): false when not sent.
-  bool send_datagram(std::span<const uint8_t> datagram);
-  // Hook for batching (nice_agent_send_messages_nonblocking): sends several
-  // datagrams in one call; returns how many were sent.
-  size_t send_batch(std::span<const std::span<const uint8_t>> datagrams);
+  // Sends one datagram on the selected pair, never blocking: kNoPath without
+  // one (or once closed), kSocketRefused when the socket refused it.
+  SendResult send(std::span<const uint8_t> datagram);
   // Stops checks and releases TURN allocations; no more callbacks.
   void close();
 

@@ -135,7 +135,7 @@ void PeerTransport::on_ice_path_ready() {
   if (!remote_set_ || state_ == TransportState::kFailed || state_ == TransportState::kClosed) return;
   std::deque<std::vector<uint8_t>> pending = std::move(pending_dtls_);
   pending_dtls_.clear();
-  for (const auto& datagram : pending) (void)ice_->send(datagram);
+  for (const auto& datagram : pending) send_counts_.count(ice_->send(datagram));
   if (state_ == TransportState::kNew || state_ == TransportState::kChecking) {
     set_state(TransportState::kConnected);
   }
@@ -148,7 +148,7 @@ void PeerTransport::on_ice_path_ready() {
 void PeerTransport::send_dtls(std::span<const uint8_t> datagram) {
   if (ice_->has_selected_pair()) {
     // A lost datagram is recovered by DTLS retransmission.
-    (void)ice_->send(datagram);
+    send_counts_.count(ice_->send(datagram));
     return;
   }
   if (pending_dtls_.size() >= kMaxPendingDtls) pending_dtls_.pop_front();
@@ -160,7 +160,7 @@ void PeerTransport::on_datagram(std::span<uint8_t> datagram) {
   switch (rtp::classify_packet(datagram)) {
     case rtp::PacketKind::kDtls:
       if (!dtls_) {
-        ++dropped_packets_;  // before the offer: the peer will retransmit
+        count(ReceiveDrop::kDtlsBeforeOffer);  // the peer will retransmit
         return;
       }
       dtls_->receive(datagram);
@@ -173,20 +173,20 @@ void PeerTransport::on_datagram(std::span<uint8_t> datagram) {
       on_media(datagram, true);
       return;
     default:
-      ++dropped_packets_;
+      count(ReceiveDrop::kUnknownKind);
       return;
   }
 }
 
 void PeerTransport::on_media(std::span<uint8_t> packet, bool rtcp) {
   if (!srtp_inbound_) {
-    ++dropped_packets_;
+    count(ReceiveDrop::kMediaBeforeKeys);
     return;
   }
   rtp::SrtpResult opened =
       rtcp ? srtp_inbound_->unprotect_rtcp(packet) : srtp_inbound_->unprotect_rtp(packet);
   if (!opened.ok()) {
-    ++dropped_packets_;
+    count(ReceiveDrop::kUnprotectFailed);
     return;
   }
   auto& deliver = rtcp ? callbacks_.on_rtcp : callbacks_.on_rtp;
@@ -229,33 +229,18 @@ gboolean PeerTransport::on_dtls_timer(gpointer self) {
   return G_SOURCE_REMOVE;
 }
 
-Status PeerTransport::send_rtp(std::span<uint8_t> buffer, size_t length) {
-  return send_protected(buffer, length, false);
-}
-
-Status PeerTransport::send_rtcp(std::span<uint8_t> buffer, size_t length) {
-  return send_protected(buffer, length, true);
-}
-
-PeerTransport::SendOutcome PeerTransport::send_media(std::span<uint8_t> buffer, size_t length, bool rtcp) {
-  if (state_ != TransportState::kSecure || !srtp_outbound_) return SendOutcome::kNotSecure;
+SendResult PeerTransport::send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp) {
+  if (state_ != TransportState::kSecure || !srtp_outbound_) return send_counts_.count(SendResult::kNotSecure);
   rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
                                 : srtp_outbound_->protect_rtp(buffer, length);
-  if (!sealed.ok()) return SendOutcome::kProtectFailed;
-  return ice_->send_datagram(buffer.first(sealed.length)) ? SendOutcome::kSent : SendOutcome::kSendFailed;
+  if (!sealed.ok()) return send_counts_.count(SendResult::kProtectFailed);
+  return send_counts_.count(ice_->send(buffer.first(sealed.length)));
 }
 
-Status PeerTransport::send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp) {
-  if (state_ != TransportState::kSecure || !srtp_outbound_) {
-    return make_error(error_code::kConflict,
-                      "transport is " + std::string(to_string(state_)) + ", not secure");
-  }
-  rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
-                                : srtp_outbound_->protect_rtp(buffer, length);
-  if (!sealed.ok()) {
-    return make_error(error_code::kBadRequest, std::string(rtp::to_string(sealed.error)));
-  }
-  return ice_->send(buffer.first(sealed.length));
+uint64_t PeerTransport::dropped_packets() const {
+  uint64_t total = 0;
+  for (uint64_t count : receive_drops_) total += count;
+  return total;
 }
 
 void PeerTransport::fail(int code, std::string message) {

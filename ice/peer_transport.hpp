@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "ice/dtls_transport.hpp"
 #include "ice/ice_agent.hpp"
 #include "ice/ice_config.hpp"
+#include "ice/send_result.hpp"
 #include "rtp/result.hpp"
 #include "rtp/srtp_session.hpp"
 
@@ -89,12 +91,10 @@ class PeerTransport {
 
   // Protects in place and sends; `buffer` holds `length` bytes of RTP/RTCP
   // and must have room for the SRTP trailer (rtp::kSrtpMaxTrailer) after it.
-  Status send_rtp(std::span<uint8_t> buffer, size_t length);
-  Status send_rtcp(std::span<uint8_t> buffer, size_t length);
-  // The same for the forwarding hot path: an enum instead of an error
-  // message, so a failure allocates nothing.
-  enum class SendOutcome : uint8_t { kSent, kNotSecure, kProtectFailed, kSendFailed };
-  SendOutcome send_media(std::span<uint8_t> buffer, size_t length, bool rtcp);
+  // Never allocates or logs: the outcome is counted (send_counts()) and
+  // returned for the caller's own counters.
+  SendResult send_rtp(std::span<uint8_t> buffer, size_t length) { return send_protected(buffer, length, false); }
+  SendResult send_rtcp(std::span<uint8_t> buffer, size_t length) { return send_protected(buffer, length, true); }
 
   // Sends close_notify, stops the agent, then reports kClosed. Idempotent.
   // A peer's close_notify also leads to kClosed (the agent stops on close()
@@ -102,9 +102,19 @@ class PeerTransport {
   void close();
   TransportState state() const { return state_; }
 
-  // Received packets dropped since creation (SRTP auth/replay failures,
-  // media before keys, unknown packet kinds). Counted, never logged here.
-  uint64_t dropped_packets() const { return dropped_packets_; }
+  // Received datagrams dropped since creation, by reason. Counted, never
+  // logged here (core logs them when the PeerConnection closes).
+  enum class ReceiveDrop : uint8_t {
+    kDtlsBeforeOffer,   // a DTLS record before the remote parameters (the peer retransmits)
+    kUnknownKind,       // neither DTLS, RTP nor RTCP (STUN stays inside libnice)
+    kMediaBeforeKeys,   // SRTP before the DTLS handshake installed keys
+    kUnprotectFailed,   // SRTP authentication or replay check failed
+    kCount,
+  };
+  uint64_t receive_drops(ReceiveDrop reason) const { return receive_drops_[static_cast<size_t>(reason)]; }
+  uint64_t dropped_packets() const;  // all reasons
+  // Outgoing datagrams (media, RTCP and DTLS) by outcome.
+  const SendCounters& send_counts() const { return send_counts_; }
 
  private:
   struct ConstructionTag {};
@@ -130,7 +140,8 @@ class PeerTransport {
   static gboolean on_dtls_timer(gpointer self);
   void fail(int code, std::string message);
   void set_state(TransportState state, const Error* error = nullptr);
-  Status send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp);
+  SendResult send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp);
+  void count(ReceiveDrop reason) { ++receive_drops_[static_cast<size_t>(reason)]; }
 
   GMainContext* context_;
   std::shared_ptr<const Certificate> certificate_;
@@ -145,7 +156,8 @@ class PeerTransport {
   std::unique_ptr<GSource, SourceDeleter> dtls_timer_;
   TransportState state_ = TransportState::kNew;
   bool remote_set_ = false;
-  uint64_t dropped_packets_ = 0;
+  std::array<uint64_t, static_cast<size_t>(ReceiveDrop::kCount)> receive_drops_{};
+  SendCounters send_counts_;
 };
 
 }  // namespace partyline::ice

@@ -327,7 +327,7 @@ void Participant::on_websocket_closed(uint16_t code, const std::string& reason) 
 
 bool Participant::send_rtp(std::span<uint8_t> buffer, size_t length) {
   const auto& transport = leg(Leg::kMain).transport;
-  return transport && transport->send_media(buffer, length, false) == ice::PeerTransport::SendOutcome::kSent;
+  return transport && transport->send_rtp(buffer, length) == ice::SendResult::kSent;
 }
 
 void Participant::on_rtp(std::span<uint8_t> packet) {

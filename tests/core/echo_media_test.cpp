@@ -10,6 +10,7 @@
 #include "rtp/rtcp_reports.hpp"
 #include "rtp/rtp_header_extensions.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "tests/core/recording_transport.hpp"
 
 namespace partyline::core {
 namespace {
@@ -36,19 +37,24 @@ std::vector<uint8_t> rtp_packet(uint32_t ssrc, uint8_t payload_type, uint16_t se
   return {buffer.begin(), buffer.begin() + size.value()};
 }
 
-struct Buffers {
-  std::array<uint8_t, 1500> rtp{};
-  std::array<uint8_t, 1500> rtcp{};
+constexpr int64_t kNow = 1'000'000;
+
+// An echo and what it sent.
+struct Echo {
+  explicit Echo(std::vector<EchoStream> streams = two_streams()) : media(std::move(streams), sent) {}
+  RecordingTransport sent;
+  EchoMedia media;
 };
 
 TEST(EchoMediaTest, AudioComesBackOnOurSsrcWithPayloadUntouched) {
-  EchoMedia echo(two_streams());
-  Buffers out;
+  Echo echo;
   auto packet = rtp_packet(kRemoteAudio, 111, 7);
-  auto result = echo.on_rtp(packet, out.rtp, out.rtcp);
-  ASSERT_EQ(result.rtp_length, packet.size());
-  EXPECT_EQ(result.rtcp_length, 0u);  // no keyframe request for audio
-  auto echoed = rtp::parse_rtp_packet(std::span(out.rtp.data(), result.rtp_length));
+  echo.media.on_rtp(packet, kNow);
+  ASSERT_EQ(echo.sent.rtp.size(), 1u);
+  ASSERT_EQ(echo.sent.rtp[0].size(), packet.size());
+  EXPECT_TRUE(echo.sent.rtcp.empty());  // no keyframe request for audio
+  EXPECT_TRUE(echo.sent.room_for_trailer);
+  auto echoed = rtp::parse_rtp_packet(echo.sent.rtp[0]);
   ASSERT_TRUE(echoed);
   EXPECT_EQ(echoed->ssrc, kLocalAudio);
   EXPECT_EQ(echoed->sequence_number, 7);
@@ -73,11 +79,11 @@ TEST(EchoMediaTest, OnlyNegotiatedHeaderExtensionsAreEchoed) {
   auto size = rtp::serialize_rtp_packet(spec, payload, packet);
   ASSERT_TRUE(size);
 
-  EchoMedia echo(two_streams());
-  Buffers out;
-  auto result = echo.on_rtp(std::span(packet.data(), size.value()), out.rtp, out.rtcp);
-  ASSERT_EQ(result.rtp_length, size.value());
-  auto echoed = rtp::parse_rtp_packet(std::span(out.rtp.data(), result.rtp_length));
+  Echo echo;
+  echo.media.on_rtp(std::span(packet.data(), size.value()), kNow);
+  ASSERT_EQ(echo.sent.rtp.size(), 1u);
+  ASSERT_EQ(echo.sent.rtp[0].size(), size.value());
+  auto echoed = rtp::parse_rtp_packet(echo.sent.rtp[0]);
   ASSERT_TRUE(echoed);
   EXPECT_TRUE(rtp::find_header_extension(echoed->extension_profile, echoed->extension_data, 1).has_value());
   EXPECT_FALSE(rtp::find_header_extension(echoed->extension_profile, echoed->extension_data, 2).has_value());
@@ -85,45 +91,50 @@ TEST(EchoMediaTest, OnlyNegotiatedHeaderExtensionsAreEchoed) {
 }
 
 TEST(EchoMediaTest, FirstVideoPacketRequestsOneKeyframe) {
-  EchoMedia echo(two_streams());
-  Buffers out;
-  auto first = echo.on_rtp(rtp_packet(kRemoteVideo, 96, 1), out.rtp, out.rtcp);
-  ASSERT_GT(first.rtcp_length, 0u);
-  rtp::RtcpCompoundReader reader(std::span(out.rtcp.data(), first.rtcp_length));
+  Echo echo;
+  auto first = rtp_packet(kRemoteVideo, 96, 1);
+  echo.media.on_rtp(first, kNow);
+  ASSERT_EQ(echo.sent.rtcp.size(), 1u);
+  rtp::RtcpCompoundReader reader(echo.sent.rtcp[0]);
   rtp::RtcpPacketView packet;
   ASSERT_TRUE(reader.next(packet));
   auto pli = rtp::parse_pli(packet);
   ASSERT_TRUE(pli);
   EXPECT_EQ(pli->media_ssrc, kRemoteVideo);
-  auto second = echo.on_rtp(rtp_packet(kRemoteVideo, 96, 2), out.rtp, out.rtcp);
-  EXPECT_EQ(second.rtcp_length, 0u);
-  EXPECT_EQ(echo.echoed_packets(), 2u);
+  auto second = rtp_packet(kRemoteVideo, 96, 2);
+  echo.media.on_rtp(second, kNow);
+  EXPECT_EQ(echo.sent.rtcp.size(), 1u);
+  EXPECT_EQ(echo.media.echoed_packets(), 2u);
+  EXPECT_EQ(echo.sent.rtp.size(), 2u);
 }
 
 TEST(EchoMediaTest, RetransmissionsGoOutOnOurRtxSsrc) {
-  EchoMedia echo(two_streams());
-  Buffers out;
-  auto result = echo.on_rtp(rtp_packet(kRemoteVideoRtx, 97, 1), out.rtp, out.rtcp);
-  ASSERT_GT(result.rtp_length, 0u);
-  EXPECT_EQ(rtp::parse_rtp_packet(std::span(out.rtp.data(), result.rtp_length))->ssrc, kLocalVideoRtx);
+  Echo echo;
+  auto retransmission = rtp_packet(kRemoteVideoRtx, 97, 1);
+  echo.media.on_rtp(retransmission, kNow);
+  ASSERT_EQ(echo.sent.rtp.size(), 1u);
+  EXPECT_EQ(rtp::parse_rtp_packet(echo.sent.rtp[0])->ssrc, kLocalVideoRtx);
 }
 
 TEST(EchoMediaTest, UnannouncedSsrcIsLearnedByPayloadTypeAndUnknownOnesDropped) {
   auto streams = two_streams();
   streams[0].remote_ssrc.reset();
-  EchoMedia echo(streams);
-  Buffers out;
-  EXPECT_GT(echo.on_rtp(rtp_packet(0x9999, 111, 1), out.rtp, out.rtcp).rtp_length, 0u);
-  EXPECT_EQ(echo.on_rtp(rtp_packet(0x7777, 111, 1), out.rtp, out.rtcp).rtp_length, 0u);  // audio already learned
-  EXPECT_EQ(echo.on_rtp(rtp_packet(0x8888, 45, 1), out.rtp, out.rtcp).rtp_length, 0u);
-  EXPECT_EQ(echo.drops(EchoDrop::kUnknownStream), 2u);
-  const std::array<uint8_t, 3> garbage{0x80, 0, 1};
-  EXPECT_EQ(echo.on_rtp(garbage, out.rtp, out.rtcp).rtp_length, 0u);
-  EXPECT_EQ(echo.drops(EchoDrop::kMalformedRtp), 1u);
+  Echo echo(streams);
+  for (auto packet : {rtp_packet(0x9999, 111, 1), rtp_packet(0x7777, 111, 1) /* audio already learned */,
+                      rtp_packet(0x8888, 45, 1)}) {
+    echo.media.on_rtp(packet, kNow);
+  }
+  ASSERT_EQ(echo.sent.rtp.size(), 1u);
+  EXPECT_EQ(rtp::parse_rtp_packet(echo.sent.rtp[0])->ssrc, kLocalAudio);
+  EXPECT_EQ(echo.media.drops(EchoDrop::kUnknownStream), 2u);
+  std::array<uint8_t, 3> garbage{0x80, 0, 1};
+  echo.media.on_rtp(garbage, kNow);
+  EXPECT_EQ(echo.sent.rtp.size(), 1u);
+  EXPECT_EQ(echo.media.drops(EchoDrop::kMalformedRtp), 1u);
 }
 
 TEST(EchoMediaTest, FeedbackAboutOurSsrcsIsMappedToTheParticipantsSsrcs) {
-  EchoMedia echo(two_streams());
+  Echo echo;
   std::array<uint8_t, 512> in{};
   rtp::RtcpWriter writer(in);
   ASSERT_TRUE(rtp::write_receiver_report(writer, 0x5555, {}).ok());
@@ -132,9 +143,9 @@ TEST(EchoMediaTest, FeedbackAboutOurSsrcsIsMappedToTheParticipantsSsrcs) {
   ASSERT_TRUE(rtp::write_nack(writer, 0x5555, kLocalVideo, lost).ok());
   ASSERT_TRUE(rtp::write_pli(writer, 0x5555, 0xDEAD).ok());  // not ours: ignored
 
-  Buffers out;
-  auto result = echo.on_rtcp(writer.written(), out.rtcp);
-  rtp::RtcpCompoundReader reader(std::span(out.rtcp.data(), result.rtcp_length));
+  echo.media.on_rtcp(writer.written(), kNow);
+  ASSERT_EQ(echo.sent.rtcp.size(), 1u);
+  rtp::RtcpCompoundReader reader(echo.sent.rtcp[0]);
   rtp::RtcpPacketView packet;
   ASSERT_TRUE(reader.next(packet));
   EXPECT_EQ(rtp::parse_pli(packet)->media_ssrc, kRemoteVideo);
@@ -150,14 +161,14 @@ TEST(EchoMediaTest, FeedbackAboutOurSsrcsIsMappedToTheParticipantsSsrcs) {
 }
 
 TEST(EchoMediaTest, SenderReportsAreRewrittenOntoOurSsrcAndGarbageIsCounted) {
-  EchoMedia echo(two_streams());
+  Echo echo;
   std::array<uint8_t, 256> in{};
   rtp::RtcpWriter writer(in);
   const rtp::SenderInfo info{0x0102030405060708ull, 90000, 10, 1000};
   ASSERT_TRUE(rtp::write_sender_report(writer, kRemoteVideo, info, {}).ok());
-  Buffers out;
-  auto result = echo.on_rtcp(writer.written(), out.rtcp);
-  rtp::RtcpCompoundReader reader(std::span(out.rtcp.data(), result.rtcp_length));
+  echo.media.on_rtcp(writer.written(), kNow);
+  ASSERT_EQ(echo.sent.rtcp.size(), 1u);
+  rtp::RtcpCompoundReader reader(echo.sent.rtcp[0]);
   rtp::RtcpPacketView packet;
   ASSERT_TRUE(reader.next(packet));
   auto report = rtp::parse_sender_report(packet);
@@ -166,8 +177,9 @@ TEST(EchoMediaTest, SenderReportsAreRewrittenOntoOurSsrcAndGarbageIsCounted) {
   EXPECT_EQ(report->info, info);
 
   const std::array<uint8_t, 8> absurd{0x80, 200, 0xFF, 0xFF, 0, 0, 0, 1};
-  EXPECT_EQ(echo.on_rtcp(absurd, out.rtcp).rtcp_length, 0u);
-  EXPECT_EQ(echo.drops(EchoDrop::kMalformedRtcp), 1u);
+  echo.media.on_rtcp(absurd, kNow);
+  EXPECT_EQ(echo.sent.rtcp.size(), 1u);  // nothing more
+  EXPECT_EQ(echo.media.drops(EchoDrop::kMalformedRtcp), 1u);
 }
 
 }  // namespace

@@ -6,8 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <glib.h>
-
 #include <cstring>
 #include <vector>
 
@@ -16,6 +14,7 @@
 #include "rtp/rtcp_reports.hpp"
 #include "rtp/rtp_header_extensions.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "tests/core/recording_transport.hpp"
 #include "tests/rtp/negotiated_session_fixtures.hpp"
 
 namespace partyline::core {
@@ -32,34 +31,6 @@ constexpr uint8_t kVp8 = 96, kRtx = 97, kOpus = 111;
 constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2;
 constexpr StreamKey kAudioKey = 2, kVideoKey = 3;
 constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc = 0x2222;
-
-class RecordingTransport : public MediaTransport {
- public:
-  LegSendResult send_rtp(std::span<uint8_t> buffer, size_t length) override {
-    rtp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
-    return LegSendResult::kSent;
-  }
-  bool send_rtcp(std::span<uint8_t> buffer, size_t length) override {
-    if (!secure) return false;
-    rtcp.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
-    return true;
-  }
-  // The RTCP feedback packets of one type and format sent so far.
-  std::vector<rtp::FeedbackView> feedback(uint8_t packet_type, uint8_t format) const {
-    std::vector<rtp::FeedbackView> found;
-    for (const Bytes& compound : rtcp) {
-      rtp::RtcpCompoundReader reader(compound);
-      rtp::RtcpPacketView packet;
-      while (reader.next(packet)) {
-        if (packet.packet_type != packet_type || packet.count != format) continue;
-        if (auto parsed = rtp::parse_feedback(packet)) found.push_back(*parsed);
-      }
-    }
-    return found;
-  }
-  std::vector<Bytes> rtp, rtcp;
-  bool secure = true;  // false: DTLS not done, nothing goes out
-};
 
 Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
   std::array<uint8_t, 16> extension_bytes{};
@@ -122,7 +93,7 @@ class LineMediaTest : public ::testing::Test {
     return bob_transport_.rtp;
   }
 
-  int64_t now_us_ = g_get_monotonic_time();
+  int64_t now_us_ = 5'000'000'000;  // virtual time
   MediaFabric fabric_{2};
   RecordingTransport alice_transport_, bob_transport_;
   LineMedia alice_{fabric_.router(0), alice_transport_, 0xA11CE};
@@ -221,9 +192,9 @@ TEST_F(LineMediaTest, KeyframeRequestsFromSubscribersAreCoalesced) {
   pli.resize(writer.size());
   for (int i = 0; i < 5; ++i) bob_.on_rtcp(pli, now_us_);  // within the hold-off of the first request
   EXPECT_TRUE(alice_transport_.feedback(206, rtp::feedback_format::kPli).empty());
-  alice_.tick(g_get_monotonic_time() + 400'000);  // the hold-off is over: one request for all five
+  alice_.on_timer(now_us_ + 400'000);  // the hold-off is over: one request for all five
   EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
-  alice_.tick(g_get_monotonic_time() + 500'000);
+  alice_.on_timer(now_us_ + 500'000);
   EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
 }
 
@@ -231,12 +202,12 @@ TEST_F(LineMediaTest, AKeyframeRequestLostBeforeTheTransportWasSecureIsMadeAgain
   const uint64_t sent_before = alice_.stats().keyframe_requests_sent;
   alice_transport_.rtcp.clear();
   alice_transport_.secure = false;
-  alice_.tick(g_get_monotonic_time() + 400'000);
+  alice_.on_timer(now_us_ + 400'000);
   alice_.on_keyframe_request(kVideoKey, rtp::KeyframeRequestReason::kNewSubscriber);
-  alice_.tick(g_get_monotonic_time() + 800'000);
+  alice_.on_timer(now_us_ + 800'000);
   EXPECT_EQ(alice_.stats().keyframe_requests_sent, sent_before);  // refused sends are not counted
   alice_transport_.secure = true;
-  alice_.on_transport_secure(g_get_monotonic_time() + 1'200'000);
+  alice_.on_transport_secure(now_us_ + 1'200'000);
   const auto plis = alice_transport_.feedback(206, rtp::feedback_format::kPli);
   ASSERT_EQ(plis.size(), 1u);
   EXPECT_EQ(plis[0].media_ssrc, kAliceVideoSsrc);
@@ -245,7 +216,7 @@ TEST_F(LineMediaTest, AKeyframeRequestLostBeforeTheTransportWasSecureIsMadeAgain
 TEST_F(LineMediaTest, ASubscriberBecomingSecureAsksForAKeyframeOfEveryLeg) {
   alice_transport_.rtcp.clear();
   bob_.on_transport_secure(now_us_);  // within the hold-off of the request made when the leg was added
-  alice_.tick(g_get_monotonic_time() + 400'000);
+  alice_.on_timer(now_us_ + 400'000);
   EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), 1u);
 }
 
@@ -261,8 +232,8 @@ TEST_F(LineMediaTest, ReportsGoToThePublisherAndPerLegToTheSubscriber) {
   alice_.on_rtp(audio, now_us_);
   ASSERT_EQ(bob_received().size(), 1u);
   alice_transport_.rtcp.clear();
-  alice_.tick(now_us_ + 2 * LineMedia::kReportIntervalUs);
-  bob_.tick(now_us_ + 2 * LineMedia::kReportIntervalUs);
+  alice_.on_timer(now_us_ + 2 * LineMedia::kReportIntervalUs);
+  bob_.on_timer(now_us_ + 2 * LineMedia::kReportIntervalUs);
 
   auto first_packet_type = [](const std::vector<Bytes>& compounds, uint8_t type, uint32_t ssrc) {
     for (const Bytes& compound : compounds) {

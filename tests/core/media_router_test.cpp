@@ -36,11 +36,11 @@ constexpr int64_t kNow = 1'000'000;
 // Records what a subscriber's transport would have sent.
 class RecordingSink : public LegSink {
  public:
-  LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
+  ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
     room_for_trailer = room_for_trailer && buffer.size() >= length + rtp::kSrtpMaxTrailer;
-    if (result != LegSendResult::kSent) return result;
+    if (result != ice::SendResult::kSent) return result;
     packets.emplace_back(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length));
-    return LegSendResult::kSent;
+    return ice::SendResult::kSent;
   }
   std::vector<uint16_t> sequence_numbers() const {
     std::vector<uint16_t> numbers;
@@ -49,7 +49,7 @@ class RecordingSink : public LegSink {
   }
 
   std::vector<Bytes> packets;
-  LegSendResult result = LegSendResult::kSent;  // what the transport says
+  ice::SendResult result = ice::SendResult::kSent;  // what the transport says
   bool room_for_trailer = true;
 };
 
@@ -374,23 +374,28 @@ TEST(MediaRouterTest, RefusedSendsAndUnknownPayloadTypesAreCounted) {
   router.add_source(kKey, &owner);
   TestLeg leg(0, 0xA0);
   router.add_leg(&leg.leg, false);
-  leg.sink.result = LegSendResult::kRefused;
+  leg.sink.result = ice::SendResult::kSocketRefused;
   publish(router, kFirstSourceSequence, 5);
   EXPECT_EQ(router.drops(RouterDrop::kSendFailed), 5u);
   EXPECT_EQ(router.forwarded(), 0u);
   EXPECT_TRUE(leg.sink.room_for_trailer);
   // A transport not secure yet (or closing) is counted apart from a refusal.
-  leg.sink.result = LegSendResult::kNotReady;
+  leg.sink.result = ice::SendResult::kNotSecure;
   publish(router, kFirstSourceSequence + 5, 3);
   EXPECT_EQ(router.drops(RouterDrop::kSinkNotReady), 3u);
   EXPECT_EQ(router.drops(RouterDrop::kSendFailed), 5u);
   EXPECT_EQ(to_string(RouterDrop::kSinkNotReady), "transport_not_ready");
+  // So is a packet SRTP would not protect.
+  leg.sink.result = ice::SendResult::kProtectFailed;
+  publish(router, kFirstSourceSequence + 8, 2);
+  EXPECT_EQ(router.drops(RouterDrop::kProtectFailed), 2u);
+  EXPECT_EQ(router.drops(RouterDrop::kSendFailed), 5u);
 
-  leg.sink.result = LegSendResult::kSent;
-  const Bytes other_codec = source_packet(kFirstSourceSequence + 8, 98);
+  leg.sink.result = ice::SendResult::kSent;
+  const Bytes other_codec = source_packet(kFirstSourceSequence + 10, 98);
   router.on_source_rtp(kKey, *rtp::parse_rtp_packet(other_codec), kNow);
   EXPECT_EQ(router.drops(RouterDrop::kLegUnknownPayloadType), 1u);
-  publish(router, kFirstSourceSequence + 6, 1);
+  publish(router, kFirstSourceSequence + 11, 1);
   EXPECT_EQ(router.forwarded(), 1u);
   EXPECT_EQ(to_string(RouterDrop::kRingFull), "ring_full");
 }
@@ -420,9 +425,9 @@ TEST(MediaRouterTest, PacketsCrossWorkerThreadsInOrder) {
   class CountingSink : public RecordingSink {
    public:
     explicit CountingSink(std::promise<void>& done) : done_(done) {}
-    LegSendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
+    ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override {
       on_worker_1 = on_worker_1 && worker_1->on_loop_thread();
-      const LegSendResult sent = RecordingSink::send_leg_rtp(buffer, length);
+      const ice::SendResult sent = RecordingSink::send_leg_rtp(buffer, length);
       if (packets.size() == kPackets) done_.set_value();
       return sent;
     }

@@ -91,7 +91,7 @@ TEST_F(IceAgentTest, ConnectsWithEarlyCandidatesAndSendsSingleAndBatched) {
     auto outcome = b_.agent->add_remote_candidate("a=" + c);
     ASSERT_TRUE(outcome.ok() && outcome->accepted && outcome->queued);
   }
-  EXPECT_FALSE(a_.agent->send(std::vector<uint8_t>{1, 2, 3}).ok());  // no pair yet
+  EXPECT_EQ(SendResult::kNoPath, a_.agent->send(std::vector<uint8_t>{1, 2, 3}));  // no pair yet
   ASSERT_TRUE(a_.agent->set_remote_credentials(b_.agent->local_ufrag(), b_.agent->local_pwd()).ok());
   ASSERT_TRUE(b_.agent->set_remote_credentials(a_.agent->local_ufrag(), a_.agent->local_pwd()).ok());
   a_.agent->end_of_remote_candidates();
@@ -103,14 +103,13 @@ TEST_F(IceAgentTest, ConnectsWithEarlyCandidatesAndSendsSingleAndBatched) {
   EXPECT_TRUE(b_.agent->sends_directly());
 
   const std::vector<uint8_t> single = {0x80, 96, 0, 1, 9, 9, 9, 9};
-  ASSERT_TRUE(a_.agent->send(single).ok());
+  ASSERT_EQ(SendResult::kSent, a_.agent->send(single));
   ASSERT_TRUE(run_until([&] { return !b_.received.empty(); }));
   EXPECT_EQ(single, b_.received.front());
 
   std::vector<std::vector<uint8_t>> packets;
   for (uint8_t i = 0; i < 40; ++i) packets.push_back({0x80, 96, 0, i, 1, 2, 3, 4});
-  std::vector<std::span<const uint8_t>> views(packets.begin(), packets.end());
-  EXPECT_EQ(40u, b_.agent->send_batch(views));
+  for (const auto& packet : packets) EXPECT_EQ(SendResult::kSent, b_.agent->send(packet));
   ASSERT_TRUE(run_until([&] { return a_.received.size() >= 40; }));
   EXPECT_EQ(packets, a_.received);
   EXPECT_TRUE(a_.states.back() == IceState::kConnected || a_.states.back() == IceState::kReady);
@@ -118,8 +117,7 @@ TEST_F(IceAgentTest, ConnectsWithEarlyCandidatesAndSendsSingleAndBatched) {
   // Closed: nothing more goes out, directly or not.
   a_.agent->close();
   EXPECT_FALSE(a_.agent->sends_directly());
-  EXPECT_FALSE(a_.agent->send_datagram(single));
-  EXPECT_EQ(0u, a_.agent->send_batch(views));
+  EXPECT_EQ(SendResult::kNoPath, a_.agent->send(single));
 }
 
 TEST(CandidateFilterTest, MatchesIpv4AndIpv6NetworksAndRejectsBadCidr) {

@@ -159,8 +159,8 @@ class PeerTransportTest : public ::testing::Test {
     std::copy(std::begin(header), std::end(header), rtp.begin());
     for (size_t i = 12; i < 172; ++i) rtp[i] = static_cast<uint8_t>(i ^ sequence);
     const std::vector<uint8_t> rtp_plain(rtp.begin(), rtp.begin() + 172);
-    Status sent = sender.transport->send_rtp(rtp, 172);
-    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    SendResult sent = sender.transport->send_rtp(rtp, 172);
+    ASSERT_EQ(SendResult::kSent, sent) << to_string(sent);
 
     std::vector<uint8_t> rtcp(28 + rtp::kSrtpMaxTrailer, 0);
     const uint8_t rtcp_header[8] = {0x80, 200, 0, 6, 0xCA, 0xFE, 0xBA, 0xBE};  // sender report
@@ -168,7 +168,7 @@ class PeerTransportTest : public ::testing::Test {
     for (size_t i = 8; i < 28; ++i) rtcp[i] = static_cast<uint8_t>(i * 5);
     const std::vector<uint8_t> rtcp_plain(rtcp.begin(), rtcp.begin() + 28);
     sent = sender.transport->send_rtcp(rtcp, 28);
-    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    ASSERT_EQ(SendResult::kSent, sent) << to_string(sent);
 
     const size_t rtp_before = receiver.rtp.size();
     const size_t rtcp_before = receiver.rtcp.size();
@@ -257,7 +257,8 @@ TEST_F(PeerTransportTest, FingerprintMismatchFailsWith495OnTheCheckingSide) {
   EXPECT_FALSE(server_.reached(TransportState::kSecure));
 
   std::vector<uint8_t> buffer(64, 0x80);
-  EXPECT_FALSE(client_.transport->send_rtp(buffer, 20).ok());
+  EXPECT_EQ(SendResult::kNotSecure, client_.transport->send_rtp(buffer, 20));
+  EXPECT_EQ(1u, client_.transport->send_counts()[SendResult::kNotSecure]);
 }
 
 TEST_F(PeerTransportTest, ServerRejectsClientCertificateNotMatchingFingerprint) {
