@@ -101,17 +101,24 @@ std::string connection_value(const ConnectionData& c) {
   return c.network_type + ' ' + c.address_type + ' ' + c.address;
 }
 
-// Writes the raw lines whose type is in `types` ("" = every type not in
-// `placed`, the types the caller writes at their place in RFC 8866's order
-// before a=), so the output keeps the order it requires. A media section
-// places only i= and b=: the session-level u=, e= and p= found in a media
-// section must go with the rest, not be lost.
+// Writes the raw lines whose type is in `types`, type by type in the order
+// `types` lists them (RFC 8866's order; lines of one type keep theirs), or
+// with `types` "" every line whose type is not in `placed` (the types the
+// caller writes at their place before a=), in arrival order. A media section
+// places only i=, c=, b= and k=: the session-level u=, e= and p= found in a
+// media section must go with the rest, not be lost.
 void write_other(SdpBuilder& out, const std::vector<SdpLine>& lines, std::string_view types,
-                 std::string_view placed = "iuepcb") {
-  for (const SdpLine& line : lines) {
-    bool listed = placed.find(line.type) != std::string_view::npos;
-    bool wanted = types.empty() ? !listed : types.find(line.type) != std::string_view::npos;
-    if (wanted) out.line(line.type, line.value);
+                 std::string_view placed = "iuepcbrzk") {
+  if (types.empty()) {
+    for (const SdpLine& line : lines) {
+      if (placed.find(line.type) == std::string_view::npos) out.line(line.type, line.value);
+    }
+    return;
+  }
+  for (char type : types) {
+    for (const SdpLine& line : lines) {
+      if (line.type == type) out.line(line.type, line.value);
+    }
   }
 }
 
@@ -215,8 +222,8 @@ void write_media(SdpBuilder& out, const MediaDescription& media) {
   out.line('m', m);
   write_other(out, media.other_lines, "i");
   if (media.connection) out.line('c', connection_value(*media.connection));
-  write_other(out, media.other_lines, "b");
-  write_other(out, media.other_lines, "", "icb");
+  write_other(out, media.other_lines, "bk");
+  write_other(out, media.other_lines, "", "icbk");
   if (media.rtcp) out.attribute("rtcp", *media.rtcp);
   for (const IceCandidate& candidate : media.candidates) out.line('a', to_string(candidate));
   if (media.end_of_candidates) out.attribute("end-of-candidates");
@@ -247,6 +254,7 @@ std::string to_string(const SessionDescription& description) {
   if (description.connection) out.line('c', connection_value(*description.connection));
   write_other(out, description.other_lines, "b");
   out.line('t', std::to_string(description.start_time) + ' ' + std::to_string(description.stop_time));
+  write_other(out, description.other_lines, "rzk");
   write_other(out, description.other_lines, "");
   if (description.ice_lite) out.attribute("ice-lite");
   for (const BundleGroup& group : description.groups) {
