@@ -19,7 +19,7 @@ namespace {
 // Every configurable value is one of these; a table of (key, pointer) pairs
 // describes each JSON object, so reading, printing and checking share it.
 using FieldRef = std::variant<std::string*, bool*, uint16_t*, unsigned*, size_t*, std::vector<std::string>*,
-                              std::vector<TurnServerConfig>*>;
+                              std::vector<TurnServerConfig>*, PluginConfigs*>;
 using FieldTable = std::vector<std::pair<const char*, FieldRef>>;
 
 Error config_error(const std::string& path, const std::string& what) {
@@ -64,6 +64,16 @@ Status read_field(const json_t* value, const std::string& path, FieldRef field) 
           return read_string_list(value, path, *target);
         } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>>) {
           return read_turn_servers(value, path, *target);
+        } else if constexpr (std::is_same_v<Target, PluginConfigs>) {
+          if (!json_is_object(value)) return config_error(path, "must be an object of plugin names");
+          PluginConfigs sections;
+          const char* name;
+          json_t* section;
+          json_object_foreach(const_cast<json_t*>(value), name, section) {
+            if (!json_is_object(section)) return config_error(path + "." + name, "must be an object");
+            sections[name] = dump_json(section);
+          }
+          *target = std::move(sections);
         } else {
           unsigned long long number = 0;
           if (auto status = read_unsigned(value, path, std::numeric_limits<Target>::max(), number); !status) {
@@ -141,6 +151,12 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"max_occupants_per_line", &config.limits.max_occupants_per_line},
         {"requests_per_second", &config.limits.requests_per_second},
         {"request_burst", &config.limits.request_burst}}},
+      {"plugins",
+       {{"folders", &config.plugins.folders},
+        {"enabled", &config.plugins.enabled},
+        {"max_message_bytes", &config.plugins.max_message_bytes},
+        {"max_handles_per_session", &config.plugins.max_handles_per_session},
+        {"config", &config.plugins.config}}},
   };
 }
 
@@ -169,6 +185,14 @@ JsonPtr field_to_json(FieldRef field) {
             json_array_append_new(array.get(), object.release());
           }
           return array;
+        } else if constexpr (std::is_same_v<Target, PluginConfigs>) {
+          // A plugin's section may hold its secrets: --print-config shows
+          // which plugins are configured, not how.
+          JsonPtr object = adopt_json(json_object());
+          for (const auto& [name, section] : *target) {
+            json_object_set_new(object.get(), name.c_str(), json_pack("{s:s}", "(redacted)", "********"));
+          }
+          return object;
         } else {
           return adopt_json(json_integer(static_cast<json_int_t>(*target)));
         }
@@ -275,6 +299,8 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
        [&](const std::string& v) { config.ice.addresses = split_list(v); return Status{}; }},
       {"PARTYLINE_ICE_ALLOWED_NETWORKS", "ice.allowed_remote_networks",
        [&](const std::string& v) { config.ice.allowed_remote_networks = split_list(v); return Status{}; }},
+      {"PARTYLINE_PLUGIN_FOLDERS", "plugins.folders",
+       [&](const std::string& v) { config.plugins.folders = split_list(v); return Status{}; }},
   };
   for (const auto& override : overrides) {
     const char* value = getenv_fn(override.variable);
@@ -327,6 +353,10 @@ Status validate_config(const Config& config) {
   // Longer, and occupants would look at a stale list for that long.
   if (config.lines.occupants_interval_ms > 5000) {
     return config_error("lines.occupants_interval_ms", "must be from 0 to 5000");
+  }
+  if (config.plugins.max_message_bytes < 64) return config_error("plugins.max_message_bytes", "must be at least 64");
+  if (config.plugins.max_handles_per_session == 0) {
+    return config_error("plugins.max_handles_per_session", "must be at least 1");
   }
   if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
     return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct TurnServerConfig {
   std::string username;
   std::string password;
 };
+
+// Each plugin's own config section (plugins.config.NAME), as JSON text: the
+// plugin reads it, so its keys are its own business.
+using PluginConfigs = std::map<std::string, std::string>;
 
 struct Config {
   std::string log_level = "info";
@@ -69,6 +74,14 @@ struct Config {
     unsigned requests_per_second = 50;  // per session, sustained
     unsigned request_burst = 100;       // per session, at once
   } limits;
+
+  struct Plugins {
+    std::vector<std::string> folders;  // empty: the installed plugin folder, then the build tree's
+    std::vector<std::string> enabled;  // names to load; empty: every plugin found
+    unsigned max_message_bytes = 16384;
+    unsigned max_handles_per_session = 16;
+    PluginConfigs config;
+  } plugins;
 };
 
 // Overlays the JSON object on `config`. Unknown keys and wrong types are
@@ -77,7 +90,8 @@ Status apply_config_json(Config& config, const json_t* root);
 Status apply_config_file(Config& config, const std::string& path);
 // PARTYLINE_HTTP_BIND, PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT,
 // PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_JWT_SECRET, PARTYLINE_PUBLIC_IP,
-// PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS (comma lists).
+// PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS, PARTYLINE_PLUGIN_FOLDERS
+// (comma lists).
 // `getenv` is injectable for tests.
 Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*));
 // Cross-field checks (port ranges, files given in pairs, CIDR syntax).

@@ -12,7 +12,10 @@
 #include "core/worker_pool.hpp"
 #include "ice/certificate.hpp"
 #include "rtp/srtp_fast_crypto.hpp"
+#include "core/plugin_host.hpp"
 #include "signaling/call_handler.hpp"
+#include "signaling/plugin_requests.hpp"
+#include "signaling/request_router.hpp"
 #include "signaling/signaling_server.hpp"
 
 namespace partyline::signaling {
@@ -104,9 +107,16 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
 
   core::MemoryLineStore line_store({config.limits.max_lines, random_uuid_v4, random_line_token});
   CallHandler handler(signaling_loop, workers, std::move(settings.value()), line_store, call_options(config));
-  SignalingServer server(signaling_options(config), signaling_loop, handler);
+  // Plugins live on the signaling thread: loaded, called and destroyed there.
+  auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config));
+  signaling_loop.run_sync([&plugin_host] { plugin_host->load(); });
+  PluginRequests plugin_requests(*plugin_host);
+  RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
+                                 {&plugin_requests, {"message"}, "handle"}});
+  SignalingServer server(signaling_options(config), signaling_loop, router);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
+    signaling_loop.run_sync([&plugin_host] { plugin_host.reset(); });
     return 1;
   }
   PL_LOG(kInfo, "server") << "partyline " << PARTYLINE_VERSION << " with " << workers.size() << " media workers";
@@ -121,7 +131,10 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // session's PeerConnection), then let the workers finish their queues
   // (DTLS close_notify goes out there) and stop.
   server.stop();
-  signaling_loop.run_sync([&handler] { handler.close_all(); });
+  signaling_loop.run_sync([&handler, &plugin_host] {
+    handler.close_all();
+    plugin_host.reset();  // every handle is gone with its session: destroys the plugins
+  });
   signaling_loop.stop();
   workers.stop();
   PL_LOG(kInfo, "server") << "media: " << media_plane.summary();

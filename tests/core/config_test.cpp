@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace partyline::core {
 namespace {
@@ -76,6 +77,29 @@ TEST(ConfigTest, ValidationRejectsBadValues) {
   config.log_level = "info";
   config.dtls.certificate_file = "cert.pem";
   EXPECT_FALSE(validate_config(config).ok());  // key missing
+}
+
+TEST(ConfigTest, PluginSectionsAreEachPluginsOwnJson) {
+  Config config;
+  ASSERT_TRUE(apply(config, R"({"plugins":{"folders":["/opt/p"],"enabled":["echotest"],"max_message_bytes":4096,
+      "config":{"echotest":{"greeting":"hi","nested":{"any":[1,2]}}}}})").ok());
+  EXPECT_EQ(config.plugins.folders, std::vector<std::string>{"/opt/p"});
+  EXPECT_EQ(config.plugins.enabled, std::vector<std::string>{"echotest"});
+  EXPECT_EQ(config.plugins.max_message_bytes, 4096u);
+  // Unknown keys inside a plugin's section are the plugin's business.
+  EXPECT_EQ(config.plugins.config.at("echotest"), R"({"greeting":"hi","nested":{"any":[1,2]}})");
+  EXPECT_TRUE(validate_config(config).ok());
+
+  Config bad;
+  auto status = apply(bad, R"({"plugins":{"config":{"echotest":"on"}}})");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("'plugins.config.echotest' must be an object"), std::string::npos)
+      << status.error().message;
+  bad.plugins.max_message_bytes = 63;
+  EXPECT_FALSE(validate_config(bad).ok());
+  bad.plugins.max_message_bytes = 64;
+  bad.plugins.max_handles_per_session = 0;
+  EXPECT_FALSE(validate_config(bad).ok());
 }
 
 TEST(ConfigTest, EnvironmentOverridesFile) {

@@ -1,0 +1,32 @@
+// PluginRequests: the protocol's plugin requests (docs/protocol.md,
+// "Plugins"): attach, message and detach, on a core::PluginHost. A plugin's
+// events reach the handle's client as {"event": "plugin", "handle", "plugin",
+// "data", "jsep"?}. A session's handles are detached when it closes.
+//
+// Runs on the signaling loop thread, like every RequestHandler.
+#pragma once
+
+#include <memory>
+
+#include "core/plugin_host.hpp"
+#include "signaling/client_session.hpp"
+
+namespace partyline::signaling {
+
+class PluginRequests : public RequestHandler {
+ public:
+  explicit PluginRequests(core::PluginHost& host);
+
+  void on_session_open(const std::shared_ptr<ClientSession>& session) override;
+  void on_request(const std::shared_ptr<ClientSession>& session, Request request) override;
+  void on_session_closed(const std::shared_ptr<ClientSession>& session) override;
+
+ private:
+  Result<core::JsonPtr> attach(const std::shared_ptr<ClientSession>& session, const Request& request);
+  Result<core::JsonPtr> message(ClientSession& session, const Request& request);
+  Result<core::JsonPtr> detach(ClientSession& session, const Request& request);
+
+  core::PluginHost& host_;
+};
+
+}  // namespace partyline::signaling
