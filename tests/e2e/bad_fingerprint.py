@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: bad_fingerprint
 """E2E: an offer with a wrong a=fingerprint gets no media and a 495 error,
 while a correct client on the same server at the same time gets its echo.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: consent_freshness
 """E2E: consent freshness (RFC 7675): a peer that stops answering is gone.
 
 A watcher joins a line with an aiortc peer; a child process joins the same

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: echo_aiortc
 """E2E: an aiortc peer runs an echo call and gets its audio and video back.
 
 Run through run_e2e.sh (private network namespace, server started by

@@ -1,3 +1,4 @@
+// e2e-test: echo_chromium
 // E2E: headless Chromium opens the demo page, clicks Start, and must get its
 // own camera and microphone back through the server.
 //

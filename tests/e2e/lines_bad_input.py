@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: lines_bad_input
 """E2E: bad input and abuse (docs/protocol.md, "Requests and responses",
 "Error codes", "WebSocket close codes", keepalives): malformed JSON, unknown
 requests, missing and wrong-typed fields, oversized and binary messages, a

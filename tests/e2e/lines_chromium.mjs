@@ -1,3 +1,4 @@
+// e2e-test: lines_chromium
 // E2E: the demo page's phone-line view in headless Chromium, three browser
 // contexts (three users):
 //   1. alice opens the Phone line view, picks her name and creates a line:

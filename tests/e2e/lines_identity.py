@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: lines_identity
 """E2E: identity and access (docs/protocol.md, "Identity" and the access
 rules of "Phone lines"): JWTs checked at connect (4001 before any
 handshake), the authenticated user in the handshake and in every relayed

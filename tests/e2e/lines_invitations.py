@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: lines_invitations
 """E2E: invitations on phone lines (docs/protocol.md, "Phone lines":
 invite, accept, decline, cancel, block, outgoing_call), with real WebSocket
 clients and, where a line is joined, real aiortc offers.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: lines_occupants
 """E2E: the `occupants` event (docs/protocol.md, "Phone lines"). Three
 clients with real aiortc offers join a line and leave it in every order;
 after each step, every remaining occupant's LAST `occupants` event must equal

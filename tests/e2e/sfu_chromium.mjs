@@ -1,3 +1,4 @@
+// e2e-test: sfu_chromium
 // E2E (issue 4's acceptance test): the SFU forwards every occupant's media to
 // every other occupant, through the demo page in headless Chromium. Four
 // browser contexts (four users; as microphone a sine tone and as camera a

@@ -1,3 +1,4 @@
+// e2e-test: sfu_werift
 // E2E: forwarding exactness with werift (raw RTP). One werift publisher and
 // two werift subscribers join one phone line; each numbers VP8, RTX and the
 // header extensions differently. The publisher sends a known sequence of VP8

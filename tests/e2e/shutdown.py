@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# e2e-test: shutdown
 """E2E: SIGTERM closes every PeerConnection and the server exits promptly.
 
 An aiortc echo call is running when the server gets SIGTERM. Within the
