@@ -11,9 +11,10 @@
 // Every forwarding case reports time/fwd (per forwarded packet), fwd/s and
 // allocs/fwd (heap allocations per forwarded packet in steady state: must be
 // 0). `--check_zero_allocations` runs the allocation check alone and exits
-// non-zero when the steady state allocates. See bench/README.md.
+// non-zero when the steady state allocates or a packet did not reach every
+// leg. Any case that reports an error makes the program exit non-zero too.
+// See bench/README.md.
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/benchmark_errors.hpp"
 #include "bench/forwarding_allocation_counter.hpp"
 #include "bench/forwarding_line.hpp"
 #include "bench/forwarding_threads.hpp"
@@ -160,10 +162,18 @@ void forward_across_workers(benchmark::State& state, MediaProfile profile) {
   const double cpu1_before = run->worker_cpu_seconds(1);
   const auto wall_before = std::chrono::steady_clock::now();
   int64_t done = 0;
+  bool stalled = false;
   for (auto _ : state) {
-    run->publish();
     // The last iteration waits for worker 1 inside the timed region.
-    if (++done == state.max_iterations) run->wait_until_served();
+    if (!run->publish() || (++done == state.max_iterations && !run->wait_until_served())) {
+      state.SkipWithError("worker 1 stopped serving");  // before leaving the loop, as the library requires
+      stalled = true;
+      break;
+    }
+  }
+  if (stalled) {
+    run->stop();
+    return;
   }
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall_before;
   const double cpu0 = run->worker_cpu_seconds(0) - cpu0_before;
@@ -245,36 +255,57 @@ int check_zero_allocations() {
   }
   constexpr int kPackets = 2000;
   int failures = 0;
-  auto check = [&](const char* what, CrossWorkerLine& run, UdpReceiver* receiver) {
-    const uint64_t forwarded_before = run.line().forwarded();
+  // A zero count means something only for the path that was meant to run:
+  // each worker's router must hold its share of the legs and have forwarded
+  // every packet sent to each of them (a worker that forwarded nothing, or a
+  // path that drops most packets, allocates nothing either).
+  auto check = [&](const char* what, CrossWorkerLine& run, size_t legs, UdpReceiver* receiver) {
+    partyline::core::MediaFabric& fabric = run.line().fabric();
+    const size_t workers = fabric.size();
+    std::vector<uint64_t> forwarded_before(workers);
+    for (size_t w = 0; w < workers; ++w) forwarded_before[w] = fabric.router(w).forwarded();
     const AllocationCounts before = allocation_counts();
-    for (int i = 0; i < kPackets; ++i) {
-      run.publish();
+    bool served = true;
+    for (int i = 0; i < kPackets && served; ++i) {
+      served = run.publish();
       if (receiver && i % 64 == 63) receiver->drain();
     }
-    run.wait_until_served();
+    served = served && run.wait_until_served();
     const AllocationCounts allocations = allocation_counts() - before;
     run.stop();
-    const uint64_t forwarded = run.line().forwarded() - forwarded_before;
-    const bool ok = allocations.total() == 0 && forwarded > 0;
-    std::printf("%s %s: %llu packets forwarded, %llu operator new, %llu malloc-family allocations\n",
-                ok ? "ok  " : "FAIL", what, static_cast<unsigned long long>(forwarded),
-                static_cast<unsigned long long>(allocations.operator_new),
-                static_cast<unsigned long long>(allocations.malloc_family));
+    if (!served) std::printf("FAIL %s: worker 1 stopped serving\n", what);
+    bool ok = served && allocations.total() == 0;
+    std::string forwarding;
+    size_t legs_seen = 0;
+    for (size_t w = 0; w < workers; ++w) {
+      const uint64_t forwarded = fabric.router(w).forwarded() - forwarded_before[w];
+      const uint64_t expected = static_cast<uint64_t>(kPackets) * fabric.router(w).leg_count();
+      legs_seen += fabric.router(w).leg_count();
+      ok = ok && forwarded == expected && (workers == 1 || expected > 0);
+      forwarding += (w == 0 ? "" : ", ") + std::string("worker ") + std::to_string(w) + " forwarded " +
+                    std::to_string(forwarded) + " of " + std::to_string(expected);
+    }
+    // The routers hold every leg the line was built with.
+    ok = ok && legs_seen == legs;
+    std::printf("%s %s: %s; %llu operator new, %llu malloc-family allocations%s%s\n", ok ? "ok  " : "FAIL", what,
+                forwarding.c_str(), static_cast<unsigned long long>(allocations.operator_new),
+                static_cast<unsigned long long>(allocations.malloc_family),
+                run.line().drops() > 0 ? "; drops: " : "", run.line().drop_summary().c_str());
     if (!ok) ++failures;
   };
   try {
     for (MediaProfile profile : {MediaProfile::kVideo, MediaProfile::kAudio}) {
       CrossWorkerLine one_worker(LineSpec{profile, 100, 1, SinkKind::kSrtp, 0, nullptr}, kWarmUpPackets);
-      check((std::string(profile_name(profile)) + ", 100 legs, 1 worker").c_str(), one_worker, nullptr);
+      check((std::string(profile_name(profile)) + ", 100 legs, 1 worker").c_str(), one_worker, 100, nullptr);
       CrossWorkerLine two_workers(LineSpec{profile, 100, 2, SinkKind::kSrtp, 0, nullptr}, kWarmUpPackets);
-      check((std::string(profile_name(profile)) + ", 100 legs, 2 worker threads").c_str(), two_workers, nullptr);
+      check((std::string(profile_name(profile)) + ", 100 legs, 2 worker threads").c_str(), two_workers, 100,
+            nullptr);
     }
     if (loopback_usable()) {
       UdpReceiver receiver;
       CrossWorkerLine udp(LineSpec{MediaProfile::kVideo, 10, 1, SinkKind::kSrtpUdp, receiver.port(), nullptr},
                           kWarmUpPackets);
-      check("video, 10 legs, 1 worker, UDP send", udp, &receiver);
+      check("video, 10 legs, 1 worker, UDP send", udp, 10, &receiver);
     } else {
       std::printf("skip UDP send: loopback is not usable here\n");
     }
@@ -294,13 +325,6 @@ bool take_flag(int& argc, char** argv, const char* flag) {
     return true;
   }
   return false;
-}
-
-bool console_output(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--benchmark_format=", 19) == 0) return std::strcmp(argv[i] + 19, "console") == 0;
-  }
-  return true;
 }
 
 std::optional<FloorSender> floor_sender() {
@@ -349,6 +373,7 @@ void register_benchmarks(FloorSender& default_crypto, FloorSender& nettle_crypto
 
 int main(int argc, char** argv) {
   const bool check_only = take_flag(argc, argv, "--check_zero_allocations");
+  const std::string format = requested_format(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -367,13 +392,7 @@ int main(int argc, char** argv) {
   if (!nettle_crypto) return 1;
 
   register_benchmarks(*default_crypto, *nettle_crypto);
-  if (console_output(argc, argv)) {
-    ScalingReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
-                                                   : benchmark::ConsoleReporter::OO_Tabular);
-    benchmark::RunSpecifiedBenchmarks(&reporter);
-  } else {
-    benchmark::RunSpecifiedBenchmarks();
-  }
-  benchmark::Shutdown();
-  return 0;
+  // Non-zero when a case reported an error (packets not forwarded, SRTP
+  // protect failed): the ctest smoke test fails on it.
+  return run_benchmarks<ScalingReporter>(format, console_options(true));
 }

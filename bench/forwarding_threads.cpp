@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace partyline::bench {
@@ -21,6 +22,24 @@ void cpu_relax() {
 // every push should never get this far with packets waiting.
 constexpr uint32_t kIdleSpinsBeforePolling = 20'000;
 
+// Worker 1 serves a packet in microseconds: waiting this long for it means
+// it stopped serving (or packets were lost on the way), a bug to report
+// rather than spin on forever.
+constexpr auto kStallLimit = std::chrono::seconds(10);
+
+// Spins until `done` holds; false when kStallLimit passed first. The clock is
+// read only every 1024 spins, so a short wait costs what it did.
+template <class Done>
+bool spin_until(Done done) {
+  if (done()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + kStallLimit;
+  for (uint32_t spins = 1; !done(); ++spins) {
+    if (spins % 1024 == 0 && std::chrono::steady_clock::now() > deadline) return false;
+    cpu_relax();
+  }
+  return true;
+}
+
 }  // namespace
 
 CrossWorkerLine::CrossWorkerLine(LineSpec spec, int warm_up_packets) : two_workers_(spec.workers == 2) {
@@ -38,17 +57,20 @@ CrossWorkerLine::CrossWorkerLine(LineSpec spec, int warm_up_packets) : two_worke
 
 CrossWorkerLine::~CrossWorkerLine() { stop(); }
 
-void CrossWorkerLine::publish() {
+bool CrossWorkerLine::publish() {
   if (two_workers_) {
-    while (published_ - served_.value.load(std::memory_order_acquire) >= kMaxInFlight) cpu_relax();
+    if (!spin_until([this] { return published_ - served_.value.load(std::memory_order_acquire) < kMaxInFlight; })) {
+      return false;
+    }
     ++published_;
   }
   line_->publish_next();
   now_us_.store(line_->stream().now_us(), std::memory_order_relaxed);
+  return true;
 }
 
-void CrossWorkerLine::wait_until_served() {
-  while (served_.value.load(std::memory_order_acquire) < published_) cpu_relax();
+bool CrossWorkerLine::wait_until_served() {
+  return spin_until([this] { return served_.value.load(std::memory_order_acquire) >= published_; });
 }
 
 void CrossWorkerLine::stop() {

@@ -36,9 +36,11 @@ class CrossWorkerLine {
   CrossWorkerLine& operator=(const CrossWorkerLine&) = delete;
 
   // Worker 0: publishes the stream's next packet, after waiting for room.
-  void publish();
-  // Worker 0: waits until worker 1 has served everything published.
-  void wait_until_served();
+  // False, publishing nothing, when worker 1 freed no room for 10 s.
+  bool publish();
+  // Worker 0: waits until worker 1 has served everything published; false
+  // when it had not after 10 s (it stopped serving, or packets got lost).
+  bool wait_until_served();
   // Stops and joins worker 1. Only after this may line() counters be read.
   void stop();
 

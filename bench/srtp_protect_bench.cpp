@@ -1,6 +1,6 @@
 // SRTP protect cost per RTP packet, AES_CM_128_HMAC_SHA1_80:
 // - libsrtp2 with its own crypto (NSS-backed in Debian),
-// - libsrtp2 with the nettle-backed crypto of rtp/srtp_fast_crypto.hpp,
+// - libsrtp2 with the nettle-backed crypto of rtp/srtp/srtp_fast_crypto.hpp,
 // - the floor: nettle AES-128-CTR + HMAC-SHA1-80 over the same bytes with no
 //   libsrtp around it (keys set once, keyed HMAC state copied per packet).
 // Packet sizes are whole RTP packets (12-byte header + payload), before the
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/benchmark_errors.hpp"
 #include "rtp/srtp_fast_crypto.hpp"
 #include "rtp/srtp_session.hpp"
 
@@ -134,6 +135,7 @@ std::optional<Sender> create_sender() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::string format = partyline::bench::requested_format(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -163,7 +165,7 @@ int main(int argc, char** argv) {
                                    protect_with_raw_nettle(state, size);
                                  });
   }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  // Non-zero when a case reported an error (SRTP protect failed): the ctest
+  // smoke test fails on it.
+  return partyline::bench::run_benchmarks(format, partyline::bench::console_options(false));
 }
