@@ -243,7 +243,11 @@ TEST_F(CallHandlerOccupantsTest, GetLineSendsAChangeStillWaitingForItsIntervalFi
   ASSERT_TRUE(wait_for_list(*ann, {ann->session}));  // the line's first change: sent at once
   send_join(*ben, line_id, token);
   ASSERT_TRUE(ben->read_until([](const json_t* m) { return string_of(m, "event") == "accepted"; }));
-  EXPECT_TRUE(ben->occupants_events().empty());  // ben's arrival waits for the interval
+  // ben's arrival waits for the interval (10 s). Sent at once, it would
+  // follow `accepted` within milliseconds: reading on for 500 ms catches
+  // that, and ends early (failing) on the first occupants event.
+  EXPECT_FALSE(ben->read_until([](const json_t* m) { return string_of(m, "event") == "occupants"; }, 500ms));
+  EXPECT_TRUE(ben->occupants_events().empty());
 
   send_request(*ann, "get_line", "get", core::adopt_json(json_pack("{s:s}", "line_id", line_id.c_str())));
   ASSERT_TRUE(ann->read_until([](const json_t* m) { return is_response(m, "get"); }));
