@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/core/glib_deadline.hpp"
+
 namespace partyline::core {
 namespace {
 
@@ -66,10 +68,12 @@ class EpollPollTest : public ::testing::Test {
   }
 
   // Iterates (blocking) until `done` or the deadline; false on the deadline.
+  // The wake returns a blocking iteration at the deadline even when no
+  // watched descriptor ever becomes ready.
   bool run_until(const std::function<bool()>& done, int64_t deadline_us = 5'000'000) {
-    const int64_t deadline = g_get_monotonic_time() + deadline_us;
+    const test_support::DeadlineWake wake(context_, std::chrono::milliseconds(deadline_us / 1000));
     while (!done()) {
-      if (g_get_monotonic_time() > deadline) return false;
+      if (wake.passed()) return false;
       g_main_context_iteration(context_, TRUE);
     }
     return true;
@@ -145,7 +149,18 @@ TEST_F(EpollPollTest, ServesAReusedDescriptorNumber) {
     ASSERT_EQ(number, second.fds[0]);  // the lowest free numbers come back
     source = watch(second);
     ASSERT_EQ(1, ::write(second.fds[1], "b", 1));
-    ASSERT_TRUE(run_until([&] { return second.reads == 1; }, 100'000));  // at once, not after a resync
+    // At once, not after a resync: served by the very next iteration. A
+    // poller that kept the stale registration would block that iteration
+    // until its resync (up to kEpollResyncInterval) and serve the pipe in the
+    // one after. Counting iterations tells the two apart on any machine; a
+    // wall-clock bound (it was 100 ms) fails under ASan on loaded cores, and
+    // passes the bug whenever the resync happens to fall inside it.
+    {
+      const test_support::DeadlineWake wake(context_, std::chrono::seconds(5));
+      g_main_context_iteration(context_, TRUE);
+    }
+    EXPECT_EQ(second.reads, 1) << "not served by the first iteration after the write";
+    ASSERT_TRUE(run_until([&] { return second.reads == 1; }));
 
     // Closed and reopened between two iterations, the number never leaving the array.
     unwatch(source);

@@ -6,6 +6,8 @@
 #include <future>
 #include <vector>
 
+#include "tests/core/glib_deadline.hpp"
+
 namespace partyline::core {
 namespace {
 
@@ -50,7 +52,9 @@ TEST(TimerTest, RepeatsUntilItReturnsFalse) {
       return false;
     });
   });
-  EXPECT_EQ(done.get_future().get(), 3);
+  auto fired_count = done.get_future();
+  ASSERT_EQ(fired_count.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "the timer never finished";
+  EXPECT_EQ(fired_count.get(), 3);
   loop.run_sync([&] { EXPECT_FALSE(timer.active()); });
 }
 
@@ -71,7 +75,8 @@ TEST(TimerTest, MayRestartOrCancelItselfFromItsCallback) {
     return true;
   };
   loop.run_sync([&] { timer.start(loop.context(), std::chrono::milliseconds(1), fire); });
-  done.get_future().wait();
+  ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "the timer never fired its last time";
   loop.run_sync([&] {
     EXPECT_EQ(generation, 3);
     EXPECT_FALSE(timer.active());
@@ -93,7 +98,8 @@ TEST(TimerTest, MayBeDestroyedByItsOwnCallback) {
       return true;
     });
   });
-  done.get_future().wait();
+  ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "the timer never fired its last time";
   loop.run_sync([&] { EXPECT_EQ(timer, nullptr); });
 }
 
@@ -122,10 +128,16 @@ TEST(TimerTest, AlignedTimersOfOnePeriodFireInTheSameIteration) {
     second_fires.emplace_back(iteration, g_get_monotonic_time());
     return second_fires.size() < 3;  // stops itself after three
   });
-  while (first_fires.size() < 5) {
-    ++iteration;
-    g_main_context_iteration(context, TRUE);
+  {
+    // Five fires take 100 ms; a timer that stops firing fails here instead
+    // of blocking the iteration forever.
+    const test_support::DeadlineWake wake(context, std::chrono::seconds(5));
+    while (first_fires.size() < 5 && !wake.passed()) {
+      ++iteration;
+      g_main_context_iteration(context, TRUE);
+    }
   }
+  ASSERT_EQ(first_fires.size(), 5u) << "the first timer stopped firing";
   ASSERT_EQ(second_fires.size(), 3u);
   EXPECT_FALSE(second.active());
   EXPECT_TRUE(first.active());

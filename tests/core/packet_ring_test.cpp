@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -42,8 +43,12 @@ TEST(PacketRingTest, OversizedPacketsAreRefusedAndEmptyOnesCarried) {
 TEST(PacketRingTest, TwoThreadsPassEveryPacketInOrder) {
   constexpr uint32_t kPackets = 200000;
   PacketRing ring(64);
+  // A ring that loses or withholds a packet would leave both threads
+  // spinning: past the deadline they stop, and the count below fails.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::atomic<bool> give_up{false};
   std::thread producer([&] {
-    for (uint32_t i = 0; i < kPackets;) {
+    for (uint32_t i = 0; i < kPackets && !give_up.load(std::memory_order_relaxed);) {
       if (ring.try_push(packet_of(i, 1 + i % 200), i)) {
         ++i;
       } else {
@@ -53,7 +58,7 @@ TEST(PacketRingTest, TwoThreadsPassEveryPacketInOrder) {
   });
   uint32_t expected = 0;
   bool intact = true;
-  while (expected < kPackets) {
+  while (expected < kPackets && std::chrono::steady_clock::now() < deadline) {
     size_t got = ring.pop_batch(32, [&](std::span<const uint8_t> packet, uint32_t tag) {
       intact = intact && tag == expected && packet.size() == 1 + expected % 200 &&
                std::equal(packet.begin(), packet.end(), packet_of(expected, packet.size()).begin());
@@ -61,6 +66,7 @@ TEST(PacketRingTest, TwoThreadsPassEveryPacketInOrder) {
     });
     if (got == 0) std::this_thread::yield();
   }
+  give_up = true;
   producer.join();
   EXPECT_TRUE(intact);
   EXPECT_EQ(expected, kPackets);

@@ -326,13 +326,19 @@ TEST_F(SignalingServerTest, SilentClientClosesWith1001) {
 }
 
 TEST_F(SignalingServerTest, PongsKeepAnIdleClientOpen) {
-  options_.ping_interval_ms = 30;
-  options_.idle_timeout_ms = 150;
+  // What this distinguishes: pongs counting as traffic, or the server closing
+  // an idle client one idle timeout after its last message (the connect).
+  // The timeout only has to be well inside the watch below: 1 s, with a ping
+  // every 100 ms, leaves a gap of ten pings before a pong that runs late
+  // (ASan on two shared cores) looks like silence; 150 ms did not.
+  options_.ping_interval_ms = 100;
+  options_.idle_timeout_ms = 1000;
   start_server();
   WebSocketClient client;
   connect(client);
-  // Several idle timeouts pass; the automatic pongs count as traffic.
-  EXPECT_FALSE(client.next(600ms).has_value());
+  // Over two idle timeouts pass (a close is checked every 1/8 of one); the
+  // automatic pongs count as traffic.
+  EXPECT_FALSE(client.next(2500ms).has_value());
   client.send_text(R"({"handshake":"keepalive","transaction":"k-1"})");
   auto ack = client.next_json();
   ASSERT_TRUE(ack);
@@ -573,7 +579,11 @@ TEST_F(SignalingServerTest, RequestFloodGets429BeyondTheBurstWithoutDelayingOthe
   int successes = 0;
   int limited = 0;
   bool acknowledged = false;
+  // Each read waits 5 s at most; the deadline also ends a server that keeps
+  // sending without ever answering everything.
+  const auto deadline = testing::Clock::now() + 60s;
   while (answered.size() < static_cast<size_t>(kFlood) || !acknowledged) {
+    ASSERT_TRUE(testing::Clock::now() < deadline) << answered.size() << " answered in 60 s";
     auto message = flooder.next_json();
     ASSERT_TRUE(message) << answered.size() << " answered";
     if (const char* handshake = string_field(message, "handshake")) {

@@ -258,7 +258,10 @@ class WebSocketClient {
     auto deadline = Clock::now() + timeout;
     while (received_.empty() && !ended_) {
       if (wslay_event_want_write(ws_) && wslay_event_send(ws_) != 0) ended_ = true;
-      if (ended_ || !wait_readable(fd_->get(), deadline)) break;
+      // After a close frame wslay reads nothing more, and a socket at its end
+      // stays readable: waiting on would spin past the deadline forever.
+      if (!wslay_event_want_read(ws_)) ended_ = true;
+      if (ended_ || Clock::now() >= deadline || !wait_readable(fd_->get(), deadline)) break;
       if (wslay_event_recv(ws_) != 0) ended_ = true;
       if (wslay_event_want_write(ws_)) wslay_event_send(ws_);
     }
