@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 // glibc's allocator under its internal names: what malloc() is when nobody
 // interposes it.

@@ -29,7 +29,7 @@
 #include "bench/forwarding_allocation_counter.hpp"
 #include "bench/forwarding_line.hpp"
 #include "bench/forwarding_threads.hpp"
-#include "rtp/srtp_fast_crypto.hpp"
+#include "rtp/srtp/srtp_fast_crypto.hpp"
 
 namespace {
 

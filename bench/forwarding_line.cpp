@@ -13,7 +13,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "rtp/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
 
 namespace partyline::bench {
 

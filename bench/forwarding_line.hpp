@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/media_router.hpp"
-#include "rtp/forwarding_leg.hpp"
-#include "rtp/rtp_packet.hpp"
-#include "rtp/srtp_session.hpp"
+#include "core/media/media_router.hpp"
+#include "rtp/forward/forwarding_leg.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::bench {
 

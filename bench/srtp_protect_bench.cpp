@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "bench/benchmark_errors.hpp"
-#include "rtp/srtp_fast_crypto.hpp"
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_fast_crypto.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace {
 

@@ -25,7 +25,7 @@
 
 #include "ice/certificate.hpp"
 #include "rtp/result.hpp"
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::ice {
 

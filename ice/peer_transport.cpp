@@ -1,6 +1,6 @@
 #include "ice/peer_transport.hpp"
 
-#include "rtp/packet_demux.hpp"
+#include "rtp/packet/packet_demux.hpp"
 
 namespace partyline::ice {
 namespace {

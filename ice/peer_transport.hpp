@@ -25,7 +25,7 @@
 #include "ice/ice_config.hpp"
 #include "ice/send_result.hpp"
 #include "rtp/result.hpp"
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::ice {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::signaling {
 

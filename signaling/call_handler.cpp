@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/protocol_events.hpp"
 #include "signaling/request_fields.hpp"
 

@@ -22,12 +22,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/event_loop.hpp"
-#include "core/json.hpp"
-#include "core/line_store.hpp"
-#include "core/peer_connection.hpp"
-#include "core/peer_connection_handle.hpp"
-#include "core/worker_pool.hpp"
+#include "core/runtime/event_loop.hpp"
+#include "core/runtime/json.hpp"
+#include "core/lines/line_store.hpp"
+#include "core/session/peer_connection.hpp"
+#include "core/session/peer_connection_handle.hpp"
+#include "core/runtime/worker_pool.hpp"
 #include "signaling/client_session.hpp"
 #include "signaling/line_change_coalescer.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 
 namespace partyline::signaling {
 

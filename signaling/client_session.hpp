@@ -13,8 +13,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "core/event_loop.hpp"
-#include "core/json.hpp"
+#include "core/runtime/event_loop.hpp"
+#include "core/runtime/json.hpp"
 #include "rtp/result.hpp"
 #include "signaling/auth.hpp"
 #include "signaling/http_server.hpp"

@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 
 namespace partyline::signaling {
 

@@ -2,7 +2,7 @@
 // ringing call (docs/protocol.md, "invite" to "block and unblock").
 #include <algorithm>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
 #include "signaling/request_fields.hpp"

@@ -24,7 +24,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 
 namespace partyline::signaling {
 

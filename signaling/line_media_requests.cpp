@@ -1,10 +1,10 @@
 // Forwarding in phone lines, the control-plane side: which streams each
 // occupant receives, the server offers (`update` events) that carry them,
 // and the answers (`update` requests). The media itself never passes here:
-// see core/line_media.hpp and core/media_router.hpp.
+// see core/media/line_media.hpp and core/media/media_router.hpp.
 #include <algorithm>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
 #include "signaling/request_fields.hpp"

@@ -1,7 +1,7 @@
 // What the occupants of a line see of each other: the `occupants` event
 // (docs/protocol.md), sent after a line changes, coalesced per line
 // (LineChangeCoalescer) and serialized once for all its recipients.
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
 

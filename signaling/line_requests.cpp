@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
 #include "signaling/request_fields.hpp"

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "core/config.hpp"
-#include "core/log.hpp"
+#include "core/runtime/config.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/server_main.hpp"
 
 namespace {

@@ -1,6 +1,6 @@
 #include "signaling/plugin_requests.hpp"
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 #include "signaling/request_fields.hpp"
 
 namespace partyline::signaling {

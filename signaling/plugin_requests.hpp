@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "core/plugin_host.hpp"
+#include "core/plugins/plugin_host.hpp"
 #include "signaling/client_session.hpp"
 
 namespace partyline::signaling {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::signaling {

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "core/json.hpp"
-#include "core/line_store.hpp"
+#include "core/runtime/json.hpp"
+#include "core/lines/line_store.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::signaling::events {

@@ -1,6 +1,6 @@
 #include "signaling/request_fields.hpp"
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::signaling {
 

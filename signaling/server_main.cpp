@@ -4,15 +4,15 @@
 
 #include <chrono>
 
-#include "core/event_loop.hpp"
-#include "core/log.hpp"
-#include "core/memory_line_store.hpp"
-#include "core/media_plane.hpp"
-#include "core/media_settings.hpp"
-#include "core/worker_pool.hpp"
+#include "core/runtime/event_loop.hpp"
+#include "core/runtime/log.hpp"
+#include "core/lines/memory_line_store.hpp"
+#include "core/media/media_plane.hpp"
+#include "core/media/media_settings.hpp"
+#include "core/runtime/worker_pool.hpp"
 #include "ice/certificate.hpp"
-#include "rtp/srtp_fast_crypto.hpp"
-#include "core/plugin_host.hpp"
+#include "rtp/srtp/srtp_fast_crypto.hpp"
+#include "core/plugins/plugin_host.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/plugin_requests.hpp"
 #include "signaling/request_router.hpp"

@@ -4,7 +4,7 @@
 
 #include <signal.h>
 
-#include "core/config.hpp"
+#include "core/runtime/config.hpp"
 
 namespace partyline::signaling {
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 
 namespace partyline::signaling {
 

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 #include "rtp/result.hpp"
 #include "signaling/auth.hpp"
 #include "signaling/client_session.hpp"

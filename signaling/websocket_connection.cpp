@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/log.hpp"
+#include "core/runtime/log.hpp"
 
 namespace partyline::signaling {
 

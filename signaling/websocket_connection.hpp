@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::signaling {

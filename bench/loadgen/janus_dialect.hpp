@@ -23,7 +23,7 @@
 
 #include "bench/loadgen/janus_messages.hpp"
 #include "bench/loadgen/signaling_dialect.hpp"
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 
 namespace partyline::loadgen {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::loadgen::janus {
 

@@ -22,7 +22,7 @@
 #include "bench/loadgen/process_stats.hpp"
 #include "bench/loadgen/run_context.hpp"
 #include "bench/loadgen/run_result.hpp"
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 
 namespace partyline::loadgen {
 

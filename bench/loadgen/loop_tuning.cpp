@@ -1,6 +1,6 @@
 #include "bench/loadgen/loop_tuning.hpp"
 
-#include "core/source_recursion.hpp"
+#include "core/runtime/source_recursion.hpp"
 
 namespace partyline::loadgen {
 

@@ -4,14 +4,14 @@
 // every source on each iteration.
 //
 // 1. An epoll-backed poll function: core::install_epoll_poll, the one the
-//    server's workers use (core/epoll_poll.hpp).
+//    server's workers use (core/runtime/epoll_poll.hpp).
 // 2. Sources that may recurse (core::SourceRecursionMarker, as the server's
-//    workers do: core/source_recursion.hpp says why).
+//    workers do: core/runtime/source_recursion.hpp says why).
 #pragma once
 
 #include <glib.h>
 
-#include "core/epoll_poll.hpp"
+#include "core/runtime/epoll_poll.hpp"
 
 namespace partyline::loadgen {
 

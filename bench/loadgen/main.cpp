@@ -7,7 +7,7 @@
 #include "bench/loadgen/options.hpp"
 #include "bench/loadgen/run_result.hpp"
 #include "ice/certificate.hpp"
-#include "rtp/srtp_fast_crypto.hpp"
+#include "rtp/srtp/srtp_fast_crypto.hpp"
 
 using namespace partyline;
 using namespace partyline::loadgen;

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/json.hpp"
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "core/runtime/json.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::loadgen {
 

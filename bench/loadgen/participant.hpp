@@ -22,7 +22,7 @@
 #include "bench/loadgen/stream_reception.hpp"
 #include "bench/loadgen/synthetic_publisher.hpp"
 #include "bench/loadgen/websocket_client.hpp"
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 #include "ice/peer_transport.hpp"
 
 namespace partyline::loadgen {

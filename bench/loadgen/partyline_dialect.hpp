@@ -10,8 +10,8 @@
 #include <string>
 
 #include "bench/loadgen/signaling_dialect.hpp"
-#include "core/event_loop.hpp"
-#include "core/json.hpp"
+#include "core/runtime/event_loop.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::loadgen {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::loadgen {
 

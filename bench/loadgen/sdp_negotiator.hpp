@@ -1,5 +1,5 @@
 // The SDP side of one loadgen participant, built on partyline's own SDP
-// model (rtp/sdp.hpp): its offer (a publisher sends audio and video with
+// model (rtp/sdp/sdp.hpp): its offer (a publisher sends audio and video with
 // a=ssrc lines, a receiver offers recvonly m-lines), reading the server's
 // answer (ICE, DTLS role, candidates) and answering the server's offers
 // (each m-line mirrored, the streams it announces learned). Pure code.
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "rtp/result.hpp"
-#include "rtp/sdp.hpp"
+#include "rtp/sdp/sdp.hpp"
 
 namespace partyline::loadgen {
 

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "rtp/byte_io.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::loadgen {
 

@@ -15,7 +15,7 @@
 
 #include "bench/loadgen/payload.hpp"
 #include "bench/loadgen/stream_reception.hpp"
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::loadgen {
 

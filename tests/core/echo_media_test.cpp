@@ -1,15 +1,15 @@
-#include "core/echo_media.hpp"
+#include "core/media/echo_media.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
 
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtcp_reports.hpp"
-#include "rtp/rtp_header_extensions.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 #include "tests/core/recording_transport.hpp"
 
 namespace partyline::core {

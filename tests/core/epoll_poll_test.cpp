@@ -1,4 +1,4 @@
-#include "core/epoll_poll.hpp"
+#include "core/runtime/epoll_poll.hpp"
 
 #include <fcntl.h>
 #include <glib-unix.h>

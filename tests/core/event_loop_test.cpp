@@ -1,4 +1,4 @@
-#include "core/event_loop.hpp"
+#include "core/runtime/event_loop.hpp"
 
 #include <gtest/gtest.h>
 

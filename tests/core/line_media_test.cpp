@@ -2,18 +2,18 @@
 // captured Chromium offer, the publisher on worker 0 and the subscriber on
 // worker 1 of one MediaFabric (drained by hand), transports that record what
 // would have been protected and sent.
-#include "core/line_media.hpp"
+#include "core/media/line_media.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtcp_reports.hpp"
-#include "rtp/rtp_header_extensions.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 #include "tests/core/recording_transport.hpp"
 #include "tests/rtp/negotiated_session_fixtures.hpp"
 

@@ -1,7 +1,7 @@
 // The forwarding plane: WorkerRouter and MediaFabric. Most tests run on one
 // thread with a fabric without poster or waker (control tasks run inline,
 // rings are drained by hand); the last one runs real worker threads.
-#include "core/media_router.hpp"
+#include "core/media/media_router.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/event_loop.hpp"
-#include "rtp/rtp_packet.hpp"
-#include "rtp/srtp_session.hpp"
+#include "core/runtime/event_loop.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::core {
 namespace {

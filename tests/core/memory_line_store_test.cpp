@@ -1,4 +1,4 @@
-#include "core/memory_line_store.hpp"
+#include "core/lines/memory_line_store.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/packet_ring.hpp"
+#include "core/media/packet_ring.hpp"
 
 #include <gtest/gtest.h>
 

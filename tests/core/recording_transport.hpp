@@ -6,9 +6,9 @@
 #include <span>
 #include <vector>
 
-#include "core/media_handler.hpp"
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
+#include "core/media/media_handler.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
 
 namespace partyline::core {
 

@@ -1,4 +1,4 @@
-#include "core/source_recursion.hpp"
+#include "core/runtime/source_recursion.hpp"
 
 #include <glib-unix.h>
 #include <gtest/gtest.h>

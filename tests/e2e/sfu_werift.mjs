@@ -26,8 +26,8 @@ const WS_URL = process.env.PARTYLINE_WS_URL ?? 'ws://127.0.0.1:8088/ws';
 const TEST_DEADLINE_MS = 30000;
 const STEP_MS = 10000;
 
-// The server's forwarding defaults (core/media_router.hpp RouterOptions,
-// rtp/sequence_rewriter.hpp): a NACKed packet is answered from a cache of the
+// The server's forwarding defaults (core/media/media_router.hpp RouterOptions,
+// rtp/forward/sequence_rewriter.hpp): a NACKed packet is answered from a cache of the
 // newest 512 packets per video stream; older ones within the leg's 1024-packet
 // numbering window are asked of the publisher.
 const SERVER_CACHE_PACKETS = 512;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/config.hpp"
-#include "core/json.hpp"
+#include "core/runtime/config.hpp"
+#include "core/runtime/json.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "rtp/ice_candidate.hpp"
+#include "rtp/sdp/ice_candidate.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <string>
 
-#include "rtp/packet_demux.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/packet_demux.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {

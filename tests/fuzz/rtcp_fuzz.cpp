@@ -7,10 +7,10 @@
 #include <array>
 #include <cstdint>
 
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtcp_reports.hpp"
-#include "rtp/transport_cc.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/rtcp/transport_cc.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {

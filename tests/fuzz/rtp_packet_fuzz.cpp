@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "rtp/rtp_header_extensions.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {

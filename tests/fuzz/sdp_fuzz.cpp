@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rtp/sdp.hpp"
-#include "rtp/sdp_answer.hpp"
+#include "rtp/sdp/sdp.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {

@@ -7,7 +7,7 @@
 #include <string>
 #include <variant>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 #include "signaling/protocol.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::ice {
 namespace {

@@ -6,8 +6,8 @@
 #include "bench/loadgen/janus_messages.hpp"
 #include "bench/loadgen/run_context.hpp"
 #include "bench/loadgen/sdp_negotiator.hpp"
-#include "core/json.hpp"
-#include "rtp/sdp.hpp"
+#include "core/runtime/json.hpp"
+#include "rtp/sdp/sdp.hpp"
 
 namespace partyline::loadgen {
 namespace {

@@ -14,10 +14,10 @@
 #include "bench/loadgen/sdp_negotiator.hpp"
 #include "bench/loadgen/stream_reception.hpp"
 #include "bench/loadgen/synthetic_publisher.hpp"
-#include "rtp/codec_keyframe.hpp"
-#include "rtp/rtp_packet.hpp"
-#include "rtp/sdp_answer.hpp"
-#include "rtp/sdp_offer.hpp"
+#include "rtp/packet/codec_keyframe.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
 
 namespace partyline::loadgen {
 namespace {
@@ -214,7 +214,7 @@ ServerSide server_answers(const std::string& offer_sdp) {
   options.stream_id = "partyline";
   uint32_t next_ssrc = 5000;
   options.generate_ssrc = [&] { return next_ssrc++; };
-  options.send_media = false;  // a line participant, as core/peer_connection.cpp does
+  options.send_media = false;  // a line participant, as core/session/peer_connection.cpp does
   options.candidates = {"candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"};
   options.candidates_complete = true;
   auto answer = rtp::build_answer(*offer, options);

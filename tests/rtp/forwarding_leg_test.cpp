@@ -1,6 +1,6 @@
 // ForwardingLeg and make_leg_config: what one subscriber receives of one
 // publisher's stream, checked byte by byte on the written packets.
-#include "rtp/forwarding_leg.hpp"
+#include "rtp/forward/forwarding_leg.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "rtp/rtp_header_extensions.hpp"
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::rtp {
 namespace {

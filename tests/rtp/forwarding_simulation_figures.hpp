@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "rtp/rtcp_reports.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
 
 namespace partyline::rtp::sim {
 

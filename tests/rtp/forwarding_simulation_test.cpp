@@ -16,13 +16,13 @@
 #include <vector>
 
 #include "rtp/byte_io.hpp"
-#include "rtp/keyframe_requester.hpp"
-#include "rtp/nack_generator.hpp"
-#include "rtp/receive_statistics.hpp"
-#include "rtp/retransmission_buffer.hpp"
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtp_packet.hpp"
-#include "rtp/sequence_rewriter.hpp"
+#include "rtp/forward/keyframe_requester.hpp"
+#include "rtp/rtcp/nack_generator.hpp"
+#include "rtp/rtcp/receive_statistics.hpp"
+#include "rtp/forward/retransmission_buffer.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+#include "rtp/forward/sequence_rewriter.hpp"
 #include "tests/rtp/forwarding_simulation_figures.hpp"
 #include "tests/rtp/simulated_link.hpp"
 

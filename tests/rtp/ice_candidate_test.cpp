@@ -1,4 +1,4 @@
-#include "rtp/ice_candidate.hpp"
+#include "rtp/sdp/ice_candidate.hpp"
 
 #include <gtest/gtest.h>
 

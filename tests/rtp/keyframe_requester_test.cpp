@@ -1,4 +1,4 @@
-#include "rtp/keyframe_requester.hpp"
+#include "rtp/forward/keyframe_requester.hpp"
 
 #include <gtest/gtest.h>
 

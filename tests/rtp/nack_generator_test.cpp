@@ -1,4 +1,4 @@
-#include "rtp/nack_generator.hpp"
+#include "rtp/rtcp/nack_generator.hpp"
 
 #include <gtest/gtest.h>
 

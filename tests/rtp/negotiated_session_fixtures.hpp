@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "rtp/sdp.hpp"
-#include "rtp/sdp_answer.hpp"
-#include "rtp/sdp_offer.hpp"
+#include "rtp/sdp/sdp.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
 
 namespace partyline::rtp::test_sessions {
 

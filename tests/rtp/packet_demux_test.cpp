@@ -1,4 +1,4 @@
-#include "rtp/packet_demux.hpp"
+#include "rtp/packet/packet_demux.hpp"
 
 #include <gtest/gtest.h>
 

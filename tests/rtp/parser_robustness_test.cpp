@@ -11,13 +11,13 @@
 #include <random>
 #include <vector>
 
-#include "rtp/packet_demux.hpp"
-#include "rtp/rtcp_feedback.hpp"
-#include "rtp/rtcp_packet.hpp"
-#include "rtp/rtcp_reports.hpp"
-#include "rtp/rtp_header_extensions.hpp"
-#include "rtp/rtp_packet.hpp"
-#include "rtp/transport_cc.hpp"
+#include "rtp/packet/packet_demux.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+#include "rtp/rtcp/transport_cc.hpp"
 
 namespace partyline::rtp {
 namespace {

@@ -1,4 +1,4 @@
-#include "rtp/receive_statistics.hpp"
+#include "rtp/rtcp/receive_statistics.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "rtp/retransmission_buffer.hpp"
+#include "rtp/forward/retransmission_buffer.hpp"
 
 #include <gtest/gtest.h>
 

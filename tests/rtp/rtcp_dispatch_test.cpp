@@ -1,4 +1,4 @@
-#include "rtp/rtcp_dispatch.hpp"
+#include "rtp/rtcp/rtcp_dispatch.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Feedback messages: generic NACK, PLI, FIR, REMB.
-#include "rtp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_feedback.hpp"
 
 #include <gtest/gtest.h>
 

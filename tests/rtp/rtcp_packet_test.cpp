@@ -1,5 +1,5 @@
 // The compound reader, RtcpWriter, and the session packets: SR, RR, SDES, BYE.
-#include "rtp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "rtp/rtcp_reports.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
 
 namespace partyline::rtp {
 namespace {

@@ -1,4 +1,4 @@
-#include "rtp/rtp_header_extensions.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::rtp {
 namespace {

@@ -1,4 +1,4 @@
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 #include <gtest/gtest.h>
 

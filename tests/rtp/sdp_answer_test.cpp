@@ -1,4 +1,4 @@
-#include "rtp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "rtp/sdp_offer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "rtp/sdp.hpp"
+#include "rtp/sdp/sdp.hpp"
 
 namespace partyline::rtp {
 namespace {

@@ -1,6 +1,6 @@
 // Table tests in the style of mediasoup's TestSeqManager: each case is a list
 // of (input sequence number, drop?, expected output or "not sent") vectors.
-#include "rtp/sequence_rewriter.hpp"
+#include "rtp/forward/sequence_rewriter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "rtp/rtp_packet.hpp"
+#include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::rtp {
 namespace {

@@ -1,4 +1,4 @@
-#include "rtp/sequence_unwrapper.hpp"
+#include "rtp/packet/sequence_unwrapper.hpp"
 
 #include <gtest/gtest.h>
 

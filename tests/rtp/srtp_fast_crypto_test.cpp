@@ -13,7 +13,7 @@
 // kernel is put back to the nettle types afterwards. The RFC 3711 vectors
 // are checked against expectations computed here from the RFC's published
 // session keys, not by either implementation.
-#include "rtp/srtp_fast_crypto.hpp"
+#include "rtp/srtp/srtp_fast_crypto.hpp"
 
 #include <gtest/gtest.h>
 #include <nettle/aes.h>
@@ -32,8 +32,8 @@
 #include <utility>
 #include <vector>
 
-#include "rtp/srtp_fast_crypto_types.hpp"
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_fast_crypto_types.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 // libsrtp's own implementations and its kernel lookup: exported by
 // libsrtp2.so.1 (listed in Debian's libsrtp2-1 symbols file since 2.0.0) but

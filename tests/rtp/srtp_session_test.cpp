@@ -1,4 +1,4 @@
-#include "rtp/srtp_session.hpp"
+#include "rtp/srtp/srtp_session.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "rtp/ssrc_directory.hpp"
+#include "rtp/forward/ssrc_directory.hpp"
 
 #include <gtest/gtest.h>
 

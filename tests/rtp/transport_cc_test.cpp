@@ -1,4 +1,4 @@
-#include "rtp/transport_cc.hpp"
+#include "rtp/rtcp/transport_cc.hpp"
 
 #include <gtest/gtest.h>
 

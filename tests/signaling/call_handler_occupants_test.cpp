@@ -13,9 +13,9 @@
 #include <set>
 #include <vector>
 
-#include "core/media_plane.hpp"
-#include "core/memory_line_store.hpp"
-#include "core/worker_pool.hpp"
+#include "core/media/media_plane.hpp"
+#include "core/lines/memory_line_store.hpp"
+#include "core/runtime/worker_pool.hpp"
 #include "ice/certificate.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/signaling_server.hpp"

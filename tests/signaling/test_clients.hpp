@@ -23,7 +23,7 @@
 #include <optional>
 #include <string>
 
-#include "core/json.hpp"
+#include "core/runtime/json.hpp"
 
 namespace partyline::signaling::testing {
 

@@ -1,4 +1,4 @@
-// Real-client check of server renegotiation offers (rtp/sdp_offer.hpp) with
+// Real-client check of server renegotiation offers (rtp/sdp/sdp_offer.hpp) with
 // headless Chromium, run by run_checks.sh (the ctest test
 // renegotiation_real_clients). Usage:
 //   NODE_PATH=<dir with playwright-core> node check_chromium.js DRIVER URL

@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "rtp/sdp.hpp"
-#include "rtp/sdp_answer.hpp"
-#include "rtp/sdp_offer.hpp"
+#include "rtp/sdp/sdp.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
 
 namespace {
 

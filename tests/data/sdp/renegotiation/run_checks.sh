@@ -1,5 +1,5 @@
 #!/bin/sh
-# Real-client check of server renegotiation offers (rtp/sdp_offer.hpp):
+# Real-client check of server renegotiation offers (rtp/sdp/sdp_offer.hpp):
 # Chromium and aiortc 1.4 must accept every update offer, and their answers
 # must pass apply_update_answer(). The ctest test renegotiation_real_clients
 # runs it with renegotiation_driver (CMakeLists.txt here).

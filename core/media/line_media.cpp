@@ -1,0 +1,315 @@
+#include "core/media/line_media.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "rtp/rtcp/rtcp_feedback.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/packet/rtp_packet.hpp"
+
+namespace partyline::core {
+
+namespace {
+
+constexpr size_t kRtxHeaderBytes = 2;  // the original sequence number
+constexpr uint8_t kPaddingBit = 0x20;
+constexpr std::string_view kCname = "partyline";
+
+bool participant_sends(const rtp::NegotiatedMedia& media) {
+  return media.accepted &&
+         (media.direction == rtp::MediaDirection::kRecvOnly || media.direction == rtp::MediaDirection::kSendRecv);
+}
+
+}  // namespace
+
+LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed, NtpClock ntp)
+    : router_(router), transport_(transport), rtcp_ssrc_(seed | 1u), ntp_(ntp) {}
+
+LineMedia::~LineMedia() {
+  for (Leg& leg : legs_) router_.remove_leg(leg.leg.get());
+  for (const Published& stream : published_) router_.remove_source(stream.key);
+}
+
+std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
+                                                StreamKey video_key) {
+  std::vector<PublishedStream> published;
+  bool audio_taken = false, video_taken = false;
+  for (const rtp::NegotiatedMedia& media : session.media) {
+    if (!participant_sends(media)) continue;
+    auto format = rtp::stream_format(media);
+    if (!format) continue;
+    const bool video = media.kind == rtp::MediaKind::kVideo;
+    if (media.kind != rtp::MediaKind::kAudio && !video) continue;
+    bool& taken = video ? video_taken : audio_taken;
+    if (taken) continue;  // one stream of each kind per occupant
+    taken = true;
+    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name), std::nullopt,
+                     rtp::KeyframeRequester()};
+    rtp::SsrcDirectory::Entry ssrcs{{format->payload_type}, format->rtx_payload_type, std::nullopt, std::nullopt};
+    if (!media.remote_ssrcs.empty()) {
+      ssrcs.ssrc = media.remote_ssrcs.front().ssrc;
+      ssrcs.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+      stream.statistics.emplace(*ssrcs.ssrc, format->clock_rate);
+    }
+    published_.push_back(std::move(stream));
+    incoming_.add(std::move(ssrcs));
+    published.push_back(PublishedStream{published_.back().key, *format});
+  }
+  for (Published& stream : published_) router_.add_source(stream.key, this);
+  return published;
+}
+
+size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests) {
+  std::vector<Leg> next;
+  size_t failed = 0;
+  for (size_t i = 0; i < session.slots.size() && i < session.media.size(); ++i) {
+    const rtp::MediaSlot& slot = session.slots[i];
+    const rtp::NegotiatedMedia& media = session.media[i];
+    if (!slot.stream || !media.accepted) continue;
+    auto request = std::find_if(requests.begin(), requests.end(), [&](const LegRequest& candidate) {
+      return candidate.stream_id == slot.stream->stream_id && candidate.track_id == slot.stream->track_id;
+    });
+    if (request == requests.end()) continue;
+    // An unchanged leg keeps its numbering: the subscriber sees one stream.
+    auto existing = std::find_if(legs_.begin(), legs_.end(), [&](const Leg& leg) {
+      return leg.leg && leg.leg->key == request->key && leg.leg->leg.ssrc() == slot.stream->ssrc;
+    });
+    if (existing != legs_.end()) {
+      next.push_back(std::move(*existing));
+      continue;
+    }
+    auto leg_format = rtp::stream_format(media);
+    if (!leg_format) {
+      ++failed;
+      continue;
+    }
+    auto config = rtp::make_leg_config(request->source_format, *leg_format, slot.stream->ssrc,
+                                       slot.stream->rtx_ssrc, slot.stream->ssrc * 2654435761u);
+    if (!config) {
+      ++failed;
+      continue;
+    }
+    auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
+    router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
+    next.push_back(Leg{std::move(leg), request->stream_id, request->track_id,
+                       LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
+  }
+  for (Leg& leg : legs_) {
+    if (leg.leg) router_.remove_leg(leg.leg.get());
+  }
+  legs_ = std::move(next);
+  return failed;
+}
+
+// ---- publisher side ----
+
+LineMedia::Published* LineMedia::published_by_key(StreamKey key) {
+  for (Published& stream : published_) {
+    if (stream.key == key) return &stream;
+  }
+  return nullptr;
+}
+
+size_t LineMedia::unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream) {
+  const std::optional<uint32_t> ssrc = ssrc_of(stream);
+  if (view.payload.size() < kRtxHeaderBytes || !ssrc) return 0;  // padding-only probes
+  const size_t header = view.header_size;
+  const uint16_t original = static_cast<uint16_t>((view.payload[0] << 8) | view.payload[1]);
+  const size_t payload = view.payload.size() - kRtxHeaderBytes;
+  std::memmove(packet.data() + header, packet.data() + header + kRtxHeaderBytes, payload);
+  packet[0] &= static_cast<uint8_t>(~kPaddingBit);
+  std::span<uint8_t> unwrapped = packet.first(header + payload);
+  (void)rtp::set_rtp_sequence_number(unwrapped, original);
+  (void)rtp::set_rtp_ssrc(unwrapped, *ssrc);
+  (void)rtp::set_rtp_payload_type(unwrapped, stream.format.payload_type);
+  return unwrapped.size();
+}
+
+void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
+  now_us_ = now_us;
+  auto parsed = rtp::parse_rtp_packet(packet);
+  if (!parsed) {
+    ++stats_.malformed_drops;
+    return;
+  }
+  auto match = incoming_.match(parsed->ssrc, parsed->payload_type);
+  if (!match) {
+    ++stats_.unknown_ssrc_drops;
+    return;
+  }
+  Published& stream = published_[match->index];
+  if (match->learned && !match->rtx) stream.statistics.emplace(parsed->ssrc, stream.format.clock_rate);
+  if (match->rtx) {
+    const size_t length = unwrap_rtx(packet, *parsed, stream);
+    if (length == 0) return;
+    parsed = rtp::parse_rtp_packet(packet.first(length));
+    if (!parsed) {
+      ++stats_.malformed_drops;
+      return;
+    }
+  }
+  ++stats_.received_packets;
+  if (stream.statistics) stream.statistics->on_packet(parsed->sequence_number, parsed->timestamp, now_us, match->rtx);
+  if (stream.codec != rtp::VideoCodec::kOther && rtp::is_keyframe_start(stream.codec, parsed->payload)) {
+    stream.keyframes.on_keyframe(now_us);
+  }
+  router_.on_source_rtp(stream.key, *parsed, now_us);
+}
+
+void LineMedia::on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) {
+  Published* stream = published_by_key(key);
+  if (stream == nullptr || stream->codec == rtp::VideoCodec::kOther) return;
+  stream->keyframes.request(reason, now_us_);
+  if (stream->keyframes.poll(now_us_)) send_keyframe_request(*stream);
+}
+
+void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) {
+  Published* stream = published_by_key(key);
+  if (stream == nullptr || !ssrc_of(*stream) || sequence_numbers.empty()) return;
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  if (rtp::write_nack(writer, rtcp_ssrc_, *ssrc_of(*stream), sequence_numbers).ok() && send_rtcp(writer.size())) {
+    ++stats_.nacks_sent;
+  }
+}
+
+void LineMedia::send_keyframe_request(const Published& stream) {
+  const std::optional<uint32_t> ssrc = ssrc_of(stream);
+  if (!ssrc) return;
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  // A request that cannot go out yet (transport not secure) is made again
+  // by on_transport_secure().
+  if (rtp::write_pli(writer, rtcp_ssrc_, *ssrc).ok() && send_rtcp(writer.size())) {
+    ++stats_.keyframe_requests_sent;
+  }
+}
+
+void LineMedia::on_transport_secure(int64_t now_us) {
+  now_us_ = now_us;
+  for (const Leg& leg : legs_) router_.request_keyframe(*leg.leg, rtp::KeyframeRequestReason::kNewSubscriber);
+  for (Published& stream : published_) {
+    if (stream.codec == rtp::VideoCodec::kOther) continue;
+    stream.keyframes.request(rtp::KeyframeRequestReason::kNewSubscriber, now_us);
+    if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
+  }
+}
+
+// ---- subscriber side ----
+
+ice::SendResult LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length) {
+  return transport_.send_rtp(buffer, length);
+}
+
+SubscriberLeg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
+  for (Leg& leg : legs_) {
+    if (leg.leg->leg.ssrc() == ssrc) return leg.leg.get();
+  }
+  return nullptr;
+}
+
+std::vector<LegReport> LineMedia::leg_reports() const {
+  std::vector<LegReport> reports;
+  for (const Leg& leg : legs_) reports.push_back(leg.report);
+  return reports;
+}
+
+// RFC 3550 6.4.1: round trip = arrival - LSR - DLSR, in 1/65536 s.
+void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks) {
+  const uint32_t arrival = static_cast<uint32_t>(ntp_.ntp(now_us_) >> 16);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const rtp::ReportBlock block = blocks[i];
+    for (Leg& leg : legs_) {
+      if (leg.report.ssrc != block.ssrc) continue;
+      leg.report.fraction_lost = block.fraction_lost;
+      leg.report.cumulative_lost = block.cumulative_lost;
+      leg.report.jitter = block.jitter;
+      if (block.last_sender_report != 0) {
+        const uint32_t round_trip = arrival - block.last_sender_report - block.delay_since_last_sender_report;
+        if (round_trip < (1u << 31)) leg.report.round_trip_us = int64_t{round_trip} * 1'000'000 / 65536;
+      }
+    }
+  }
+}
+
+void LineMedia::on_rtcp(std::span<const uint8_t> compound, int64_t now_us) {
+  now_us_ = now_us;
+  if (!rtp::dispatch_rtcp(compound, *this)) ++stats_.malformed_drops;
+}
+
+void LineMedia::on_receiver_report(const rtp::ReceiverReportView& report) { on_report_blocks(report.blocks); }
+
+void LineMedia::on_sender_report(const rtp::SenderReportView& report) {
+  on_report_blocks(report.blocks);
+  if (auto match = incoming_.find(report.sender_ssrc); match && !match->rtx) {
+    Published& stream = published_[match->index];
+    if (stream.statistics) stream.statistics->on_sender_report(report.info.ntp_timestamp, now_us_);
+  }
+}
+
+void LineMedia::on_fir(const rtp::FirView& fir) {
+  for (size_t i = 0; i < fir.entry_count(); ++i) {
+    if (SubscriberLeg* leg = leg_by_ssrc(fir.entry(i).ssrc)) router_.request_keyframe(*leg);
+  }
+}
+
+void LineMedia::on_pli(const rtp::PliView& pli) {
+  if (SubscriberLeg* leg = leg_by_ssrc(pli.media_ssrc)) router_.request_keyframe(*leg);
+}
+
+void LineMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
+  if (SubscriberLeg* leg = leg_by_ssrc(nack.media_ssrc)) router_.on_leg_nack(*leg, lost, now_us_);
+}
+
+// ---- timers ----
+
+int64_t LineMedia::on_timer(int64_t now_us) {
+  now_us_ = now_us;
+  int64_t next = MediaHandler::kNoDeadline;
+  for (Published& stream : published_) {
+    if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
+    if (auto wakeup = stream.keyframes.next_wakeup()) next = std::min(next, *wakeup);
+  }
+  if (now_us >= next_report_us_) {
+    next_report_us_ = now_us + kReportIntervalUs;
+    send_reports(now_us);
+  }
+  return std::min(next, next_report_us_);
+}
+
+bool LineMedia::send_rtcp(size_t length) {
+  return length > 0 && transport_.send_rtcp(rtcp_out_, length) == ice::SendResult::kSent;
+}
+
+// A receiver report about what the participant publishes, then one sender
+// report per leg (so the subscriber can map each leg's RTP clock and count
+// loss), in compounds that fit one datagram.
+void LineMedia::send_reports(int64_t now_us) {
+  std::vector<rtp::ReportBlock> blocks;
+  for (Published& stream : published_) {
+    if (stream.statistics && stream.statistics->packets_received() > 0) {
+      blocks.push_back(stream.statistics->report_block(now_us));
+    }
+  }
+  rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+  if (!blocks.empty() &&
+      rtp::write_report_compound(writer, rtcp_ssrc_, nullptr, blocks, kCname).ok()) {
+    ++stats_.reports_sent;
+  }
+  const uint64_t ntp = ntp_.ntp(now_us);
+  for (const Leg& leg : legs_) {
+    const rtp::ForwardingLeg& forwarding = leg.leg->leg;
+    if (forwarding.packets_sent() == 0) continue;
+    const rtp::SenderInfo info = forwarding.sender_info(ntp, now_us);
+    const size_t before = writer.size();
+    if (!rtp::write_report_compound(writer, forwarding.ssrc(), &info, {}, kCname).ok()) {
+      writer.truncate(before);
+      send_rtcp(writer.size());
+      writer = rtp::RtcpWriter(std::span(rtcp_out_.data(), 1500));
+      if (!rtp::write_report_compound(writer, forwarding.ssrc(), &info, {}, kCname).ok()) continue;
+    }
+    ++stats_.reports_sent;
+  }
+  send_rtcp(writer.size());
+}
+
+}  // namespace partyline::core

@@ -1,0 +1,154 @@
+// LineMedia: the media of one phone-line occupant's PeerConnection, on its
+// worker. It is both ends of the SFU for that participant:
+//   - publisher: the participant's own audio and video enter the worker's
+//     router as sources (StreamKeys given by the control plane); RTX from
+//     the participant is unwrapped first; the server sends it receiver
+//     reports, coalesced keyframe requests (rtp::KeyframeRequester) and the
+//     NACKs no cache could answer;
+//   - subscriber: one rtp::ForwardingLeg per other occupant's stream that
+//     the last negotiated SDP carries; its PLI/FIR and NACKs go to the router,
+//     and it gets a sender report per leg.
+// A MediaHandler: it sends through a MediaTransport (the PeerConnection's,
+// or a test's) and reads no clock. Time comes with each call; requests that
+// reach it from the router between calls (a subscriber's keyframe request,
+// NACK misses) are handled at the time of its latest call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/media/media_handler.hpp"
+#include "core/media/media_router.hpp"
+#include "rtp/packet/codec_keyframe.hpp"
+#include "rtp/forward/forwarding_leg.hpp"
+#include "rtp/forward/keyframe_requester.hpp"
+#include "rtp/rtcp/receive_statistics.hpp"
+#include "rtp/rtcp/rtcp_dispatch.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
+#include "rtp/forward/ssrc_directory.hpp"
+
+namespace partyline::core {
+
+// A stream this participant publishes, for the control plane to hand out.
+struct PublishedStream {
+  StreamKey key = 0;
+  rtp::StreamFormat format;
+};
+
+// A stream this participant should receive: another occupant's.
+struct LegRequest {
+  StreamKey key = 0;
+  size_t source_worker = 0;
+  rtp::StreamFormat source_format;
+  std::string stream_id;  // a=msid stream: the publisher's session id
+  std::string track_id;   // a=msid track
+  std::string cname;
+};
+
+struct LineMediaStats {
+  uint64_t received_packets = 0;
+  uint64_t unknown_ssrc_drops = 0;
+  uint64_t malformed_drops = 0;
+  uint64_t keyframe_requests_sent = 0;
+  uint64_t nacks_sent = 0;
+  uint64_t reports_sent = 0;
+};
+
+// What a subscriber's receiver reports say about one leg.
+struct LegReport {
+  uint32_t ssrc = 0;
+  uint8_t fraction_lost = 0;   // of 256, over the subscriber's last interval
+  int32_t cumulative_lost = 0;
+  uint32_t jitter = 0;         // RTP clock units
+  std::optional<int64_t> round_trip_us;  // from LSR/DLSR echoing our SR
+};
+
+class LineMedia final : public MediaHandler, public SourceOwner, public LegSink, private rtp::RtcpHandler {
+ public:
+  static constexpr int64_t kReportIntervalUs = 1'000'000;
+
+  // `seed`: the sender SSRC of our feedback and reports; `ntp`: the wall
+  // clock for reports.
+  LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed, NtpClock ntp = {});
+  ~LineMedia() override;  // leaves the router
+  LineMedia(const LineMedia&) = delete;
+  LineMedia& operator=(const LineMedia&) = delete;
+
+  // The first audio and the first video m-line the participant sends on
+  // become sources `audio_key` and `video_key`.
+  std::vector<PublishedStream> publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
+                                       StreamKey video_key);
+  // After each completed negotiation: one leg per slot that carries a
+  // requested stream (matched by stream and track id); legs no slot carries
+  // any more leave the router. Returns how many legs could not be built
+  // (codec mismatch), which are left out.
+  size_t set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests);
+
+  // MediaHandler. Decrypted packets from the participant (`packet` may be
+  // modified); on_timer: keyframe requests that waited out their hold-off,
+  // reports every second. on_transport_secure: anything asked or forwarded
+  // before was lost, so every leg asks its publisher for a keyframe (its
+  // first picture), and the participant's own video is asked for one.
+  void on_rtp(std::span<uint8_t> packet, int64_t now_us) override;
+  void on_rtcp(std::span<const uint8_t> compound, int64_t now_us) override;
+  void on_transport_secure(int64_t now_us) override;
+  int64_t on_timer(int64_t now_us) override;
+
+  void on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) override;
+  void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
+  ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
+
+  const LineMediaStats& stats() const { return stats_; }
+  size_t leg_count() const { return legs_.size(); }
+  // One per leg, in m-line order.
+  std::vector<LegReport> leg_reports() const;
+
+ private:
+  // What the participant publishes; its SSRCs are in incoming_, same index.
+  struct Published {
+    StreamKey key = 0;
+    rtp::StreamFormat format;
+    rtp::VideoCodec codec = rtp::VideoCodec::kOther;
+    std::optional<rtp::ReceiveStatistics> statistics;
+    rtp::KeyframeRequester keyframes;
+  };
+  struct Leg {
+    std::unique_ptr<SubscriberLeg> leg;
+    std::string stream_id, track_id;
+    LegReport report;
+  };
+  // rtp::RtcpHandler: one RTCP packet of the participant's compound.
+  void on_sender_report(const rtp::SenderReportView& report) override;
+  void on_receiver_report(const rtp::ReceiverReportView& report) override;
+  void on_pli(const rtp::PliView& pli) override;
+  void on_fir(const rtp::FirView& fir) override;
+  void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
+
+  Published* published_by_key(StreamKey key);
+  std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
+  SubscriberLeg* leg_by_ssrc(uint32_t ssrc);
+  void on_report_blocks(const rtp::ReportBlockList& blocks);
+  // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
+  size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
+  void send_keyframe_request(const Published& stream);
+  void send_reports(int64_t now_us);
+  bool send_rtcp(size_t length);  // false: not sent (transport not secure)
+
+  WorkerRouter& router_;
+  MediaTransport& transport_;
+  uint32_t rtcp_ssrc_;  // the sender SSRC of our feedback and receiver reports
+  NtpClock ntp_;
+  int64_t now_us_ = 0;  // the time of the latest call
+  std::vector<Published> published_;
+  rtp::SsrcDirectory incoming_;  // the SSRCs of published_, same order
+  std::vector<Leg> legs_;
+  int64_t next_report_us_ = 0;
+  LineMediaStats stats_;
+  std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};
+};
+
+}  // namespace partyline::core

@@ -1,0 +1,382 @@
+#include "core/runtime/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <utility>
+#include <variant>
+
+#include "core/runtime/log.hpp"
+
+namespace partyline::core {
+
+namespace {
+
+// Every configurable value is one of these; a table of (key, pointer) pairs
+// describes each JSON object, so reading, printing and checking share it.
+using FieldRef = std::variant<std::string*, bool*, uint16_t*, unsigned*, size_t*, std::vector<std::string>*,
+                              std::vector<TurnServerConfig>*, PluginConfigs*>;
+using FieldTable = std::vector<std::pair<const char*, FieldRef>>;
+
+Error config_error(const std::string& path, const std::string& what) {
+  return make_error(error_code::kBadRequest, "config: '" + path + "' " + what);
+}
+
+Status read_unsigned(const json_t* value, const std::string& path, unsigned long long max, unsigned long long& out) {
+  if (!json_is_integer(value) || json_integer_value(value) < 0 ||
+      static_cast<unsigned long long>(json_integer_value(value)) > max) {
+    return config_error(path, "must be an integer from 0 to " + std::to_string(max));
+  }
+  out = static_cast<unsigned long long>(json_integer_value(value));
+  return {};
+}
+
+Status read_string_list(const json_t* value, const std::string& path, std::vector<std::string>& out) {
+  if (!json_is_array(value)) return config_error(path, "must be an array of strings");
+  std::vector<std::string> items;
+  size_t index;
+  json_t* item;
+  json_array_foreach(value, index, item) {
+    if (!json_is_string(item)) return config_error(path + "[" + std::to_string(index) + "]", "must be a string");
+    items.emplace_back(json_string_value(item));
+  }
+  out = std::move(items);
+  return {};
+}
+
+Status read_turn_servers(const json_t* value, const std::string& path, std::vector<TurnServerConfig>& out);
+
+Status read_field(const json_t* value, const std::string& path, FieldRef field) {
+  return std::visit(
+      [&](auto* target) -> Status {
+        using Target = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<Target, std::string>) {
+          if (!json_is_string(value)) return config_error(path, "must be a string");
+          *target = json_string_value(value);
+        } else if constexpr (std::is_same_v<Target, bool>) {
+          if (!json_is_boolean(value)) return config_error(path, "must be true or false");
+          *target = json_is_true(value);
+        } else if constexpr (std::is_same_v<Target, std::vector<std::string>>) {
+          return read_string_list(value, path, *target);
+        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>>) {
+          return read_turn_servers(value, path, *target);
+        } else if constexpr (std::is_same_v<Target, PluginConfigs>) {
+          if (!json_is_object(value)) return config_error(path, "must be an object of plugin names");
+          PluginConfigs sections;
+          const char* name;
+          json_t* section;
+          json_object_foreach(const_cast<json_t*>(value), name, section) {
+            if (!json_is_object(section)) return config_error(path + "." + name, "must be an object");
+            sections[name] = dump_json(section);
+          }
+          *target = std::move(sections);
+        } else {
+          unsigned long long number = 0;
+          if (auto status = read_unsigned(value, path, std::numeric_limits<Target>::max(), number); !status) {
+            return status;
+          }
+          *target = static_cast<Target>(number);
+        }
+        return {};
+      },
+      field);
+}
+
+Status read_object(const json_t* object, const std::string& path, const FieldTable& fields) {
+  if (!json_is_object(object)) return config_error(path, "must be an object");
+  const char* key;
+  json_t* value;
+  json_object_foreach(const_cast<json_t*>(object), key, value) {
+    std::string key_path = path.empty() ? key : path + "." + key;
+    auto field = std::find_if(fields.begin(), fields.end(), [&](const auto& entry) { return entry.first == std::string_view(key); });
+    if (field == fields.end()) return config_error(key_path, "is not a known setting");
+    if (auto status = read_field(value, key_path, field->second); !status) return status;
+  }
+  return {};
+}
+
+FieldTable turn_fields(TurnServerConfig& turn) {
+  return {{"host", &turn.host}, {"port", &turn.port}, {"username", &turn.username}, {"password", &turn.password}};
+}
+
+Status read_turn_servers(const json_t* value, const std::string& path, std::vector<TurnServerConfig>& out) {
+  if (!json_is_array(value)) return config_error(path, "must be an array of objects");
+  std::vector<TurnServerConfig> servers;
+  size_t index;
+  json_t* item;
+  json_array_foreach(value, index, item) {
+    TurnServerConfig turn;
+    if (auto status = read_object(item, path + "[" + std::to_string(index) + "]", turn_fields(turn)); !status) {
+      return status;
+    }
+    servers.push_back(std::move(turn));
+  }
+  out = std::move(servers);
+  return {};
+}
+
+// The sections of the file; top-level scalars are listed under "".
+std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) {
+  return {
+      {"", {{"log_level", &config.log_level}, {"workers", &config.workers}}},
+      {"http", {{"bind", &config.http.bind_address}, {"port", &config.http.port}, {"web_root", &config.http.web_root}}},
+      {"signaling",
+       {{"max_message_bytes", &config.signaling.max_message_bytes},
+        {"ping_interval_ms", &config.signaling.ping_interval_ms},
+        {"idle_timeout_ms", &config.signaling.idle_timeout_ms},
+        {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms}}},
+      {"ice",
+       {{"addresses", &config.ice.addresses},
+        {"allow_loopback", &config.ice.allow_loopback},
+        {"public_ip", &config.ice.public_ip},
+        {"stun_server", &config.ice.stun_server},
+        {"turn_servers", &config.ice.turn_servers},
+        {"allowed_remote_networks", &config.ice.allowed_remote_networks}}},
+      {"dtls", {{"certificate", &config.dtls.certificate_file}, {"private_key", &config.dtls.private_key_file}}},
+      {"auth",
+       {{"jwt_secret", &config.auth.jwt_secret},
+        {"jwt_issuer", &config.auth.jwt_issuer},
+        {"allow_anonymous", &config.auth.allow_anonymous}}},
+      {"lines",
+       {{"ring_timeout_ms", &config.lines.ring_timeout_ms},
+        {"idle_timeout_ms", &config.lines.idle_timeout_ms},
+        {"occupants_interval_ms", &config.lines.occupants_interval_ms}}},
+      {"limits",
+       {{"max_sessions", &config.limits.max_sessions},
+        {"max_lines", &config.limits.max_lines},
+        {"max_occupants_per_line", &config.limits.max_occupants_per_line},
+        {"requests_per_second", &config.limits.requests_per_second},
+        {"request_burst", &config.limits.request_burst}}},
+      {"plugins",
+       {{"folders", &config.plugins.folders},
+        {"enabled", &config.plugins.enabled},
+        {"max_message_bytes", &config.plugins.max_message_bytes},
+        {"max_handles_per_session", &config.plugins.max_handles_per_session},
+        {"config", &config.plugins.config}}},
+  };
+}
+
+JsonPtr field_to_json(FieldRef field) {
+  return std::visit(
+      [](auto* target) -> JsonPtr {
+        using Target = std::remove_pointer_t<decltype(target)>;
+        if constexpr (std::is_same_v<Target, std::string>) {
+          return adopt_json(json_string(target->c_str()));
+        } else if constexpr (std::is_same_v<Target, bool>) {
+          return adopt_json(json_boolean(*target));
+        } else if constexpr (std::is_same_v<Target, std::vector<std::string>>) {
+          JsonPtr array = adopt_json(json_array());
+          for (const auto& item : *target) json_array_append_new(array.get(), json_string(item.c_str()));
+          return array;
+        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>>) {
+          JsonPtr array = adopt_json(json_array());
+          for (auto turn : *target) {
+            JsonPtr object = adopt_json(json_object());
+            for (const auto& [key, turn_field] : turn_fields(turn)) {
+              // Never print secrets in --print-config output.
+              JsonPtr item = std::string_view(key) == "password" ? adopt_json(json_string("********"))
+                                                                 : field_to_json(turn_field);
+              json_object_set_new(object.get(), key, item.release());
+            }
+            json_array_append_new(array.get(), object.release());
+          }
+          return array;
+        } else if constexpr (std::is_same_v<Target, PluginConfigs>) {
+          // A plugin's section may hold its secrets: --print-config shows
+          // which plugins are configured, not how.
+          JsonPtr object = adopt_json(json_object());
+          for (const auto& [name, section] : *target) {
+            json_object_set_new(object.get(), name.c_str(), json_pack("{s:s}", "(redacted)", "********"));
+          }
+          return object;
+        } else {
+          return adopt_json(json_integer(static_cast<json_int_t>(*target)));
+        }
+      },
+      field);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    if (!item.empty()) items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+Status validate_cidr(const std::string& cidr, const std::string& path) {
+  size_t slash = cidr.find('/');
+  std::string address = cidr.substr(0, slash);
+  if (!is_ip_address(address)) return config_error(path, "'" + cidr + "' is not an address or CIDR network");
+  if (slash == std::string::npos) return {};
+  const std::string bits = cidr.substr(slash + 1);
+  const int max_bits = address.find(':') == std::string::npos ? 32 : 128;
+  char* end = nullptr;
+  long value = std::strtol(bits.c_str(), &end, 10);
+  if (bits.empty() || *end != '\0' || value < 0 || value > max_bits) {
+    return config_error(path, "'" + cidr + "' has a bad prefix length");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status apply_config_json(Config& config, const json_t* root) {
+  if (!json_is_object(root)) return config_error("", "the file must hold a JSON object");
+  auto sections = config_sections(config);
+  const char* key;
+  json_t* value;
+  json_object_foreach(const_cast<json_t*>(root), key, value) {
+    auto section = std::find_if(sections.begin(), sections.end(), [&](const auto& s) { return s.first == key; });
+    if (section != sections.end()) {
+      if (auto status = read_object(value, key, section->second); !status) return status;
+      continue;
+    }
+    JsonPtr single = adopt_json(json_object());
+    json_object_set(single.get(), key, value);
+    if (auto status = read_object(single.get(), "", sections.front().second); !status) return status;
+  }
+  return {};
+}
+
+Status apply_config_file(Config& config, const std::string& path) {
+  json_error_t error{};
+  JsonPtr root(json_load_file(path.c_str(), JSON_REJECT_DUPLICATES, &error));
+  if (!root) {
+    return make_error(error_code::kBadRequest, "config file " + path + ": line " + std::to_string(error.line) +
+                                                   ", column " + std::to_string(error.column) + ": " + error.text);
+  }
+  return apply_config_json(config, root.get());
+}
+
+Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*)) {
+  struct Override {
+    const char* variable;
+    const char* path;
+    std::function<Status(const std::string&)> apply;
+  };
+  auto set_port = [&](const std::string& text) -> Status {
+    char* end = nullptr;
+    long port = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || port < 0 || port > 65535) {
+      return config_error("PARTYLINE_HTTP_PORT", "must be a port number from 0 to 65535");
+    }
+    config.http.port = static_cast<uint16_t>(port);
+    return {};
+  };
+  auto set_workers = [&](const std::string& text) -> Status {
+    char* end = nullptr;
+    long workers = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || workers < 0 || workers > 64) {
+      return config_error("PARTYLINE_WORKERS", "must be a number from 0 to 64");
+    }
+    config.workers = static_cast<unsigned>(workers);
+    return {};
+  };
+  const Override overrides[] = {
+      {"PARTYLINE_HTTP_BIND", "http.bind", [&](const std::string& v) { config.http.bind_address = v; return Status{}; }},
+      {"PARTYLINE_HTTP_PORT", "http.port", set_port},
+      {"PARTYLINE_WEB_ROOT", "http.web_root", [&](const std::string& v) { config.http.web_root = v; return Status{}; }},
+      {"PARTYLINE_LOG_LEVEL", "log_level", [&](const std::string& v) { config.log_level = v; return Status{}; }},
+      {"PARTYLINE_WORKERS", "workers", set_workers},
+      {"PARTYLINE_JWT_SECRET", "auth.jwt_secret", [&](const std::string& v) { config.auth.jwt_secret = v; return Status{}; }},
+      {"PARTYLINE_PUBLIC_IP", "ice.public_ip", [&](const std::string& v) { config.ice.public_ip = v; return Status{}; }},
+      {"PARTYLINE_ICE_ADDRESSES", "ice.addresses",
+       [&](const std::string& v) { config.ice.addresses = split_list(v); return Status{}; }},
+      {"PARTYLINE_ICE_ALLOWED_NETWORKS", "ice.allowed_remote_networks",
+       [&](const std::string& v) { config.ice.allowed_remote_networks = split_list(v); return Status{}; }},
+      {"PARTYLINE_PLUGIN_FOLDERS", "plugins.folders",
+       [&](const std::string& v) { config.plugins.folders = split_list(v); return Status{}; }},
+  };
+  for (const auto& override : overrides) {
+    const char* value = getenv_fn(override.variable);
+    if (value == nullptr) continue;
+    if (auto status = override.apply(value); !status) return status;
+  }
+  return {};
+}
+
+Status validate_config(const Config& config) {
+  if (auto level = parse_log_level(config.log_level); !level) return config_error("log_level", level.error().message);
+  if (config.signaling.max_message_bytes < 1024) return config_error("signaling.max_message_bytes", "must be at least 1024");
+  if (config.signaling.keepalive_interval_ms < 100) {
+    return config_error("signaling.keepalive_interval_ms", "must be at least 100");
+  }
+  if (config.signaling.ping_interval_ms < 100) return config_error("signaling.ping_interval_ms", "must be at least 100");
+  if (config.signaling.idle_timeout_ms <= config.signaling.ping_interval_ms) {
+    return config_error("signaling.idle_timeout_ms", "must be longer than signaling.ping_interval_ms");
+  }
+  for (size_t i = 0; i < config.ice.addresses.size(); ++i) {
+    if (!is_ip_address(config.ice.addresses[i])) {
+      return config_error("ice.addresses[" + std::to_string(i) + "]", "'" + config.ice.addresses[i] + "' is not an IP address");
+    }
+  }
+  if (!config.ice.public_ip.empty() && !is_ip_address(config.ice.public_ip)) {
+    return config_error("ice.public_ip", "'" + config.ice.public_ip + "' is not an IP address");
+  }
+  for (size_t i = 0; i < config.ice.allowed_remote_networks.size(); ++i) {
+    if (auto status = validate_cidr(config.ice.allowed_remote_networks[i],
+                                    "ice.allowed_remote_networks[" + std::to_string(i) + "]");
+        !status) {
+      return status;
+    }
+  }
+  if (config.dtls.certificate_file.empty() != config.dtls.private_key_file.empty()) {
+    return config_error("dtls", "certificate and private_key must be given together");
+  }
+  if (config.limits.max_sessions == 0) return config_error("limits.max_sessions", "must be at least 1");
+  if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
+  // The forwarding plane keeps one bit per worker (core/media/media_router.hpp).
+  if (config.workers > 64) return config_error("workers", "must be from 0 to 64");
+  if (config.limits.max_occupants_per_line < 2) {
+    return config_error("limits.max_occupants_per_line", "must be at least 2");
+  }
+  if (config.limits.requests_per_second == 0) return config_error("limits.requests_per_second", "must be at least 1");
+  if (config.limits.request_burst < config.limits.requests_per_second) {
+    return config_error("limits.request_burst", "must be at least limits.requests_per_second");
+  }
+  if (config.lines.ring_timeout_ms < 100) return config_error("lines.ring_timeout_ms", "must be at least 100");
+  // Longer, and occupants would look at a stale list for that long.
+  if (config.lines.occupants_interval_ms > 5000) {
+    return config_error("lines.occupants_interval_ms", "must be from 0 to 5000");
+  }
+  if (config.plugins.max_message_bytes < 64) return config_error("plugins.max_message_bytes", "must be at least 64");
+  if (config.plugins.max_handles_per_session == 0) {
+    return config_error("plugins.max_handles_per_session", "must be at least 1");
+  }
+  if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
+    return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
+  }
+  return {};
+}
+
+JsonPtr config_to_json(const Config& config) {
+  Config copy = config;  // the field table needs mutable pointers
+  if (!copy.auth.jwt_secret.empty()) copy.auth.jwt_secret = "********";  // never print secrets
+  JsonPtr root = adopt_json(json_object());
+  for (const auto& [section, fields] : config_sections(copy)) {
+    json_t* target = root.get();
+    if (!section.empty()) {
+      json_object_set_new(root.get(), section.c_str(), json_object());
+      target = json_object_get(root.get(), section.c_str());
+    }
+    for (const auto& [key, field] : fields) json_object_set_new(target, key, field_to_json(field).release());
+  }
+  return root;
+}
+
+}  // namespace partyline::core

@@ -1,0 +1,102 @@
+// The effective configuration: embedded defaults, overridden by an optional
+// JSON file (--config), overridden by environment variables for the common
+// settings. docs/configuration.md documents every key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/runtime/json.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::core {
+
+struct TurnServerConfig {
+  std::string host;
+  uint16_t port = 3478;
+  std::string username;
+  std::string password;
+};
+
+// Each plugin's own config section (plugins.config.NAME), as JSON text: the
+// plugin reads it, so its keys are its own business.
+using PluginConfigs = std::map<std::string, std::string>;
+
+struct Config {
+  std::string log_level = "info";
+  unsigned workers = 0;  // 0: one per core
+
+  struct Http {
+    std::string bind_address = "0.0.0.0";
+    uint16_t port = 8088;
+    std::string web_root;  // default: the source tree's web/ folder
+  } http;
+
+  struct Signaling {
+    size_t max_message_bytes = 65536;
+    unsigned ping_interval_ms = 15000;
+    unsigned idle_timeout_ms = 45000;
+    unsigned keepalive_interval_ms = 30000;
+  } signaling;
+
+  struct Ice {
+    std::vector<std::string> addresses;  // empty: every non-loopback interface
+    bool allow_loopback = true;          // also gather on 127.0.0.1
+    std::string public_ip;               // 1:1 NAT address to advertise
+    std::string stun_server;             // "host:port"
+    std::vector<TurnServerConfig> turn_servers;
+    std::vector<std::string> allowed_remote_networks;  // CIDR; empty: any
+  } ice;
+
+  struct Dtls {
+    std::string certificate_file;  // PEM; empty: generate a P-256 certificate at start
+    std::string private_key_file;
+  } dtls;
+
+  struct Auth {
+    std::string jwt_secret;     // HS256 key for ?token=; empty: tokens are refused
+    std::string jwt_issuer;     // when set, tokens must carry this "iss"
+    bool allow_anonymous = true;  // ?name= without a token (demos and tests)
+  } auth;
+
+  struct Lines {
+    unsigned ring_timeout_ms = 60000;   // an unanswered invitation ends with "timeout"
+    unsigned idle_timeout_ms = 300000;  // a line nobody occupies or rings for is forgotten
+    unsigned occupants_interval_ms = 50;  // at most one `occupants` event per line per interval
+  } lines;
+
+  struct Limits {
+    unsigned max_sessions = 1000;
+    unsigned max_lines = 10000;
+    unsigned max_occupants_per_line = 100;
+    unsigned requests_per_second = 50;  // per session, sustained
+    unsigned request_burst = 100;       // per session, at once
+  } limits;
+
+  struct Plugins {
+    std::vector<std::string> folders;  // empty: the installed plugin folder, then the build tree's
+    std::vector<std::string> enabled;  // names to load; empty: every plugin found
+    unsigned max_message_bytes = 16384;
+    unsigned max_handles_per_session = 16;
+    PluginConfigs config;
+  } plugins;
+};
+
+// Overlays the JSON object on `config`. Unknown keys and wrong types are
+// errors naming the key path (a typo must not be silently ignored).
+Status apply_config_json(Config& config, const json_t* root);
+Status apply_config_file(Config& config, const std::string& path);
+// PARTYLINE_HTTP_BIND, PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT,
+// PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_JWT_SECRET, PARTYLINE_PUBLIC_IP,
+// PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS, PARTYLINE_PLUGIN_FOLDERS
+// (comma lists).
+// `getenv` is injectable for tests.
+Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*));
+// Cross-field checks (port ranges, files given in pairs, CIDR syntax).
+Status validate_config(const Config& config);
+
+JsonPtr config_to_json(const Config& config);
+
+}  // namespace partyline::core

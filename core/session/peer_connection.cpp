@@ -1,0 +1,326 @@
+#include "core/session/peer_connection.hpp"
+
+#include <algorithm>
+
+#include "core/media/echo_media.hpp"
+#include "core/runtime/log.hpp"
+#include "rtp/sdp/sdp.hpp"
+
+namespace partyline::core {
+
+namespace {
+
+ice::DtlsRole to_ice_role(rtp::DtlsRole role) {
+  return role == rtp::DtlsRole::kClient ? ice::DtlsRole::kClient : ice::DtlsRole::kServer;
+}
+
+std::vector<EchoStream> echo_streams(const rtp::Answer& answer) {
+  std::vector<EchoStream> streams;
+  for (const auto& media : answer.media) {
+    if (!media.accepted || !media.codec || !media.local_ssrc) continue;
+    EchoStream stream;
+    stream.video = media.kind == rtp::MediaKind::kVideo;
+    stream.payload_types = {media.codec->payload_type};
+    stream.rtx_payload_type = media.rtx_payload_type;
+    stream.local_ssrc = *media.local_ssrc;
+    stream.local_rtx_ssrc = media.local_rtx_ssrc;
+    for (const auto& extmap : media.extmaps) {
+      if (extmap.id < stream.extension_ids.size()) stream.extension_ids[extmap.id] = static_cast<uint8_t>(extmap.id);
+    }
+    if (!media.remote_ssrcs.empty()) {
+      stream.remote_ssrc = media.remote_ssrcs.front().ssrc;
+      stream.remote_rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+    }
+    streams.push_back(std::move(stream));
+  }
+  return streams;
+}
+
+Negotiation summarize(const rtp::Answer& answer) {
+  Negotiation negotiation;
+  for (const auto& media : answer.media) {
+    // Our direction recvonly or sendrecv: the participant sends this m-line.
+    const bool received = media.accepted && (media.direction == rtp::MediaDirection::kRecvOnly ||
+                                             media.direction == rtp::MediaDirection::kSendRecv);
+    if (received && media.kind == rtp::MediaKind::kAudio) negotiation.publishes_audio = true;
+    if (received && media.kind == rtp::MediaKind::kVideo) negotiation.publishes_video = true;
+  }
+  return negotiation;
+}
+
+}  // namespace
+
+PeerConnection::PeerConnection(GMainContext* context, const PeerConnectionSettings& settings,
+                               std::string log_context, Events events, WorkerRouter* router)
+    : context_(context),
+      settings_(settings),
+      log_context_(std::move(log_context)),
+      events_(std::move(events)),
+      ssrc_random_(std::random_device{}()),
+      router_(router) {}
+
+PeerConnection::~PeerConnection() { close(); }
+
+Status PeerConnection::create_transport() {
+  ice::PeerTransport::Callbacks callbacks;
+  callbacks.on_local_candidate = [this](std::string candidate) { on_local_candidate(std::move(candidate)); };
+  callbacks.on_gathering_done = [this] { on_gathering_done(); };
+  callbacks.on_state = [this](ice::TransportState state, const Error* error) { on_state(state, error); };
+  callbacks.on_rtp = [this](std::span<uint8_t> packet) { on_rtp(packet); };
+  callbacks.on_rtcp = [this](std::span<uint8_t> compound) { on_rtcp(compound); };
+  auto transport = ice::PeerTransport::create(context_, settings_.ice, settings_.certificate, std::move(callbacks));
+  if (!transport) return transport.error();
+  transport_ = std::move(transport.value());
+  return {};
+}
+
+void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
+                               PublishKeys keys) {
+  if (transport_) {
+    on_answer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
+    return;
+  }
+  auto offer = rtp::parse_sdp(offer_sdp);
+  if (!offer) {
+    on_answer(make_error(offer.error().code, "SDP offer: " + offer.error().message));
+    return;
+  }
+  if (auto status = create_transport(); !status) {
+    on_answer(status.error());
+    return;
+  }
+  rtp::AnswerOptions options;
+  options.ice_ufrag = transport_->local_ufrag();
+  options.ice_pwd = transport_->local_pwd();
+  options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
+  options.cname = "partyline";
+  options.stream_id = role == MediaRole::kEcho ? "partyline-echo" : "partyline";
+  options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
+  // Until the SFU router sends the line's streams, a line participant only
+  // publishes: the answer receives what it offers to send.
+  options.send_media = role == MediaRole::kEcho;
+  options.session_id = ssrc_random_();
+  auto answer = rtp::build_answer(*offer, options);
+  if (!answer) {
+    on_answer(make_error(answer.error().code, "SDP offer: " + answer.error().message));
+    return;
+  }
+  answer_ = std::move(answer.value());
+  const rtp::RemoteTransport& remote = answer_->remote_transport;
+  if (auto status = transport_->set_remote({remote.ice_ufrag, remote.ice_pwd, remote.fingerprint.algorithm,
+                                            remote.fingerprint.value, to_ice_role(answer_->dtls_role)});
+      !status) {
+    on_answer(status.error());
+    return;
+  }
+  for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
+  if (remote.end_of_candidates) end_of_remote_candidates();
+  if (role == MediaRole::kEcho) {
+    media_ = std::make_unique<EchoMedia>(echo_streams(*answer_), static_cast<MediaTransport&>(*this));
+  }
+  std::vector<PublishedStream> published;
+  if (role == MediaRole::kLineParticipant && router_ != nullptr) {
+    auto session = rtp::start_session(*offer, *answer_);
+    if (!session) {
+      on_answer(session.error());
+      return;
+    }
+    session_ = std::move(session.value());
+    auto line_media = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this),
+                                                  static_cast<uint32_t>(ssrc_random_()),
+                                                  NtpClock{g_get_real_time() - g_get_monotonic_time()});
+    published = line_media->publish(*session_, keys.audio, keys.video);
+    line_media_ = line_media.get();
+    media_ = std::move(line_media);
+  }
+  published_ = std::move(published);
+  start_media_timer();
+
+  pending_answer_ = std::move(on_answer);
+  if (auto status = transport_->start_gathering(); !status) {
+    auto callback = std::move(pending_answer_);
+    callback(status.error());
+    return;
+  }
+  if (pending_answer_) {
+    gathering_timer_.start(context_, settings_.gathering_wait, [this] {
+      send_answer();
+      return false;
+    });
+  }
+}
+
+// Every PeerConnection of a worker ticks on the same 100 ms grid, so their
+// ticks share one wake-up; a handler's deadline is met at the first tick at
+// or after it. A handler that never needs a timer (the echo) gets none.
+void PeerConnection::start_media_timer() {
+  if (!media_ || media_->on_timer(g_get_monotonic_time()) == MediaHandler::kNoDeadline) return;
+  media_timer_.start_aligned(context_, std::chrono::milliseconds(100), [this] {
+    (void)media_->on_timer(g_get_monotonic_time());
+    return true;
+  });
+}
+
+// The answer carries every candidate gathered so far on the BUNDLE m-line;
+// later ones are trickled.
+void PeerConnection::send_answer() {
+  if (!pending_answer_ || !answer_) return;
+  gathering_timer_.cancel();
+  rtp::SessionDescription description = answer_->description;
+  for (auto& media : description.media) {
+    if (media.mid != answer_->bundle_mid) continue;
+    for (const auto& text : local_candidates_) {
+      if (auto candidate = rtp::parse_ice_candidate(text)) media.candidates.push_back(std::move(candidate.value()));
+    }
+    media.end_of_candidates = gathering_done_;
+  }
+  auto callback = std::move(pending_answer_);
+  pending_answer_ = nullptr;
+  PL_LOG(kDebug, log_context_) << "answer ready with " << local_candidates_.size() << " candidates"
+                               << (gathering_done_ ? " (complete)" : " (more will be trickled)");
+  Negotiation negotiation = summarize(*answer_);
+  negotiation.answer_sdp = rtp::to_string(description);
+  negotiation.published = published_;
+  callback(std::move(negotiation));
+}
+
+Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
+  if (!transport_) return make_error(error_code::kNotFound, "no PeerConnection to add the candidate to");
+  auto outcome = transport_->add_remote_candidate(candidate);
+  if (!outcome) return outcome.error();
+  if (!outcome->accepted) {
+    PL_LOG(kDebug, log_context_) << "ignored remote candidate (" << outcome->reason << "): " << candidate;
+  }
+  return outcome->accepted;
+}
+
+void PeerConnection::end_of_remote_candidates() {
+  if (transport_) transport_->end_of_remote_candidates();
+}
+
+void PeerConnection::close() {
+  gathering_timer_.cancel();
+  if (media_timer_.active() && line_media_) {
+    const LineMediaStats& stats = line_media_->stats();
+    PL_LOG(kInfo, log_context_) << "media: received " << stats.received_packets << " packets (dropped "
+                                << stats.unknown_ssrc_drops << " of unknown SSRC, " << stats.malformed_drops
+                                << " malformed), sent " << stats.keyframe_requests_sent << " keyframe requests, "
+                                << stats.nacks_sent << " NACKs upstream, " << stats.reports_sent << " reports; "
+                                << line_media_->leg_count() << " legs";
+    for (const LegReport& leg : line_media_->leg_reports()) {
+      PL_LOG(kDebug, log_context_) << "leg ssrc " << leg.ssrc << ": subscriber reports " << leg.cumulative_lost
+                                   << " lost, jitter " << leg.jitter << ", round trip "
+                                   << (leg.round_trip_us ? std::to_string(*leg.round_trip_us) + " us" : "unknown");
+    }
+  }
+  media_timer_.cancel();
+  if (transport_) {
+    log_transport_counts();
+    transport_->close();
+  }
+}
+
+// Every datagram the transport dropped, by reason, once: the edges of the
+// media path count, this reports.
+void PeerConnection::log_transport_counts() const {
+  using Drop = ice::PeerTransport::ReceiveDrop;
+  const ice::SendCounters& sends = transport_->send_counts();
+  if (transport_->dropped_packets() == 0 && sends.failures() == 0) return;
+  PL_LOG(kInfo, log_context_) << "transport: dropped received datagrams: "
+                              << transport_->receive_drops(Drop::kDtlsBeforeOffer) << " DTLS before the offer, "
+                              << transport_->receive_drops(Drop::kUnknownKind) << " of unknown kind, "
+                              << transport_->receive_drops(Drop::kMediaBeforeKeys) << " media before keys, "
+                              << transport_->receive_drops(Drop::kUnprotectFailed)
+                              << " failing SRTP; unsent: " << sends[ice::SendResult::kNoPath] << " no path, "
+                              << sends[ice::SendResult::kNotSecure] << " not secure, "
+                              << sends[ice::SendResult::kProtectFailed] << " protection failed, "
+                              << sends[ice::SendResult::kSocketRefused] << " refused by the socket";
+}
+
+void PeerConnection::on_local_candidate(std::string candidate) {
+  if (pending_answer_) {
+    local_candidates_.push_back(std::move(candidate));
+  } else if (events_.on_local_candidate) {
+    events_.on_local_candidate(std::move(candidate));
+  }
+}
+
+void PeerConnection::on_gathering_done() {
+  gathering_done_ = true;
+  if (pending_answer_) {
+    send_answer();
+  } else if (events_.on_end_of_candidates) {
+    events_.on_end_of_candidates();
+  }
+}
+
+void PeerConnection::on_state(ice::TransportState state, const Error* error) {
+  if (error != nullptr) {
+    PL_LOG(kWarn, log_context_) << "transport " << ice::to_string(state) << ": " << error->message;
+  } else {
+    PL_LOG(kInfo, log_context_) << "transport " << ice::to_string(state);
+  }
+  if (state == ice::TransportState::kSecure && media_) media_->on_transport_secure(g_get_monotonic_time());
+  if (events_.on_state) events_.on_state(state, error);
+}
+
+ice::SendResult PeerConnection::send_rtp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ ? transport_->send_rtp(buffer, length) : ice::SendResult::kNoPath;
+}
+
+ice::SendResult PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t length) {
+  return transport_ ? transport_->send_rtcp(buffer, length) : ice::SendResult::kNoPath;
+}
+
+Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> streams) {
+  if (!session_ || !line_media_) return make_error(error_code::kConflict, "no negotiated line session to update");
+  std::vector<rtp::OutgoingStream> outgoing;
+  for (const LegRequest& request : streams) {
+    const std::string name = request.stream_id + " " + request.track_id;
+    auto known = std::find_if(outgoing_.begin(), outgoing_.end(), [&](const auto& entry) { return entry.first == name; });
+    if (known == outgoing_.end()) {
+      rtp::OutgoingStream stream;
+      stream.kind = request.source_format.kind;
+      stream.stream_id = request.stream_id;
+      stream.track_id = request.track_id;
+      stream.cname = request.cname;
+      stream.ssrc = static_cast<uint32_t>(ssrc_random_()) | 1u;
+      stream.rtx_ssrc = static_cast<uint32_t>(ssrc_random_()) | 1u;
+      outgoing_.emplace_back(name, std::move(stream));
+      known = std::prev(outgoing_.end());
+    }
+    outgoing.push_back(known->second);
+  }
+  auto offer = rtp::build_update_offer(*session_, outgoing);
+  if (!offer) return offer.error();
+  std::string sdp = offer->sdp;
+  pending_offer_ = std::move(offer.value());
+  pending_streams_ = std::move(streams);
+  return sdp;
+}
+
+Status PeerConnection::apply_answer(std::string_view answer_sdp) {
+  if (!session_ || !pending_offer_ || !line_media_) {
+    return make_error(error_code::kConflict, "no server offer awaits an answer");
+  }
+  auto answer = rtp::parse_sdp(answer_sdp);
+  if (!answer) return make_error(answer.error().code, "SDP answer: " + answer.error().message);
+  auto next = rtp::apply_update_answer(*session_, *pending_offer_, *answer);
+  if (!next) return make_error(next.error().code, "SDP answer: " + next.error().message);
+  session_ = std::move(next.value());
+  pending_offer_.reset();
+  const size_t failed = line_media_->set_legs(*session_, pending_streams_);
+  PL_LOG(kDebug, log_context_) << "renegotiated: receives " << line_media_->leg_count() << " streams"
+                               << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
+  return {};
+}
+
+void PeerConnection::on_rtp(std::span<uint8_t> packet) {
+  if (media_) media_->on_rtp(packet, g_get_monotonic_time());
+}
+
+void PeerConnection::on_rtcp(std::span<uint8_t> compound) {
+  if (media_) media_->on_rtcp(compound, g_get_monotonic_time());
+}
+
+}  // namespace partyline::core

@@ -1,0 +1,143 @@
+// PeerConnection: the server's end of one participant's WebRTC connection.
+// It negotiates the participant's offer into an answer, owns the transport
+// (ICE, DTLS, SRTP) and hands decrypted media to the media logic.
+//
+// Lives on one worker thread: create, use and destroy it there.
+#pragma once
+
+#include <glib.h>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "core/runtime/event_loop.hpp"
+#include "core/media/line_media.hpp"
+#include "core/media/media_handler.hpp"
+#include "core/media/media_router.hpp"
+#include "ice/certificate.hpp"
+#include "ice/ice_config.hpp"
+#include "ice/peer_transport.hpp"
+#include "rtp/result.hpp"
+#include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
+#include "rtp/srtp/srtp_session.hpp"
+
+namespace partyline::core {
+
+struct PeerConnectionSettings {
+  ice::IceConfig ice;
+  std::shared_ptr<const ice::Certificate> certificate;
+  // How long the answer waits for local candidates, so clients that do not
+  // trickle (aiortc) find them in the SDP. Host candidates take microseconds;
+  // STUN and TURN can take longer and are trickled when late.
+  std::chrono::milliseconds gathering_wait{1000};
+  // The forwarding plane line participants publish into (null: echo only).
+  MediaFabric* fabric = nullptr;
+};
+
+// What the server does with a participant's media.
+enum class MediaRole {
+  kEcho,             // sends everything back (the echo test)
+  kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
+};
+
+// The StreamKeys a line participant's audio and video get (control plane's).
+struct PublishKeys {
+  StreamKey audio = 0;
+  StreamKey video = 0;
+};
+
+// The outcome of negotiating an offer.
+struct Negotiation {
+  std::string answer_sdp;
+  bool publishes_audio = false;  // the participant sends audio to the server
+  bool publishes_video = false;
+  std::vector<PublishedStream> published;  // line participants: what enters the router
+};
+
+class PeerConnection : private MediaTransport {
+ public:
+  struct Events {
+    std::function<void(std::string candidate)> on_local_candidate;  // after the answer; "candidate:..."
+    std::function<void()> on_end_of_candidates;
+    std::function<void(ice::TransportState state, const Error* error)> on_state;
+  };
+  using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
+
+  // `router`: the worker's router, for line participants (null: echo only).
+  PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
+                 Events events, WorkerRouter* router = nullptr);
+  ~PeerConnection() override;
+  PeerConnection(const PeerConnection&) = delete;
+  PeerConnection& operator=(const PeerConnection&) = delete;
+
+  // Negotiates the participant's offer: `on_answer` runs once, with the
+  // answer or why the offer was refused (400 malformed, 415 unsupported).
+  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer, PublishKeys keys = {});
+
+  // Line participants, after negotiate(): the server's next offer carrying
+  // exactly `streams` (SSRCs are chosen here and kept per stream). The offer
+  // replaces one still unanswered. 409 before the first negotiation.
+  Result<std::string> offer_streams(std::vector<LegRequest> streams);
+  // The participant's answer to the last offer_streams(): legs follow it.
+  // 409 when no offer awaits an answer; 400/415 as apply_update_answer().
+  Status apply_answer(std::string_view answer_sdp);
+  // Ok(false) when the candidate was ignored by the remote network filter.
+  Result<bool> add_remote_candidate(std::string_view candidate);
+  void end_of_remote_candidates();
+  void close();
+
+  const std::string& log_context() const { return log_context_; }
+
+ private:
+  Status create_transport();
+  void on_local_candidate(std::string candidate);
+  void on_gathering_done();
+  void on_state(ice::TransportState state, const Error* error);
+  void on_rtp(std::span<uint8_t> packet);
+  void on_rtcp(std::span<uint8_t> compound);
+  void send_answer();
+  // Drives the media handler's timer on the worker's aligned 100 ms tick.
+  void start_media_timer();
+  void log_transport_counts() const;
+  ice::SendResult send_rtp(std::span<uint8_t> buffer, size_t length) override;
+  ice::SendResult send_rtcp(std::span<uint8_t> buffer, size_t length) override;
+
+  GMainContext* context_;
+  PeerConnectionSettings settings_;
+  std::string log_context_;
+  Events events_;
+  std::mt19937 ssrc_random_;
+
+  // Negotiation: the answer waits for gathering (or the timer).
+  std::optional<rtp::Answer> answer_;
+  AnswerCallback pending_answer_;
+  std::vector<std::string> local_candidates_;
+  bool gathering_done_ = false;
+  Timer gathering_timer_;
+
+  // Line participants: the negotiated state, the offer awaiting its answer
+  // (with the streams it carries) and the media.
+  WorkerRouter* router_;
+  std::optional<rtp::NegotiatedSession> session_;
+  std::optional<rtp::UpdateOffer> pending_offer_;
+  std::vector<LegRequest> pending_streams_;
+  // SSRCs chosen for each received stream ("stream_id track_id"), kept
+  // across offers so a stream never changes SSRC under the subscriber.
+  std::vector<std::pair<std::string, rtp::OutgoingStream>> outgoing_;
+  std::vector<PublishedStream> published_;
+  // What happens to the participant's media (echo, or a line occupant's);
+  // line_media_ is the same object when it is a LineMedia.
+  std::unique_ptr<MediaHandler> media_;
+  LineMedia* line_media_ = nullptr;
+  Timer media_timer_;
+
+  std::unique_ptr<ice::PeerTransport> transport_;  // last: destroyed first
+};
+
+}  // namespace partyline::core

@@ -1,0 +1,63 @@
+// PeerConnectionHandle: how the control plane (signaling) drives a
+// PeerConnection that lives on a worker thread. Every call is posted to the
+// worker; every result and event is posted back to the caller's loop, so
+// neither side ever locks the other.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/runtime/event_loop.hpp"
+#include "core/session/peer_connection.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::core {
+
+class PeerConnectionHandle {
+ public:
+  // Events, delivered on `reply_loop`; never after close().
+  struct Events {
+    std::function<void(std::string candidate)> on_local_candidate;
+    std::function<void()> on_end_of_candidates;
+    std::function<void(ice::TransportState state, std::optional<Error> error)> on_state;
+  };
+
+  // `worker_index`: which of settings.fabric's routers is `worker`'s.
+  static std::shared_ptr<PeerConnectionHandle> create(EventLoop& worker, size_t worker_index, EventLoop& reply_loop,
+                                                      const PeerConnectionSettings& settings,
+                                                      std::string log_context, Events events);
+  ~PeerConnectionHandle();
+  PeerConnectionHandle(const PeerConnectionHandle&) = delete;
+  PeerConnectionHandle& operator=(const PeerConnectionHandle&) = delete;
+
+  void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer,
+                 PublishKeys keys = {});
+  // See PeerConnection::offer_streams and apply_answer.
+  void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
+  void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
+  void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
+  void end_of_remote_candidates();
+  // Closes the transport (DTLS close_notify) and destroys the PeerConnection
+  // on its worker. Idempotent.
+  void close();
+
+ private:
+  // Owned jointly by the handle and the tasks in flight; its PeerConnection
+  // is only touched on the worker.
+  struct Shared;
+  struct ConstructionTag {};
+
+ public:
+  PeerConnectionHandle(ConstructionTag, EventLoop& worker, EventLoop& reply_loop, std::shared_ptr<Shared> shared);
+
+ private:
+  // Runs `task` on the worker with the live PeerConnection (skipped once closed).
+  void on_worker(std::function<void(PeerConnection&)> task);
+
+  EventLoop& worker_;
+  EventLoop& reply_loop_;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace partyline::core

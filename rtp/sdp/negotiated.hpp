@@ -1,0 +1,105 @@
+// The negotiated model: what an offer/answer round fixed for each m-line of
+// a participant's session, and what the server sends on it. build_answer()
+// (sdp_answer.hpp) produces the first round's NegotiatedMedia,
+// start_session() / apply_update_answer() (sdp_offer.hpp) the session; the
+// media code (core/media/, rtp/forward/) works only from these types, never
+// from SDP text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtp/sdp/ice_candidate.hpp"
+#include "rtp/sdp/sdp.hpp"
+
+namespace partyline::rtp {
+
+// Which side of the DTLS handshake we are, from a=setup.
+enum class DtlsRole { kServer, kClient };
+
+struct NegotiatedCodec {
+  uint8_t payload_type = 0;
+  std::string name;  // as the offer spells it ("opus", "VP8", "H264")
+  uint32_t clock_rate = 0;
+  uint16_t channels = 0;
+  std::optional<std::string> fmtp;  // what the answer declares
+  std::vector<std::string> rtcp_feedback;
+};
+
+struct RemoteSsrc {  // a sender in the offer
+  uint32_t ssrc = 0;
+  std::optional<uint32_t> rtx_ssrc;  // from a=ssrc-group:FID
+};
+
+// The remote ICE/DTLS parameters of an m-line (media level, else session).
+struct RemoteTransport {
+  std::string ice_ufrag;
+  std::string ice_pwd;
+  Fingerprint fingerprint;  // sha-256 if offered, else the first
+  DtlsSetup setup = DtlsSetup::kActpass;
+  std::vector<IceCandidate> candidates;
+  bool end_of_candidates = false;
+};
+
+struct NegotiatedMedia {
+  size_t index = 0;  // m-line position
+  std::string mid;
+  MediaKind kind = MediaKind::kAudio;
+  bool accepted = false;
+  std::string rejection_reason;  // why, when not accepted
+  MediaDirection direction = MediaDirection::kInactive;  // ours, as in the answer
+  std::optional<NegotiatedCodec> codec;
+  std::optional<uint8_t> rtx_payload_type;
+  std::vector<Extmap> extmaps;  // accepted, with the offer's ids
+  std::vector<RemoteSsrc> remote_ssrcs;
+  std::vector<std::string> remote_rids;  // offered send rids (simulcast)
+  std::optional<uint32_t> local_ssrc;
+  std::optional<uint32_t> local_rtx_ssrc;
+  std::string local_track_id;
+  RemoteTransport remote;
+};
+
+// A stream the server sends to this participant: another occupant's track.
+struct OutgoingStream {
+  MediaKind kind = MediaKind::kAudio;  // audio or video
+  std::string stream_id;  // a=msid stream: the publisher's session
+  std::string track_id;   // a=msid track; (stream_id, track_id) names the stream
+  uint32_t ssrc = 0;
+  std::optional<uint32_t> rtx_ssrc;  // declared only if the m-line has RTX
+  std::string cname;
+  bool operator==(const OutgoingStream&) const = default;
+};
+
+// Who created an m-line: the participant's own offer, or a server offer.
+enum class MediaOrigin { kParticipant, kServer };
+
+// One m-line of the session and what the server does with it.
+struct MediaSlot {
+  std::string mid;
+  MediaKind kind = MediaKind::kAudio;
+  MediaOrigin origin = MediaOrigin::kParticipant;
+  bool rejected = false;  // port 0: kept in place, never used again
+  std::optional<OutgoingStream> stream;  // what the server sends on it
+  bool operator==(const MediaSlot&) const = default;
+};
+
+// What the last completed offer/answer round fixed.
+struct NegotiatedSession {
+  SessionDescription local;   // our last description (answer or offer)
+  SessionDescription remote;  // the participant's last description
+  std::vector<MediaSlot> slots;  // one per m-line, in order
+  // One per m-line: codec and RTX payload types, header extension ids and
+  // SSRCs as negotiated. Forwarding maps a publisher's packets onto these:
+  // when the publisher's own NegotiatedMedia numbers a codec or an extension
+  // URI differently (another browser, or defaults chosen here), the SFU must
+  // rewrite the payload type and extension ids per subscriber, and drop
+  // extensions the subscriber did not negotiate.
+  std::vector<NegotiatedMedia> media;
+  DtlsRole dtls_role = DtlsRole::kServer;  // kept for the session's lifetime
+  std::string bundle_mid;                  // our BUNDLE tag
+  RemoteTransport remote_transport;        // ICE/DTLS of the participant
+};
+
+}  // namespace partyline::rtp

@@ -1,0 +1,408 @@
+// build_update_offer(), plan_slots() and start_session(). The answer check,
+// apply_update_answer(), is in sdp_update_answer.cpp.
+#include "rtp/sdp/sdp_offer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <set>
+#include <utility>
+
+#include "rtp/sdp/sdp_common.hpp"
+
+namespace partyline::rtp {
+namespace {
+
+using sdp_common::remote_ssrcs;
+
+// The header extensions a new m-line offers when the session has no m-line
+// of its kind to copy them from: those build_answer() accepts.
+constexpr std::array<std::string_view, 3> kDefaultAudioExtensions = {
+    "urn:ietf:params:rtp-hdrext:sdes:mid",
+    "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+};
+constexpr std::array<std::string_view, 3> kDefaultVideoExtensions = {
+    "urn:ietf:params:rtp-hdrext:sdes:mid",
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    "urn:3gpp:video-orientation",
+};
+constexpr uint16_t kMaxOneByteExtensionId = 14;
+constexpr std::array<std::string_view, 3> kDefaultVideoFeedback = {"nack", "nack pli", "ccm fir"};
+
+// SDP tokens (RFC 8866): no spaces or control characters, so an id cannot
+// break the a=msid / a=ssrc line it is written into.
+bool is_sdp_token(std::string_view text) {
+  if (text.empty() || text.size() > 256) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+std::string describe_stream(size_t index, const OutgoingStream& stream) {
+  return "outgoing stream " + std::to_string(index) + " (\"" + stream.stream_id + "\" \"" + stream.track_id + "\")";
+}
+
+Status validate_streams(const std::vector<OutgoingStream>& streams) {
+  std::set<std::pair<std::string, std::string>> names;
+  std::set<uint32_t> ssrcs;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const OutgoingStream& stream = streams[i];
+    auto fail = [&](const std::string& reason) {
+      return make_error(error_code::kInternal, describe_stream(i, stream) + ": " + reason);
+    };
+    if (stream.kind != MediaKind::kAudio && stream.kind != MediaKind::kVideo) return fail("kind must be audio or video");
+    if (!is_sdp_token(stream.stream_id) || !is_sdp_token(stream.track_id)) {
+      return fail("stream and track ids must be non-empty SDP tokens (no spaces)");
+    }
+    if (!is_sdp_token(stream.cname)) return fail("cname must be a non-empty SDP token");
+    if (stream.ssrc == 0 || stream.rtx_ssrc == 0u) return fail("SSRC 0 is not allowed");
+    if (!names.emplace(stream.stream_id, stream.track_id).second) return fail("listed twice");
+    if (!ssrcs.insert(stream.ssrc).second || (stream.rtx_ssrc && !ssrcs.insert(*stream.rtx_ssrc).second)) {
+      return fail("SSRC already used by another outgoing stream");
+    }
+  }
+  return {};
+}
+
+// A mid for an appended m-line: one more than the largest numeric mid, as
+// browsers number theirs.
+std::string next_mid(const std::vector<MediaSlot>& slots) {
+  uint64_t next = 0;
+  std::set<std::string> used;
+  for (const MediaSlot& slot : slots) {
+    used.insert(slot.mid);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(slot.mid.data(), slot.mid.data() + slot.mid.size(), value);
+    if (ec == std::errc() && end == slot.mid.data() + slot.mid.size() && value < UINT32_MAX) {
+      next = std::max(next, value + 1);
+    }
+  }
+  while (used.count(std::to_string(next)) > 0) ++next;
+  return std::to_string(next);
+}
+
+bool same_stream(const OutgoingStream& a, const OutgoingStream& b) {
+  return a.kind == b.kind && a.stream_id == b.stream_id && a.track_id == b.track_id;
+}
+
+}  // namespace
+
+Result<NegotiatedSession> start_session(const SessionDescription& offer, const Answer& answer) {
+  if (answer.media.size() != offer.media.size() || answer.description.media.size() != offer.media.size()) {
+    return make_error(error_code::kInternal, "start_session: the answer has " + std::to_string(answer.media.size()) +
+                                                 " m-lines, the offer " + std::to_string(offer.media.size()));
+  }
+  NegotiatedSession session;
+  session.local = answer.description;
+  session.remote = offer;
+  session.media = answer.media;
+  session.dtls_role = answer.dtls_role;
+  session.bundle_mid = answer.bundle_mid;
+  session.remote_transport = answer.remote_transport;
+  for (const NegotiatedMedia& media : answer.media) {
+    session.slots.push_back(MediaSlot{media.mid, media.kind, MediaOrigin::kParticipant, !media.accepted, std::nullopt});
+  }
+  return session;
+}
+
+Result<std::vector<MediaSlot>> plan_slots(const std::vector<MediaSlot>& current,
+                                          const std::vector<OutgoingStream>& streams) {
+  if (Status status = validate_streams(streams); !status) return status.error();
+  std::vector<MediaSlot> next = current;
+  std::vector<bool> placed(streams.size(), false);
+  // Only a slot that was already inactive may take a new stream: reusing
+  // one in the same offer that drops its stream would swap publishers under
+  // a live receiver, and the client would get no track event for the change.
+  std::vector<bool> reusable(current.size(), false);
+  for (size_t i = 0; i < next.size(); ++i) {
+    MediaSlot& slot = next[i];
+    if (slot.origin != MediaOrigin::kServer || slot.rejected) {
+      slot.stream.reset();
+      continue;
+    }
+    reusable[i] = !slot.stream.has_value();
+    std::optional<OutgoingStream> kept;
+    for (size_t s = 0; s < streams.size() && slot.stream; ++s) {
+      if (!placed[s] && same_stream(*slot.stream, streams[s])) {
+        placed[s] = true;
+        kept = streams[s];  // the SSRCs may have changed
+        break;
+      }
+    }
+    slot.stream = std::move(kept);
+  }
+  for (size_t s = 0; s < streams.size(); ++s) {
+    if (placed[s]) continue;
+    bool reused = false;
+    for (size_t i = 0; i < current.size() && !reused; ++i) {
+      if (reusable[i] && !next[i].stream && next[i].kind == streams[s].kind) {
+        next[i].stream = streams[s];
+        reused = true;
+      }
+    }
+    if (!reused) next.push_back(MediaSlot{next_mid(next), streams[s].kind, MediaOrigin::kServer, false, streams[s]});
+  }
+  return next;
+}
+
+namespace {
+
+class OfferWriter {
+ public:
+  OfferWriter(const NegotiatedSession& session, std::vector<MediaSlot> slots)
+      : session_(session), slots_(std::move(slots)) {}
+
+  Result<UpdateOffer> write();
+
+ private:
+  Status find_tag();
+  Status check_ssrc_conflicts() const;
+  Result<MediaDescription> new_section(const MediaSlot& slot);
+  Status default_codecs(MediaDescription& section);
+  void default_extmaps(MediaDescription& section);
+  void apply_transport(MediaDescription& section, bool tag) const;
+  static void apply_stream(MediaDescription& section, const std::optional<OutgoingStream>& stream);
+  void write_session_level(SessionDescription& description) const;
+  std::set<uint8_t> used_payload_types() const;
+
+  const NegotiatedSession& session_;
+  std::vector<MediaSlot> slots_;
+  const MediaDescription* tag_ = nullptr;  // our BUNDLE tag in session_.local
+};
+
+Result<UpdateOffer> OfferWriter::write() {
+  if (session_.local.media.size() != session_.slots.size() || slots_.size() < session_.slots.size()) {
+    return make_error(error_code::kInternal, "negotiated session: local description and slots disagree");
+  }
+  if (Status status = find_tag(); !status) return status.error();
+  if (Status status = check_ssrc_conflicts(); !status) return status.error();
+  UpdateOffer offer;
+  SessionDescription& description = offer.description;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const MediaSlot& slot = slots_[i];
+    if (i >= session_.local.media.size()) {
+      auto section = new_section(slot);
+      if (!section) return section.error();
+      description.media.push_back(std::move(section.value()));
+      continue;
+    }
+    MediaDescription section = session_.local.media[i];
+    if (slot.rejected) {
+      // JSEP 5.2.2: a rejected m-line stays rejected (port 0, out of BUNDLE),
+      // whether we or the participant rejected it.
+      section.port = 0;
+      section.bundle_only = false;
+      section.setup = DtlsSetup::kActpass;
+      section.candidates.clear();
+      section.end_of_candidates = false;
+      if (section.is_rtp()) apply_stream(section, std::nullopt);
+      description.media.push_back(std::move(section));
+      continue;
+    }
+    apply_transport(section, section.mid == tag_->mid);
+    if (slot.origin == MediaOrigin::kServer) apply_stream(section, slot.stream);
+    description.media.push_back(std::move(section));
+  }
+  write_session_level(description);
+  offer.sdp = to_string(description);
+  offer.slots = std::move(slots_);
+  return offer;
+}
+
+Status OfferWriter::find_tag() {
+  for (const MediaDescription& section : session_.local.media) {
+    if (section.mid == session_.bundle_mid && section.port != 0) {
+      tag_ = &section;
+      return {};
+    }
+  }
+  return make_error(error_code::kInternal,
+                    "negotiated session: no usable m-line with the BUNDLE tag mid \"" + session_.bundle_mid + "\"");
+}
+
+// Forwarding keeps the publisher's SSRCs; one the participant itself sends
+// with would make its own RTCP and ours ambiguous, so the SFU must rewrite it.
+Status OfferWriter::check_ssrc_conflicts() const {
+  std::set<uint32_t> remote;
+  for (const MediaDescription& section : session_.remote.media) {
+    for (const RemoteSsrc& ssrc : remote_ssrcs(section)) {
+      remote.insert(ssrc.ssrc);
+      if (ssrc.rtx_ssrc) remote.insert(*ssrc.rtx_ssrc);
+    }
+  }
+  for (const MediaSlot& slot : slots_) {
+    if (!slot.stream) continue;
+    for (std::optional<uint32_t> ssrc : {std::optional<uint32_t>(slot.stream->ssrc), slot.stream->rtx_ssrc}) {
+      if (ssrc && remote.count(*ssrc) > 0) {
+        return make_error(error_code::kConflict, "outgoing stream \"" + slot.stream->stream_id + "\" \"" +
+                                                     slot.stream->track_id + "\": SSRC " + std::to_string(*ssrc) +
+                                                     " is one the participant sends with; rewrite it");
+      }
+    }
+  }
+  return {};
+}
+
+// A new m-line copies the codecs and extensions of the session's first live
+// m-line of its kind (the numbering the participant chose), else defaults.
+Result<MediaDescription> OfferWriter::new_section(const MediaSlot& slot) {
+  MediaDescription section;
+  section.kind = slot.kind;
+  section.media = std::string(to_string(slot.kind));
+  section.protocol = tag_->protocol;
+  section.mid = slot.mid;
+  section.rtcp_rsize = true;
+  auto templ = std::find_if(session_.local.media.begin(), session_.local.media.end(), [&](const MediaDescription& m) {
+    return m.kind == slot.kind && m.port != 0 && m.is_rtp() && !m.codecs.empty();
+  });
+  if (templ != session_.local.media.end()) {
+    section.formats = templ->formats;
+    section.codecs = templ->codecs;
+    section.rtcp_feedback_all = templ->rtcp_feedback_all;
+    section.rtcp_rsize = templ->rtcp_rsize;
+    for (const Extmap& extmap : templ->extmaps) {
+      section.extmaps.push_back(Extmap{extmap.id, std::nullopt, extmap.uri, extmap.attributes});
+    }
+  } else {
+    if (Status status = default_codecs(section); !status) return status.error();
+    default_extmaps(section);
+  }
+  apply_transport(section, false);
+  apply_stream(section, slot.stream);
+  return section;
+}
+
+std::set<uint8_t> OfferWriter::used_payload_types() const {
+  std::set<uint8_t> used;
+  for (const SessionDescription* description : {&session_.local, &session_.remote}) {
+    for (const MediaDescription& section : description->media) {
+      for (const RtpCodec& codec : section.codecs) used.insert(codec.payload_type);
+    }
+  }
+  return used;
+}
+
+// Opus 111, VP8 96 + RTX 97 when those numbers are free in the session
+// (one BUNDLE transport should not give one payload type two meanings).
+Status OfferWriter::default_codecs(MediaDescription& section) {
+  std::set<uint8_t> used = used_payload_types();
+  auto take = [&](uint8_t preferred) -> std::optional<uint8_t> {
+    if (used.insert(preferred).second) return preferred;
+    for (uint8_t pt = 96; pt <= 127; ++pt) {
+      if (used.insert(pt).second) return pt;
+    }
+    return std::nullopt;
+  };
+  if (section.kind == MediaKind::kAudio) {
+    auto opus = take(111);
+    if (!opus) return make_error(error_code::kInternal, "no free dynamic payload type for opus");
+    section.codecs.push_back(RtpCodec{*opus, "opus", 48000, 2, "minptime=10;useinbandfec=1", {}});
+  } else {
+    auto vp8 = take(96);
+    auto rtx = take(97);
+    if (!vp8 || !rtx) return make_error(error_code::kInternal, "no free dynamic payload types for VP8 and RTX");
+    std::vector<std::string> feedback(kDefaultVideoFeedback.begin(), kDefaultVideoFeedback.end());
+    section.codecs.push_back(RtpCodec{*vp8, "VP8", 90000, 0, std::nullopt, feedback});
+    section.codecs.push_back(RtpCodec{*rtx, "rtx", 90000, 0, "apt=" + std::to_string(*vp8), {}});
+  }
+  for (const RtpCodec& codec : section.codecs) section.formats.push_back(std::to_string(codec.payload_type));
+  return {};
+}
+
+// One BUNDLE transport has one extension id space (RFC 8843 section 9.1): a
+// URI keeps the id it has anywhere in the session, and a new URI gets an id
+// no other URI uses.
+void OfferWriter::default_extmaps(MediaDescription& section) {
+  std::vector<std::pair<uint16_t, std::string>> known;
+  for (const SessionDescription* description : {&session_.local, &session_.remote}) {
+    for (const MediaDescription& media : description->media) {
+      for (const Extmap& extmap : media.extmaps) known.emplace_back(extmap.id, extmap.uri);
+    }
+  }
+  auto uris = section.kind == MediaKind::kAudio ? kDefaultAudioExtensions : kDefaultVideoExtensions;
+  for (std::string_view uri : uris) {
+    auto existing = std::find_if(known.begin(), known.end(), [&](const auto& entry) { return entry.second == uri; });
+    std::optional<uint16_t> id;
+    if (existing != known.end()) {
+      id = existing->first;
+    } else {
+      for (uint16_t candidate = 1; candidate <= kMaxOneByteExtensionId && !id; ++candidate) {
+        bool taken = std::any_of(known.begin(), known.end(), [&](const auto& entry) { return entry.first == candidate; });
+        if (!taken) id = candidate;
+      }
+    }
+    if (!id) continue;  // no id left: offer the m-line without it
+    known.emplace_back(*id, std::string(uri));
+    section.extmaps.push_back(Extmap{*id, std::nullopt, std::string(uri), std::nullopt});
+  }
+}
+
+// Every bundled m-line carries the BUNDLE address and our ICE/DTLS
+// attributes; no a=bundle-only with port 0, which aiortc 1.4 would read as a
+// rejection. Candidates go with the tag only, as in our answer.
+void OfferWriter::apply_transport(MediaDescription& section, bool tag) const {
+  section.port = tag_->port;
+  section.connection = tag_->connection;
+  section.bundle_only = false;
+  section.rtcp_mux = true;
+  section.ice_ufrag = tag_->ice_ufrag;
+  section.ice_pwd = tag_->ice_pwd;
+  section.ice_options = tag_->ice_options;
+  section.fingerprints = tag_->fingerprints;
+  // RFC 8842 section 5.5 allows actpass in a subsequent offer; the answerer
+  // keeps its role (Chromium and aiortc do), which apply_update_answer checks.
+  section.setup = DtlsSetup::kActpass;
+  section.candidates = tag ? tag_->candidates : std::vector<IceCandidate>{};
+  section.end_of_candidates = tag && tag_->end_of_candidates;
+}
+
+void OfferWriter::apply_stream(MediaDescription& section, const std::optional<OutgoingStream>& stream) {
+  section.msids.clear();
+  section.ssrcs.clear();
+  section.ssrc_groups.clear();
+  if (!stream) {
+    section.direction = MediaDirection::kInactive;
+    return;
+  }
+  section.direction = MediaDirection::kSendOnly;
+  section.msids.push_back(Msid{stream->stream_id, stream->track_id});
+  bool has_rtx = std::any_of(section.codecs.begin(), section.codecs.end(),
+                             [](const RtpCodec& codec) { return sdp_common::iequals(codec.name, "rtx"); });
+  std::vector<uint32_t> ssrcs = {stream->ssrc};
+  if (has_rtx && stream->rtx_ssrc) {
+    ssrcs.push_back(*stream->rtx_ssrc);
+    section.ssrc_groups.push_back(SsrcGroup{"FID", ssrcs});
+  }
+  for (uint32_t ssrc : ssrcs) section.ssrcs.push_back(SsrcAttribute{ssrc, "cname", stream->cname});
+}
+
+void OfferWriter::write_session_level(SessionDescription& description) const {
+  std::vector<MediaDescription> media = std::move(description.media);
+  description = session_.local;
+  description.media = std::move(media);
+  description.origin.session_version = session_.local.origin.session_version + 1;
+  description.setup.reset();  // per m-line
+  BundleGroup bundle{"BUNDLE", {*tag_->mid}};
+  std::vector<std::string> stream_ids;
+  for (const MediaDescription& section : description.media) {
+    if (section.port != 0 && section.mid && *section.mid != *tag_->mid) bundle.mids.push_back(*section.mid);
+    for (const Msid& msid : section.msids) {
+      if (std::find(stream_ids.begin(), stream_ids.end(), msid.stream_id) == stream_ids.end()) {
+        stream_ids.push_back(msid.stream_id);
+      }
+    }
+  }
+  std::erase_if(description.groups, [](const BundleGroup& group) { return group.semantics == "BUNDLE"; });
+  description.groups.insert(description.groups.begin(), std::move(bundle));
+  description.msid_semantic = "WMS";
+  for (const std::string& id : stream_ids) *description.msid_semantic += ' ' + id;
+}
+
+}  // namespace
+
+Result<UpdateOffer> build_update_offer(const NegotiatedSession& session, const std::vector<OutgoingStream>& streams) {
+  auto slots = plan_slots(session.slots, streams);
+  if (!slots) return slots.error();
+  return OfferWriter(session, std::move(slots.value())).write();
+}
+
+}  // namespace partyline::rtp
