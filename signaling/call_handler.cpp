@@ -8,46 +8,6 @@
 
 namespace partyline::signaling {
 
-namespace {
-
-// The "candidate" of an ice_trickle: a candidate line, or the end of
-// candidates (null, {"completed": true}, or the empty candidate browsers emit
-// last).
-struct TrickledCandidate {
-  bool end_of_candidates = false;
-  std::string line;
-};
-
-Result<TrickledCandidate> read_trickled_candidate(const json_t* message) {
-  const TrickledCandidate end{true, {}};
-  const json_t* candidate = json_object_get(message, "candidate");
-  if (candidate == nullptr) return make_error(error_code::kBadRequest, "field 'candidate' is missing");
-  if (json_is_null(candidate)) return end;
-  if (!json_is_object(candidate)) return make_error(error_code::kBadRequest, "field 'candidate' must be an object or null");
-  if (json_is_true(json_object_get(candidate, "completed"))) return end;
-  auto line = core::get_required_string(candidate, "candidate", "candidate.candidate");
-  if (!line) return line.error();
-  std::string_view text = line.value();
-  if (text.starts_with("a=")) text.remove_prefix(2);
-  if (text.empty()) return end;
-  if (text.size() > 1024) return make_error(error_code::kTooLarge, "field 'candidate.candidate' is over 1024 bytes");
-  return TrickledCandidate{false, std::string(text)};
-}
-
-const char* protocol_state(ice::TransportState state) {
-  switch (state) {
-    case ice::TransportState::kNew: return nullptr;
-    case ice::TransportState::kChecking: return "checking";
-    case ice::TransportState::kConnected: return "connected";
-    case ice::TransportState::kSecure: return "secure";
-    case ice::TransportState::kFailed: return "failed";
-    case ice::TransportState::kClosed: return "closed";
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 int64_t monotonic_ms() { return g_get_monotonic_time() / 1000; }
 
 CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& workers,
@@ -169,7 +129,7 @@ core::PeerConnectionHandle::Events CallHandler::peer_events(const std::string& s
 void CallHandler::on_peer_state(const std::string& session_id, ice::TransportState transport_state,
                                 const std::optional<Error>& error) {
   SessionState* state = state_of(session_id);
-  const char* name = protocol_state(transport_state);
+  const char* name = events::webrtc_state_name(transport_state);
   if (state == nullptr || name == nullptr) return;
   send_event(session_id, events::webrtc_state(name, error ? &*error : nullptr));
   if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));

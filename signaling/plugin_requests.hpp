@@ -1,7 +1,9 @@
 // PluginRequests: the protocol's plugin requests (docs/protocol.md,
-// "Plugins"): attach, message and detach, on a core::PluginHost. A plugin's
-// events reach the handle's client as {"event": "plugin", "handle", "plugin",
-// "data", "jsep"?}. A session's handles are detached when it closes.
+// "Plugins"): attach, message, detach, and ice_trickle and hangup for a
+// handle's PeerConnection, on a core::PluginHost. A plugin's events reach the
+// handle's client as {"event": "plugin", "handle", "plugin", "data",
+// "jsep"?}; its PeerConnection's as ice_candidate and webrtc_state with
+// "handle". A session's handles are detached when it closes.
 //
 // Runs on the signaling loop thread, like every RequestHandler.
 #pragma once
@@ -25,6 +27,9 @@ class PluginRequests : public RequestHandler {
   Result<core::JsonPtr> attach(const std::shared_ptr<ClientSession>& session, const Request& request);
   Result<core::JsonPtr> message(ClientSession& session, const Request& request);
   Result<core::JsonPtr> detach(ClientSession& session, const Request& request);
+  // ice_trickle answers once the candidate was applied (or ignored).
+  void trickle(const std::shared_ptr<ClientSession>& session, const Request& request);
+  Result<core::JsonPtr> hangup(ClientSession& session, const Request& request);
 
   core::PluginHost& host_;
 };

@@ -30,6 +30,18 @@ core::JsonPtr ice_candidate(const std::string* candidate) {
   return object;
 }
 
+const char* webrtc_state_name(ice::TransportState state) {
+  switch (state) {
+    case ice::TransportState::kNew: return nullptr;
+    case ice::TransportState::kChecking: return "checking";
+    case ice::TransportState::kConnected: return "connected";
+    case ice::TransportState::kSecure: return "secure";
+    case ice::TransportState::kFailed: return "failed";
+    case ice::TransportState::kClosed: return "closed";
+  }
+  return nullptr;
+}
+
 core::JsonPtr webrtc_state(const char* state, const Error* error) {
   core::JsonPtr object = event("webrtc_state");
   json_object_set_new(object.get(), "state", json_string(state));

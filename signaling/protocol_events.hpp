@@ -6,6 +6,7 @@
 
 #include "core/runtime/json.hpp"
 #include "core/lines/line_store.hpp"
+#include "ice/peer_transport.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::signaling::events {
@@ -17,6 +18,9 @@ core::JsonPtr jsep(const char* type, const std::string& sdp);
 // ice_candidate with a candidate line, or with null (end of candidates).
 core::JsonPtr ice_candidate(const std::string* candidate);
 core::JsonPtr webrtc_state(const char* state, const Error* error);
+// The protocol's name of a transport state ("checking", ..., "closed");
+// null for kNew, which is never sent.
+const char* webrtc_state_name(ice::TransportState state);
 core::JsonPtr error(const Error& error);
 // {"event": name, "call_id": ..., "line_id": ...}
 core::JsonPtr call_event(const char* name, const core::Invitation& call);

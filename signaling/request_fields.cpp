@@ -59,6 +59,22 @@ Result<std::string> required_jsep(const json_t* message, const char* type) {
   return std::move(**jsep);
 }
 
+Result<TrickledCandidate> read_trickled_candidate(const json_t* message) {
+  const TrickledCandidate end{true, {}};
+  const json_t* candidate = json_object_get(message, "candidate");
+  if (candidate == nullptr) return make_error(error_code::kBadRequest, "field 'candidate' is missing");
+  if (json_is_null(candidate)) return end;
+  if (!json_is_object(candidate)) return make_error(error_code::kBadRequest, "field 'candidate' must be an object or null");
+  if (json_is_true(json_object_get(candidate, "completed"))) return end;
+  auto line = core::get_required_string(candidate, "candidate", "candidate.candidate");
+  if (!line) return line.error();
+  std::string_view text = line.value();
+  if (text.starts_with("a=")) text.remove_prefix(2);
+  if (text.empty()) return end;
+  if (text.size() > 1024) return make_error(error_code::kTooLarge, "field 'candidate.candidate' is over 1024 bytes");
+  return TrickledCandidate{false, std::string(text)};
+}
+
 std::shared_ptr<const Request> share_request(const Request& request) {
   return std::make_shared<const Request>(Request{request.name, request.transaction, core::share_json(request.message.get())});
 }

@@ -23,6 +23,15 @@ Result<std::string> required_jsep(const json_t* message, const char* type);
 // The same, nullopt when there is no "jsep" field.
 Result<std::optional<std::string>> optional_jsep(const json_t* message, const char* type);
 
+// The "candidate" of an ice_trickle: a candidate line, or the end of
+// candidates (null, {"completed": true}, or the empty candidate browsers emit
+// last). 400 when malformed, 413 over 1024 bytes.
+struct TrickledCandidate {
+  bool end_of_candidates = false;
+  std::string line;
+};
+Result<TrickledCandidate> read_trickled_candidate(const json_t* message);
+
 // A copy of `request` that asynchronous replies can hold on to (the JSON is
 // shared, not copied).
 std::shared_ptr<const Request> share_request(const Request& request);

@@ -106,13 +106,15 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   signaling_loop.start();
 
   core::MemoryLineStore line_store({config.limits.max_lines, random_uuid_v4, random_line_token});
+  const core::PeerConnectionSettings peer_settings = settings.value();
   CallHandler handler(signaling_loop, workers, std::move(settings.value()), line_store, call_options(config));
   // Plugins live on the signaling thread: loaded, called and destroyed there.
-  auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config));
+  auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config),
+                                                        core::PluginMediaServices{&workers, peer_settings});
   signaling_loop.run_sync([&plugin_host] { plugin_host->load(); });
   PluginRequests plugin_requests(*plugin_host);
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
-                                 {&plugin_requests, {"message"}, "handle"}});
+                                 {&plugin_requests, {"message", "ice_trickle", "hangup"}, "handle"}});
   SignalingServer server(signaling_options(config), signaling_loop, router);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;

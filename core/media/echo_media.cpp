@@ -10,9 +10,9 @@ namespace {
 constexpr size_t kMtu = 1500;
 }  // namespace
 
-EchoMedia::EchoMedia(std::vector<EchoStream> streams, MediaTransport& transport)
+EchoMedia::EchoMedia(std::vector<AnsweredStream> streams, MediaTransport& transport)
     : streams_(std::move(streams)), transport_(transport) {
-  for (const EchoStream& stream : streams_) {
+  for (const AnsweredStream& stream : streams_) {
     remote_.add({stream.payload_types, stream.rtx_payload_type, stream.remote_ssrc, stream.remote_rtx_ssrc});
   }
 }
@@ -28,7 +28,7 @@ void EchoMedia::on_rtp(std::span<uint8_t> packet, int64_t /*now_us*/) {
     count(EchoDrop::kUnknownStream);
     return;
   }
-  const EchoStream& stream = streams_[match->index];
+  const AnsweredStream& stream = streams_[match->index];
   const std::span<uint8_t> echo(rtp_out_.data(), packet.size());
   std::memcpy(echo.data(), packet.data(), packet.size());
   if (rtp::rewrite_packet_extension_ids(echo, stream.extension_ids) != rtp::HeaderExtensionError::kNone) {
@@ -56,9 +56,9 @@ void EchoMedia::on_rtcp(std::span<const uint8_t> compound, int64_t /*now_us*/) {
   if (length > 0) (void)transport_.send_rtcp(rtcp_out_, length);
 }
 
-const EchoStream* EchoMedia::stream_with_remote(uint32_t local_ssrc) const {
+const AnsweredStream* EchoMedia::stream_with_remote(uint32_t local_ssrc) const {
   for (size_t i = 0; i < streams_.size(); ++i) {
-    const EchoStream& stream = streams_[i];
+    const AnsweredStream& stream = streams_[i];
     if ((stream.local_ssrc == local_ssrc || stream.local_rtx_ssrc == local_ssrc) && remote_[i].ssrc) {
       return &stream;
     }
@@ -75,21 +75,21 @@ void EchoMedia::on_sender_report(const rtp::SenderReportView& report) {
 }
 
 void EchoMedia::on_pli(const rtp::PliView& pli) {
-  const EchoStream* stream = stream_with_remote(pli.media_ssrc);
+  const AnsweredStream* stream = stream_with_remote(pli.media_ssrc);
   if (stream == nullptr) return;
   (void)rtp::write_pli(*rtcp_writer_, stream->local_ssrc, *remote_[stream - streams_.data()].ssrc);
 }
 
 void EchoMedia::on_fir(const rtp::FirView& fir) {
   if (fir.entry_count() == 0) return;
-  const EchoStream* stream = stream_with_remote(fir.entry(0).ssrc);
+  const AnsweredStream* stream = stream_with_remote(fir.entry(0).ssrc);
   if (stream == nullptr) return;
   const rtp::FirEntry entry{*remote_[stream - streams_.data()].ssrc, fir.entry(0).sequence_number};
   (void)rtp::write_fir(*rtcp_writer_, stream->local_ssrc, std::span(&entry, 1));
 }
 
 void EchoMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
-  const EchoStream* stream = stream_with_remote(nack.media_ssrc);
+  const AnsweredStream* stream = stream_with_remote(nack.media_ssrc);
   if (stream == nullptr) return;
   (void)rtp::write_nack(*rtcp_writer_, stream->local_ssrc, *remote_[stream - streams_.data()].ssrc, lost);
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "core/media/answered_streams.hpp"
 #include "core/media/media_handler.hpp"
 #include "rtp/rtcp/rtcp_dispatch.hpp"
 #include "rtp/packet/rtp_header_extensions.hpp"
@@ -20,27 +21,12 @@
 
 namespace partyline::core {
 
-// One negotiated m-line the echo serves.
-struct EchoStream {
-  bool video = false;
-  std::vector<uint8_t> payload_types;   // media payload types of this m-line
-  std::optional<uint8_t> rtx_payload_type;
-  uint32_t local_ssrc = 0;              // what we send the echo on
-  std::optional<uint32_t> local_rtx_ssrc;
-  std::optional<uint32_t> remote_ssrc;  // from the offer; learned by payload type otherwise
-  std::optional<uint32_t> remote_rtx_ssrc;
-  // Header extension ids negotiated for this m-line map to themselves; every
-  // other id is dropped from echoed packets, so the receiver never meets an
-  // extension it did not agree to (or one whose id means something else).
-  rtp::ExtensionIdMap extension_ids{};
-};
-
 // Why an incoming packet was not echoed; counted, never logged per packet.
 enum class EchoDrop { kMalformedRtp, kUnknownStream, kMalformedExtensions, kMalformedRtcp, kCount };
 
 class EchoMedia final : public MediaHandler, private rtp::RtcpHandler {
  public:
-  EchoMedia(std::vector<EchoStream> streams, MediaTransport& transport);
+  EchoMedia(std::vector<AnsweredStream> streams, MediaTransport& transport);
 
   // The echo, and the first time video arrives a PLI, so the first echoed
   // frame is a keyframe.
@@ -63,10 +49,10 @@ class EchoMedia final : public MediaHandler, private rtp::RtcpHandler {
   void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
 
   // The stream we send on `local_ssrc` and the participant's SSRC for it.
-  const EchoStream* stream_with_remote(uint32_t local_ssrc) const;
+  const AnsweredStream* stream_with_remote(uint32_t local_ssrc) const;
   void count(EchoDrop reason) { ++drops_[static_cast<size_t>(reason)]; }
 
-  std::vector<EchoStream> streams_;
+  std::vector<AnsweredStream> streams_;
   rtp::SsrcDirectory remote_;  // one entry per stream, in the same order
   MediaTransport& transport_;
   bool keyframe_requested_ = false;

@@ -5,9 +5,12 @@
 // signaling's attach / message / detach into the plugin's callbacks.
 //
 // Threads: every method runs on the signaling loop given at construction,
-// and so do the plugin callbacks it makes. Plugins may push events from any
+// and so do the plugin callbacks it makes, except the media callbacks of a
+// handle's PeerConnection (API 1.1), which run on that PeerConnection's
+// worker (core::PluginMedia hands them on). Plugins may push events from any
 // thread: the event is posted to that loop and delivered there, or dropped
-// when its handle is gone by then.
+// when its handle is gone by then. A handle's PeerConnection is gone before
+// the plugin hears destroy_handle, so no media callback can outlive it.
 #pragma once
 
 #include <functional>
@@ -20,6 +23,8 @@
 
 #include "core/runtime/config.hpp"
 #include "core/runtime/event_loop.hpp"
+#include "core/runtime/worker_pool.hpp"
+#include "core/session/peer_connection.hpp"
 #include "core/runtime/json.hpp"
 #include "core/plugins/plugin_library.hpp"
 #include "rtp/result.hpp"
@@ -51,12 +56,26 @@ struct PluginInfo {
   size_t handles = 0;
 };
 
+// What a handle's client is told, on the signaling loop: the plugin's events,
+// and its PeerConnection's candidates and states.
+struct HandleSinks {
+  std::function<void(PluginEvent event)> plugin_event;
+  // A server ICE candidate ("candidate:..."); nullopt: the last one was sent.
+  std::function<void(const std::string& handle_id, std::optional<std::string> candidate)> candidate;
+  std::function<void(const std::string& handle_id, ice::TransportState state, const std::optional<Error>& error)>
+      state;
+};
+
+// What plugin handles' PeerConnections are made with. Without it the host
+// serves plugins without media (host->negotiate answers 501).
+struct PluginMediaServices {
+  WorkerPool* workers = nullptr;
+  PeerConnectionSettings settings;
+};
+
 class PluginHost {
  public:
-  // Runs on the signaling loop; the handle's client gets `event`.
-  using EventSink = std::function<void(PluginEvent event)>;
-
-  PluginHost(EventLoop& loop, PluginSettings settings);
+  PluginHost(EventLoop& loop, PluginSettings settings, std::optional<PluginMediaServices> media = std::nullopt);
   // Destroys every handle, then every plugin, then unloads them.
   ~PluginHost();
   PluginHost(const PluginHost&) = delete;
@@ -72,13 +91,21 @@ class PluginHost {
   // unknown plugin, 503 beyond max_handles_per_session, or the plugin's own
   // refusal. `log_context` names the session in log lines.
   Result<std::string> attach(std::string_view plugin, const std::string& session_id, const std::string& log_context,
-                             EventSink sink);
+                             HandleSinks sinks);
   // A message to one of the session's handles (404 for another session's).
   // The plugin's synchronous reply (a JSON object) when it gave one.
   Result<std::optional<JsonPtr>> message(std::string_view handle_id, const std::string& session_id,
                                          const json_t* body, const std::string* jsep_type,
                                          const std::string* jsep_sdp);
   Status detach(std::string_view handle_id, const std::string& session_id);
+  // A client ICE candidate for the handle's PeerConnection (nullopt: end of
+  // candidates, `done` not called); `done` gets whether it was used (false:
+  // filtered), as for the session's own PeerConnection. 404 for an unknown
+  // handle, 409 before the plugin negotiated one.
+  Status add_remote_candidate(std::string_view handle_id, const std::string& session_id,
+                              std::optional<std::string> candidate, std::function<void(Result<bool>)> done);
+  // The client hangs up the handle's PeerConnection (404 without one).
+  Status hangup(std::string_view handle_id, const std::string& session_id);
   // The session is gone: every handle it held is destroyed.
   void detach_session(const std::string& session_id);
   // An operator's query (plugin-wide, or about one handle).
@@ -88,12 +115,22 @@ class PluginHost {
   struct Loaded;
   struct Handles;
 
+  // Host services of API 1.1 (pl_host.negotiate, close_media), signaling thread.
+  int negotiate(pl_handle& handle, std::string offer_sdp);
+  int close_media(pl_handle& handle);
+
  private:
   Loaded* find_plugin(std::string_view name);
+  pl_handle* find_handle(std::string_view handle_id, const std::string& session_id);
+  // Closes the handle's PeerConnection, then (once the worker destroyed it)
+  // destroys the plugin's handle; `wait`: block until then (shutdown).
+  void retire_handle(const std::string& handle_id, bool wait);
   void destroy_handle(const std::string& handle_id);
+  void media_closed(const std::string& handle_id, const char* reason);
 
   EventLoop& loop_;
   PluginSettings settings_;
+  std::optional<PluginMediaServices> media_;
   std::vector<std::unique_ptr<Loaded>> plugins_;
   std::shared_ptr<Handles> handles_;  // shared with events in flight
 };

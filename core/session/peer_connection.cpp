@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/media/answered_streams.hpp"
 #include "core/media/echo_media.hpp"
 #include "core/runtime/log.hpp"
 #include "rtp/sdp/sdp.hpp"
@@ -12,28 +13,6 @@ namespace {
 
 ice::DtlsRole to_ice_role(rtp::DtlsRole role) {
   return role == rtp::DtlsRole::kClient ? ice::DtlsRole::kClient : ice::DtlsRole::kServer;
-}
-
-std::vector<EchoStream> echo_streams(const rtp::Answer& answer) {
-  std::vector<EchoStream> streams;
-  for (const auto& media : answer.media) {
-    if (!media.accepted || !media.codec || !media.local_ssrc) continue;
-    EchoStream stream;
-    stream.video = media.kind == rtp::MediaKind::kVideo;
-    stream.payload_types = {media.codec->payload_type};
-    stream.rtx_payload_type = media.rtx_payload_type;
-    stream.local_ssrc = *media.local_ssrc;
-    stream.local_rtx_ssrc = media.local_rtx_ssrc;
-    for (const auto& extmap : media.extmaps) {
-      if (extmap.id < stream.extension_ids.size()) stream.extension_ids[extmap.id] = static_cast<uint8_t>(extmap.id);
-    }
-    if (!media.remote_ssrcs.empty()) {
-      stream.remote_ssrc = media.remote_ssrcs.front().ssrc;
-      stream.remote_rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
-    }
-    streams.push_back(std::move(stream));
-  }
-  return streams;
 }
 
 Negotiation summarize(const rtp::Answer& answer) {
@@ -75,7 +54,11 @@ Status PeerConnection::create_transport() {
 }
 
 void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
-                               PublishKeys keys) {
+                               PublishKeys keys, MediaHandlerFactory factory) {
+  if (role == MediaRole::kPlugin && !factory) {
+    on_answer(make_error(error_code::kInternal, "plugin media without a handler factory"));
+    return;
+  }
   if (transport_) {
     on_answer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
     return;
@@ -94,11 +77,13 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   options.ice_pwd = transport_->local_pwd();
   options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
   options.cname = "partyline";
-  options.stream_id = role == MediaRole::kEcho ? "partyline-echo" : "partyline";
+  options.stream_id = role == MediaRole::kEcho     ? "partyline-echo"
+                      : role == MediaRole::kPlugin ? "partyline-plugin"
+                                                   : "partyline";
   options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
   // Until the SFU router sends the line's streams, a line participant only
   // publishes: the answer receives what it offers to send.
-  options.send_media = role == MediaRole::kEcho;
+  options.send_media = role != MediaRole::kLineParticipant;
   options.session_id = ssrc_random_();
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
@@ -116,7 +101,9 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
   if (remote.end_of_candidates) end_of_remote_candidates();
   if (role == MediaRole::kEcho) {
-    media_ = std::make_unique<EchoMedia>(echo_streams(*answer_), static_cast<MediaTransport&>(*this));
+    media_ = std::make_unique<EchoMedia>(answered_streams(*answer_), static_cast<MediaTransport&>(*this));
+  } else if (role == MediaRole::kPlugin) {
+    media_ = factory(answered_streams(*answer_), static_cast<MediaTransport&>(*this));
   }
   std::vector<PublishedStream> published;
   if (role == MediaRole::kLineParticipant && router_ != nullptr) {

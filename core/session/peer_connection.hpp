@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/runtime/event_loop.hpp"
+#include "core/media/answered_streams.hpp"
 #include "core/media/line_media.hpp"
 #include "core/media/media_handler.hpp"
 #include "core/media/media_router.hpp"
@@ -44,7 +45,13 @@ struct PeerConnectionSettings {
 enum class MediaRole {
   kEcho,             // sends everything back (the echo test)
   kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
+  kPlugin,           // a plugin handle's: the handler comes from a MediaHandlerFactory
 };
+
+// Makes the media handler of a PeerConnection that sends back on the
+// server's own SSRCs (kPlugin), on its worker, once the answer is built.
+using MediaHandlerFactory =
+    std::function<std::unique_ptr<MediaHandler>(std::vector<AnsweredStream> streams, MediaTransport& transport)>;
 
 // The StreamKeys a line participant's audio and video get (control plane's).
 struct PublishKeys {
@@ -78,7 +85,9 @@ class PeerConnection : private MediaTransport {
 
   // Negotiates the participant's offer: `on_answer` runs once, with the
   // answer or why the offer was refused (400 malformed, 415 unsupported).
-  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer, PublishKeys keys = {});
+  // kPlugin needs `factory`.
+  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer, PublishKeys keys = {},
+                 MediaHandlerFactory factory = nullptr);
 
   // Line participants, after negotiate(): the server's next offer carrying
   // exactly `streams` (SSRCs are chosen here and kept per stream). The offer

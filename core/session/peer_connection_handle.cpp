@@ -64,16 +64,17 @@ void PeerConnectionHandle::on_worker(std::function<void(PeerConnection&)> task) 
 }
 
 void PeerConnectionHandle::negotiate(std::string offer_sdp, MediaRole role,
-                                     std::function<void(Result<Negotiation>)> on_answer, PublishKeys keys) {
+                                     std::function<void(Result<Negotiation>)> on_answer, PublishKeys keys,
+                                     MediaHandlerFactory factory) {
   EventLoop& reply_loop = reply_loop_;
-  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop,
-             keys](PeerConnection& pc) {
+  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop, keys,
+             factory = std::move(factory)](PeerConnection& pc) {
     pc.negotiate(
         offer_sdp, role,
         [on_answer, &reply_loop](Result<Negotiation> answer) {
           reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
         },
-        keys);
+        keys, factory);
   });
 }
 
@@ -106,12 +107,15 @@ void PeerConnectionHandle::end_of_remote_candidates() {
   on_worker([](PeerConnection& pc) { pc.end_of_remote_candidates(); });
 }
 
-void PeerConnectionHandle::close() {
+void PeerConnectionHandle::close(std::function<void()> on_closed) {
   if (shared_->closed.exchange(true)) return;
-  worker_.post([shared = shared_] {
-    if (!shared->connection) return;
-    shared->connection->close();
-    shared->connection.reset();
+  EventLoop& reply_loop = reply_loop_;
+  worker_.post([shared = shared_, on_closed = std::move(on_closed), &reply_loop] {
+    if (shared->connection) {
+      shared->connection->close();
+      shared->connection.reset();
+    }
+    if (on_closed) reply_loop.post(on_closed);
   });
 }
 

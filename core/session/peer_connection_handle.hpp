@@ -32,15 +32,17 @@ class PeerConnectionHandle {
   PeerConnectionHandle& operator=(const PeerConnectionHandle&) = delete;
 
   void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer,
-                 PublishKeys keys = {});
+                 PublishKeys keys = {}, MediaHandlerFactory factory = nullptr);
   // See PeerConnection::offer_streams and apply_answer.
   void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
   void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
   void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
   void end_of_remote_candidates();
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection
-  // on its worker. Idempotent.
-  void close();
+  // on its worker. Idempotent. `on_closed` runs on the reply loop once the
+  // PeerConnection and its media handler are gone (only for the call that
+  // closed it).
+  void close(std::function<void()> on_closed = nullptr);
 
  private:
   // Owned jointly by the handle and the tasks in flight; its PeerConnection

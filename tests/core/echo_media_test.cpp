@@ -18,9 +18,9 @@ namespace {
 constexpr uint32_t kRemoteAudio = 0x1111, kRemoteVideo = 0x2222, kRemoteVideoRtx = 0x2223;
 constexpr uint32_t kLocalAudio = 0xA1, kLocalVideo = 0xB1, kLocalVideoRtx = 0xB2;
 
-std::vector<EchoStream> two_streams() {
-  EchoStream audio{false, {111}, std::nullopt, kLocalAudio, std::nullopt, kRemoteAudio, std::nullopt, {}};
-  EchoStream video{true, {96}, uint8_t{97}, kLocalVideo, kLocalVideoRtx, kRemoteVideo, kRemoteVideoRtx, {}};
+std::vector<AnsweredStream> two_streams() {
+  AnsweredStream audio{0, false, {111}, std::nullopt, kLocalAudio, std::nullopt, kRemoteAudio, std::nullopt, {}};
+  AnsweredStream video{1, true, {96}, uint8_t{97}, kLocalVideo, kLocalVideoRtx, kRemoteVideo, kRemoteVideoRtx, {}};
   audio.extension_ids[1] = 1;  // mid negotiated on audio
   return {audio, video};
 }
@@ -41,7 +41,7 @@ constexpr int64_t kNow = 1'000'000;
 
 // An echo and what it sent.
 struct Echo {
-  explicit Echo(std::vector<EchoStream> streams = two_streams()) : media(std::move(streams), sent) {}
+  explicit Echo(std::vector<AnsweredStream> streams = two_streams()) : media(std::move(streams), sent) {}
   RecordingTransport sent;
   EchoMedia media;
 };

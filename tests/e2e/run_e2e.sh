@@ -18,7 +18,8 @@ python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
-  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium sfu_werift sfu_chromium)
+  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium sfu_werift sfu_chromium
+  plugin_echotest)
 
 # Sets the array test_command to the command line of test $1.
 set_test_command() {
@@ -37,6 +38,7 @@ set_test_command() {
     lines_chromium) test_command=(node "$here/lines_chromium.mjs") ;;
     sfu_chromium) test_command=(node "$here/sfu_chromium.mjs") ;;
     sfu_werift) test_command=(node "$here/sfu_werift.mjs") ;;
+    plugin_echotest) test_command=("$python" "$here/plugin_echotest.py") ;;
     *) return 1 ;;
   esac
 }

@@ -25,9 +25,18 @@
  *     I/O that can wait, no sleeping, no waiting on another thread. Work
  *     that takes long runs on a thread of the plugin's own, which answers
  *     later through push_event.
+ *   - negotiated and media_state also run on the signaling thread.
+ *     incoming_rtp, incoming_rtcp and keyframe_requested run on the handle's
+ *     media thread: one of the server's media workers, the one that owns
+ *     the handle's PeerConnection, concurrently with the signaling thread's
+ *     callbacks (the plugin protects what both touch). They must return in
+ *     microseconds: they are on the packet path.
  *   - Host services marked [any thread] may be called from any thread,
- *     including the plugin's own; the others only from the signaling thread,
- *     inside or outside a callback.
+ *     including the plugin's own; those marked [media thread] only from
+ *     inside the handle's media callbacks; the others only from the
+ *     signaling thread, inside or outside a callback.
+ *   - A handle's PeerConnection is closed, and no media callback of it runs
+ *     any more, before destroy_handle is called.
  *   - A handle is valid from create_handle until destroy_handle returns.
  *     After destroy_handle the plugin must not use that pl_handle again,
  *     from any thread (push_event on it is then undefined behaviour): a
@@ -47,10 +56,16 @@ extern "C" {
 #endif
 
 #define PARTYLINE_PLUGIN_API_VERSION_MAJOR 1
-#define PARTYLINE_PLUGIN_API_VERSION_MINOR 0
+#define PARTYLINE_PLUGIN_API_VERSION_MINOR 1
 
-/* The symbol every plugin exports (extern "C" in C++). */
+/* The symbol every plugin exports (extern "C" in C++), and what marks it
+   exported when the plugin builds with hidden visibility. */
 #define PARTYLINE_PLUGIN_ENTRY_SYMBOL "partyline_plugin_entry"
+#if defined(__GNUC__)
+#define PARTYLINE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define PARTYLINE_PLUGIN_EXPORT
+#endif
 
 /* One client attached to a plugin (one `attach`). Owned by the host. */
 typedef struct pl_handle pl_handle;
@@ -111,7 +126,49 @@ typedef struct pl_host {
   /* The handle's id as the client sees it (NUL-terminated, valid while the
      handle is). [any thread] */
   const char* (*handle_id)(const pl_handle* handle);
+
+  /* ---- API 1.1: a PeerConnection per handle ---- */
+
+  /*
+   * Negotiates a PeerConnection between the handle's client and the server
+   * from the client's SDP offer: the host does ICE, DTLS-SRTP, SRTP and the
+   * answer (audio Opus, video VP8 or H264, RTX; the server's own SSRCs on
+   * every m-line it sends back on). The outcome arrives later, once, in the
+   * plugin's `negotiated` callback. Candidates are trickled between client
+   * and host without the plugin. Returns PL_OK (started), 409 when the
+   * handle has a PeerConnection already, 501 when this server runs without
+   * media. [signaling thread]
+   */
+  int (*negotiate)(pl_handle* handle, const char* offer_sdp, size_t length);
+
+  /*
+   * Sends one RTP packet to the client on m-line `mline` (its index in the
+   * offer): the host puts the server's SSRC of that m-line in it (its RTX
+   * SSRC for a packet of the m-line's RTX payload type), removes header
+   * extensions the m-line did not negotiate, protects and sends it. The
+   * packet is copied. Returns PL_OK, 400 (malformed packet, no such m-line,
+   * RTX not negotiated), 409 (no PeerConnection) or 503 (not secure yet, or
+   * the socket refused it). [the handle's media thread: inside
+   * incoming_rtp, incoming_rtcp or keyframe_requested only]
+   */
+  int (*send_rtp)(pl_handle* handle, uint32_t mline, const uint8_t* packet, size_t length);
+  /* One RTCP compound packet to the client, as is (copied, protected).
+     [the handle's media thread, as send_rtp] */
+  int (*send_rtcp)(pl_handle* handle, const uint8_t* compound, size_t length);
+  /* Asks the client for a keyframe of what it sends on m-line `mline` (a
+     PLI). [the handle's media thread, as send_rtp] */
+  int (*request_keyframe)(pl_handle* handle, uint32_t mline);
+  /* Closes the handle's PeerConnection (DTLS close_notify); media_state
+     follows with PL_MEDIA_CLOSED. 404 without one. [signaling thread] */
+  int (*close_media)(pl_handle* handle);
 } pl_host;
+
+/* States of a handle's PeerConnection, as media_state reports them. */
+typedef enum pl_media_state {
+  PL_MEDIA_UP = 0,     /* DTLS-SRTP is done: media flows */
+  PL_MEDIA_FAILED = 1, /* ICE or DTLS failed (reason says which) */
+  PL_MEDIA_CLOSED = 2  /* closed by either side */
+} pl_media_state;
 
 typedef struct pl_plugin {
   uint32_t api_major; /* set to PARTYLINE_PLUGIN_API_VERSION_MAJOR */
@@ -156,6 +213,33 @@ typedef struct pl_plugin {
    */
   int (*admin_query)(void* plugin_state, void* handle_state, const char* request_json, size_t request_length,
                      pl_reply* reply);
+
+  /* ---- API 1.1: media. Each may be NULL; a plugin that never calls
+     host->negotiate needs none of them. ---- */
+
+  /* The outcome of host->negotiate: PL_OK and the SDP answer (which the
+     plugin sends its client, usually in an event with jsep type "answer"),
+     or an error code and its reason. [signaling thread] */
+  void (*negotiated)(void* plugin_state, void* handle_state, int status, const char* answer_or_reason,
+                     size_t length);
+  /* The handle's PeerConnection changed state; `reason` (may be NULL) says
+     why it failed. [signaling thread] */
+  void (*media_state)(void* plugin_state, void* handle_state, pl_media_state state, const char* reason);
+  /*
+   * One decrypted RTP packet from the client, on m-line `mline` (`video`
+   * set for a video m-line, `rtx` for a retransmission on its RTX SSRC). The
+   * packet may be modified in place; it is not valid after the call. Runs on
+   * the handle's media thread (a worker, not the signaling thread: the
+   * plugin synchronizes what it shares with its other callbacks), and must
+   * not block, allocate per packet in a hot loop, or log per packet.
+   */
+  void (*incoming_rtp)(void* plugin_state, void* handle_state, uint32_t mline, int video, int rtx, uint8_t* packet,
+                       size_t length);
+  /* One decrypted RTCP compound packet from the client. [media thread] */
+  void (*incoming_rtcp)(void* plugin_state, void* handle_state, const uint8_t* compound, size_t length);
+  /* The client asked (PLI or FIR) for a keyframe of what the plugin sends it
+     on m-line `mline`. [media thread] */
+  void (*keyframe_requested)(void* plugin_state, void* handle_state, uint32_t mline);
 } pl_plugin;
 
 /* What a plugin defines:
