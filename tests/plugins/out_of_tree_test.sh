@@ -25,6 +25,10 @@ cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $cflags -o "$work/plugins/libexa
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $cflags -DEXAMPLE_API_MAJOR=2 '-DEXAMPLE_NAME="example-next"' \
   -o "$work/plugins/libexample_next.so" "$example" -lpthread
+# The same as if built against API 1.0's header: a shorter pl_plugin.
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror -shared -fPIC $cflags -DEXAMPLE_API_1_0 '-DEXAMPLE_NAME="example-1.0"' \
+  -o "$work/plugins/libexample_old.so" "$example" -lpthread
 
 /usr/bin/python3 "$source_dir/tests/plugins/plugin_requests_test.py" \
   --binary "$build/signaling/partyline" --folder "$work/plugins"

@@ -4,8 +4,9 @@ and every documented error (docs/protocol.md, "Plugins").
 
   plugin_requests_test.py --binary PATH --folder PLUGIN_FOLDER
 
-The folder holds libexample.so (API 1.x) and libexample_next.so (the same
-plugin built as API 2.0). Needs a network namespace with only loopback (ctest
+The folder holds libexample.so (this API), libexample_next.so (the same
+plugin built as API 2.0) and libexample_old.so (built as API 1.0: a shorter
+pl_plugin). Needs a network namespace with only loopback (ctest
 runs in one: scripts/test). Exits non-zero on the first failed check.
 """
 
@@ -80,7 +81,9 @@ async def scenario(url, folder, server):
         + re.escape("(the major versions differ): skipped")
     if not re.search(refused, log):
         fail(f"no refusal line for libexample_next.so:\n{log}")
-    print("ok: example loaded, example_next (API 2) refused with both versions")
+    if not re.search(r"plugin 'example-1\.0' 1\.0\.0 loaded from \S+/libexample_old\.so \(plugin API 1\.0\)", log):
+        fail(f"the plugin built against API 1.0 was not loaded:\n{log}")
+    print("ok: example loaded, example_next (API 2) refused with both versions, example-1.0 (API 1.0) loaded")
 
     alice = await SignalingClient.connect(url, "alice")
     bob = await SignalingClient.connect(url, "bob")
@@ -97,6 +100,12 @@ async def scenario(url, folder, server):
     if reply.get("data") != {"echo": "again", "messages": 2, "jsep": "offer"}:
         fail(f"echo with jsep: {reply}")
     print("ok: attach, message answered synchronously with the plugin's reply (jsep passed through)")
+    old = (await alice.request("attach", plugin="example-1.0"))["handle"]
+    reply = await alice.request("message", handle=old, body={"request": "echo", "text": "old"})
+    if reply.get("data", {}).get("echo") != "old":
+        fail(f"the API 1.0 plugin: {reply}")
+    await alice.request("detach", handle=old)
+    print("ok: a plugin built against API 1.0 is served by this server")
 
     # An event pushed from the plugin's own thread reaches the handle's client.
     since = len(alice.events)

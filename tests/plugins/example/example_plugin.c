@@ -13,11 +13,14 @@
  * docs/plugins.md walks through it.
  *
  * EXAMPLE_API_MAJOR and EXAMPLE_NAME let the tests build the same plugin as
- * if it were made for another major API version.
+ * if it were made for another major API version; EXAMPLE_API_1_0 as if it
+ * were built against API 1.0's header (a pl_plugin that ends after
+ * admin_query), which a newer server must still load.
  */
 #include <partyline/plugin.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,13 @@
 #endif
 #ifndef EXAMPLE_NAME
 #define EXAMPLE_NAME "example"
+#endif
+#ifdef EXAMPLE_API_1_0
+#define EXAMPLE_API_MINOR 0
+#define EXAMPLE_STRUCT_SIZE (offsetof(pl_plugin, admin_query) + sizeof(((pl_plugin*)0)->admin_query))
+#else
+#define EXAMPLE_API_MINOR PARTYLINE_PLUGIN_API_VERSION_MINOR
+#define EXAMPLE_STRUCT_SIZE sizeof(pl_plugin)
 #endif
 
 typedef struct example {
@@ -161,8 +171,8 @@ static int admin_query(void* state, void* handle_state, const char* request, siz
 
 static const pl_plugin example_plugin = {
     .api_major = EXAMPLE_API_MAJOR,
-    .api_minor = PARTYLINE_PLUGIN_API_VERSION_MINOR,
-    .struct_size = sizeof(pl_plugin),
+    .api_minor = EXAMPLE_API_MINOR,
+    .struct_size = EXAMPLE_STRUCT_SIZE,
     .name = EXAMPLE_NAME,
     .version = "1.0.0",
     .description = "answers messages: the plugin authors' example",
