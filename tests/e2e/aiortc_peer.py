@@ -63,19 +63,25 @@ class EchoPeer:
         self.pc.addTrack(VideoStreamTrack())
         self.pc.on("track", self._on_track)
 
-    async def start(self, client, mangle_offer=None, timeout=15.0):
+    async def start(self, client, mangle_offer=None, timeout=15.0, exchange=None):
         """Offers, sends `echo`, applies the answer and the server's trickled
-        candidates. Returns the echo response."""
+        candidates. Returns the echo response. `exchange(offer)`, a coroutine
+        returning the answer SDP, replaces the `echo` request (a plugin's
+        messages, say); start then returns the answer."""
         client.on_event(self._on_server_event)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         offer = self.pc.localDescription.sdp  # candidates inside: no trickle
         if mangle_offer:
             offer = mangle_offer(offer)
-        response = await client.request("echo", timeout=timeout, jsep={"type": "offer", "sdp": offer})
-        jsep = response.get("jsep") or {}
-        if jsep.get("type") != "answer" or not jsep.get("sdp"):
-            raise AssertionError(f"{self.name}: echo response has no answer: {response}")
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="answer"))
+        if exchange is not None:
+            response = answer = await exchange(offer)
+        else:
+            response = await client.request("echo", timeout=timeout, jsep={"type": "offer", "sdp": offer})
+            jsep = response.get("jsep") or {}
+            if jsep.get("type") != "answer" or not jsep.get("sdp"):
+                raise AssertionError(f"{self.name}: echo response has no answer: {response}")
+            answer = jsep["sdp"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self._answer_applied = True
         for candidate in self._pending_candidates:
             await self._add_candidate(candidate)

@@ -14,8 +14,6 @@ import asyncio
 import os
 import sys
 
-from aiortc import RTCSessionDescription
-
 from aiortc_peer import EchoPeer, configure_logging, use_loopback_only
 from partyline_ws import SignalingClient
 
@@ -36,21 +34,21 @@ async def main():
     try:
         attached = await client.request("attach", plugin="echotest")
         handle = attached["handle"]
-        client.on_event(peer._on_server_event)  # candidates and states (they carry the handle)
-        await peer.pc.setLocalDescription(await peer.pc.createOffer())
-        since = len(client.events)
-        response = await client.request("message", handle=handle, body={"request": "start"},
-                                        jsep={"type": "offer", "sdp": peer.pc.localDescription.sdp})
-        if "data" in response:
-            return fail(f"start answers with an event, not data: {response}")
-        event = await client.wait_for_event(lambda e: e.get("event") == "plugin", 10.0, since)
-        if event is None or event.get("data") != {"echotest": "answer"} or event.get("handle") != handle:
-            return fail(f"no answer event from the plugin: {event}")
-        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=event["jsep"]["sdp"], type="answer"))
-        peer._answer_applied = True
-        for candidate in peer._pending_candidates:
-            await peer._add_candidate(candidate)
-        peer._pending_candidates.clear()
+
+        async def through_the_plugin(offer):
+            """start with the offer; the answer comes in the plugin's event."""
+            since = len(client.events)
+            response = await client.request("message", handle=handle, body={"request": "start"},
+                                            jsep={"type": "offer", "sdp": offer})
+            if "data" in response:
+                raise AssertionError(f"start answers with an event, not data: {response}")
+            event = await client.wait_for_event(lambda e: e.get("event") == "plugin", 10.0, since)
+            if event is None or event.get("data") != {"echotest": "answer"} or event.get("handle") != handle:
+                raise AssertionError(f"no answer event from the plugin: {event}")
+            return event["jsep"]["sdp"]
+
+        # Candidates and states arrive as the session's events, with the handle.
+        await peer.start(client, exchange=through_the_plugin)
 
         ok = await peer.wait_for_frames(MIN_AUDIO_FRAMES, MIN_VIDEO_FRAMES, DEADLINE_S)
         print(peer.summary())
