@@ -124,6 +124,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
   return {
       {"", {{"log_level", &config.log_level}, {"workers", &config.workers}}},
       {"http", {{"bind", &config.http.bind_address}, {"port", &config.http.port}, {"web_root", &config.http.web_root}}},
+      {"admin", {{"bind", &config.admin.bind_address}, {"port", &config.admin.port}, {"token", &config.admin.token}}},
       {"signaling",
        {{"max_message_bytes", &config.signaling.max_message_bytes},
         {"ping_interval_ms", &config.signaling.ping_interval_ms},
@@ -218,6 +219,14 @@ bool is_ip_address(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
+// 127.0.0.0/8 or ::1: only this host can connect.
+bool is_loopback_address(const std::string& text) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 Status validate_cidr(const std::string& cidr, const std::string& path) {
   size_t slash = cidr.find('/');
   std::string address = cidr.substr(0, slash);
@@ -269,15 +278,18 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
     const char* path;
     std::function<Status(const std::string&)> apply;
   };
-  auto set_port = [&](const std::string& text) -> Status {
-    char* end = nullptr;
-    long port = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || port < 0 || port > 65535) {
-      return config_error("PARTYLINE_HTTP_PORT", "must be a port number from 0 to 65535");
-    }
-    config.http.port = static_cast<uint16_t>(port);
-    return {};
+  auto port_setter = [](const char* variable, uint16_t& target) {
+    return [variable, &target](const std::string& text) -> Status {
+      char* end = nullptr;
+      long port = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || port < 0 || port > 65535) {
+        return config_error(variable, "must be a port number from 0 to 65535");
+      }
+      target = static_cast<uint16_t>(port);
+      return {};
+    };
   };
+  auto set_port = port_setter("PARTYLINE_HTTP_PORT", config.http.port);
   auto set_workers = [&](const std::string& text) -> Status {
     char* end = nullptr;
     long workers = std::strtol(text.c_str(), &end, 10);
@@ -301,6 +313,9 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
        [&](const std::string& v) { config.ice.allowed_remote_networks = split_list(v); return Status{}; }},
       {"PARTYLINE_PLUGIN_FOLDERS", "plugins.folders",
        [&](const std::string& v) { config.plugins.folders = split_list(v); return Status{}; }},
+      {"PARTYLINE_ADMIN_BIND", "admin.bind", [&](const std::string& v) { config.admin.bind_address = v; return Status{}; }},
+      {"PARTYLINE_ADMIN_PORT", "admin.port", port_setter("PARTYLINE_ADMIN_PORT", config.admin.port)},
+      {"PARTYLINE_ADMIN_TOKEN", "admin.token", [&](const std::string& v) { config.admin.token = v; return Status{}; }},
   };
   for (const auto& override : overrides) {
     const char* value = getenv_fn(override.variable);
@@ -358,6 +373,20 @@ Status validate_config(const Config& config) {
   if (config.plugins.max_handles_per_session == 0) {
     return config_error("plugins.max_handles_per_session", "must be at least 1");
   }
+  if (!is_ip_address(config.admin.bind_address)) {
+    return config_error("admin.bind", "'" + config.admin.bind_address + "' is not an IP address");
+  }
+  // The admin API can kick anyone and close any line: reachable from other
+  // hosts, it must ask for a token.
+  if (config.admin.token.empty() && !is_loopback_address(config.admin.bind_address)) {
+    return config_error("admin.token", "must be set when admin.bind (" + config.admin.bind_address +
+                                           ") is not a loopback address: anyone who reaches the port could kick "
+                                           "participants");
+  }
+  if (config.admin.port != 0 && config.admin.port == config.http.port &&
+      config.admin.bind_address == config.http.bind_address) {
+    return config_error("admin.port", "must differ from http.port on the same address");
+  }
   if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
     return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
   }
@@ -367,6 +396,7 @@ Status validate_config(const Config& config) {
 JsonPtr config_to_json(const Config& config) {
   Config copy = config;  // the field table needs mutable pointers
   if (!copy.auth.jwt_secret.empty()) copy.auth.jwt_secret = "********";  // never print secrets
+  if (!copy.admin.token.empty()) copy.admin.token = "********";
   JsonPtr root = adopt_json(json_object());
   for (const auto& [section, fields] : config_sections(copy)) {
     json_t* target = root.get();

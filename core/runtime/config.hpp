@@ -34,6 +34,13 @@ struct Config {
     std::string web_root;  // default: the source tree's web/ folder
   } http;
 
+  // The admin API's own listener (docs/admin-api.md).
+  struct Admin {
+    std::string bind_address = "127.0.0.1";  // anything but loopback needs a token
+    uint16_t port = 7088;
+    std::string token;  // "Authorization: Bearer <token>"; empty: none asked (loopback only)
+  } admin;
+
   struct Signaling {
     size_t max_message_bytes = 65536;
     unsigned ping_interval_ms = 15000;
@@ -91,10 +98,11 @@ Status apply_config_file(Config& config, const std::string& path);
 // PARTYLINE_HTTP_BIND, PARTYLINE_HTTP_PORT, PARTYLINE_WEB_ROOT,
 // PARTYLINE_LOG_LEVEL, PARTYLINE_WORKERS, PARTYLINE_JWT_SECRET, PARTYLINE_PUBLIC_IP,
 // PARTYLINE_ICE_ADDRESSES, PARTYLINE_ICE_ALLOWED_NETWORKS, PARTYLINE_PLUGIN_FOLDERS
-// (comma lists).
+// (comma lists), PARTYLINE_ADMIN_BIND, PARTYLINE_ADMIN_PORT, PARTYLINE_ADMIN_TOKEN.
 // `getenv` is injectable for tests.
 Status apply_config_environment(Config& config, const char* (*getenv_fn)(const char*));
-// Cross-field checks (port ranges, files given in pairs, CIDR syntax).
+// Cross-field checks (port ranges, files given in pairs, CIDR syntax, a token
+// for an admin listener reachable from elsewhere than loopback).
 Status validate_config(const Config& config);
 
 JsonPtr config_to_json(const Config& config);

@@ -122,13 +122,71 @@ TEST(ConfigTest, EnvironmentOverridesFile) {
   EXPECT_FALSE(apply_config_environment(config, fake_getenv).ok());
 }
 
+TEST(ConfigTest, AdminListenerDefaultsToLoopbackAndReadsItsKeys) {
+  Config config;
+  EXPECT_EQ(config.admin.bind_address, "127.0.0.1");
+  EXPECT_EQ(config.admin.port, 7088);
+  EXPECT_TRUE(config.admin.token.empty());
+  ASSERT_TRUE(apply(config, R"({"admin":{"bind":"::1","port":7100,"token":"t0ken"}})").ok());
+  EXPECT_EQ(config.admin.bind_address, "::1");
+  EXPECT_EQ(config.admin.port, 7100);
+  EXPECT_EQ(config.admin.token, "t0ken");
+  EXPECT_TRUE(validate_config(config).ok());
+
+  std::map<std::string, std::string> environment = {
+      {"PARTYLINE_ADMIN_BIND", "127.0.0.2"}, {"PARTYLINE_ADMIN_PORT", "0"}, {"PARTYLINE_ADMIN_TOKEN", "from-env"}};
+  g_fake_environment = &environment;
+  ASSERT_TRUE(apply_config_environment(config, fake_getenv).ok());
+  EXPECT_EQ(config.admin.bind_address, "127.0.0.2");
+  EXPECT_EQ(config.admin.port, 0);
+  EXPECT_EQ(config.admin.token, "from-env");
+  environment = {{"PARTYLINE_ADMIN_PORT", "70000"}};
+  Status bad_port = apply_config_environment(config, fake_getenv);
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_NE(bad_port.error().message.find("PARTYLINE_ADMIN_PORT"), std::string::npos) << bad_port.error().message;
+}
+
+TEST(ConfigTest, AdminListenerOffLoopbackNeedsAToken) {
+  struct Case {
+    const char* bind;
+    const char* token;
+    bool valid;
+  } cases[] = {
+      {"127.0.0.1", "", true},  {"127.8.9.10", "", true}, {"::1", "", true},
+      {"0.0.0.0", "", false},   {"::", "", false},        {"10.0.0.5", "", false},
+      {"0.0.0.0", "secret", true}, {"10.0.0.5", "secret", true},
+  };
+  for (const auto& test : cases) {
+    Config config;
+    config.admin.bind_address = test.bind;
+    config.admin.token = test.token;
+    Status status = validate_config(config);
+    EXPECT_EQ(status.ok(), test.valid) << test.bind << " token '" << test.token << "'";
+    if (!status.ok()) {
+      EXPECT_NE(status.error().message.find("'admin.token' must be set when admin.bind (" + std::string(test.bind) +
+                                            ") is not a loopback address"),
+                std::string::npos)
+          << status.error().message;
+    }
+  }
+  Config config;
+  config.admin.bind_address = "localhost";
+  EXPECT_FALSE(validate_config(config).ok());  // an IP address, not a name
+  config.admin.bind_address = "0.0.0.0";
+  config.admin.token = "secret";
+  config.admin.port = config.http.port;
+  EXPECT_FALSE(validate_config(config).ok());  // the signaling port on the same address
+}
+
 TEST(ConfigTest, PrintedConfigReadsBackAndHidesSecrets) {
   Config config;
   config.http.port = 9001;
   config.ice.turn_servers = {{"turn.example.org", 3478, "user", "hunter2"}};
   config.auth.jwt_secret = "jwt-signing-key";
+  config.admin.token = "admin-bearer-token";
   std::string printed = dump_json(config_to_json(config).get());
   EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("admin-bearer-token"), std::string::npos) << printed;
   EXPECT_EQ(printed.find("jwt-signing-key"), std::string::npos) << printed;
   Config reread;
   ASSERT_TRUE(apply(reread, printed.c_str()).ok()) << printed;
