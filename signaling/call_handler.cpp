@@ -131,6 +131,7 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
   SessionState* state = state_of(session_id);
   const char* name = events::webrtc_state_name(transport_state);
   if (state == nullptr || name == nullptr) return;
+  state->peer_state = name;
   send_event(session_id, events::webrtc_state(name, error ? &*error : nullptr));
   if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));
   if (transport_state == ice::TransportState::kSecure) {
@@ -147,6 +148,7 @@ void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::str
   if (state.peer) state.peer->close();
   state.peer_finished = false;
   state.peer_secure = false;
+  state.peer_state = "new";
   state.role = role;
   std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user +
                             (role == core::MediaRole::kEcho ? " pc=echo" : " pc=line");

@@ -58,6 +58,25 @@ class CallHandler : public RequestHandler {
   // Closes every PeerConnection (server shutdown).
   void close_all();
 
+  // For operators (signaling/admin/, docs/admin-api.md), in
+  // call_handler_admin.cpp. Signaling loop only, like everything here.
+  struct AdminCounts {
+    size_t sessions = 0;   // sessions this handler knows
+    size_t lines = 0;      // lines in the LineStore
+    size_t occupants = 0;  // sessions occupying a line
+  };
+  AdminCounts admin_counts() const;
+  core::JsonPtr admin_sessions() const;                             // an array
+  core::JsonPtr admin_session(const std::string& session_id) const;  // null: unknown
+  core::JsonPtr admin_lines() const;                                // lines with occupants, an array
+  core::JsonPtr admin_line(const std::string& line_id) const;        // null: unknown
+  // The session gets `hangup` (reason kicked), leaves its line, and its
+  // WebSocket closes with 4004. False: no such session.
+  bool admin_kick(const std::string& session_id);
+  // Every occupant gets `hangup` (reason line_closed) and leaves the line;
+  // returns the sessions hung up, nullopt for an unknown line.
+  std::optional<std::vector<std::string>> admin_close_line(const std::string& line_id);
+
  private:
   // What one client session has going on.
   struct SessionState {
@@ -68,6 +87,7 @@ class CallHandler : public RequestHandler {
     core::MediaRole role = core::MediaRole::kEcho;
     bool peer_finished = false;  // failed or closed: a new one may start
     bool peer_secure = false;
+    const char* peer_state = "new";  // the last webrtc_state (admin API)
     uint64_t negotiation = 0;    // which negotiation a late answer belongs to
     std::vector<std::string> early_candidates;  // trickled before the offer
     bool early_end_of_candidates = false;
@@ -90,6 +110,7 @@ class CallHandler : public RequestHandler {
   SessionState* state_of(const std::string& session_id);
   void respond(SessionState& state, const Request& request, Result<core::JsonPtr> result);
   void send_event(const std::string& session_id, core::JsonPtr event);
+  core::JsonPtr admin_session_json(const SessionState& state) const;
 
   // call_handler.cpp: media
   void handle_echo(SessionState& state, const Request& request);

@@ -13,6 +13,8 @@
 #include "ice/certificate.hpp"
 #include "rtp/srtp/srtp_fast_crypto.hpp"
 #include "core/plugins/plugin_host.hpp"
+#include "signaling/admin/admin_api.hpp"
+#include "signaling/admin/admin_http_server.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/plugin_requests.hpp"
 #include "signaling/request_router.hpp"
@@ -67,10 +69,18 @@ CallHandler::Options call_options(const core::Config& config) {
   return options;
 }
 
-std::string public_url(const core::Config& config, uint16_t port) {
-  const bool any_address = config.http.bind_address == "0.0.0.0" || config.http.bind_address == "::";
-  const std::string host = any_address ? "127.0.0.1" : config.http.bind_address;
+std::string public_url(const std::string& bind_address, uint16_t port) {
+  const bool any_address = bind_address == "0.0.0.0" || bind_address == "::";
+  const std::string host = any_address ? "127.0.0.1" : bind_address;
   return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
+}
+
+admin::AdminHttpOptions admin_options(const core::Config& config) {
+  admin::AdminHttpOptions options;
+  options.bind_address = config.admin.bind_address;
+  options.port = config.admin.port;
+  options.token = config.admin.token;
+  return options;
 }
 
 }  // namespace
@@ -121,8 +131,20 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
     signaling_loop.run_sync([&plugin_host] { plugin_host.reset(); });
     return 1;
   }
+  // Its own listener (docs/admin-api.md); validate_config made sure a
+  // non-loopback bind has a token.
+  admin::AdminApi admin_api({signaling_loop, handler, plugin_host, workers, media_plane, config});
+  admin::AdminHttpServer admin_server(admin_options(config), admin_api.router());
+  if (auto status = admin_server.start(); !status) {
+    PL_LOG(kError, "server") << status.error().message;
+    server.stop();
+    signaling_loop.run_sync([&plugin_host] { plugin_host.reset(); });
+    return 1;
+  }
+  PL_LOG(kInfo, "server") << "admin API listening on " << public_url(config.admin.bind_address, admin_server.port())
+                          << (config.admin.token.empty() ? " (no token: loopback only)" : " (token required)");
   PL_LOG(kInfo, "server") << "partyline " << PARTYLINE_VERSION << " with " << workers.size() << " media workers";
-  PL_LOG(kInfo, "server") << "partyline listening on " << public_url(config, server.port());
+  PL_LOG(kInfo, "server") << "partyline listening on " << public_url(config.http.bind_address, server.port());
 
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
@@ -132,6 +154,9 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // Order: stop taking requests and close every WebSocket (which closes each
   // session's PeerConnection), then let the workers finish their queues
   // (DTLS close_notify goes out there) and stop.
+  // The admin listener first: its requests in flight are answered from the
+  // signaling loop and the workers, which still run here.
+  admin_server.stop();
   server.stop();
   signaling_loop.run_sync([&handler, &plugin_host] {
     handler.close_all();

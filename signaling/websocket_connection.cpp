@@ -142,6 +142,11 @@ void WebSocketConnection::send_text(std::string_view text) {
 void WebSocketConnection::close(uint16_t code, std::string_view reason) {
   if (finished_ || closing_) return;
   closing_ = true;
+  // What was queued before the close goes out first, as far as the socket
+  // takes it now: wslay sends control frames ahead of queued messages and
+  // never sends a message once its close frame is out (a kicked client's
+  // `hangup` event, sent just before its 4004, would be lost).
+  if (!in_io_ && socket_.valid()) (void)wslay_event_send(wslay_.get());
   // Control frames carry at most 125 bytes: 2 for the code, the rest reason.
   reason = reason.substr(0, 123);
   wslay_event_queue_close(wslay_.get(), code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());

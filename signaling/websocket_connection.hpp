@@ -62,6 +62,7 @@ inline constexpr uint16_t kAbnormal = 1006;  // never sent: the socket ended wit
 inline constexpr uint16_t kMessageTooBig = 1009;
 inline constexpr uint16_t kKeepaliveMissed = 4002;
 inline constexpr uint16_t kAtCapacity = 4003;
+inline constexpr uint16_t kKicked = 4004;  // an operator kicked the session (admin API)
 }  // namespace close_code
 
 class WebSocketConnection {

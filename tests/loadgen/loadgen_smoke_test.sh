@@ -33,7 +33,7 @@ json_true() {  # json_true FILE PYTHON-EXPRESSION-ON-r
 # Starts partyline on a free port (PARTYLINE_HTTP_PORT=0) with ICE on
 # 127.0.0.1; sets server_pid and port. Extra arguments go to partyline.
 start_server() {
-  PARTYLINE_HTTP_PORT=0 PARTYLINE_ICE_ADDRESSES=127.0.0.1 PARTYLINE_ICE_ALLOWED_NETWORKS=127.0.0.0/8 \
+  PARTYLINE_HTTP_PORT=0 PARTYLINE_ADMIN_PORT=0 PARTYLINE_ICE_ADDRESSES=127.0.0.1 PARTYLINE_ICE_ALLOWED_NETWORKS=127.0.0.0/8 \
     PARTYLINE_LOG_LEVEL=info "$partyline" "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   port=""

@@ -45,7 +45,9 @@ class Server:
         self.log = open(self.log_path, "w+")
         env = dict(os.environ, PARTYLINE_HTTP_PORT="0", PARTYLINE_HTTP_BIND="127.0.0.1",
                    PARTYLINE_PLUGIN_FOLDERS=folder, PARTYLINE_LOG_LEVEL="debug",
-                   PARTYLINE_ICE_ADDRESSES="127.0.0.1")
+                   PARTYLINE_ICE_ADDRESSES="127.0.0.1",
+                   # A free port: another test's server may hold the admin API's default one.
+                   PARTYLINE_ADMIN_PORT="0")
         self.process = subprocess.Popen([binary], stderr=self.log, stdout=subprocess.DEVNULL, env=env)
 
     def text(self):

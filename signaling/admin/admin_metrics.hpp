@@ -1,0 +1,35 @@
+// GET /metrics: what one scrape read, and its rendering in the Prometheus
+// text exposition format (version 0.0.4). Pure: AdminApi gathers the
+// figures on the threads that own them and hands them here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/media/media_router.hpp"
+
+namespace partyline::signaling::admin {
+
+// One worker's forwarding counters (core::WorkerRouter), read on the worker.
+struct WorkerFigures {
+  uint64_t forwarded = 0;
+  uint64_t retransmitted = 0;
+  uint64_t legs = 0;
+  std::array<uint64_t, static_cast<size_t>(core::RouterDrop::kCount)> drops{};
+};
+
+struct MetricsSnapshot {
+  double uptime_s = 0;
+  uint64_t sessions = 0;   // WebSocket sessions known to the CallHandler
+  uint64_t lines = 0;      // lines in the LineStore
+  uint64_t occupants = 0;  // sessions occupying a line
+  std::vector<WorkerFigures> workers;
+};
+
+// Every family has HELP and TYPE; totals are the per-worker counters summed
+// (and each worker's own series too, labelled worker="N").
+std::string render_metrics(const MetricsSnapshot& snapshot);
+
+}  // namespace partyline::signaling::admin

@@ -1,0 +1,154 @@
+// What the admin API (signaling/admin/, docs/admin-api.md) reads of and does
+// to live sessions and lines. Runs on the signaling loop like the rest of
+// the CallHandler; the admin listener hops here for every call.
+#include <algorithm>
+
+#include "core/runtime/log.hpp"
+#include "signaling/call_handler.hpp"
+#include "signaling/protocol_events.hpp"
+
+namespace partyline::signaling {
+
+namespace {
+
+json_t* flags(bool audio, bool video) { return json_pack("{s:b, s:b}", "audio", audio, "video", video); }
+
+const char* kind_name(rtp::MediaKind kind) { return kind == rtp::MediaKind::kAudio ? "audio" : "video"; }
+
+// {"event": "hangup", "reason": ..., "line_id": ...}: the server ended the
+// session's call (docs/protocol.md, `hangup` event).
+core::JsonPtr hangup_event(const char* reason, const std::string& line_id) {
+  core::JsonPtr event = events::event("hangup");
+  json_object_set_new(event.get(), "reason", json_string(reason));
+  if (!line_id.empty()) json_object_set_new(event.get(), "line_id", json_string(line_id.c_str()));
+  return event;
+}
+
+}  // namespace
+
+core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
+  core::JsonPtr entry = events::user(state.user, state.name);
+  json_object_set_new(entry.get(), "session", json_string(state.id.c_str()));
+  auto session = state.session.lock();
+  json_object_set_new(entry.get(), "remote_address",
+                      session ? json_string(session->remote_address().c_str()) : json_null());
+  json_object_set_new(entry.get(), "line_id", state.line_id.empty() ? json_null() : json_string(state.line_id.c_str()));
+  if (state.peer) {
+    json_t* peer = json_object();
+    json_object_set_new(peer, "role", json_string(state.role == core::MediaRole::kEcho ? "echo" : "line"));
+    json_object_set_new(peer, "state", json_string(state.peer_state));
+    json_object_set_new(peer, "worker", json_integer(static_cast<json_int_t>(state.worker_index)));
+    json_object_set_new(entry.get(), "peer_connection", peer);
+  } else {
+    json_object_set_new(entry.get(), "peer_connection", json_null());
+  }
+  json_object_set_new(entry.get(), "publishing", flags(state.publishes_audio, state.publishes_video));
+  json_object_set_new(entry.get(), "muted", flags(state.muted_audio, state.muted_video));
+  json_t* streams = json_array();
+  for (const core::PublishedStream& stream : state.published) {
+    json_array_append_new(streams, json_pack("{s:I, s:s, s:s, s:i}", "key", static_cast<json_int_t>(stream.key),
+                                             "kind", kind_name(stream.format.kind), "codec",
+                                             stream.format.codec_name.c_str(), "payload_type",
+                                             static_cast<int>(stream.format.payload_type)));
+  }
+  json_object_set_new(entry.get(), "published_streams", streams);
+  return entry;
+}
+
+core::JsonPtr CallHandler::admin_sessions() const {
+  core::JsonPtr list = core::adopt_json(json_array());
+  std::vector<const SessionState*> ordered;
+  for (const auto& [id, state] : sessions_) ordered.push_back(&state);
+  std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  for (const SessionState* state : ordered) json_array_append_new(list.get(), admin_session_json(*state).release());
+  return list;
+}
+
+core::JsonPtr CallHandler::admin_session(const std::string& session_id) const {
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? core::JsonPtr() : admin_session_json(it->second);
+}
+
+core::JsonPtr CallHandler::admin_line(const std::string& line_id) const {
+  auto record = lines_.find_line(line_id);
+  const bool occupied = occupants_.count(line_id) > 0;
+  if (!record && !occupied) return {};
+  core::JsonPtr line = line_json(line_id);  // line_id and occupants, as clients see them
+  if (record) {
+    json_object_set_new(line.get(), "creator", json_string(record->creator.c_str()));
+    json_t* members = json_array();
+    for (const std::string& member : record->members) json_array_append_new(members, json_string(member.c_str()));
+    json_object_set_new(line.get(), "members", members);
+  }
+  // Who publishes what: each occupant's streams as the forwarding plane has them.
+  json_t* occupants = json_object_get(line.get(), "occupants");
+  size_t index;
+  json_t* occupant;
+  json_array_foreach(occupants, index, occupant) {
+    const SessionState& state = sessions_.at(json_string_value(json_object_get(occupant, "session")));
+    core::JsonPtr detail = admin_session_json(state);
+    json_object_set(occupant, "published_streams", json_object_get(detail.get(), "published_streams"));
+    json_object_set_new(occupant, "worker", json_integer(static_cast<json_int_t>(state.worker_index)));
+  }
+  return line;
+}
+
+core::JsonPtr CallHandler::admin_lines() const {
+  // Lines in use on this node: those with occupants. An empty line is still
+  // found by id (admin_line).
+  std::vector<std::string> ids;
+  for (const auto& [line_id, occupants] : occupants_) ids.push_back(line_id);
+  std::sort(ids.begin(), ids.end());
+  core::JsonPtr list = core::adopt_json(json_array());
+  for (const std::string& id : ids) json_array_append_new(list.get(), admin_line(id).release());
+  return list;
+}
+
+CallHandler::AdminCounts CallHandler::admin_counts() const {
+  AdminCounts counts;
+  counts.sessions = sessions_.size();
+  counts.lines = lines_.line_count();
+  for (const auto& [line_id, occupants] : occupants_) counts.occupants += occupants.size();
+  return counts;
+}
+
+bool CallHandler::admin_kick(const std::string& session_id) {
+  SessionState* state = state_of(session_id);
+  if (state == nullptr) return false;
+  auto session = state->session.lock();
+  if (!session) return false;
+  PL_LOG(kInfo, session->log_context()) << "kicked by an operator";
+  session->send_event(hangup_event("kicked", state->line_id));
+  // Out of the line now, so the others' `occupants` do not wait for the
+  // closing handshake; the rest goes when the socket is closed.
+  leave_line(*state);
+  close_peer(*state);
+  session->close(close_code::kKicked, "kicked by an operator");
+  return true;
+}
+
+std::optional<std::vector<std::string>> CallHandler::admin_close_line(const std::string& line_id) {
+  auto occupied = occupants_.find(line_id);
+  if (!lines_.find_line(line_id) && occupied == occupants_.end()) return std::nullopt;
+  std::vector<std::string> hung_up;
+  if (occupied != occupants_.end()) hung_up = occupied->second;  // a copy: leave_line changes it
+  PL_LOG(kInfo, "line=" + line_id) << "closed by an operator: " << hung_up.size() << " occupants hung up";
+  for (const std::string& session_id : hung_up) {
+    SessionState* state = state_of(session_id);
+    if (state == nullptr) continue;
+    send_event(session_id, hangup_event("line_closed", line_id));
+    // Invitations this occupant is placing on the line end with it, as
+    // with a `hangup` request.
+    for (const auto& call : lines_.invitations_from_session(state->id)) {
+      if (call.line_id != line_id || !lines_.take_invitation(call.call_id)) continue;
+      end_call(call, events::call_event("cancelled", call), "cancelled");
+    }
+    const bool had_peer = state->peer != nullptr;
+    leave_line(*state);
+    close_peer(*state);
+    if (had_peer) send_event(session_id, events::webrtc_state("closed", nullptr));
+  }
+  return hung_up;
+}
+
+}  // namespace partyline::signaling
