@@ -66,6 +66,8 @@ class CallHandler : public RequestHandler {
     size_t occupants = 0;  // sessions occupying a line
   };
   AdminCounts admin_counts() const;
+  // PeerConnections open (not failed or closed) on each media worker.
+  std::vector<size_t> admin_peers_per_worker() const;
   core::JsonPtr admin_sessions() const;                             // an array
   core::JsonPtr admin_session(const std::string& session_id) const;  // null: unknown
   core::JsonPtr admin_lines() const;                                // lines with occupants, an array

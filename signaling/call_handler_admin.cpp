@@ -112,6 +112,14 @@ CallHandler::AdminCounts CallHandler::admin_counts() const {
   return counts;
 }
 
+std::vector<size_t> CallHandler::admin_peers_per_worker() const {
+  std::vector<size_t> peers(workers_.size(), 0);
+  for (const auto& [id, state] : sessions_) {
+    if (state.peer && !state.peer_finished && state.worker_index < peers.size()) ++peers[state.worker_index];
+  }
+  return peers;
+}
+
 bool CallHandler::admin_kick(const std::string& session_id) {
   SessionState* state = state_of(session_id);
   if (state == nullptr) return false;

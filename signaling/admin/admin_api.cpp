@@ -78,6 +78,14 @@ AdminResponse AdminApi::info() const {
   json_object_set_new(body.get(), "uptime_ms", json_integer(static_cast<json_int_t>(uptime.count())));
   json_object_set_new(body.get(), "log_level", string_of(core::to_string(current_log_level())));
   json_object_set_new(body.get(), "workers", json_integer(static_cast<json_int_t>(context_.workers.size())));
+  // Load as the signaling thread assigns it: PeerConnections per worker.
+  json_t* load = json_array();
+  const auto peers = context_.calls.admin_peers_per_worker();
+  for (size_t worker = 0; worker < peers.size(); ++worker) {
+    json_array_append_new(load, json_pack("{s:I, s:I}", "worker", static_cast<json_int_t>(worker), "peer_connections",
+                                          static_cast<json_int_t>(peers[worker])));
+  }
+  json_object_set_new(body.get(), "worker_load", load);
   const auto counts = context_.calls.admin_counts();
   json_object_set_new(body.get(), "sessions", json_integer(static_cast<json_int_t>(counts.sessions)));
   json_object_set_new(body.get(), "lines", json_integer(static_cast<json_int_t>(counts.lines)));

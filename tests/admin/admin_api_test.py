@@ -207,6 +207,21 @@ async def check_sessions_and_lines(admin, alice, bob, carol, line_id):
     print("ok: lines: the occupants every occupant sees, creator, members, who publishes what")
 
 
+async def check_worker_load(admin):
+    """info's worker_load counts the PeerConnections each worker holds, as
+    the sessions' own `worker` fields say."""
+    info = await admin.get("/admin/v1/info")
+    sessions = (await admin.get("/admin/v1/sessions"))["sessions"]
+    expected = [0, 0]
+    for entry in sessions:
+        if entry["peer_connection"] and entry["peer_connection"]["state"] not in ("failed", "closed"):
+            expected[entry["peer_connection"]["worker"]] += 1
+    got = [entry["peer_connections"] for entry in info["worker_load"]]
+    check([entry["worker"] for entry in info["worker_load"]] == [0, 1] and got == expected and sum(got) == 2,
+          f"worker_load {info['worker_load']} != PeerConnections per worker {expected}")
+    print(f"ok: info worker_load {got} matches the sessions' workers")
+
+
 async def check_plugin_query(admin, alice):
     reply = await admin.call("POST", "/admin/v1/plugins/example", body={})
     check(reply[0] == {"plugin": "example", "data": {"handles": 0}}, f"plugin query {reply[0]}")
@@ -368,6 +383,7 @@ async def scenario(server, admin_base, signaling_base):
     await wait_for_http(both_secure, "both occupants' PeerConnections secure")
 
     await check_sessions_and_lines(admin, alice, bob, carol, line_id)
+    await check_worker_load(admin)
     await check_plugin_query(admin, alice)
     await check_log_level(admin, server, url)
     await check_metrics(admin, occupants=2)
