@@ -67,6 +67,7 @@ struct pl_handle {
   // PluginMedia, set and read on the PeerConnection's worker only.
   std::shared_ptr<partyline::core::PeerConnectionHandle> peer;
   partyline::core::EventLoop* worker = nullptr;
+  std::optional<size_t> worker_index;
   bool retiring = false;
   partyline::core::PluginMedia* media = nullptr;
   partyline::core::HandleMedia media_sink{*this};
@@ -422,21 +423,26 @@ void PluginHost::retire_handle(const std::string& handle_id, bool wait) {
   if (found == handles_->by_id.end()) return;
   pl_handle& handle = *found->second;
   handle.retiring = true;
-  if (!handle.peer) {
+  if (handle.peer) {
+    handle.peer->close();
+    handle.peer.reset();
+  }
+  if (handle.worker == nullptr) {  // never had a PeerConnection
     destroy_handle(handle_id);
     return;
   }
-  std::shared_ptr<PeerConnectionHandle> peer = std::move(handle.peer);
-  if (wait) {
-    // Shutdown: the worker still runs; its queue destroys the PeerConnection
-    // before the marker returns.
-    peer->close();
+  // The worker runs its queue in order: the PeerConnection's close (this
+  // one, or an earlier close_media's) runs before the marker, so no media
+  // callback of the handle can follow destroy_handle.
+  if (wait) {  // shutdown: the worker still runs
     handle.worker->run_sync([] {});
     destroy_handle(handle_id);
     return;
   }
-  peer->close([handles = std::weak_ptr<Handles>(handles_), host = this, handle_id] {
-    if (handles.lock()) host->destroy_handle(handle_id);
+  handle.worker->post([handles = std::weak_ptr<Handles>(handles_), host = this, handle_id, loop = &loop_] {
+    loop->post([handles, host, handle_id] {
+      if (handles.lock()) host->destroy_handle(handle_id);
+    });
   });
 }
 
@@ -453,7 +459,10 @@ void PluginHost::destroy_handle(const std::string& handle_id) {
 int PluginHost::negotiate(pl_handle& handle, std::string offer_sdp) {
   if (!media_ || media_->workers == nullptr) return error_code::kNotImplemented;
   if (handle.peer || handle.retiring) return error_code::kConflict;
-  const size_t worker_index = media_->workers->pick_index();
+  // A handle keeps the worker of its first PeerConnection, so every close
+  // of its PeerConnections is ordered on one queue (retire_handle).
+  if (!handle.worker_index) handle.worker_index = media_->workers->pick_index();
+  const size_t worker_index = *handle.worker_index;
   handle.worker = &media_->workers->worker(worker_index);
   const std::string id = handle.id;
   std::weak_ptr<Handles> handles = handles_;

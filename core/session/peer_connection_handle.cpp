@@ -107,15 +107,12 @@ void PeerConnectionHandle::end_of_remote_candidates() {
   on_worker([](PeerConnection& pc) { pc.end_of_remote_candidates(); });
 }
 
-void PeerConnectionHandle::close(std::function<void()> on_closed) {
+void PeerConnectionHandle::close() {
   if (shared_->closed.exchange(true)) return;
-  EventLoop& reply_loop = reply_loop_;
-  worker_.post([shared = shared_, on_closed = std::move(on_closed), &reply_loop] {
-    if (shared->connection) {
-      shared->connection->close();
-      shared->connection.reset();
-    }
-    if (on_closed) reply_loop.post(on_closed);
+  worker_.post([shared = shared_] {
+    if (!shared->connection) return;
+    shared->connection->close();
+    shared->connection.reset();
   });
 }
 

@@ -39,10 +39,9 @@ class PeerConnectionHandle {
   void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
   void end_of_remote_candidates();
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection
-  // on its worker. Idempotent. `on_closed` runs on the reply loop once the
-  // PeerConnection and its media handler are gone (only for the call that
-  // closed it).
-  void close(std::function<void()> on_closed = nullptr);
+  // on its worker. Idempotent. A task posted to the worker after close()
+  // runs after the PeerConnection is gone.
+  void close();
 
  private:
   // Owned jointly by the handle and the tasks in flight; its PeerConnection

@@ -4,7 +4,9 @@
 aiortc: attach, `message` {"request": "start"} with the offer, the answer in
 the plugin's event, candidates and states with the handle, audio and video
 back, `stats` counting the echoed packets, `stop` closing the PeerConnection
-(webrtc_state closed with the handle), then detach.
+(webrtc_state closed with the handle), then detach; a second call is
+detached while its media flows (the sanitizer round catches any media
+callback reaching the destroyed handle).
 
 Run through run_e2e.sh (private network namespace, server started by
 with_server.py, which loads the build tree's plugins).
@@ -81,6 +83,26 @@ async def main():
             if getattr(error, "code", None) != 404:
                 return fail(f"hangup after stop: {error}")
         await client.request("detach", handle=handle)
+
+        # A second call, detached while its media still flows: the host must
+        # close the PeerConnection before the plugin destroys the handle (an
+        # ASan build reports any media callback that reaches it afterwards).
+        second = EchoPeer("aiortc-2")
+        try:
+            handle = (await client.request("attach", plugin="echotest"))["handle"]
+            await second.start(client, exchange=through_the_plugin)
+            if not await second.wait_for_frames(MIN_AUDIO_FRAMES // 2, MIN_VIDEO_FRAMES // 2, DEADLINE_S):
+                return fail(f"second call: no media back: {second.summary()}")
+            await client.request("detach", handle=handle)
+            await client.request("ping")
+            try:
+                await client.request("message", handle=handle, body={"request": "stats"})
+                return fail("a detached handle still answers")
+            except Exception as error:  # noqa: BLE001 - a RequestError is expected
+                if getattr(error, "code", None) != 404:
+                    return fail(f"message to a detached handle: {error}")
+        finally:
+            await second.close()
         print("PASS: echo through the echotest plugin")
         return 0
     finally:
