@@ -38,7 +38,7 @@ start_server() {
   server_pid=$!
   port=""
   for _ in $(seq 1 100); do
-    port="$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)"
+    port="$(grep -o 'partyline listening on http://[0-9.]*:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)"
     [[ -n "$port" ]] && return 0
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
