@@ -1,93 +1,16 @@
+// Loading plugins, their handles and messages; a handle's PeerConnection is
+// in plugin_host_media.cpp.
 #include "core/plugins/plugin_host.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <random>
-#include <type_traits>
 #include <unordered_map>
 
-#include "core/media/plugin_media.hpp"
+#include "core/plugins/plugin_handle.hpp"
 #include "core/runtime/log.hpp"
-#include "core/session/peer_connection_handle.hpp"
 
 namespace partyline::core {
-namespace {
-
-// The pl_host one plugin is given. The ABI struct comes first and the whole
-// is standard-layout, so a service handed `const pl_host*` finds the plugin
-// it belongs to without a lookup.
-struct PluginContext {
-  pl_host api;
-  const char* name;  // the plugin's own static name, valid while it is loaded
-};
-static_assert(std::is_standard_layout_v<PluginContext>);
-
-}  // namespace
-
-struct PluginHost::Loaded {
-  explicit Loaded(PluginLibrary opened) : library(std::move(opened)) {}
-  PluginLibrary library;
-  PluginContext context{};
-  void* state = nullptr;
-  size_t handles = 0;
-};
-
-// A callback of API 1.1 or later, or null when the plugin's pl_plugin is
-// older than that member (it was built against an earlier minor version).
-#define PL_CALLBACK(abi, member) \
-  ((abi).struct_size >= offsetof(pl_plugin, member) + sizeof((abi).member) ? (abi).member : nullptr)
-
-// Hands a handle's media from its PluginMedia (on the worker) to the plugin.
-class HandleMedia final : public PluginMediaSink {
- public:
-  explicit HandleMedia(pl_handle& handle) : handle_(handle) {}
-  void on_media_rtp(size_t mline, bool video, bool rtx, std::span<uint8_t> packet) override;
-  void on_media_rtcp(std::span<const uint8_t> compound) override;
-  void on_keyframe_requested(size_t mline) override;
-  void on_media_gone(PluginMedia* media) override;
-
- private:
-  pl_handle& handle_;
-};
-
-}  // namespace partyline::core
-
-// The ABI's opaque types, defined where the host needs them (global
-// namespace: plugin.h declares them in C).
-struct pl_handle {
-  std::string id;
-  std::string session_id;
-  std::string log_context;  // "plugin=NAME handle=ID session=..."
-  partyline::core::PluginHost::Loaded* plugin = nullptr;
-  partyline::core::PluginHost* host = nullptr;
-  void* state = nullptr;
-  partyline::core::HandleSinks sinks;
-  // API 1.1: the handle's PeerConnection, driven from the signaling thread;
-  // `retiring` once it is being closed for detach. `media` is the live
-  // PluginMedia, set and read on the PeerConnection's worker only.
-  std::shared_ptr<partyline::core::PeerConnectionHandle> peer;
-  partyline::core::EventLoop* worker = nullptr;
-  std::optional<size_t> worker_index;
-  bool retiring = false;
-  partyline::core::PluginMedia* media = nullptr;
-  partyline::core::HandleMedia media_sink{*this};
-  // What push_event needs from any thread: where to post, and the handle
-  // table to find the handle in once there (gone with the host).
-  partyline::core::EventLoop* loop = nullptr;
-  std::weak_ptr<partyline::core::PluginHost::Handles> handles;
-};
-
-struct pl_reply {
-  std::string text;
-  bool given = false;
-};
-
-namespace partyline::core {
-
-struct PluginHost::Handles {
-  std::unordered_map<std::string, std::unique_ptr<pl_handle>> by_id;
-};
-
 namespace {
 
 LogLevel to_log_level(pl_log_level level) {
@@ -143,44 +66,6 @@ int host_reply(pl_reply* reply, const char* text, size_t length) {
 
 const char* host_handle_id(const pl_handle* handle) { return handle != nullptr ? handle->id.c_str() : ""; }
 
-int host_negotiate(pl_handle* handle, const char* offer, size_t length) {
-  if (handle == nullptr || offer == nullptr) return error_code::kBadRequest;
-  return handle->host->negotiate(*handle, std::string(offer, length));
-}
-
-int to_status(PluginSendResult result) {
-  switch (result) {
-    case PluginSendResult::kSent: return PL_OK;
-    case PluginSendResult::kBadPacket:
-    case PluginSendResult::kNoSuchStream: return error_code::kBadRequest;
-    case PluginSendResult::kNotSent: return error_code::kUnavailable;
-  }
-  return error_code::kInternal;
-}
-
-int host_send_rtp(pl_handle* handle, uint32_t mline, const uint8_t* packet, size_t length) {
-  if (handle == nullptr || packet == nullptr) return error_code::kBadRequest;
-  if (handle->media == nullptr) return error_code::kConflict;
-  return to_status(handle->media->send_rtp(mline, std::span(packet, length)));
-}
-
-int host_send_rtcp(pl_handle* handle, const uint8_t* compound, size_t length) {
-  if (handle == nullptr || compound == nullptr) return error_code::kBadRequest;
-  if (handle->media == nullptr) return error_code::kConflict;
-  return to_status(handle->media->send_rtcp(std::span(compound, length)));
-}
-
-int host_request_keyframe(pl_handle* handle, uint32_t mline) {
-  if (handle == nullptr) return error_code::kBadRequest;
-  if (handle->media == nullptr) return error_code::kConflict;
-  return to_status(handle->media->request_keyframe(mline));
-}
-
-int host_close_media(pl_handle* handle) {
-  if (handle == nullptr) return error_code::kBadRequest;
-  return handle->host->close_media(*handle);
-}
-
 std::string new_handle_id() {
   static std::mt19937_64 generator{std::random_device{}()};
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -207,32 +92,6 @@ PluginSettings make_plugin_settings(const Config& config) {
   settings.max_message_bytes = config.plugins.max_message_bytes;
   settings.max_handles_per_session = config.plugins.max_handles_per_session;
   return settings;
-}
-
-void HandleMedia::on_media_rtp(size_t mline, bool video, bool rtx, std::span<uint8_t> packet) {
-  const pl_plugin& abi = handle_.plugin->library.plugin();
-  if (auto incoming = PL_CALLBACK(abi, incoming_rtp)) {
-    incoming(handle_.plugin->state, handle_.state, static_cast<uint32_t>(mline), video ? 1 : 0, rtx ? 1 : 0,
-             packet.data(), packet.size());
-  }
-}
-
-void HandleMedia::on_media_rtcp(std::span<const uint8_t> compound) {
-  const pl_plugin& abi = handle_.plugin->library.plugin();
-  if (auto incoming = PL_CALLBACK(abi, incoming_rtcp)) {
-    incoming(handle_.plugin->state, handle_.state, compound.data(), compound.size());
-  }
-}
-
-void HandleMedia::on_keyframe_requested(size_t mline) {
-  const pl_plugin& abi = handle_.plugin->library.plugin();
-  if (auto requested = PL_CALLBACK(abi, keyframe_requested)) {
-    requested(handle_.plugin->state, handle_.state, static_cast<uint32_t>(mline));
-  }
-}
-
-void HandleMedia::on_media_gone(PluginMedia* media) {
-  if (handle_.media == media) handle_.media = nullptr;
 }
 
 PluginHost::PluginHost(EventLoop& loop, PluginSettings settings, std::optional<PluginMediaServices> media)
@@ -454,120 +313,6 @@ void PluginHost::destroy_handle(const std::string& handle_id) {
   handle->plugin->library.plugin().destroy_handle(handle->plugin->state, handle->state);
   --handle->plugin->handles;
   PL_LOG(kDebug, handle->log_context) << "detached";
-}
-
-int PluginHost::negotiate(pl_handle& handle, std::string offer_sdp) {
-  if (!media_ || media_->workers == nullptr) return error_code::kNotImplemented;
-  if (handle.peer || handle.retiring) return error_code::kConflict;
-  // A handle keeps the worker of its first PeerConnection, so every close
-  // of its PeerConnections is ordered on one queue (retire_handle).
-  if (!handle.worker_index) handle.worker_index = media_->workers->pick_index();
-  const size_t worker_index = *handle.worker_index;
-  handle.worker = &media_->workers->worker(worker_index);
-  const std::string id = handle.id;
-  std::weak_ptr<Handles> handles = handles_;
-  PeerConnectionHandle::Events events;
-  // The handle, if it still exists when a PeerConnection event arrives.
-  auto live_handle = [handles, id]() -> pl_handle* {
-    auto table = handles.lock();
-    if (!table) return nullptr;
-    auto found = table->by_id.find(id);
-    return found == table->by_id.end() ? nullptr : found->second.get();
-  };
-  events.on_local_candidate = [live_handle, id](std::string candidate) {
-    pl_handle* live = live_handle();
-    if (live != nullptr && live->sinks.candidate) live->sinks.candidate(id, std::move(candidate));
-  };
-  events.on_end_of_candidates = [live_handle, id] {
-    pl_handle* live = live_handle();
-    if (live != nullptr && live->sinks.candidate) live->sinks.candidate(id, std::nullopt);
-  };
-  events.on_state = [live_handle, id, this](ice::TransportState state, std::optional<Error> error) {
-    pl_handle* found = live_handle();
-    if (found == nullptr) return;
-    pl_handle& live = *found;
-    if (live.sinks.state) live.sinks.state(id, state, error);
-    const pl_plugin& abi = live.plugin->library.plugin();
-    auto report = PL_CALLBACK(abi, media_state);
-    if (report == nullptr) return;
-    if (state == ice::TransportState::kSecure) report(live.plugin->state, live.state, PL_MEDIA_UP, nullptr);
-    if (state == ice::TransportState::kFailed) {
-      report(live.plugin->state, live.state, PL_MEDIA_FAILED, error ? error->message.c_str() : nullptr);
-    }
-    if (state == ice::TransportState::kClosed) media_closed(id, "closed by the client");
-  };
-  handle.peer = PeerConnectionHandle::create(*handle.worker, worker_index, loop_, media_->settings,
-                                             handle.log_context, std::move(events));
-  pl_handle* target = &handle;  // outlives its PeerConnection: retire_handle
-  MediaHandlerFactory factory = [target](std::vector<AnsweredStream> streams, MediaTransport& transport) {
-    auto media = std::make_unique<PluginMedia>(std::move(streams), transport, target->media_sink);
-    target->media = media.get();
-    return std::unique_ptr<MediaHandler>(std::move(media));
-  };
-  handle.peer->negotiate(
-      std::move(offer_sdp), MediaRole::kPlugin,
-      [live_handle](Result<Negotiation> answer) {
-        pl_handle* found = live_handle();
-        if (found == nullptr || found->retiring) return;
-        pl_handle& live = *found;
-        const pl_plugin& abi = live.plugin->library.plugin();
-        auto negotiated = PL_CALLBACK(abi, negotiated);
-        if (!answer && live.peer) {
-          live.peer->close();
-          live.peer.reset();
-        }
-        if (negotiated == nullptr) return;
-        if (answer) {
-          negotiated(live.plugin->state, live.state, PL_OK, answer->answer_sdp.data(), answer->answer_sdp.size());
-        } else {
-          negotiated(live.plugin->state, live.state, answer.error().code, answer.error().message.data(),
-                     answer.error().message.size());
-        }
-      },
-      {}, std::move(factory));
-  return PL_OK;
-}
-
-int PluginHost::close_media(pl_handle& handle) {
-  if (!handle.peer) return error_code::kNotFound;
-  handle.peer->close();
-  handle.peer.reset();
-  if (handle.sinks.state) handle.sinks.state(handle.id, ice::TransportState::kClosed, std::nullopt);
-  media_closed(handle.id, "closed by the plugin");
-  return PL_OK;
-}
-
-void PluginHost::media_closed(const std::string& handle_id, const char* reason) {
-  auto found = handles_->by_id.find(handle_id);
-  if (found == handles_->by_id.end()) return;
-  pl_handle& handle = *found->second;
-  const pl_plugin& abi = handle.plugin->library.plugin();
-  if (auto report = PL_CALLBACK(abi, media_state)) report(handle.plugin->state, handle.state, PL_MEDIA_CLOSED, reason);
-}
-
-Status PluginHost::add_remote_candidate(std::string_view handle_id, const std::string& session_id,
-                                        std::optional<std::string> candidate,
-                                        std::function<void(Result<bool>)> done) {
-  pl_handle* handle = find_handle(handle_id, session_id);
-  if (handle == nullptr) {
-    return make_error(error_code::kNotFound, "no plugin handle '" + std::string(handle_id) + "' on this session");
-  }
-  if (!handle->peer) return make_error(error_code::kConflict, "the handle has no PeerConnection yet");
-  if (!candidate) {
-    handle->peer->end_of_remote_candidates();
-    return {};
-  }
-  handle->peer->add_remote_candidate(std::move(*candidate), std::move(done));
-  return {};
-}
-
-Status PluginHost::hangup(std::string_view handle_id, const std::string& session_id) {
-  pl_handle* handle = find_handle(handle_id, session_id);
-  if (handle == nullptr) {
-    return make_error(error_code::kNotFound, "no plugin handle '" + std::string(handle_id) + "' on this session");
-  }
-  if (close_media(*handle) != PL_OK) return make_error(error_code::kNotFound, "the handle has no PeerConnection");
-  return {};
 }
 
 Result<JsonPtr> PluginHost::admin_query(std::string_view plugin_name, std::optional<std::string_view> handle_id,
