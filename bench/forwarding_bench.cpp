@@ -28,6 +28,7 @@
 #include "bench/benchmark_errors.hpp"
 #include "bench/forwarding_allocation_counter.hpp"
 #include "bench/forwarding_line.hpp"
+#include "bench/forwarding_plugin_sink.hpp"
 #include "bench/forwarding_threads.hpp"
 #include "rtp/srtp/srtp_fast_crypto.hpp"
 
@@ -109,6 +110,26 @@ void forward_fanout(benchmark::State& state, MediaProfile profile, SinkKind sink
     state.counters["send_err"] = static_cast<double>(line->udp_send_errors());
     state.counters["rx_lost"] = static_cast<double>(forwarded > received ? forwarded - received : 0);
   }
+}
+
+// ---- 1b: one worker, fan-out to N plugin sinks (GuestMedia) ----
+
+void forward_to_plugin_sinks(benchmark::State& state, MediaProfile profile) {
+  const auto sinks = static_cast<size_t>(state.range(0));
+  PluginSinkLine line(profile, sinks);
+  for (int i = 0; i < kWarmUpPackets; ++i) line.publish_next();
+  const uint64_t forwarded_before = line.forwarded();
+  const uint64_t delivered_before = line.delivered();
+  const AllocationCounts allocations_before = allocation_counts();
+  for (auto _ : state) line.publish_next();
+  const AllocationCounts allocations = allocation_counts() - allocations_before;
+  const uint64_t forwarded = line.forwarded() - forwarded_before;
+  if (line.delivered() - delivered_before != forwarded || line.legs() != sinks) {
+    state.SkipWithError("a plugin sink missed packets");
+    return;
+  }
+  set_forwarding_counters(state, forwarded, allocations);
+  state.SetBytesProcessed(static_cast<int64_t>(forwarded * packet_size(profile)));
 }
 
 // ---- 3: the floor, SRTP protect alone ----
@@ -301,6 +322,23 @@ int check_zero_allocations() {
       check((std::string(profile_name(profile)) + ", 100 legs, 2 worker threads").c_str(), two_workers, 100,
             nullptr);
     }
+    for (MediaProfile profile : {MediaProfile::kVideo, MediaProfile::kAudio}) {
+      PluginSinkLine plugins(profile, 100);
+      for (int i = 0; i < kWarmUpPackets; ++i) plugins.publish_next();
+      const uint64_t forwarded_before = plugins.forwarded();
+      const AllocationCounts before = allocation_counts();
+      for (int i = 0; i < kPackets; ++i) plugins.publish_next();
+      const AllocationCounts allocations = allocation_counts() - before;
+      const uint64_t forwarded = plugins.forwarded() - forwarded_before;
+      const bool ok = allocations.total() == 0 && forwarded == 100ull * kPackets &&
+                      plugins.delivered() == plugins.forwarded();
+      std::printf("%s %s, 100 plugin sinks, 1 worker: forwarded %llu of %llu; %llu operator new, %llu malloc-family "
+                  "allocations\n",
+                  ok ? "ok  " : "FAIL", profile_name(profile), static_cast<unsigned long long>(forwarded),
+                  100ull * kPackets, static_cast<unsigned long long>(allocations.operator_new),
+                  static_cast<unsigned long long>(allocations.malloc_family));
+      if (!ok) ++failures;
+    }
     if (loopback_usable()) {
       UdpReceiver receiver;
       CrossWorkerLine udp(LineSpec{MediaProfile::kVideo, 10, 1, SinkKind::kSrtpUdp, receiver.port(), nullptr},
@@ -358,6 +396,11 @@ void register_benchmarks(FloorSender& default_crypto, FloorSender& nettle_crypto
         forward_fanout(s, profile, SinkKind::kSrtpUdp);
       })->ArgsProduct({kSubscriberCounts});
     }
+  }
+  for (MediaProfile profile : {MediaProfile::kVideo, MediaProfile::kAudio}) {
+    benchmark::RegisterBenchmark(("forward/plugin_sink/" + std::string(profile_name(profile))).c_str(),
+                                 [profile](benchmark::State& s) { forward_to_plugin_sinks(s, profile); })
+        ->ArgsProduct({kSubscriberCounts});
   }
   for (MediaProfile profile : {MediaProfile::kVideo, MediaProfile::kAudio}) {
     benchmark::RegisterBenchmark(("threads/" + std::string(profile_name(profile))).c_str(),

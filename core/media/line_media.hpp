@@ -47,6 +47,7 @@ struct LegRequest {
   std::string stream_id;  // a=msid stream: the publisher's session id
   std::string track_id;   // a=msid track
   std::string cname;
+  std::string publisher_name;  // the publisher's display name (told to plugin guests)
 };
 
 struct LineMediaStats {
