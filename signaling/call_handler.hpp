@@ -9,6 +9,7 @@
 //                            a line changes
 //   invitation_requests.cpp  invite, accept, decline, cancel, outgoing_call,
 //                            block, unblock, ring timeouts
+//   line_guests.cpp          occupants that are plugin handles (LineGuests)
 // Shared state (lines, members, invitations, block lists) lives in the
 // core::LineStore; what is bound to live sessions on this node lives here.
 //
@@ -24,6 +25,7 @@
 
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/json.hpp"
+#include "core/lines/line_guests.hpp"
 #include "core/lines/line_store.hpp"
 #include "core/session/peer_connection.hpp"
 #include "core/session/peer_connection_handle.hpp"
@@ -33,7 +35,7 @@
 
 namespace partyline::signaling {
 
-class CallHandler : public RequestHandler {
+class CallHandler : public RequestHandler, public core::LineGuests {
  public:
   struct Options {
     std::chrono::milliseconds ring_timeout{60000};
@@ -57,6 +59,11 @@ class CallHandler : public RequestHandler {
 
   // Closes every PeerConnection (server shutdown).
   void close_all();
+
+  // core::LineGuests, in line_guests.cpp: a plugin handle occupies a line
+  // as a session without a client or a PeerConnection.
+  Result<std::vector<core::PublishedStream>> join_guest(core::GuestJoin join) override;
+  void leave_guest(const std::string& guest_id) override;
 
   // For operators (signaling/admin/, docs/admin-api.md), in
   // call_handler_admin.cpp. Signaling loop only, like everything here.
@@ -105,6 +112,11 @@ class CallHandler : public RequestHandler {
     bool offer_in_flight = false;
     bool streams_changed = false;
     std::vector<core::StreamKey> offered_keys;  // what the last offer carried
+    // A guest (a plugin handle in a line): no client session, no
+    // PeerConnection; its streams go to `guest`. Gone when it leaves.
+    core::LineGuest* guest = nullptr;
+    std::string plugin;  // the guest's plugin
+    bool guest_subscribes = false;
   };
   using Reply = std::function<void(Result<core::JsonPtr>)>;
   using Handler = void (CallHandler::*)(SessionState&, const Request&);
@@ -162,6 +174,8 @@ class CallHandler : public RequestHandler {
   // The line's occupants that publish something, in join order.
   std::vector<const SessionState*> line_publishers(const std::string& line_id);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
+  // line_guests.cpp: the guest is out of its line for `reason` (it is told).
+  void remove_guest(const std::string& guest_id, const std::string& reason);
 
   // invitation_requests.cpp
   void handle_invite(SessionState& state, const Request& request);

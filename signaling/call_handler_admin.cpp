@@ -29,6 +29,7 @@ core::JsonPtr hangup_event(const char* reason, const std::string& line_id) {
 core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
   core::JsonPtr entry = events::user(state.user, state.name);
   json_object_set_new(entry.get(), "session", json_string(state.id.c_str()));
+  if (state.guest != nullptr) json_object_set_new(entry.get(), "plugin", json_string(state.plugin.c_str()));
   auto session = state.session.lock();
   json_object_set_new(entry.get(), "remote_address",
                       session ? json_string(session->remote_address().c_str()) : json_null());
@@ -106,7 +107,9 @@ core::JsonPtr CallHandler::admin_lines() const {
 
 CallHandler::AdminCounts CallHandler::admin_counts() const {
   AdminCounts counts;
-  counts.sessions = sessions_.size();
+  for (const auto& [id, state] : sessions_) {
+    if (state.guest == nullptr) ++counts.sessions;  // client sessions, not plugin guests
+  }
   counts.lines = lines_.line_count();
   for (const auto& [line_id, occupants] : occupants_) counts.occupants += occupants.size();
   return counts;
@@ -123,6 +126,11 @@ std::vector<size_t> CallHandler::admin_peers_per_worker() const {
 bool CallHandler::admin_kick(const std::string& session_id) {
   SessionState* state = state_of(session_id);
   if (state == nullptr) return false;
+  if (state->guest != nullptr) {  // a plugin handle in a line: out of it, the handle stays
+    PL_LOG(kInfo, "line=" + state->line_id) << "plugin guest " << session_id << " kicked by an operator";
+    remove_guest(session_id, "kicked");
+    return true;
+  }
   auto session = state->session.lock();
   if (!session) return false;
   PL_LOG(kInfo, session->log_context()) << "kicked by an operator";
@@ -144,6 +152,10 @@ std::optional<std::vector<std::string>> CallHandler::admin_close_line(const std:
   for (const std::string& session_id : hung_up) {
     SessionState* state = state_of(session_id);
     if (state == nullptr) continue;
+    if (state->guest != nullptr) {
+      remove_guest(session_id, "line_closed");
+      continue;
+    }
     send_event(session_id, hangup_event("line_closed", line_id));
     // Invitations this occupant is placing on the line end with it, as
     // with a `hangup` request.

@@ -46,8 +46,8 @@ void CallHandler::offer_streams(SessionState& state) {
 }
 
 void CallHandler::offer_streams(SessionState& state, const std::vector<const SessionState*>& publishing_occupants) {
-  if (!state.peer || state.peer_finished || state.line_id.empty()) return;
-  if (occupants_.count(state.line_id) == 0) return;
+  if (state.line_id.empty() || occupants_.count(state.line_id) == 0) return;
+  if (state.guest != nullptr ? !state.guest_subscribes : !state.peer || state.peer_finished) return;
   if (state.offer_in_flight) {
     state.streams_changed = true;
     return;
@@ -75,10 +75,15 @@ void CallHandler::offer_streams(SessionState& state, const std::vector<const Ses
       request.stream_id = publisher->id;
       request.track_id = std::string(kind_name(published.format.kind)) + "-" + publisher->id.substr(0, 8);
       request.cname = publisher->id;
+      request.publisher_name = publisher->name;
       streams.push_back(std::move(request));
     }
   }
   state.offered_keys = keys;
+  if (state.guest != nullptr) {  // no offer and answer: the streams go to its GuestMedia
+    state.guest->receive_streams(std::move(streams));
+    return;
+  }
   state.offer_in_flight = true;
   state.streams_changed = false;
   state.peer->offer_streams(

@@ -27,6 +27,7 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
       const SessionState& occupant = sessions_.at(session_id);
       core::JsonPtr entry = events::user(occupant.user, occupant.name);
       json_object_set_new(entry.get(), "session", json_string(occupant.id.c_str()));
+      if (occupant.guest != nullptr) json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
       json_object_set_new(entry.get(), "publishing",
                           flags(occupant.publishes_audio, occupant.publishes_video).release());
       json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video).release());

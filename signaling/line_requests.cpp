@@ -189,7 +189,8 @@ void CallHandler::handle_message(SessionState& state, const Request& request) {
   std::vector<std::string> recipients;
   for (const std::string& session_id : occupants->second) {
     const SessionState& occupant = sessions_.at(session_id);
-    if (session_id != state.id && (!to->has_value() || occupant.user == **to)) recipients.push_back(session_id);
+    if (session_id == state.id || occupant.guest != nullptr) continue;  // guests take no messages
+    if (!to->has_value() || occupant.user == **to) recipients.push_back(session_id);
   }
   if (to->has_value() && recipients.empty()) {
     return respond(state, request, make_error(error_code::kNotFound, "user '" + **to + "' is not in line " + *line_id));

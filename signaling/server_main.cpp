@@ -120,7 +120,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   CallHandler handler(signaling_loop, workers, std::move(settings.value()), line_store, call_options(config));
   // Plugins live on the signaling thread: loaded, called and destroyed there.
   auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config),
-                                                        core::PluginMediaServices{&workers, peer_settings});
+                                                        core::PluginMediaServices{&workers, peer_settings, &handler});
   signaling_loop.run_sync([&plugin_host] { plugin_host->load(); });
   PluginRequests plugin_requests(*plugin_host);
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},

@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/lines/line_guests.hpp"
+#include "core/media/guest_media.hpp"
 #include "core/media/plugin_media.hpp"
 #include "core/plugins/plugin_host.hpp"
 #include "core/session/peer_connection_handle.hpp"
@@ -53,6 +55,22 @@ class HandleMedia final : public PluginMediaSink {
   pl_handle& handle_;
 };
 
+// A handle's seat in a phone line (API 1.2): the control plane's LineGuest
+// (signaling thread) and its GuestMedia's sink (the handle's worker), which
+// hands the line's streams to the plugin.
+class HandleLine final : public LineGuest, public GuestMediaSink {
+ public:
+  explicit HandleLine(pl_handle& handle) : handle_(handle) {}
+  void receive_streams(std::vector<LegRequest> streams) override;
+  void removed(const std::string& line_id, const std::string& reason) override;
+  void on_stream_added(const GuestStream& stream) override;
+  void on_stream_removed(uint32_t number) override;
+  void on_stream_rtp(uint32_t number, std::span<const uint8_t> packet) override;
+
+ private:
+  pl_handle& handle_;
+};
+
 }  // namespace partyline::core
 
 // The ABI's opaque types, defined where the host needs them (global
@@ -74,6 +92,13 @@ struct pl_handle {
   bool retiring = false;
   partyline::core::PluginMedia* media = nullptr;
   partyline::core::HandleMedia media_sink{*this};
+  // API 1.2: the line it occupies as the signaling thread knows it ("" for
+  // none), and its seat there. On the worker only: its GuestMedia (while in
+  // a line) and its timer.
+  std::string line_id;
+  partyline::core::HandleLine line_seat{*this};
+  std::unique_ptr<partyline::core::GuestMedia> guest_media;
+  std::unique_ptr<partyline::core::Timer> timer;
   // What push_event needs from any thread: where to post, and the handle
   // table to find the handle in once there (gone with the host).
   partyline::core::EventLoop* loop = nullptr;
@@ -97,5 +122,14 @@ int host_send_rtp(pl_handle* handle, uint32_t mline, const uint8_t* packet, size
 int host_send_rtcp(pl_handle* handle, const uint8_t* compound, size_t length);
 int host_request_keyframe(pl_handle* handle, uint32_t mline);
 int host_close_media(pl_handle* handle);
+
+// The host services of API 1.2 (plugin_host_lines.cpp).
+int host_line_join(pl_handle* handle, const pl_line_join* join);
+int host_line_leave(pl_handle* handle);
+int host_line_send_rtp(pl_handle* handle, const uint8_t* packet, size_t length);
+int host_line_request_keyframe(pl_handle* handle, uint32_t stream);
+int host_line_nack(pl_handle* handle, uint32_t stream, const uint16_t* sequence_numbers, size_t count);
+int host_start_timer(pl_handle* handle, uint32_t period_ms);
+int host_stop_timer(pl_handle* handle);
 
 }  // namespace partyline::core

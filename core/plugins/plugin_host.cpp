@@ -151,7 +151,14 @@ void PluginHost::load() {
                                   &host_send_rtp,
                                   &host_send_rtcp,
                                   &host_request_keyframe,
-                                  &host_close_media};
+                                  &host_close_media,
+                                  &host_line_join,
+                                  &host_line_leave,
+                                  &host_line_send_rtp,
+                                  &host_line_request_keyframe,
+                                  &host_line_nack,
+                                  &host_start_timer,
+                                  &host_stop_timer};
     plugin->context.name = abi.name;
     auto config = settings_.config_json.find(name);
     const std::string config_json = config != settings_.config_json.end() ? config->second : "{}";
@@ -286,13 +293,19 @@ void PluginHost::retire_handle(const std::string& handle_id, bool wait) {
     handle.peer->close();
     handle.peer.reset();
   }
-  if (handle.worker == nullptr) {  // never had a PeerConnection
+  if (!handle.line_id.empty()) {
+    media_->lines->leave_guest(handle.id);
+    end_line_seat(handle);
+  }
+  if (handle.worker == nullptr) {  // never had media or a timer
     destroy_handle(handle_id);
     return;
   }
+  handle.worker->post([target = &handle] { target->timer.reset(); });
   // The worker runs its queue in order: the PeerConnection's close (this
-  // one, or an earlier close_media's) runs before the marker, so no media
-  // callback of the handle can follow destroy_handle.
+  // one, or an earlier close_media's), the line seat's end and the timer's
+  // run before the marker, so no media or timer callback of the handle can
+  // follow destroy_handle.
   if (wait) {  // shutdown: the worker still runs
     handle.worker->run_sync([] {});
     destroy_handle(handle_id);

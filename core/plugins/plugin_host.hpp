@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/lines/line_guests.hpp"
 #include "core/runtime/config.hpp"
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/worker_pool.hpp"
@@ -71,6 +72,9 @@ struct HandleSinks {
 struct PluginMediaServices {
   WorkerPool* workers = nullptr;
   PeerConnectionSettings settings;
+  // Where handles join phone lines (API 1.2; null: line_join answers 501).
+  // Needs settings.fabric.
+  LineGuests* lines = nullptr;
 };
 
 class PluginHost {
@@ -118,6 +122,15 @@ class PluginHost {
   // Host services of API 1.1 (pl_host.negotiate, close_media), signaling thread.
   int negotiate(pl_handle& handle, std::string offer_sdp);
   int close_media(pl_handle& handle);
+  // Host services of API 1.2 (plugin_host_lines.cpp): lines on the
+  // signaling thread; timers from it or from the handle's worker.
+  int line_join(pl_handle& handle, const pl_line_join& join);
+  int line_leave(pl_handle& handle);
+  int start_timer(pl_handle& handle, uint32_t period_ms);
+  int stop_timer(pl_handle& handle);
+  // Ends the worker side of the handle's line seat (announcing its streams
+  // removed) once the control plane let it go.
+  void end_line_seat(pl_handle& handle);
 
  private:
   Loaded* find_plugin(std::string_view name);
@@ -127,6 +140,9 @@ class PluginHost {
   void retire_handle(const std::string& handle_id, bool wait);
   void destroy_handle(const std::string& handle_id);
   void media_closed(const std::string& handle_id, const char* reason);
+  // The worker a handle's media, line seat and timer live on: picked at its
+  // first need and kept, so everything of one handle is ordered on one queue.
+  EventLoop& handle_worker(pl_handle& handle);
 
   EventLoop& loop_;
   PluginSettings settings_;

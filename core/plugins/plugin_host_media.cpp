@@ -76,11 +76,10 @@ void HandleMedia::on_media_gone(PluginMedia* media) {
 int PluginHost::negotiate(pl_handle& handle, std::string offer_sdp) {
   if (!media_ || media_->workers == nullptr) return error_code::kNotImplemented;
   if (handle.peer || handle.retiring) return error_code::kConflict;
-  // A handle keeps the worker of its first PeerConnection, so every close
-  // of its PeerConnections is ordered on one queue (retire_handle).
-  if (!handle.worker_index) handle.worker_index = media_->workers->pick_index();
+  // A handle keeps one worker, so every close of its PeerConnections is
+  // ordered on one queue (retire_handle).
+  handle_worker(handle);
   const size_t worker_index = *handle.worker_index;
-  handle.worker = &media_->workers->worker(worker_index);
   const std::string id = handle.id;
   std::weak_ptr<Handles> handles = handles_;
   PeerConnectionHandle::Events events;

@@ -287,5 +287,86 @@ TEST_F(CallHandlerOccupantsTest, ALeaveReachesTheOthersAndNotTheLeaver) {
   EXPECT_EQ(ben->occupants_events().size(), ben_events);
 }
 
+// A plugin handle as an occupant (core::LineGuests): what the control plane
+// tells it, recorded on the signaling loop and read through run_sync.
+class RecordingGuest : public core::LineGuest {
+ public:
+  void receive_streams(std::vector<core::LegRequest> given) override { streams = std::move(given); ++deliveries; }
+  void removed(const std::string& line_id, const std::string& reason) override { removals.push_back(line_id + " " + reason); }
+  std::vector<core::LegRequest> streams;
+  int deliveries = 0;
+  std::vector<std::string> removals;
+};
+
+TEST_F(CallHandlerOccupantsTest, APluginGuestIsListedGetsThePublishersStreamsAndIsOfferedToThem) {
+  start(20ms);
+  auto ann = connect("ann");
+  auto zed = connect("zed");  // not a member of ann's line
+  auto [line_id, token] = create_line(*ann);
+  send_join(*ann, line_id, token);
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session}));
+
+  RecordingGuest guest;
+  auto join = [&](const std::string& owner, const std::string& line) {
+    core::GuestJoin request;
+    request.guest_id = "guest-1";
+    request.owner_session = owner;
+    request.line_id = line;
+    request.plugin = "tester";
+    request.display_name = "Recorder";
+    request.subscribe = true;
+    request.publish_audio = true;
+    request.guest = &guest;
+    Result<std::vector<core::PublishedStream>> result = make_error(error_code::kInternal, "not run");
+    loop_.run_sync([&] { result = handler_->join_guest(request); });
+    return result;
+  };
+  auto refused = join(zed->session, line_id);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, error_code::kForbidden);  // the owner's identity decides
+  refused = join(ann->session, "no-such-line");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, error_code::kNotFound);
+  auto joined = join(ann->session, line_id);
+  ASSERT_TRUE(joined) << joined.error().message;
+  ASSERT_EQ(joined->size(), 1u);
+  EXPECT_EQ(joined->front().format.codec_name, "opus");
+  refused = join(ann->session, line_id);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, error_code::kConflict);
+
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session, "guest-1"}));
+  const json_t* listed = json_array_get(json_object_get(ann->last_line(), "occupants"), 1);
+  EXPECT_EQ(string_of(listed, "plugin"), "tester");
+  EXPECT_EQ(string_of(listed, "name"), "Recorder");
+  EXPECT_EQ(string_of(listed, "user"), "plugin:tester");
+  EXPECT_EQ(string_of(listed, "state"), "connected");
+  // ann is offered the guest's audio, as any occupant's.
+  ASSERT_TRUE(ann->read_until([](const json_t* m) { return string_of(m, "event") == "update"; }));
+  const std::string offer = string_of(json_object_get(ann->received.back().get(), "jsep"), "sdp");
+  EXPECT_NE(offer.find("a=msid:guest-1 "), std::string::npos) << offer;
+  // The guest receives ann's streams, named.
+  std::vector<core::LegRequest> streams;
+  loop_.run_sync([&] { streams = guest.streams; });
+  ASSERT_FALSE(streams.empty());
+  for (const core::LegRequest& stream : streams) {
+    EXPECT_EQ(stream.stream_id, ann->session);
+    EXPECT_EQ(stream.publisher_name, "ann");
+  }
+
+  loop_.run_sync([&] { handler_->leave_guest("guest-1"); });
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session}));
+
+  // An operator closing the line removes a guest too, and tells it why.
+  ASSERT_TRUE(join(ann->session, line_id));
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session, "guest-1"}));
+  std::vector<std::string> removals;
+  loop_.run_sync([&] {
+    (void)handler_->admin_close_line(line_id);
+    removals = guest.removals;
+  });
+  EXPECT_EQ(removals, std::vector<std::string>{line_id + " line_closed"});
+}
+
 }  // namespace
 }  // namespace partyline::signaling

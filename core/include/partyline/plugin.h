@@ -25,10 +25,12 @@
  *     I/O that can wait, no sleeping, no waiting on another thread. Work
  *     that takes long runs on a thread of the plugin's own, which answers
  *     later through push_event.
- *   - negotiated and media_state also run on the signaling thread.
- *     incoming_rtp, incoming_rtcp and keyframe_requested run on the handle's
- *     media thread: one of the server's media workers, the one that owns
- *     the handle's PeerConnection, concurrently with the signaling thread's
+ *   - negotiated, media_state and line_left also run on the signaling
+ *     thread. incoming_rtp, incoming_rtcp, keyframe_requested,
+ *     line_stream_added, line_stream_removed, line_rtp and timer run on the
+ *     handle's media thread: one of the server's media workers, chosen when
+ *     the handle first needs one (negotiate, line_join or start_timer) and
+ *     kept for the handle's life, concurrently with the signaling thread's
  *     callbacks (the plugin protects what both touch). They must return in
  *     microseconds: they are on the packet path.
  *   - Host services marked [any thread] may be called from any thread,
@@ -56,7 +58,7 @@ extern "C" {
 #endif
 
 #define PARTYLINE_PLUGIN_API_VERSION_MAJOR 1
-#define PARTYLINE_PLUGIN_API_VERSION_MINOR 1
+#define PARTYLINE_PLUGIN_API_VERSION_MINOR 2
 
 /* The symbol every plugin exports (extern "C" in C++), and what marks it
    exported when the plugin builds with hidden visibility. */
@@ -88,6 +90,35 @@ typedef enum pl_log_level {
  * 503 at capacity.
  */
 #define PL_OK 0
+
+/* ---- API 1.2: phone lines ---- */
+
+/* The payload type of the Opus stream a plugin publishes into a line
+   (48 kHz, 2 channels, as RTP carries Opus: RFC 7587). */
+#define PL_LINE_OPUS_PAYLOAD_TYPE 111
+
+/* How a handle takes part in a phone line (host->line_join). */
+typedef struct pl_line_join {
+  size_t struct_size;       /* sizeof(pl_line_join) */
+  const char* line_id;      /* NUL-terminated */
+  const char* display_name; /* how the occupants see it, e.g. "recorder" (1-64 bytes, NUL-terminated) */
+  int subscribe;            /* receive every publisher's streams: line_stream_added, line_rtp */
+  int publish_audio;        /* publish one Opus stream into the line: line_send_rtp */
+} pl_line_join;
+
+/*
+ * One stream of one of the line's publishers, as the handle receives it.
+ * The strings are valid during the callback that passes them.
+ */
+typedef struct pl_line_stream {
+  uint32_t stream;            /* the host's number for it: unique within the handle, never reused */
+  int video;                  /* 1 video, 0 audio */
+  const char* codec;          /* "opus", "VP8" or "H264" */
+  uint32_t clock_rate;        /* of its RTP timestamps */
+  uint8_t payload_type;       /* of the packets line_rtp delivers */
+  const char* publisher;      /* the publisher's occupant id: one publisher's streams share it */
+  const char* publisher_name; /* its display name */
+} pl_line_stream;
 
 typedef struct pl_host {
   uint32_t api_major; /* PARTYLINE_PLUGIN_API_VERSION_MAJOR of the host */
@@ -161,6 +192,54 @@ typedef struct pl_host {
   /* Closes the handle's PeerConnection (DTLS close_notify); media_state
      follows with PL_MEDIA_CLOSED. 404 without one. [signaling thread] */
   int (*close_media)(pl_handle* handle);
+
+  /* ---- API 1.2: phone lines and timers ---- */
+
+  /*
+   * Makes the handle an occupant of a phone line, through the core's own
+   * forwarding plane (no PeerConnection needed). The handle's client must
+   * be a member of the line (its identity is the session's, never the
+   * message's). The occupants see the handle in their `occupants` event
+   * under `display_name`, with "plugin" set to the plugin's name.
+   *   subscribe: every stream every other occupant publishes, now and
+   *     later, is announced by line_stream_added and then arrives by
+   *     line_rtp, rewritten as for any subscriber (its own SSRC, continuous
+   *     sequence numbers: a gap is a loss, repaired by line_nack; a
+   *     keyframe is asked for at the start of each video stream).
+   *   publish_audio: what the plugin sends with line_send_rtp reaches every
+   *     other occupant (through their `update` offers) as the handle's audio.
+   * Returns PL_OK, 400 (malformed `join`), 403 (the client is not a member
+   * of the line), 404 (no such line), 409 (the handle is in a line already),
+   * 501 (this server runs without media), 503 (the line is full).
+   * [signaling thread]
+   */
+  int (*line_join)(pl_handle* handle, const pl_line_join* join);
+  /* Leaves the line: the occupants see it go; on the media thread, each
+     stream it received is then removed with line_stream_removed (packets
+     may arrive until then). 404 when not in one. [signaling thread] */
+  int (*line_leave)(pl_handle* handle);
+  /*
+   * One RTP packet of the handle's published audio: payload type
+   * PL_LINE_OPUS_PAYLOAD_TYPE, the plugin's own SSRC, sequence numbers and
+   * timestamps (48 kHz). Copied. Returns PL_OK, 400 (malformed, another
+   * payload type), 409 (not publishing into a line, or called inside
+   * line_rtp: a plugin forwarding what it receives sends from its timer).
+   * [the handle's media thread]
+   */
+  int (*line_send_rtp)(pl_handle* handle, const uint8_t* packet, size_t length);
+  /* Asks the publisher of `stream` for a keyframe (coalesced with other
+     subscribers' requests). 404 for an unknown stream. [media thread] */
+  int (*line_request_keyframe)(pl_handle* handle, uint32_t stream);
+  /* Asks for `stream`'s packets with these sequence numbers again (as a
+     NACK): they arrive by line_rtp once more. 404 for an unknown stream.
+     [media thread] */
+  int (*line_nack)(pl_handle* handle, uint32_t stream, const uint16_t* sequence_numbers, size_t count);
+  /* Calls the plugin's `timer` on the handle's media thread every
+     `period_ms` (1-10000) until stop_timer, replacing a running one; the
+     first call comes one period from now. 400 for a bad period. [any
+     thread but a plugin's own: the signaling thread or the media thread] */
+  int (*start_timer)(pl_handle* handle, uint32_t period_ms);
+  int (*stop_timer)(pl_handle* handle);
 } pl_host;
 
 /* States of a handle's PeerConnection, as media_state reports them. */
@@ -240,6 +319,27 @@ typedef struct pl_plugin {
   /* The client asked (PLI or FIR) for a keyframe of what the plugin sends it
      on m-line `mline`. [media thread] */
   void (*keyframe_requested)(void* plugin_state, void* handle_state, uint32_t mline);
+
+  /* ---- API 1.2: phone lines and timers. Each may be NULL. ---- */
+
+  /* A publisher's stream is now forwarded to the handle. The streams of one
+     publisher are announced together, before any packet of them. [media
+     thread] */
+  void (*line_stream_added)(void* plugin_state, void* handle_state, const pl_line_stream* stream);
+  /* The stream's publisher left (or the handle did): no packet of it
+     follows. [media thread] */
+  void (*line_stream_removed)(void* plugin_state, void* handle_state, uint32_t stream);
+  /* One clear RTP packet of `stream`; not valid after the call, nor after
+     a line_nack made inside it (the answer reuses the buffer): copy it
+     first. Not a place to call line_send_rtp (409). [media thread: return
+     in microseconds, do no I/O] */
+  void (*line_rtp)(void* plugin_state, void* handle_state, uint32_t stream, const uint8_t* packet, size_t length);
+  /* The handle is no longer in the line because the line ended or the
+     handle was removed from it (`reason`: "line_closed", "kicked"); not
+     called after the plugin's own line_leave. [signaling thread] */
+  void (*line_left)(void* plugin_state, void* handle_state, const char* line_id, const char* reason);
+  /* host->start_timer's period elapsed. [media thread] */
+  void (*timer)(void* plugin_state, void* handle_state);
 } pl_plugin;
 
 /* What a plugin defines:

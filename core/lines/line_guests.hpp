@@ -1,0 +1,54 @@
+// LineGuests: how an occupant that is not a WebRTC participant (a plugin
+// handle, plugin API 1.2) takes part in a phone line. Who occupies which
+// line is the control plane's business (signaling's CallHandler implements
+// LineGuests); the plugin host (core/plugins) joins its handles through it
+// and is told, as a LineGuest, which streams each should receive. Its media
+// is a GuestMedia on the guest's worker. Both sides run on the signaling loop.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/media/line_media.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::core {
+
+// What the control plane tells a guest, on the signaling loop.
+class LineGuest {
+ public:
+  virtual ~LineGuest() = default;
+  // The streams it receives from now on (every other occupant's, in join
+  // order; only for a guest that subscribes). Replaces the last set.
+  virtual void receive_streams(std::vector<LegRequest> streams) = 0;
+  // It is no longer an occupant, not by its own leave_guest: the line was
+  // closed ("line_closed") or an operator removed it ("kicked").
+  virtual void removed(const std::string& line_id, const std::string& reason) = 0;
+};
+
+struct GuestJoin {
+  std::string guest_id;       // unique among occupants (the plugin handle's id)
+  std::string owner_session;  // the client session it joins for: its user must be a line member
+  std::string line_id;
+  std::string plugin;         // shown as "plugin" in `occupants`
+  std::string display_name;   // shown as the occupant's name
+  size_t worker_index = 0;    // the worker of its GuestMedia
+  bool subscribe = false;
+  bool publish_audio = false;  // one Opus stream (core/media/guest_media.hpp guest_audio_format())
+  LineGuest* guest = nullptr;  // valid until leave_guest() or removed()
+};
+
+class LineGuests {
+ public:
+  virtual ~LineGuests() = default;
+  // Makes the guest an occupant: what it publishes (its StreamKeys), or
+  // 403 (the owner is not a member), 404 (no such line, or the owner is
+  // gone), 409 (the guest occupies a line already), 503 (the line is full).
+  virtual Result<std::vector<PublishedStream>> join_guest(GuestJoin join) = 0;
+  // The guest leaves its line (nothing when it is in none).
+  virtual void leave_guest(const std::string& guest_id) = 0;
+};
+
+}  // namespace partyline::core

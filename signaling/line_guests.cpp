@@ -1,0 +1,71 @@
+// Occupants that are plugin handles (plugin API 1.2, core::LineGuests): a
+// guest is a SessionState without a client session or a PeerConnection. It
+// is listed in `occupants` like anyone (with "plugin"), receives the line's
+// streams through its core::LineGuest instead of `update` offers, and what
+// it publishes is offered to the others like any occupant's streams.
+#include "core/media/guest_media.hpp"
+#include "core/runtime/log.hpp"
+#include "signaling/call_handler.hpp"
+
+namespace partyline::signaling {
+
+Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJoin join) {
+  const SessionState* owner = state_of(join.owner_session);
+  if (owner == nullptr || owner->guest != nullptr) {
+    return make_error(error_code::kNotFound, "the client session of the handle is gone");
+  }
+  if (sessions_.count(join.guest_id) > 0) {
+    return make_error(error_code::kConflict, "the handle occupies a line already");
+  }
+  if (!lines_.find_line(join.line_id)) return make_error(error_code::kNotFound, "no line " + join.line_id);
+  // The handle acts for its client: the client's identity, never the
+  // plugin message's, decides.
+  if (!lines_.is_member(join.line_id, owner->user)) {
+    return make_error(error_code::kForbidden, "user " + owner->user + " is not a member of line " + join.line_id);
+  }
+  if (auto occupied = occupants_.find(join.line_id);
+      occupied != occupants_.end() && occupied->second.size() >= options_.max_occupants_per_line) {
+    return make_error(error_code::kUnavailable, "line " + join.line_id + " is full (" +
+                                                    std::to_string(options_.max_occupants_per_line) + " occupants)");
+  }
+  SessionState& guest = sessions_[join.guest_id];
+  guest.id = join.guest_id;
+  guest.user = "plugin:" + join.plugin;
+  guest.name = join.display_name;
+  guest.plugin = join.plugin;
+  guest.guest = join.guest;
+  guest.guest_subscribes = join.subscribe;
+  guest.line_id = join.line_id;
+  guest.worker_index = join.worker_index;
+  guest.peer_secure = true;  // its media is in-process: nothing to connect
+  if (join.publish_audio) {
+    const uint32_t media_id = ++media_counter_;
+    guest.published.push_back(core::PublishedStream{media_id * 2, core::guest_audio_format()});
+    guest.publishes_audio = true;
+  }
+  occupants_[join.line_id].push_back(guest.id);
+  lines_.touch(join.line_id, monotonic_ms());
+  PL_LOG(kInfo, "line=" + join.line_id) << "plugin " << join.plugin << " joined as '" << join.display_name
+                                        << "' (handle " << join.guest_id << ", for user " << owner->user << ")";
+  line_changed(join.line_id);
+  return guest.published;
+}
+
+void CallHandler::leave_guest(const std::string& guest_id) {
+  SessionState* state = state_of(guest_id);
+  if (state == nullptr || state->guest == nullptr) return;
+  leave_line(*state);
+  sessions_.erase(guest_id);
+}
+
+void CallHandler::remove_guest(const std::string& guest_id, const std::string& reason) {
+  SessionState* state = state_of(guest_id);
+  if (state == nullptr || state->guest == nullptr) return;
+  core::LineGuest* guest = state->guest;
+  const std::string line_id = state->line_id;
+  leave_line(*state);
+  sessions_.erase(guest_id);
+  guest->removed(line_id, reason);  // last: it may join again from inside
+}
+
+}  // namespace partyline::signaling
