@@ -143,15 +143,13 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
   }
 }
 
-void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::string offer,
+void CallHandler::start_peer(SessionState& state, std::string offer,
                              std::function<void(SessionState&, Result<core::Negotiation>)> done) {
   if (state.peer) state.peer->close();
   state.peer_finished = false;
   state.peer_secure = false;
   state.peer_state = "new";
-  state.role = role;
-  std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user +
-                            (role == core::MediaRole::kEcho ? " pc=echo" : " pc=line");
+  std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user + " pc=line";
   state.worker_index = workers_.pick_index();
   state.peer = core::PeerConnectionHandle::create(workers_.worker(state.worker_index), state.worker_index, loop_,
                                                   settings_, std::move(log_context), peer_events(state.id));
@@ -161,7 +159,7 @@ void CallHandler::start_peer(SessionState& state, core::MediaRole role, std::str
   const uint32_t media_id = ++media_counter_;
   const core::PublishKeys keys{media_id * 2, media_id * 2 + 1};
   const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
-  state.peer->negotiate(std::move(offer), role,
+  state.peer->negotiate(std::move(offer), core::MediaRole::kLineParticipant,
                         [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
                           SessionState* current = state_of(session_id);
                           if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
@@ -185,25 +183,10 @@ void CallHandler::close_peer(SessionState& state) {
   ++state.negotiation;  // an answer still on its way is for nobody now
 }
 
-void CallHandler::handle_echo(SessionState& state, const Request& request) {
-  if ((state.peer && !state.peer_finished) || !state.line_id.empty()) {
-    respond(state, request, make_error(error_code::kConflict, "a PeerConnection is already running; hang up first"));
-    return;
-  }
-  auto offer = required_jsep(request.message.get(), "offer");
-  if (!offer) return respond(state, request, offer.error());
-  start_peer(state, core::MediaRole::kEcho, std::move(offer.value()),
-             [this, request = share_request(request)](SessionState& current, Result<core::Negotiation> result) {
-               if (!result) return respond(current, *request, result.error());
-               core::JsonPtr fields = core::adopt_json(json_object());
-               json_object_set_new(fields.get(), "jsep", events::jsep("answer", result->answer_sdp).release());
-               respond(current, *request, std::move(fields));
-             });
-}
-
 void CallHandler::handle_ice_trickle(SessionState& state, const Request& request) {
   auto candidate = read_trickled_candidate(request.message.get());
   if (!candidate) return respond(state, request, candidate.error());
+  if (!state.echo_handle.empty()) return trickle_to_echo(state, request, std::move(candidate.value()));
   if (!state.peer || state.peer_finished) {
     if (candidate->end_of_candidates) {
       state.early_end_of_candidates = true;
@@ -237,6 +220,11 @@ void CallHandler::handle_hangup(SessionState& state, const Request& request) {
   if (!line_id) return respond(state, request, line_id.error());
   if (line_id->has_value() && **line_id != state.line_id) {
     return respond(state, request, make_error(error_code::kNotFound, "this session is not in line " + **line_id));
+  }
+  if (!state.echo_handle.empty() && !line_id->has_value()) {
+    respond(state, request, core::JsonPtr());
+    end_echo(state);
+    return send_event(state.id, events::webrtc_state("closed", nullptr));
   }
   if (!state.peer && state.line_id.empty()) {
     return respond(state, request, make_error(error_code::kNotFound, "there is no PeerConnection to hang up"));

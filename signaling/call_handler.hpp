@@ -1,7 +1,8 @@
 // CallHandler: the application behind the protocol (docs/protocol.md). It
 // keeps what each client session is doing — its PeerConnection on a media
 // worker, the line it occupies — and answers the requests:
-//   call_handler.cpp         sessions, dispatch, echo test, ice_trickle, hangup
+//   call_handler.cpp         sessions, dispatch, ice_trickle, hangup
+//   echo_requests.cpp        the echo test, served by the echotest plugin
 //   line_requests.cpp        create_line, get_line, join, leave, mute, message,
 //                            ping, update
 //   line_occupancy.cpp       what occupants see of each other: the coalesced
@@ -32,6 +33,11 @@
 #include "core/runtime/worker_pool.hpp"
 #include "signaling/client_session.hpp"
 #include "signaling/line_change_coalescer.hpp"
+#include "signaling/request_fields.hpp"
+
+namespace partyline::core {
+class PluginHost;
+}  // namespace partyline::core
 
 namespace partyline::signaling {
 
@@ -59,6 +65,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
 
   // Closes every PeerConnection (server shutdown).
   void close_all();
+
+  // Where the echo test runs (its echotest plugin); without it `echo`
+  // answers 501. Set once, before sessions arrive.
+  void use_plugins(core::PluginHost* plugins);
 
   // core::LineGuests, in line_guests.cpp: a plugin handle occupies a line
   // as a session without a client or a PeerConnection.
@@ -91,9 +101,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   struct SessionState {
     std::weak_ptr<ClientSession> session;
     std::string id, user, name;
-    // Its PeerConnection (echo test or line), if any.
+    // Its line PeerConnection, if any.
     std::shared_ptr<core::PeerConnectionHandle> peer;
-    core::MediaRole role = core::MediaRole::kEcho;
+    // Its echo test: a handle on the echotest plugin ("" when none).
+    std::string echo_handle;
     bool peer_finished = false;  // failed or closed: a new one may start
     bool peer_secure = false;
     const char* peer_state = "new";  // the last webrtc_state (admin API)
@@ -126,14 +137,17 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void send_event(const std::string& session_id, core::JsonPtr event);
   core::JsonPtr admin_session_json(const SessionState& state) const;
 
-  // call_handler.cpp: media
+  // echo_requests.cpp
   void handle_echo(SessionState& state, const Request& request);
+  void end_echo(SessionState& state);  // detaches its handle
+  void trickle_to_echo(SessionState& state, const Request& request, TrickledCandidate candidate);
+  // call_handler.cpp: media
   void handle_ice_trickle(SessionState& state, const Request& request);
   void handle_hangup(SessionState& state, const Request& request);
   // Creates the session's PeerConnection and negotiates `offer`; `done` gets
   // the answer (on the signaling loop) unless the session or the
   // PeerConnection went away first.
-  void start_peer(SessionState& state, core::MediaRole role, std::string offer,
+  void start_peer(SessionState& state, std::string offer,
                   std::function<void(SessionState&, Result<core::Negotiation>)> done);
   void close_peer(SessionState& state);
   void on_peer_state(const std::string& session_id, ice::TransportState state, const std::optional<Error>& error);
@@ -200,6 +214,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   core::PeerConnectionSettings settings_;
   core::LineStore& lines_;
   Options options_;
+  core::PluginHost* plugins_ = nullptr;
   std::unordered_map<std::string, Handler> handlers_;
 
   std::unordered_map<std::string, SessionState> sessions_;                       // by session id

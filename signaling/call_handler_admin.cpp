@@ -3,6 +3,7 @@
 // the CallHandler; the admin listener hops here for every call.
 #include <algorithm>
 
+#include "core/plugins/plugin_host.hpp"
 #include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
@@ -34,11 +35,15 @@ core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
   json_object_set_new(entry.get(), "remote_address",
                       session ? json_string(session->remote_address().c_str()) : json_null());
   json_object_set_new(entry.get(), "line_id", state.line_id.empty() ? json_null() : json_string(state.line_id.c_str()));
-  if (state.peer) {
+  const std::optional<size_t> echo_worker =
+      state.echo_handle.empty() || plugins_ == nullptr ? std::nullopt : plugins_->worker_of(state.echo_handle);
+  if (state.peer || echo_worker) {
     json_t* peer = json_object();
-    json_object_set_new(peer, "role", json_string(state.role == core::MediaRole::kEcho ? "echo" : "line"));
+    json_object_set_new(peer, "role", json_string(state.peer ? "line" : "echo"));
     json_object_set_new(peer, "state", json_string(state.peer_state));
-    json_object_set_new(peer, "worker", json_integer(static_cast<json_int_t>(state.worker_index)));
+    json_object_set_new(peer, "worker",
+                        json_integer(static_cast<json_int_t>(state.peer ? state.worker_index : *echo_worker)));
+    if (!state.peer) json_object_set_new(peer, "handle", json_string(state.echo_handle.c_str()));
     json_object_set_new(entry.get(), "peer_connection", peer);
   } else {
     json_object_set_new(entry.get(), "peer_connection", json_null());
@@ -119,6 +124,10 @@ std::vector<size_t> CallHandler::admin_peers_per_worker() const {
   std::vector<size_t> peers(workers_.size(), 0);
   for (const auto& [id, state] : sessions_) {
     if (state.peer && !state.peer_finished && state.worker_index < peers.size()) ++peers[state.worker_index];
+    if (!state.echo_handle.empty() && plugins_ != nullptr) {
+      const std::optional<size_t> worker = plugins_->worker_of(state.echo_handle);
+      if (worker && *worker < peers.size()) ++peers[*worker];
+    }
   }
   return peers;
 }

@@ -47,7 +47,7 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
                                                                 " occupants)"));
   }
   state.line_id = line_id;  // taken now, so a second join is refused while this one negotiates
-  start_peer(state, core::MediaRole::kLineParticipant, std::move(offer),
+  start_peer(state, std::move(offer),
              [this, line_id, done](SessionState& current, Result<core::Negotiation> result) {
                if (!result) {
                  current.line_id.clear();
@@ -127,7 +127,7 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
   if (!token) return respond(state, request, token.error());
   auto offer = required_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
-  if (!state.line_id.empty() || (state.peer && !state.peer_finished)) {
+  if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
     return respond(state, request,
                    make_error(error_code::kConflict, state.line_id.empty() ? "an echo test is running; hang up first"
                                                                            : "already in line " + state.line_id));

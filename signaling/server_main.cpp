@@ -121,14 +121,20 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // Plugins live on the signaling thread: loaded, called and destroyed there.
   auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config),
                                                         core::PluginMediaServices{&workers, peer_settings, &handler});
-  signaling_loop.run_sync([&plugin_host] { plugin_host->load(); });
+  signaling_loop.run_sync([&plugin_host, &handler] {
+    plugin_host->load();
+    handler.use_plugins(plugin_host.get());  // the echo test is the echotest plugin
+  });
   PluginRequests plugin_requests(*plugin_host);
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
                                  {&plugin_requests, {"message", "ice_trickle", "hangup"}, "handle"}});
   SignalingServer server(signaling_options(config), signaling_loop, router);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
-    signaling_loop.run_sync([&plugin_host] { plugin_host.reset(); });
+    signaling_loop.run_sync([&plugin_host, &handler] {
+      handler.use_plugins(nullptr);
+      plugin_host.reset();
+    });
     return 1;
   }
   // Its own listener (docs/admin-api.md); validate_config made sure a
@@ -138,7 +144,10 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   if (auto status = admin_server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
     server.stop();
-    signaling_loop.run_sync([&plugin_host] { plugin_host.reset(); });
+    signaling_loop.run_sync([&plugin_host, &handler] {
+      handler.use_plugins(nullptr);
+      plugin_host.reset();
+    });
     return 1;
   }
   PL_LOG(kInfo, "server") << "admin API listening on " << public_url(config.admin.bind_address, admin_server.port())
@@ -160,6 +169,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   server.stop();
   signaling_loop.run_sync([&handler, &plugin_host] {
     handler.close_all();
+    handler.use_plugins(nullptr);
     plugin_host.reset();  // every handle is gone with its session: destroys the plugins
   });
   signaling_loop.stop();

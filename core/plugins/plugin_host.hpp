@@ -116,6 +116,9 @@ class PluginHost {
   Result<JsonPtr> admin_query(std::string_view plugin, std::optional<std::string_view> handle_id,
                               const json_t* request);
 
+  // The worker of the handle's PeerConnection, if it has one now.
+  std::optional<size_t> worker_of(std::string_view handle_id) const;
+
   struct Loaded;
   struct Handles;
 

@@ -177,6 +177,12 @@ Status PluginHost::add_remote_candidate(std::string_view handle_id, const std::s
   return {};
 }
 
+std::optional<size_t> PluginHost::worker_of(std::string_view handle_id) const {
+  auto found = handles_->by_id.find(std::string(handle_id));
+  if (found == handles_->by_id.end() || !found->second->peer) return std::nullopt;
+  return found->second->worker_index;
+}
+
 Status PluginHost::hangup(std::string_view handle_id, const std::string& session_id) {
   pl_handle* handle = find_handle(handle_id, session_id);
   if (handle == nullptr) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/media/answered_streams.hpp"
-#include "core/media/echo_media.hpp"
 #include "core/runtime/log.hpp"
 #include "rtp/sdp/sdp.hpp"
 
@@ -77,9 +76,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   options.ice_pwd = transport_->local_pwd();
   options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
   options.cname = "partyline";
-  options.stream_id = role == MediaRole::kEcho     ? "partyline-echo"
-                      : role == MediaRole::kPlugin ? "partyline-plugin"
-                                                   : "partyline";
+  options.stream_id = role == MediaRole::kPlugin ? "partyline-plugin" : "partyline";
   options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
   // Until the SFU router sends the line's streams, a line participant only
   // publishes: the answer receives what it offers to send.
@@ -100,9 +97,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   }
   for (const auto& candidate : remote.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
   if (remote.end_of_candidates) end_of_remote_candidates();
-  if (role == MediaRole::kEcho) {
-    media_ = std::make_unique<EchoMedia>(answered_streams(*answer_), static_cast<MediaTransport&>(*this));
-  } else if (role == MediaRole::kPlugin) {
+  if (role == MediaRole::kPlugin) {
     media_ = factory(answered_streams(*answer_), static_cast<MediaTransport&>(*this));
   }
   std::vector<PublishedStream> published;
@@ -139,7 +134,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
 
 // Every PeerConnection of a worker ticks on the same 100 ms grid, so their
 // ticks share one wake-up; a handler's deadline is met at the first tick at
-// or after it. A handler that never needs a timer (the echo) gets none.
+// or after it. A handler that never needs a timer (a plugin's) gets none.
 void PeerConnection::start_media_timer() {
   if (!media_ || media_->on_timer(g_get_monotonic_time()) == MediaHandler::kNoDeadline) return;
   media_timer_.start_aligned(context_, std::chrono::milliseconds(100), [this] {

@@ -37,13 +37,12 @@ struct PeerConnectionSettings {
   // trickle (aiortc) find them in the SDP. Host candidates take microseconds;
   // STUN and TURN can take longer and are trickled when late.
   std::chrono::milliseconds gathering_wait{1000};
-  // The forwarding plane line participants publish into (null: echo only).
+  // The forwarding plane line participants publish into (null: plugins only).
   MediaFabric* fabric = nullptr;
 };
 
 // What the server does with a participant's media.
 enum class MediaRole {
-  kEcho,             // sends everything back (the echo test)
   kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
   kPlugin,           // a plugin handle's: the handler comes from a MediaHandlerFactory
 };
@@ -76,7 +75,7 @@ class PeerConnection : private MediaTransport {
   };
   using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
 
-  // `router`: the worker's router, for line participants (null: echo only).
+  // `router`: the worker's router, for line participants (null: plugins only).
   PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
                  Events events, WorkerRouter* router = nullptr);
   ~PeerConnection() override;
@@ -140,7 +139,7 @@ class PeerConnection : private MediaTransport {
   // across offers so a stream never changes SSRC under the subscriber.
   std::vector<std::pair<std::string, rtp::OutgoingStream>> outgoing_;
   std::vector<PublishedStream> published_;
-  // What happens to the participant's media (echo, or a line occupant's);
+  // What happens to the participant's media (a plugin's, or a line occupant's);
   // line_media_ is the same object when it is a LineMedia.
   std::unique_ptr<MediaHandler> media_;
   LineMedia* line_media_ = nullptr;
