@@ -123,8 +123,25 @@ Status read_turn_servers(const json_t* value, const std::string& path, std::vect
 std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) {
   return {
       {"", {{"log_level", &config.log_level}, {"workers", &config.workers}}},
-      {"http", {{"bind", &config.http.bind_address}, {"port", &config.http.port}, {"web_root", &config.http.web_root}}},
-      {"admin", {{"bind", &config.admin.bind_address}, {"port", &config.admin.port}, {"token", &config.admin.token}}},
+      {"http",
+       {{"bind", &config.http.bind_address},
+        {"port", &config.http.port},
+        {"web_root", &config.http.web_root},
+        {"tls_certificate", &config.http.tls_certificate_file},
+        {"tls_private_key", &config.http.tls_private_key_file}}},
+      {"admin",
+       {{"bind", &config.admin.bind_address},
+        {"port", &config.admin.port},
+        {"token", &config.admin.token},
+        {"tls_certificate", &config.admin.tls_certificate_file},
+        {"tls_private_key", &config.admin.tls_private_key_file}}},
+      {"webhooks",
+       {{"urls", &config.webhooks.urls},
+        {"secret", &config.webhooks.secret},
+        {"queue_size", &config.webhooks.queue_size},
+        {"max_attempts", &config.webhooks.max_attempts},
+        {"retry_delay_ms", &config.webhooks.retry_delay_ms},
+        {"timeout_ms", &config.webhooks.timeout_ms}}},
       {"signaling",
        {{"max_message_bytes", &config.signaling.max_message_bytes},
         {"ping_interval_ms", &config.signaling.ping_interval_ms},
@@ -353,6 +370,24 @@ Status validate_config(const Config& config) {
   if (config.dtls.certificate_file.empty() != config.dtls.private_key_file.empty()) {
     return config_error("dtls", "certificate and private_key must be given together");
   }
+  if (config.http.tls_certificate_file.empty() != config.http.tls_private_key_file.empty()) {
+    return config_error("http", "tls_certificate and tls_private_key must be given together");
+  }
+  if (config.admin.tls_certificate_file.empty() != config.admin.tls_private_key_file.empty()) {
+    return config_error("admin", "tls_certificate and tls_private_key must be given together");
+  }
+  for (size_t i = 0; i < config.webhooks.urls.size(); ++i) {
+    const std::string& url = config.webhooks.urls[i];
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return config_error("webhooks.urls[" + std::to_string(i) + "]", "'" + url + "' is not an http(s) URL");
+    }
+  }
+  if (!config.webhooks.urls.empty() && config.webhooks.secret.empty()) {
+    return config_error("webhooks.secret", "must be set when webhooks.urls are (receivers check the signature)");
+  }
+  if (config.webhooks.queue_size == 0) return config_error("webhooks.queue_size", "must be at least 1");
+  if (config.webhooks.max_attempts == 0) return config_error("webhooks.max_attempts", "must be at least 1");
+  if (config.webhooks.timeout_ms == 0) return config_error("webhooks.timeout_ms", "must be at least 1");
   if (config.limits.max_sessions == 0) return config_error("limits.max_sessions", "must be at least 1");
   if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
   // The forwarding plane keeps one bit per worker (core/media/media_router.hpp).
@@ -397,6 +432,7 @@ JsonPtr config_to_json(const Config& config) {
   Config copy = config;  // the field table needs mutable pointers
   if (!copy.auth.jwt_secret.empty()) copy.auth.jwt_secret = "********";  // never print secrets
   if (!copy.admin.token.empty()) copy.admin.token = "********";
+  if (!copy.webhooks.secret.empty()) copy.webhooks.secret = "********";
   JsonPtr root = adopt_json(json_object());
   for (const auto& [section, fields] : config_sections(copy)) {
     json_t* target = root.get();

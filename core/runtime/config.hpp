@@ -32,6 +32,9 @@ struct Config {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 8088;
     std::string web_root;  // default: the source tree's web/ folder
+    // HTTPS and WSS when both are set (PEM files); plain HTTP otherwise.
+    std::string tls_certificate_file;
+    std::string tls_private_key_file;
   } http;
 
   // The admin API's own listener (docs/admin-api.md).
@@ -39,7 +42,20 @@ struct Config {
     std::string bind_address = "127.0.0.1";  // anything but loopback needs a token
     uint16_t port = 7088;
     std::string token;  // "Authorization: Bearer <token>"; empty: none asked (loopback only)
+    std::string tls_certificate_file;  // HTTPS when both are set (PEM files)
+    std::string tls_private_key_file;
   } admin;
+
+  // Event webhooks (docs/admin-api.md): JSON events POSTed to each URL,
+  // signed with HMAC-SHA256 of the body under `secret`.
+  struct Webhooks {
+    std::vector<std::string> urls;  // empty: no webhooks
+    std::string secret;             // required when urls are set
+    unsigned queue_size = 1000;     // events waiting for delivery; more are dropped (and counted)
+    unsigned max_attempts = 5;      // per event and URL, then dropped (and counted)
+    unsigned retry_delay_ms = 500;  // before the first retry; doubles each time
+    unsigned timeout_ms = 2000;     // per request
+  } webhooks;
 
   struct Signaling {
     size_t max_message_bytes = 65536;

@@ -178,13 +178,45 @@ TEST(ConfigTest, AdminListenerOffLoopbackNeedsAToken) {
   EXPECT_FALSE(validate_config(config).ok());  // the signaling port on the same address
 }
 
+TEST(ConfigTest, TlsFilesComeInPairsAndWebhooksNeedASecretAndHttpUrls) {
+  Config config;
+  ASSERT_TRUE(apply(config, R"({"http": {"tls_certificate": "server.pem"}})").ok());
+  Status status = validate_config(config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("http"), std::string::npos) << status.error().message;
+  config.http.tls_private_key_file = "server.key";
+  EXPECT_TRUE(validate_config(config).ok());
+  config.admin.tls_private_key_file = "admin.key";
+  EXPECT_FALSE(validate_config(config).ok());
+  config.admin.tls_certificate_file = "admin.pem";
+  EXPECT_TRUE(validate_config(config).ok());
+
+  ASSERT_TRUE(apply(config, R"({"webhooks": {"urls": ["http://127.0.0.1:9000/events"], "retry_delay_ms": 100}})").ok());
+  status = validate_config(config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("webhooks.secret"), std::string::npos) << status.error().message;
+  config.webhooks.secret = "s3cret";
+  EXPECT_TRUE(validate_config(config).ok());
+  EXPECT_EQ(config.webhooks.retry_delay_ms, 100u);
+  config.webhooks.urls = {"ftp://example.org/"};
+  status = validate_config(config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("webhooks.urls[0]"), std::string::npos) << status.error().message;
+  config.webhooks.urls = {"https://hooks.example.org/partyline"};
+  config.webhooks.queue_size = 0;
+  EXPECT_FALSE(validate_config(config).ok());
+}
+
 TEST(ConfigTest, PrintedConfigReadsBackAndHidesSecrets) {
   Config config;
   config.http.port = 9001;
   config.ice.turn_servers = {{"turn.example.org", 3478, "user", "hunter2"}};
   config.auth.jwt_secret = "jwt-signing-key";
   config.admin.token = "admin-bearer-token";
+  config.webhooks.urls = {"http://127.0.0.1:9/hook"};
+  config.webhooks.secret = "webhook-hmac-key";
   std::string printed = dump_json(config_to_json(config).get());
+  EXPECT_EQ(printed.find("webhook-hmac-key"), std::string::npos) << printed;
   EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
   EXPECT_EQ(printed.find("admin-bearer-token"), std::string::npos) << printed;
   EXPECT_EQ(printed.find("jwt-signing-key"), std::string::npos) << printed;
