@@ -72,6 +72,10 @@ void CallHandler::send_event(const std::string& session_id, core::JsonPtr event)
   if (auto session = state->session.lock()) session->send_event(std::move(event));
 }
 
+void CallHandler::report(std::string_view type, core::JsonPtr fields) {
+  if (events_ != nullptr) events_->on_call_event(type, std::move(fields));
+}
+
 void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session) {
   const Identity& identity = session->identity();
   SessionState& state = sessions_[session->id()];
@@ -81,6 +85,9 @@ void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session)
   state.name = identity.name;
   sessions_by_user_[state.user].push_back(state.id);
   PL_LOG(kInfo, session->log_context()) << "connected from " << session->remote_address();
+  report("session_up", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s}", "session", state.id.c_str(), "user",
+                                                  state.user.c_str(), "name", state.name.c_str(), "remote_address",
+                                                  session->remote_address().c_str())));
   send_member_lines(state);
 }
 
@@ -93,8 +100,11 @@ void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& sessio
   user_sessions.erase(std::remove(user_sessions.begin(), user_sessions.end(), state->id), user_sessions.end());
   if (user_sessions.empty()) sessions_by_user_.erase(state->user);
   end_calls_of_closed_session(*state);
+  const std::string user = state->user;
   sessions_.erase(session->id());
   PL_LOG(kInfo, session->log_context()) << "disconnected";
+  report("session_down",
+         core::adopt_json(json_pack("{s:s, s:s}", "session", session->id().c_str(), "user", user.c_str())));
 }
 
 void CallHandler::on_request(const std::shared_ptr<ClientSession>& session, Request request) {
@@ -133,7 +143,13 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
   if (state == nullptr || name == nullptr) return;
   state->peer_state = name;
   send_event(session_id, events::webrtc_state(name, error ? &*error : nullptr));
-  if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));
+  if (transport_state == ice::TransportState::kFailed && error) {
+    send_event(session_id, events::error(*error));
+    report("media_failed", core::adopt_json(json_pack(
+                               "{s:s, s:s, s:o, s:i, s:s}", "session", session_id.c_str(), "user", state->user.c_str(),
+                               "line_id", state->line_id.empty() ? json_null() : json_string(state->line_id.c_str()),
+                               "code", error->code, "reason", error->message.c_str())));
+  }
   if (transport_state == ice::TransportState::kSecure) {
     state->peer_secure = true;
     if (!state->line_id.empty()) line_changed(state->line_id);  // "connecting" becomes "connected"

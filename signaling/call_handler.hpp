@@ -31,6 +31,7 @@
 #include "core/session/peer_connection.hpp"
 #include "core/session/peer_connection_handle.hpp"
 #include "core/runtime/worker_pool.hpp"
+#include "signaling/call_events.hpp"
 #include "signaling/client_session.hpp"
 #include "signaling/line_change_coalescer.hpp"
 #include "signaling/request_fields.hpp"
@@ -69,6 +70,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // Where the echo test runs (its echotest plugin); without it `echo`
   // answers 501. Set once, before sessions arrive.
   void use_plugins(core::PluginHost* plugins);
+  // Where call events go (webhooks); null: nowhere. Set before sessions arrive.
+  void use_events(CallEvents* events) { events_ = events; }
 
   // core::LineGuests, in line_guests.cpp: a plugin handle occupies a line
   // as a session without a client or a PeerConnection.
@@ -135,6 +138,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   SessionState* state_of(const std::string& session_id);
   void respond(SessionState& state, const Request& request, Result<core::JsonPtr> result);
   void send_event(const std::string& session_id, core::JsonPtr event);
+  // To events_, if any (signaling/call_events.hpp lists the types and fields).
+  void report(std::string_view type, core::JsonPtr fields);
   core::JsonPtr admin_session_json(const SessionState& state) const;
 
   // echo_requests.cpp
@@ -215,6 +220,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   core::LineStore& lines_;
   Options options_;
   core::PluginHost* plugins_ = nullptr;
+  CallEvents* events_ = nullptr;
   std::unordered_map<std::string, Handler> handlers_;
 
   std::unordered_map<std::string, SessionState> sessions_;                       // by session id

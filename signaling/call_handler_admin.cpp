@@ -137,12 +137,17 @@ bool CallHandler::admin_kick(const std::string& session_id) {
   if (state == nullptr) return false;
   if (state->guest != nullptr) {  // a plugin handle in a line: out of it, the handle stays
     PL_LOG(kInfo, "line=" + state->line_id) << "plugin guest " << session_id << " kicked by an operator";
+    report("kicked", core::adopt_json(json_pack("{s:s, s:s, s:s}", "session", session_id.c_str(), "user",
+                                                state->user.c_str(), "line_id", state->line_id.c_str())));
     remove_guest(session_id, "kicked");
     return true;
   }
   auto session = state->session.lock();
   if (!session) return false;
   PL_LOG(kInfo, session->log_context()) << "kicked by an operator";
+  report("kicked", core::adopt_json(json_pack(
+                       "{s:s, s:s, s:o}", "session", session_id.c_str(), "user", state->user.c_str(), "line_id",
+                       state->line_id.empty() ? json_null() : json_string(state->line_id.c_str()))));
   session->send_event(hangup_event("kicked", state->line_id));
   // Out of the line now, so the others' `occupants` do not wait for the
   // closing handshake; the rest goes when the socket is closed.
@@ -177,6 +182,8 @@ std::optional<std::vector<std::string>> CallHandler::admin_close_line(const std:
     close_peer(*state);
     if (had_peer) send_event(session_id, events::webrtc_state("closed", nullptr));
   }
+  // After the occupants' `left`: a receiver sees the line empty, then closed.
+  report("line_closed", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line_id.c_str(), "reason", "operator")));
   return hung_up;
 }
 

@@ -47,6 +47,9 @@ Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJo
   lines_.touch(join.line_id, monotonic_ms());
   PL_LOG(kInfo, "line=" + join.line_id) << "plugin " << join.plugin << " joined as '" << join.display_name
                                         << "' (handle " << join.guest_id << ", for user " << owner->user << ")";
+  report("joined", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "line_id", join.line_id.c_str(), "session",
+                                              guest.id.c_str(), "user", guest.user.c_str(), "name",
+                                              guest.name.c_str(), "plugin", guest.plugin.c_str())));
   line_changed(join.line_id);
   return guest.published;
 }

@@ -28,6 +28,7 @@ void CallHandler::sweep_idle_lines() {
   for (const std::string& line_id : lines_.forget_idle_lines(now, options_.line_idle_timeout.count())) {
     line_changes_.forget(line_id);
     PL_LOG(kDebug, "line=" + line_id) << "forgotten after being idle";
+    report("line_closed", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line_id.c_str(), "reason", "idle")));
   }
 }
 
@@ -64,6 +65,9 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
                current.publishes_video = result->publishes_video;
                current.published = result->published;
                lines_.touch(line_id, monotonic_ms());
+               report("joined", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s}", "line_id", line_id.c_str(),
+                                                           "session", current.id.c_str(), "user",
+                                                           current.user.c_str(), "name", current.name.c_str())));
                PL_LOG(kInfo, "line=" + line_id) << "user " << current.user << " joined (session "
                                                 << current.id.substr(0, 8) << ")";
                // `accepted` goes out now; the occupants event that lists
@@ -87,6 +91,8 @@ void CallHandler::leave_line(SessionState& state) {
   occupants.erase(position);
   lines_.touch(line_id, monotonic_ms());
   PL_LOG(kInfo, "line=" + line_id) << "user " << state.user << " left (session " << state.id.substr(0, 8) << ")";
+  report("left", core::adopt_json(json_pack("{s:s, s:s, s:s}", "line_id", line_id.c_str(), "session",
+                                            state.id.c_str(), "user", state.user.c_str())));
   if (occupants.empty()) {
     occupants_.erase(it);
     line_changes_.forget(line_id);  // nobody is left to tell
@@ -102,6 +108,8 @@ void CallHandler::handle_create_line(SessionState& state, const Request& request
   json_object_set_new(fields.get(), "line_id", json_string(line->line_id.c_str()));
   json_object_set_new(fields.get(), "token", json_string(line->token.c_str()));
   PL_LOG(kInfo, "line=" + line->line_id) << "created by " << state.user;
+  report("line_created", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line->line_id.c_str(), "creator",
+                                                    state.user.c_str())));
   respond(state, request, std::move(fields));
 }
 
