@@ -62,7 +62,12 @@ void CallHandler::handle_echo(SessionState& state, const Request& request) {
     if (name == nullptr) return;
     current->peer_state = name;
     send_event(session_id, events::webrtc_state(name, error ? &*error : nullptr));
-    if (transport_state == ice::TransportState::kFailed && error) send_event(session_id, events::error(*error));
+    if (transport_state == ice::TransportState::kFailed && error) {
+      send_event(session_id, events::error(*error));
+      report("media_failed", core::adopt_json(json_pack("{s:s, s:s, s:n, s:i, s:s}", "session", session_id.c_str(),
+                                                        "user", current->user.c_str(), "line_id", "code",
+                                                        error->code, "reason", error->message.c_str())));
+    }
     if (transport_state == ice::TransportState::kFailed || transport_state == ice::TransportState::kClosed) {
       // The host is inside its own state callback: detach from the loop.
       loop_.post([this, session_id, handle_id] {
