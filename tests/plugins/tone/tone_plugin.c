@@ -260,7 +260,6 @@ static int join(tone* plugin, tone_handle* mine, json_t* body, pl_reply* reply) 
     stop_publishing(mine, 1);
     return reply_text(plugin, reply, status, "start_timer failed");
   }
-  say(plugin, mine->handle, PL_LOG_INFO, "tone: joined a line, publishing");
   return reply_json(plugin, reply, json_pack("{s:s}", "joined", line_id));
 }
 
