@@ -119,6 +119,7 @@ void PublisherRecording::open(uint16_t width, uint16_t height) {
   std::string error;
   writer_ = WebmWriter::open(summary_.path, tracks, error);
   if (!writer_) return fail(error);
+  summary_.created = true;
   for (const PendingAudio& audio : pending_audio_) write_audio(audio.data, audio.pts_ms, audio.duration_ms);
   pending_audio_.clear();
 }

@@ -34,6 +34,7 @@ struct FileSummary {
   bool audio = false;  // has an audio track
   bool video = false;
   bool finished = false;  // the file is complete (or failed)
+  bool created = false;   // the file exists (it had packets to write)
   std::string error;      // why writing it failed, if it did
 };
 

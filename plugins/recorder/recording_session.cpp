@@ -88,7 +88,11 @@ void RecordingSession::finish(RequestSink& requests) {
 
 std::vector<FileSummary> RecordingSession::files() const {
   std::vector<FileSummary> files;
-  for (const auto& publisher : publishers_) files.push_back(publisher->summary());
+  for (const auto& publisher : publishers_) {
+    // A publisher that left before its first packet has no file to list.
+    const FileSummary& summary = publisher->summary();
+    if (!summary.finished || summary.created || !summary.error.empty()) files.push_back(summary);
+  }
   return files;
 }
 

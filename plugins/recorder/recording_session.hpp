@@ -41,7 +41,8 @@ class RecordingSession {
   // Completes every file (stop, line left, handle gone).
   void finish(RequestSink& requests);
 
-  // One per publisher, in the order they first came.
+  // One per publisher, in the order they first came (but none for a
+  // publisher that left before sending a packet).
   std::vector<FileSummary> files() const;
   SessionCounters counters() const;
   // Problems to log (a file that could not be written), each once.

@@ -193,6 +193,15 @@ TEST(RecordingSessionTest, APublisherThatComesBackGetsASecondFile) {
   EXPECT_TRUE(std::filesystem::exists(files[1].path));
 }
 
+TEST(RecordingSessionTest, APublisherWithoutPacketsHasNoFile) {
+  RecordingSession session({temp_folder("nopackets"), "l", "t"});
+  NullRequests requests;
+  session.on_item(announce(1, false, "ann", 0ms), requests);
+  EXPECT_EQ(session.files().size(), 1u);  // listed while it may still send
+  session.on_item(removed(1, 100ms), requests);
+  EXPECT_TRUE(session.files().empty());
+}
+
 TEST(RecordingSessionTest, VideoWithoutAKeyframeStillGetsAFileWithItsAudio) {
   const std::string folder = temp_folder("nokeyframe");
   RecordingSession session({folder, "l", "t"});
