@@ -19,11 +19,19 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium sfu_werift sfu_chromium
-  plugin_echotest)
+  plugin_echotest plugin_tone_chromium)
 
-# Sets the array test_command to the command line of test $1.
+# The folder of the tone test plugin (tests/plugins/tone) in the build tree
+# of the server binary.
+tone_plugin_folder() {
+  echo "$(dirname "$(dirname "$binary")")/tests/plugins/tone"
+}
+
+# Sets the array test_command to the command line of test $1, server_options
+# to with_server.py's options and server_env to the server's environment.
 set_test_command() {
   server_options=()
+  server_env=()
   case "$1" in
     echo_chromium) test_command=(node "$here/echo_chromium.mjs") ;;
     echo_aiortc) test_command=("$python" "$here/echo_aiortc.py") ;;
@@ -39,6 +47,9 @@ set_test_command() {
     sfu_chromium) test_command=(node "$here/sfu_chromium.mjs") ;;
     sfu_werift) test_command=(node "$here/sfu_werift.mjs") ;;
     plugin_echotest) test_command=("$python" "$here/plugin_echotest.py") ;;
+    plugin_tone_chromium)
+      server_env=("PARTYLINE_PLUGIN_FOLDERS=$(tone_plugin_folder)")
+      test_command=(node "$here/plugin_tone_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
@@ -68,6 +79,10 @@ if [[ " ${tests[*]} " == *" sfu_werift "* && ! -d "$here/node_modules/werift" ]]
   echo "run_e2e.sh: werift is not installed (run scripts/install-deps --test)" >&2
   exit 2
 fi
+if [[ " ${tests[*]} " == *" plugin_tone_chromium "* && ! -f "$(tone_plugin_folder)/libtone.so" ]]; then
+  echo "run_e2e.sh: no tone plugin at $(tone_plugin_folder)/libtone.so (build the target tone)" >&2
+  exit 2
+fi
 
 out="${PARTYLINE_E2E_OUT:-$here/out}"  # several runs at once: give each its own
 mkdir -p "$out"
@@ -85,6 +100,7 @@ for name in "${tests[@]}"; do
   # The outer timeout is a last resort; with_server.py has its own deadlines.
   if timeout -k 10 300 unshare -n -p -f -m --mount-proc --kill-child -- \
       sh -c 'ip link set lo up && exec "$@"' sh \
+      env ${server_env[@]+"${server_env[@]}"} \
       "$python" "$here/with_server.py" --binary "$binary" --log "$out/$name.server.log" \
       ${server_options[@]+"${server_options[@]}"} \
       -- "${test_command[@]}"; then

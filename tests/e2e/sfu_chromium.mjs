@@ -40,7 +40,7 @@ import { readdir, readFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.mjs';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, fakeDevicesIn, openLineView, pitchAnalysisIn } from './chromium.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const OUT_DIR = process.env.PARTYLINE_E2E_OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'out');
@@ -69,74 +69,10 @@ class Failure extends Error {}
 // ---------------------------------------------------------------- in the page
 
 /**
- * Runs in the page before its scripts: getUserMedia replaces the fake
- * microphone (the same beeps on every page) by a sine of `hz` Hz from an
- * OscillatorNode, and the camera by a canvas painted in `rgb`, with a frame
- * counter, so that frames keep coming (a canvas stream sends a frame only
- * when the canvas changed).
- */
-function fakeDevicesIn({ rgb, hz }) {
-  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await getUserMedia(constraints);
-    if (constraints?.audio) {
-      const audio = new AudioContext({ sampleRate: 48000 });
-      const oscillator = new OscillatorNode(audio, { type: 'sine', frequency: hz });
-      const destination = audio.createMediaStreamDestination();
-      oscillator.connect(destination);
-      oscillator.start();
-      for (const track of stream.getAudioTracks()) {
-        stream.removeTrack(track);
-        track.stop();
-      }
-      stream.addTrack(destination.stream.getAudioTracks()[0]);
-    }
-    if (!constraints?.video) return stream;
-    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
-    const context = canvas.getContext('2d');
-    let frame = 0;
-    const paint = () => {
-      context.fillStyle = `rgb(${rgb.join(',')})`;
-      context.fillRect(0, 0, canvas.width, canvas.height);
-      context.fillStyle = 'white';
-      context.fillText(String(frame++), 8, 16);
-    };
-    paint();
-    setInterval(paint, 1000 / 15);
-    for (const track of stream.getVideoTracks()) {
-      stream.removeTrack(track);
-      track.stop();
-    }
-    stream.addTrack(canvas.captureStream(15).getVideoTracks()[0]);
-    return stream;
-  };
-}
-
-/**
  * Runs in the page: per publisher (by user), what its receivers got, what
  * its tile shows, and the pitch of its audio track.
  */
 async function readReception() {
-  /**
-   * The loudest frequency (Hz) of a received audio track and its level (dB),
-   * from an AnalyserNode kept per track; null while it hears silence.
-   */
-  const pitchOf = (track) => {
-    window.pitchAnalysers ??= new WeakMap();
-    let analyser = window.pitchAnalysers.get(track);
-    if (!analyser) {
-      window.pitchContext ??= new AudioContext({ sampleRate: 48000 });
-      analyser = new AnalyserNode(window.pitchContext, { fftSize: 4096, smoothingTimeConstant: 0 });
-      window.pitchContext.createMediaStreamSource(new MediaStream([track])).connect(analyser);
-      window.pitchAnalysers.set(track, analyser);
-    }
-    const levels = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(levels);
-    let loudest = 1; // bin 0 is the DC offset, not a tone
-    for (let bin = 2; bin < levels.length; bin += 1) if (levels[bin] > levels[loudest]) loudest = bin;
-    if (!(levels[loudest] > -90)) return null;
-    return { hz: Math.round((loudest * window.pitchContext.sampleRate) / analyser.fftSize), db: Math.round(levels[loudest]) };
-  };
   /** The colour in the middle of a video element, [r, g, b]. */
   const middleColour = (video) => {
     if (!video.videoWidth) return null;
@@ -153,7 +89,7 @@ async function readReception() {
   for (const [session, stream] of call.remoteStreams) {
     const figures = { session, framesDecoded: 0, audioPackets: 0, tracks: stream.getTracks().length, pitch: null };
     for (const track of stream.getTracks()) {
-      if (track.kind === 'audio') figures.pitch = pitchOf(track);
+      if (track.kind === 'audio') figures.pitch = window.loudestPitch(track);
       const receiver = pc.getReceivers().find((candidate) => candidate.track === track);
       if (!receiver) continue;
       for (const entry of (await receiver.getStats()).values()) {
@@ -270,13 +206,6 @@ async function reportCpu(step, since) {
 }
 
 // ---------------------------------------------------------------- checks
-
-async function openLineView(page, name, url) {
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.phoneLine !== undefined, null, { timeout: 5000 });
-  if (await page.isHidden('#line-view')) await page.click('#tab-line');
-  await page.fill('#line-name', name);
-}
 
 async function joinThroughLink(page, name, shareUrl) {
   await openLineView(page, name, shareUrl);
@@ -480,6 +409,7 @@ async function main() {
     for (const who of USERS) {
       const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
       await context.addInitScript(fakeDevicesIn, { rgb: COLOURS[who], hz: TONES[who] });
+      await context.addInitScript(pitchAnalysisIn);
       const page = await context.newPage();
       page.on('console', (message) => console.log(`[${who} ${message.type()}] ${message.text()}`));
       page.on('pageerror', (error) => {
