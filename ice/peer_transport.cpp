@@ -60,7 +60,9 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::create(
     if (self->callbacks_.on_gathering_done) self->callbacks_.on_gathering_done();
   };
   ice_callbacks.on_state = [self](IceState state) { self->on_ice_state(state); };
-  ice_callbacks.on_selected_pair = [self](const std::string&, const std::string&) {
+  ice_callbacks.on_selected_pair = [self](const std::string& local, const std::string& remote) {
+    self->selected_local_ = local;
+    self->selected_remote_ = remote;
     self->on_ice_path_ready();
   };
   ice_callbacks.on_receive = [self](std::span<uint8_t> datagram) { self->on_datagram(datagram); };
@@ -189,6 +191,8 @@ void PeerTransport::on_media(std::span<uint8_t> packet, bool rtcp) {
     count(ReceiveDrop::kUnprotectFailed);
     return;
   }
+  ++media_packets_received_;
+  media_bytes_received_ += packet.size();
   auto& deliver = rtcp ? callbacks_.on_rtcp : callbacks_.on_rtp;
   if (deliver) deliver(packet.first(opened.length));
 }
@@ -204,6 +208,7 @@ void PeerTransport::on_dtls_connected(const SrtpKeyMaterial& keys) {
   }
   srtp_inbound_.emplace(std::move(inbound).value());
   srtp_outbound_.emplace(std::move(outbound).value());
+  srtp_profile_ = keys.profile;
   set_state(TransportState::kSecure);
 }
 
@@ -234,7 +239,30 @@ SendResult PeerTransport::send_protected(std::span<uint8_t> buffer, size_t lengt
   rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
                                 : srtp_outbound_->protect_rtp(buffer, length);
   if (!sealed.ok()) return send_counts_.count(SendResult::kProtectFailed);
-  return send_counts_.count(ice_->send(buffer.first(sealed.length)));
+  const SendResult result = send_counts_.count(ice_->send(buffer.first(sealed.length)));
+  if (result == SendResult::kSent) {
+    ++media_packets_sent_;
+    media_bytes_sent_ += sealed.length;
+  }
+  return result;
+}
+
+TransportSnapshot PeerTransport::snapshot() const {
+  TransportSnapshot snapshot;
+  snapshot.state = state_;
+  snapshot.selected_local = selected_local_;
+  snapshot.selected_remote = selected_remote_;
+  snapshot.dtls_state = dtls_ ? std::string(to_string(dtls_->state())) : "new";
+  if (dtls_) {
+    snapshot.dtls_role = dtls_->role() == DtlsRole::kClient ? "client" : "server";
+    snapshot.dtls_cipher = dtls_->session_description();
+  }
+  if (srtp_profile_) snapshot.srtp_profile = std::string(rtp::to_string(*srtp_profile_));
+  snapshot.media_packets_received = media_packets_received_;
+  snapshot.media_bytes_received = media_bytes_received_;
+  snapshot.media_packets_sent = media_packets_sent_;
+  snapshot.media_bytes_sent = media_bytes_sent_;
+  return snapshot;
 }
 
 uint64_t PeerTransport::dropped_packets() const {

@@ -53,6 +53,19 @@ struct RemoteParameters {
   DtlsRole local_role = DtlsRole::kServer;
 };
 
+// What an operator asks of a transport (docs/admin-api.md, a session's
+// `transport`): a copy, taken on the transport's thread.
+struct TransportSnapshot {
+  TransportState state = TransportState::kNew;
+  std::string selected_local, selected_remote;  // candidate lines; empty before a pair
+  std::string dtls_state;                       // DtlsTransport::State
+  std::string dtls_role;                        // "client" or "server"; empty before set_remote
+  std::string dtls_cipher;                      // GnuTLS's session description; empty before
+  std::string srtp_profile;                     // e.g. "AES_CM_128_HMAC_SHA1_80"; empty before keys
+  uint64_t media_packets_received = 0, media_bytes_received = 0;  // SRTP/SRTCP unprotected
+  uint64_t media_packets_sent = 0, media_bytes_sent = 0;          // SRTP/SRTCP sent
+};
+
 class PeerTransport {
  public:
   struct Callbacks {
@@ -115,6 +128,7 @@ class PeerTransport {
   uint64_t dropped_packets() const;  // all reasons
   // Outgoing datagrams (media, RTCP and DTLS) by outcome.
   const SendCounters& send_counts() const { return send_counts_; }
+  TransportSnapshot snapshot() const;
 
  private:
   struct ConstructionTag {};
@@ -158,6 +172,10 @@ class PeerTransport {
   bool remote_set_ = false;
   std::array<uint64_t, static_cast<size_t>(ReceiveDrop::kCount)> receive_drops_{};
   SendCounters send_counts_;
+  std::string selected_local_, selected_remote_;
+  std::optional<rtp::SrtpProfile> srtp_profile_;
+  uint64_t media_packets_received_ = 0, media_bytes_received_ = 0;
+  uint64_t media_packets_sent_ = 0, media_bytes_sent_ = 0;
 };
 
 }  // namespace partyline::ice

@@ -95,6 +95,15 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // The session gets `hangup` (reason kicked), leaves its line, and its
   // WebSocket closes with 4004. False: no such session.
   bool admin_kick(const std::string& session_id);
+  // The session's line PeerConnection, for its figures (null: none).
+  std::shared_ptr<core::PeerConnectionHandle> admin_peer(const std::string& session_id) const;
+  // An operator's force-mute (true) or its lifting (false) of the session's
+  // published audio and/or video: the forwarding plane stops forwarding it,
+  // the others' `occupants` show it muted, and the client cannot unmute it
+  // (403). The session's JSON after the change; 404 no session, 409 not
+  // publishing in a line.
+  Result<core::JsonPtr> admin_mute(const std::string& session_id, std::optional<bool> audio,
+                                   std::optional<bool> video);
   // Every occupant gets `hangup` (reason line_closed) and leaves the line;
   // returns the sessions hung up, nullopt for an unknown line.
   std::optional<std::vector<std::string>> admin_close_line(const std::string& line_id);
@@ -118,6 +127,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     std::string line_id;
     bool publishes_audio = false, publishes_video = false;
     bool muted_audio = false, muted_video = false;
+    bool forced_mute_audio = false, forced_mute_video = false;  // by an operator
     // Forwarding: the worker of its PeerConnection, the streams it publishes
     // into the router, and the server offer (`update` event) awaiting its
     // answer. A change while an offer is out is offered after the answer.

@@ -50,6 +50,7 @@ core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
   }
   json_object_set_new(entry.get(), "publishing", flags(state.publishes_audio, state.publishes_video));
   json_object_set_new(entry.get(), "muted", flags(state.muted_audio, state.muted_video));
+  json_object_set_new(entry.get(), "forced_mute", flags(state.forced_mute_audio, state.forced_mute_video));
   json_t* streams = json_array();
   for (const core::PublishedStream& stream : state.published) {
     json_array_append_new(streams, json_pack("{s:I, s:s, s:s, s:i}", "key", static_cast<json_int_t>(stream.key),
@@ -130,6 +131,32 @@ std::vector<size_t> CallHandler::admin_peers_per_worker() const {
     }
   }
   return peers;
+}
+
+std::shared_ptr<core::PeerConnectionHandle> CallHandler::admin_peer(const std::string& session_id) const {
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? nullptr : it->second.peer;
+}
+
+Result<core::JsonPtr> CallHandler::admin_mute(const std::string& session_id, std::optional<bool> audio,
+                                              std::optional<bool> video) {
+  SessionState* state = state_of(session_id);
+  if (state == nullptr) return make_error(error_code::kNotFound, "no session " + session_id);
+  if (state->line_id.empty() || !state->peer || state->guest != nullptr) {
+    return make_error(error_code::kConflict, "session " + session_id + " publishes nothing in a line");
+  }
+  auto apply = [&](std::optional<bool> mute, rtp::MediaKind kind, bool& forced, bool& muted) {
+    if (!mute) return;
+    forced = *mute;
+    muted = *mute;  // lifting leaves it unmuted: the client may mute itself again
+    state->peer->set_forwarding(kind, !*mute);
+  };
+  apply(audio, rtp::MediaKind::kAudio, state->forced_mute_audio, state->muted_audio);
+  apply(video, rtp::MediaKind::kVideo, state->forced_mute_video, state->muted_video);
+  PL_LOG(kInfo, "line=" + state->line_id) << "session " << session_id.substr(0, 8) << " force-muted by an operator: audio "
+                                          << state->forced_mute_audio << ", video " << state->forced_mute_video;
+  line_changed(state->line_id);
+  return admin_session_json(*state);
 }
 
 bool CallHandler::admin_kick(const std::string& session_id) {

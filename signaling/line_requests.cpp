@@ -83,6 +83,7 @@ void CallHandler::leave_line(SessionState& state) {
   state.line_id.clear();
   state.publishes_audio = state.publishes_video = false;
   state.muted_audio = state.muted_video = false;
+  state.forced_mute_audio = state.forced_mute_video = false;
   auto it = occupants_.find(line_id);
   if (it == occupants_.end()) return;  // was still negotiating
   auto& occupants = it->second;
@@ -176,6 +177,10 @@ void CallHandler::handle_mute(SessionState& state, const Request& request) {
   }
   if (state.line_id.empty() || occupants_.count(state.line_id) == 0) {
     return respond(state, request, make_error(error_code::kNotFound, "this session is not in a line"));
+  }
+  if ((state.forced_mute_audio && audio->has_value() && !**audio) ||
+      (state.forced_mute_video && video->has_value() && !**video)) {
+    return respond(state, request, make_error(error_code::kForbidden, "muted by an operator"));
   }
   state.muted_audio = audio->value_or(state.muted_audio);
   state.muted_video = video->value_or(state.muted_video);

@@ -151,8 +151,13 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
   }
   ++stats_.received_packets;
   if (stream.statistics) stream.statistics->on_packet(parsed->sequence_number, parsed->timestamp, now_us, match->rtx);
+  stream.bytes += parsed->payload.size();
   if (stream.codec != rtp::VideoCodec::kOther && rtp::is_keyframe_start(stream.codec, parsed->payload)) {
     stream.keyframes.on_keyframe(now_us);
+  }
+  if (!stream.forwarding) {
+    ++stats_.muted_drops;
+    return;
   }
   router_.on_source_rtp(stream.key, *parsed, now_us);
 }
@@ -181,6 +186,7 @@ void LineMedia::send_keyframe_request(const Published& stream) {
   // by on_transport_secure().
   if (rtp::write_pli(writer, rtcp_ssrc_, *ssrc).ok() && send_rtcp(writer.size())) {
     ++stats_.keyframe_requests_sent;
+    ++published_by_key(stream.key)->keyframe_requests_sent;
   }
 }
 
@@ -200,11 +206,55 @@ ice::SendResult LineMedia::send_leg_rtp(std::span<uint8_t> buffer, size_t length
   return transport_.send_rtp(buffer, length);
 }
 
-SubscriberLeg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
+LineMedia::Leg* LineMedia::leg_by_ssrc(uint32_t ssrc) {
   for (Leg& leg : legs_) {
-    if (leg.leg->leg.ssrc() == ssrc) return leg.leg.get();
+    if (leg.leg->leg.ssrc() == ssrc) return &leg;
   }
   return nullptr;
+}
+
+std::vector<PublishedStreamStats> LineMedia::published_stats() const {
+  std::vector<PublishedStreamStats> all;
+  for (const Published& stream : published_) {
+    PublishedStreamStats stats;
+    stats.key = stream.key;
+    stats.format = stream.format;
+    stats.ssrc = ssrc_of(stream);
+    if (stream.statistics) {
+      stats.packets = stream.statistics->packets_received();
+      stats.cumulative_lost = stream.statistics->cumulative_lost();
+      stats.jitter = stream.statistics->jitter();
+    }
+    stats.bytes = stream.bytes;
+    stats.keyframe_requests_sent = stream.keyframe_requests_sent;
+    stats.bitrate_bps = stream.bitrate_bps;
+    stats.forwarding = stream.forwarding;
+    all.push_back(std::move(stats));
+  }
+  return all;
+}
+
+std::vector<LegStats> LineMedia::leg_stats() const {
+  std::vector<LegStats> all;
+  for (const Leg& leg : legs_) {
+    const rtp::ForwardingLeg& forwarding = leg.leg->leg;
+    all.push_back(LegStats{leg.leg->key, leg.stream_id, leg.track_id, forwarding.packets_sent(),
+                           forwarding.octets_sent(), forwarding.retransmissions_sent(), leg.nacked_packets,
+                           leg.keyframe_requests, leg.bitrate_bps, leg.report});
+  }
+  return all;
+}
+
+void LineMedia::set_forwarding(rtp::MediaKind kind, bool forwarding) {
+  for (Published& stream : published_) {
+    if (stream.format.kind != kind || stream.forwarding == forwarding) continue;
+    stream.forwarding = forwarding;
+    // Unmuted video starts on a keyframe for everyone who receives it.
+    if (forwarding && stream.codec != rtp::VideoCodec::kOther) {
+      stream.keyframes.request(rtp::KeyframeRequestReason::kNewSubscriber, now_us_);
+      if (stream.keyframes.poll(now_us_)) send_keyframe_request(stream);
+    }
+  }
 }
 
 std::vector<LegReport> LineMedia::leg_reports() const {
@@ -248,16 +298,25 @@ void LineMedia::on_sender_report(const rtp::SenderReportView& report) {
 
 void LineMedia::on_fir(const rtp::FirView& fir) {
   for (size_t i = 0; i < fir.entry_count(); ++i) {
-    if (SubscriberLeg* leg = leg_by_ssrc(fir.entry(i).ssrc)) router_.request_keyframe(*leg);
+    if (Leg* leg = leg_by_ssrc(fir.entry(i).ssrc)) {
+      ++leg->keyframe_requests;
+      router_.request_keyframe(*leg->leg);
+    }
   }
 }
 
 void LineMedia::on_pli(const rtp::PliView& pli) {
-  if (SubscriberLeg* leg = leg_by_ssrc(pli.media_ssrc)) router_.request_keyframe(*leg);
+  if (Leg* leg = leg_by_ssrc(pli.media_ssrc)) {
+    ++leg->keyframe_requests;
+    router_.request_keyframe(*leg->leg);
+  }
 }
 
 void LineMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
-  if (SubscriberLeg* leg = leg_by_ssrc(nack.media_ssrc)) router_.on_leg_nack(*leg, lost, now_us_);
+  if (Leg* leg = leg_by_ssrc(nack.media_ssrc)) {
+    leg->nacked_packets += lost.size();
+    router_.on_leg_nack(*leg->leg, lost, now_us_);
+  }
 }
 
 // ---- timers ----
@@ -270,10 +329,22 @@ int64_t LineMedia::on_timer(int64_t now_us) {
     if (auto wakeup = stream.keyframes.next_wakeup()) next = std::min(next, *wakeup);
   }
   if (now_us >= next_report_us_) {
+    if (next_report_us_ != 0) update_bitrates(now_us - (next_report_us_ - kReportIntervalUs));
     next_report_us_ = now_us + kReportIntervalUs;
     send_reports(now_us);
   }
   return std::min(next, next_report_us_);
+}
+
+void LineMedia::update_bitrates(int64_t elapsed_us) {
+  if (elapsed_us <= 0) return;
+  auto rate = [elapsed_us](uint64_t bytes, uint64_t& at_last_report) {
+    const uint64_t bits = (bytes - at_last_report) * 8;
+    at_last_report = bytes;
+    return static_cast<uint64_t>(static_cast<double>(bits) * 1e6 / static_cast<double>(elapsed_us));
+  };
+  for (Published& stream : published_) stream.bitrate_bps = rate(stream.bytes, stream.bytes_at_last_report);
+  for (Leg& leg : legs_) leg.bitrate_bps = rate(leg.leg->leg.octets_sent(), leg.bytes_at_last_report);
 }
 
 bool LineMedia::send_rtcp(size_t length) {

@@ -52,6 +52,7 @@ struct LegRequest {
 
 struct LineMediaStats {
   uint64_t received_packets = 0;
+  uint64_t muted_drops = 0;  // published packets not forwarded: an operator muted the stream
   uint64_t unknown_ssrc_drops = 0;
   uint64_t malformed_drops = 0;
   uint64_t keyframe_requests_sent = 0;
@@ -66,6 +67,29 @@ struct LegReport {
   int32_t cumulative_lost = 0;
   uint32_t jitter = 0;         // RTP clock units
   std::optional<int64_t> round_trip_us;  // from LSR/DLSR echoing our SR
+};
+
+// What an operator sees of one stream the participant publishes.
+struct PublishedStreamStats {
+  StreamKey key = 0;
+  rtp::StreamFormat format;
+  std::optional<uint32_t> ssrc;  // once known (announced or learned)
+  uint64_t packets = 0, bytes = 0;  // received from the participant (RTX unwrapped)
+  int64_t cumulative_lost = 0;
+  uint32_t jitter = 0;           // RTP clock units
+  uint64_t keyframe_requests_sent = 0;
+  uint64_t bitrate_bps = 0;      // payload bits per second over the last report interval
+  bool forwarding = true;        // false: muted by an operator
+};
+
+// ... and of one leg it receives (another occupant's stream).
+struct LegStats {
+  StreamKey key = 0;
+  std::string stream_id, track_id;  // the publisher's session, its track
+  uint64_t packets = 0, bytes = 0, retransmissions = 0;  // sent to the participant
+  uint64_t nacked_packets = 0, keyframe_requests = 0;    // the participant asked for
+  uint64_t bitrate_bps = 0;  // payload bits per second over the last report interval
+  LegReport report;          // from its receiver reports
 };
 
 class LineMedia final : public MediaHandler, public SourceOwner, public LegSink, private rtp::RtcpHandler {
@@ -107,6 +131,11 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   size_t leg_count() const { return legs_.size(); }
   // One per leg, in m-line order.
   std::vector<LegReport> leg_reports() const;
+  std::vector<PublishedStreamStats> published_stats() const;
+  std::vector<LegStats> leg_stats() const;
+  // An operator's force-mute: packets of the participant's published stream
+  // of `kind` are no longer forwarded (still counted and reported on).
+  void set_forwarding(rtp::MediaKind kind, bool forwarding);
 
  private:
   // What the participant publishes; its SSRCs are in incoming_, same index.
@@ -116,11 +145,17 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
     rtp::VideoCodec codec = rtp::VideoCodec::kOther;
     std::optional<rtp::ReceiveStatistics> statistics;
     rtp::KeyframeRequester keyframes;
+    uint64_t bytes = 0;
+    uint64_t keyframe_requests_sent = 0;
+    bool forwarding = true;
+    uint64_t bytes_at_last_report = 0, bitrate_bps = 0;
   };
   struct Leg {
     std::unique_ptr<SubscriberLeg> leg;
     std::string stream_id, track_id;
     LegReport report;
+    uint64_t nacked_packets = 0, keyframe_requests = 0;
+    uint64_t bytes_at_last_report = 0, bitrate_bps = 0;
   };
   // rtp::RtcpHandler: one RTCP packet of the participant's compound.
   void on_sender_report(const rtp::SenderReportView& report) override;
@@ -131,12 +166,14 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
 
   Published* published_by_key(StreamKey key);
   std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
-  SubscriberLeg* leg_by_ssrc(uint32_t ssrc);
+  Leg* leg_by_ssrc(uint32_t ssrc);
   void on_report_blocks(const rtp::ReportBlockList& blocks);
   // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
   void send_keyframe_request(const Published& stream);
   void send_reports(int64_t now_us);
+  // Bitrates over the interval since the last reports (`elapsed_us`).
+  void update_bitrates(int64_t elapsed_us);
   bool send_rtcp(size_t length);  // false: not sent (transport not secure)
 
   WorkerRouter& router_;

@@ -10,6 +10,10 @@ namespace partyline::core {
 
 namespace {
 
+// Candidates kept for operators per side: a peer trickling thousands must
+// not grow the PeerConnection without bound.
+constexpr size_t kMaxCandidatesKept = 64;
+
 ice::DtlsRole to_ice_role(rtp::DtlsRole role) {
   return role == rtp::DtlsRole::kClient ? ice::DtlsRole::kClient : ice::DtlsRole::kServer;
 }
@@ -172,6 +176,8 @@ Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
   if (!outcome) return outcome.error();
   if (!outcome->accepted) {
     PL_LOG(kDebug, log_context_) << "ignored remote candidate (" << outcome->reason << "): " << candidate;
+  } else if (accepted_remote_candidates_.size() < kMaxCandidatesKept) {
+    accepted_remote_candidates_.emplace_back(candidate);
   }
   return outcome->accepted;
 }
@@ -219,7 +225,31 @@ void PeerConnection::log_transport_counts() const {
                               << sends[ice::SendResult::kSocketRefused] << " refused by the socket";
 }
 
+PeerConnectionStats PeerConnection::stats() const {
+  PeerConnectionStats stats;
+  if (transport_) {
+    stats.transport = transport_->snapshot();
+    for (size_t i = 0; i < stats.receive_drops.size(); ++i) {
+      stats.receive_drops[i] = transport_->receive_drops(static_cast<ice::PeerTransport::ReceiveDrop>(i));
+    }
+    stats.sends = transport_->send_counts();
+  }
+  stats.local_candidates = gathered_candidates_;
+  stats.remote_candidates = accepted_remote_candidates_;
+  if (line_media_ != nullptr) {
+    stats.line = line_media_->stats();
+    stats.published = line_media_->published_stats();
+    stats.legs = line_media_->leg_stats();
+  }
+  return stats;
+}
+
+void PeerConnection::set_forwarding(rtp::MediaKind kind, bool forwarding) {
+  if (line_media_ != nullptr) line_media_->set_forwarding(kind, forwarding);
+}
+
 void PeerConnection::on_local_candidate(std::string candidate) {
+  if (gathered_candidates_.size() < kMaxCandidatesKept) gathered_candidates_.push_back(candidate);
   if (pending_answer_) {
     local_candidates_.push_back(std::move(candidate));
   } else if (events_.on_local_candidate) {

@@ -66,6 +66,20 @@ struct Negotiation {
   std::vector<PublishedStream> published;  // line participants: what enters the router
 };
 
+// A copy of what an operator sees of one PeerConnection
+// (docs/admin-api.md, a session's `transport` and `streams`), taken on its worker.
+struct PeerConnectionStats {
+  ice::TransportSnapshot transport;
+  std::vector<std::string> local_candidates;   // every one gathered
+  std::vector<std::string> remote_candidates;  // every one accepted
+  std::array<uint64_t, static_cast<size_t>(ice::PeerTransport::ReceiveDrop::kCount)> receive_drops{};
+  ice::SendCounters sends;
+  // Line participants:
+  std::optional<LineMediaStats> line;
+  std::vector<PublishedStreamStats> published;
+  std::vector<LegStats> legs;
+};
+
 class PeerConnection : private MediaTransport {
  public:
   struct Events {
@@ -99,6 +113,9 @@ class PeerConnection : private MediaTransport {
   Result<bool> add_remote_candidate(std::string_view candidate);
   void end_of_remote_candidates();
   void close();
+  PeerConnectionStats stats() const;
+  // Line participants: an operator's force-mute of the published `kind`.
+  void set_forwarding(rtp::MediaKind kind, bool forwarding);
 
   const std::string& log_context() const { return log_context_; }
 
@@ -125,7 +142,8 @@ class PeerConnection : private MediaTransport {
   // Negotiation: the answer waits for gathering (or the timer).
   std::optional<rtp::Answer> answer_;
   AnswerCallback pending_answer_;
-  std::vector<std::string> local_candidates_;
+  std::vector<std::string> local_candidates_;  // for the answer
+  std::vector<std::string> gathered_candidates_, accepted_remote_candidates_;  // for stats()
   bool gathering_done_ = false;
   Timer gathering_timer_;
 

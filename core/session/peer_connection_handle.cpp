@@ -103,6 +103,20 @@ void PeerConnectionHandle::add_remote_candidate(std::string candidate, std::func
   });
 }
 
+void PeerConnectionHandle::stats(std::function<void(std::optional<PeerConnectionStats>)> on_stats) {
+  // Not on_worker(): the answer comes even when the PeerConnection is gone.
+  EventLoop& reply_loop = reply_loop_;
+  worker_.post([shared = shared_, on_stats = std::move(on_stats), &reply_loop] {
+    std::optional<PeerConnectionStats> stats;
+    if (shared->connection) stats = shared->connection->stats();
+    reply_loop.post([on_stats, stats = std::move(stats)]() mutable { on_stats(std::move(stats)); });
+  });
+}
+
+void PeerConnectionHandle::set_forwarding(rtp::MediaKind kind, bool forwarding) {
+  on_worker([kind, forwarding](PeerConnection& pc) { pc.set_forwarding(kind, forwarding); });
+}
+
 void PeerConnectionHandle::end_of_remote_candidates() {
   on_worker([](PeerConnection& pc) { pc.end_of_remote_candidates(); });
 }

@@ -38,6 +38,11 @@ class PeerConnectionHandle {
   void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
   void add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done);
   void end_of_remote_candidates();
+  // A copy of the PeerConnection's figures, delivered on the reply loop;
+  // nullopt when it is closed by the time the worker gets to it.
+  void stats(std::function<void(std::optional<PeerConnectionStats>)> on_stats);
+  // See PeerConnection::set_forwarding.
+  void set_forwarding(rtp::MediaKind kind, bool forwarding);
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection
   // on its worker. Idempotent. A task posted to the worker after close()
   // runs after the PeerConnection is gone.

@@ -109,6 +109,7 @@ class ForwardingLeg {
   std::optional<uint32_t> rtx_ssrc() const { return config_.rtx_ssrc; }
   uint64_t packets_sent() const { return packets_sent_; }
   uint64_t retransmissions_sent() const { return retransmissions_sent_; }
+  uint64_t octets_sent() const { return octets_sent_; }  // payload bytes
 
  private:
   LegPacket write(const RtpPacketView& source, const RewrittenHeader& header, std::span<uint8_t> out);

@@ -7,6 +7,7 @@
 
 #include "core/runtime/log.hpp"
 #include "signaling/admin/admin_metrics.hpp"
+#include "signaling/admin/admin_session_stats.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -49,7 +50,9 @@ AdminApi::AdminApi(AdminContext context) : context_(std::move(context)) {
   router_.add({"GET", "/admin/v1/lines/{id}", false, on_loop_with(&AdminApi::line)});
   router_.add({"DELETE", "/admin/v1/lines/{id}", false, on_loop_with(&AdminApi::close_line)});
   router_.add({"GET", "/admin/v1/sessions", false, on_loop(&AdminApi::sessions)});
-  router_.add({"GET", "/admin/v1/sessions/{id}", false, on_loop_with(&AdminApi::session)});
+  router_.add({"GET", "/admin/v1/sessions/{id}", false,
+               [this](AdminRequest request, AdminReply reply) { session(std::move(request), std::move(reply)); }});
+  router_.add({"POST", "/admin/v1/sessions/{id}/mute", true, on_loop_with(&AdminApi::mute)});
   router_.add({"DELETE", "/admin/v1/sessions/{id}", false, on_loop_with(&AdminApi::kick)});
   router_.add({"PUT", "/admin/v1/log-level", true, [this](AdminRequest request, AdminReply reply) {
                  reply(put_log_level(request));  // an atomic: no hop needed
@@ -162,10 +165,36 @@ AdminResponse AdminApi::sessions() const {
   return ok(std::move(body));
 }
 
-AdminResponse AdminApi::session(const AdminRequest& request) const {
-  core::JsonPtr session = context_.calls.admin_session(request.params[0]);
-  if (!session) return error_response(MHD_HTTP_NOT_FOUND, "no session " + request.params[0]);
-  return ok(std::move(session));
+void AdminApi::session(AdminRequest request, AdminReply reply) {
+  std::weak_ptr<int> alive = alive_;
+  context_.signaling_loop.post([this, alive, id = request.params[0], reply = std::move(reply)] {
+    if (!alive.lock()) return reply(error_response(MHD_HTTP_SERVICE_UNAVAILABLE, "server shutting down"));
+    core::JsonPtr session = context_.calls.admin_session(id);
+    if (!session) return reply(error_response(MHD_HTTP_NOT_FOUND, "no session " + id));
+    std::shared_ptr<core::PeerConnectionHandle> peer = context_.calls.admin_peer(id);
+    if (!peer) return reply(ok(std::move(session)));
+    // The figures belong to the PeerConnection's worker: read there, and
+    // answered from the signaling loop where they come back.
+    auto shared = std::make_shared<core::JsonPtr>(std::move(session));
+    peer->stats([shared, reply](std::optional<core::PeerConnectionStats> stats) {
+      if (stats) add_peer_stats(shared->get(), *stats);
+      reply(ok(std::move(*shared)));
+    });
+  });
+}
+
+AdminResponse AdminApi::mute(const AdminRequest& request) const {
+  auto audio = core::get_optional_bool(request.body.get(), "audio");
+  if (!audio) return error_response(MHD_HTTP_BAD_REQUEST, audio.error().message);
+  auto video = core::get_optional_bool(request.body.get(), "video");
+  if (!video) return error_response(MHD_HTTP_BAD_REQUEST, video.error().message);
+  if (!audio->has_value() && !video->has_value()) {
+    return error_response(MHD_HTTP_BAD_REQUEST, "field 'audio' or 'video' (a boolean) is needed");
+  }
+  auto muted = context_.calls.admin_mute(request.params[0], *audio, *video);
+  if (!muted) return from_error(muted.error());
+  PL_LOG(kInfo, "admin") << "mute of session " << request.params[0] << " changed";
+  return ok(std::move(muted.value()));
 }
 
 AdminResponse AdminApi::kick(const AdminRequest& request) const {

@@ -51,7 +51,10 @@ class AdminApi {
   AdminResponse line(const AdminRequest& request) const;
   AdminResponse close_line(const AdminRequest& request) const;
   AdminResponse sessions() const;
-  AdminResponse session(const AdminRequest& request) const;
+  // GET a session: its JSON from the signaling loop, then its
+  // PeerConnection's figures from its worker.
+  void session(AdminRequest request, AdminReply reply);
+  AdminResponse mute(const AdminRequest& request) const;
   AdminResponse kick(const AdminRequest& request) const;
   // GET /metrics: gathers every worker's counters on the worker, then answers.
   void metrics(AdminReply reply);

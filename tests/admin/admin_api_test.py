@@ -6,7 +6,11 @@ example plugin loaded.
 
 Checked: 401 without and with a wrong token; 404, 405 and 400 with JSON
 error bodies; info, sessions and lines reflecting the clients; the plugin
-query; a log-level change taking effect; /metrics (promtool check metrics)
+query; a live occupant's figures (selected loopback pair, DTLS and SRTP
+profile, packets, bytes and bitrate growing); force-mute (the other
+occupant's inbound audio stops, the occupants show it, the client cannot
+unmute itself; lifted, audio flows again); a log-level change taking
+effect; /metrics (promtool check metrics)
 agreeing with the API; kick (the client gets `hangup` reason `kicked` and
 close code 4004, the other occupant `occupants` without it); closing a line
 (everyone in it gets `hangup` reason `line_closed`); the admin routes not
@@ -33,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from aiortc_peer import use_loopback_only  # noqa: E402
 from lines_helpers import LinePeer, last_occupants, wait_occupants  # noqa: E402
-from partyline_ws import SignalingClient  # noqa: E402
+from partyline_ws import RequestError, SignalingClient  # noqa: E402
 
 TOKEN = "admin-test-token-7f3a9c"
 JWT_SECRET = "jwt-secret-that-must-not-show"
@@ -178,7 +182,9 @@ async def check_sessions_and_lines(admin, alice, bob, carol, line_id):
         check(entry["user"] == client.name and entry["remote_address"] == "127.0.0.1",
               f"{client.name}: {entry}")
         single = await admin.get(f"/admin/v1/sessions/{session_of(client)}")
-        check(single == entry, f"{client.name}: GET by id {single} != listed {entry}")
+        # The detail adds the PeerConnection's figures (check_session_figures).
+        summary = {k: v for k, v in single.items() if k not in ("transport", "streams")}
+        check(summary == entry, f"{client.name}: GET by id {summary} != listed {entry}")
     for client in (alice, bob):
         entry = by_id[session_of(client)]
         check(entry["line_id"] == line_id, f"{client.name} line {entry['line_id']}")
@@ -205,6 +211,91 @@ async def check_sessions_and_lines(admin, alice, bob, carol, line_id):
     await admin.call("GET", "/admin/v1/lines/no-such-line", status=404)
     await admin.call("DELETE", "/admin/v1/lines/no-such-line", status=404)
     print("ok: lines: the occupants every occupant sees, creator, members, who publishes what")
+
+
+async def check_session_figures(admin, alice, bob):
+    """A live occupant's detail: the loopback pair selected, DTLS connected
+    with an SRTP profile, and per-stream figures that move between two reads
+    with a bitrate plausible for Opus."""
+    path = f"/admin/v1/sessions/{session_of(alice)}"
+    first = await admin.get(path)
+    transport = first["transport"]
+    pair = transport["selected_pair"]
+    check(pair and " 127.0.0.1 " in pair["local"] and " 127.0.0.1 " in pair["remote"], f"selected pair {pair}")
+    check(transport["state"] == "secure" and transport["dtls"]["state"] == "connected"
+          and transport["dtls"]["srtp_profile"].startswith("SRTP_AES128_CM_HMAC_SHA1"), f"transport {transport}")
+    check(transport["local_candidates"] and transport["remote_candidates"], f"candidates {transport}")
+
+    async def moved():
+        later = await admin.get(path)
+        grew = (later["transport"]["received"]["bytes"] > first["transport"]["received"]["bytes"]
+                and later["streams"]["published"][0]["packets"] > first["streams"]["published"][0]["packets"]
+                and later["streams"]["published"][0]["bitrate_bps"] > 0)
+        return later if grew else None
+    later = await wait_for_http(moved, "alice's received packets and bytes grow")
+    audio = later["streams"]["published"][0]
+    check(audio["kind"] == "audio" and audio["codec"] == "opus" and isinstance(audio["ssrc"], int), f"audio {audio}")
+    # aiortc's AudioStreamTrack is silence, which Opus codes in a few bytes
+    # per 20 ms packet (1-5 kbit/s). Plausible: what 50 packets a second of
+    # the stream's average payload make, within a factor of 2.
+    expected = audio["bytes"] / audio["packets"] * 8 * 50
+    check(expected / 2 < audio["bitrate_bps"] < expected * 2,
+          f"alice's audio bitrate {audio['bitrate_bps']} for {expected:.0f} bit/s of 20 ms packets")
+    received = (await admin.get(f"/admin/v1/sessions/{session_of(bob)}"))["streams"]["received"]
+    from_alice = [leg for leg in received if leg["from_session"] == session_of(alice)]
+    check(len(from_alice) == 1 and from_alice[0]["packets"] > 0, f"bob's leg from alice {received}")
+    print(f"ok: session figures: pair {pair['local'].split()[4]}:{pair['local'].split()[5]} <-> "
+          f"{pair['remote'].split()[4]}:{pair['remote'].split()[5]}, {transport['dtls']['srtp_profile']}, "
+          f"alice's audio {audio['packets']} packets at {audio['bitrate_bps']} bit/s, bob's leg {from_alice[0]['packets']}")
+
+
+async def inbound_audio_packets(peer):
+    stats = await peer.pc.getStats()
+    return sum(s.packetsReceived for s in stats.values() if s.type == "inbound-rtp" and s.kind == "audio")
+
+
+async def wait_alice_muted(bob, alice, line_id, muted):
+    def settled():
+        line = last_occupants(bob, line_id)
+        entry = [o for o in (line or {}).get("occupants", []) if o["session"] == session_of(alice)]
+        return line if entry and entry[0]["muted"]["audio"] == muted else None
+    check(await bob.wait_until(settled, DEADLINE_S) is not None,
+          f"bob's occupants never showed alice's audio muted={muted}: {last_occupants(bob, line_id)}")
+
+
+async def check_force_mute(admin, alice, bob, bob_peer, line_id):
+    """Force-muting alice's audio stops it reaching bob (his inbound packet
+    count stops), the occupants show her muted, she cannot unmute herself,
+    and lifting it lets her audio through again."""
+    path = f"/admin/v1/sessions/{session_of(alice)}/mute"
+    await admin.call("POST", path, status=400, body={})
+    await admin.call("POST", path, status=400, body={"audio": "yes"})
+    await admin.call("POST", "/admin/v1/sessions/no-such-session/mute", status=404, body={"audio": True})
+    body, _ = await admin.call("POST", path, body={"audio": True})
+    check(body["forced_mute"] == {"audio": True, "video": False} and body["muted"]["audio"], f"mute reply {body}")
+    await wait_alice_muted(bob, alice, line_id, True)
+    # Packets on their way when the mute took effect arrive within a moment;
+    # after that bob's count must stand still for a second of audio (50 packets).
+    async def settled():
+        before = await inbound_audio_packets(bob_peer)
+        await asyncio.sleep(0.3)  # the interval a count is compared over, not a wait for an event
+        return before if await inbound_audio_packets(bob_peer) == before else None
+    standing = await wait_for_http(settled, "bob's inbound audio stops after the force-mute")
+    await asyncio.sleep(1.0)  # one second of audio that must not arrive
+    check(await inbound_audio_packets(bob_peer) == standing, "alice's audio still reaches bob while force-muted")
+    try:
+        await alice.request("mute", audio=False)
+        fail("alice could unmute herself while force-muted")
+    except RequestError as error:
+        check(error.code == 403, f"alice unmuting herself: {error}")
+    await admin.call("POST", path, body={"audio": False})
+
+    async def flowing():
+        return await inbound_audio_packets(bob_peer) > standing + 20
+    await wait_for_http(flowing, "alice's audio reaches bob again after the force-mute is lifted")
+    await wait_alice_muted(bob, alice, line_id, False)
+    print(f"ok: force-mute: bob's inbound audio stood at {standing} packets, alice shown muted and refused "
+          f"unmuting (403), flowing again after the lift")
 
 
 async def check_worker_load(admin):
@@ -383,6 +474,8 @@ async def scenario(server, admin_base, signaling_base):
     await wait_for_http(both_secure, "both occupants' PeerConnections secure")
 
     await check_sessions_and_lines(admin, alice, bob, carol, line_id)
+    await check_session_figures(admin, alice, bob)
+    await check_force_mute(admin, alice, bob, peers[1], line_id)
     await check_worker_load(admin)
     await check_plugin_query(admin, alice)
     await check_log_level(admin, server, url)

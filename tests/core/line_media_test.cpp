@@ -276,5 +276,59 @@ TEST_F(LineMediaTest, ALegNoLongerOfferedLeavesTheRouter) {
   EXPECT_TRUE(bob_received().empty());
 }
 
+TEST_F(LineMediaTest, AnOperatorsForceMuteStopsForwardingUntilLifted) {
+  Bytes first = video_packet(1, 90000, 0x01);
+  alice_.on_rtp(first, now_us_);
+  ASSERT_EQ(bob_received().size(), 1u);
+  alice_.set_forwarding(rtp::MediaKind::kVideo, false);
+  Bytes muted = video_packet(2, 93000, 0x02);
+  alice_.on_rtp(muted, now_us_ + 33'000);
+  EXPECT_EQ(bob_received().size(), 1u);  // not forwarded
+  EXPECT_EQ(alice_.stats().muted_drops, 1u);
+  EXPECT_EQ(alice_.stats().received_packets, 2u);  // still received and reported on
+  const auto stats = alice_.published_stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_FALSE(stats[1].forwarding);
+  EXPECT_TRUE(stats[0].forwarding);  // the audio was not muted
+
+  const size_t plis_before = alice_transport_.feedback(206, rtp::feedback_format::kPli).size();
+  now_us_ += 1'000'000;  // past the keyframe requester's hold-off
+  alice_.set_forwarding(rtp::MediaKind::kVideo, true);
+  // Lifted: the others get a keyframe to start from, and packets again.
+  EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), plis_before + 1);
+  Bytes again = video_packet(3, 96000, 0x03);
+  alice_.on_rtp(again, now_us_);
+  EXPECT_EQ(bob_received().size(), 2u);
+}
+
+TEST_F(LineMediaTest, StatsCountEachStreamAndLegWithBitratesPerReportInterval) {
+  (void)alice_.on_timer(now_us_);  // the first reports: the interval starts
+  (void)bob_.on_timer(now_us_);
+  for (uint16_t i = 0; i < 10; ++i) {
+    Bytes packet = video_packet(static_cast<uint16_t>(100 + i), 90000 + 3000u * i, 0x10);
+    alice_.on_rtp(packet, now_us_ + i * 10'000);
+  }
+  ASSERT_EQ(bob_received().size(), 10u);
+  (void)alice_.on_timer(now_us_ + LineMedia::kReportIntervalUs);
+  (void)bob_.on_timer(now_us_ + LineMedia::kReportIntervalUs);
+  const auto published = alice_.published_stats();
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[1].packets, 10u);
+  EXPECT_EQ(published[1].ssrc, kAliceVideoSsrc);
+  EXPECT_EQ(published[1].bytes, 10u * 600);
+  EXPECT_EQ(published[1].bitrate_bps, 10u * 600 * 8);  // over exactly one second
+  EXPECT_EQ(published[0].packets, 0u);
+  const auto legs = bob_.leg_stats();
+  ASSERT_EQ(legs.size(), 2u);
+  EXPECT_EQ(legs[1].key, kVideoKey);
+  EXPECT_EQ(legs[1].stream_id, "alice");
+  EXPECT_EQ(legs[1].packets, 10u);
+  EXPECT_EQ(legs[1].bytes, 10u * 600);
+  EXPECT_EQ(legs[1].bitrate_bps, 10u * 600 * 8);
+  Bytes ask = nack(kLegVideoSsrc, {1});
+  bob_.on_rtcp(ask, now_us_ + LineMedia::kReportIntervalUs);
+  EXPECT_EQ(bob_.leg_stats()[1].nacked_packets, 1u);
+}
+
 }  // namespace
 }  // namespace partyline::core
