@@ -119,14 +119,16 @@ TEST(SpscRingTest, FillsUpKeepsAReserveAndWraps) {
 }
 
 TEST(SpscRingTest, TwoThreadsPassEveryItemInOrder) {
-  SpscRing<uint64_t> ring(64);
-  constexpr uint64_t kItems = 200000;
+  SpscRing<uint64_t> ring(1024);
+  constexpr uint64_t kItems = 100000;  // about 100 times around the ring
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::thread producer([&] {
     for (uint64_t i = 0; i < kItems && std::chrono::steady_clock::now() < deadline;) {
       if (uint64_t* slot = ring.claim()) {
         *slot = i++;
         ring.publish();
+      } else {
+        std::this_thread::yield();  // full: on a busy machine the consumer may need this core
       }
     }
   });
@@ -136,6 +138,8 @@ TEST(SpscRingTest, TwoThreadsPassEveryItemInOrder) {
       ASSERT_EQ(*item, expected);
       ++expected;
       ring.pop();
+    } else {
+      std::this_thread::yield();
     }
   }
   producer.join();
