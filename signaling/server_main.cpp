@@ -15,6 +15,7 @@
 #include "core/plugins/plugin_host.hpp"
 #include "signaling/admin/admin_api.hpp"
 #include "signaling/admin/admin_http_server.hpp"
+#include "signaling/admin/webhooks.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/plugin_requests.hpp"
 #include "signaling/request_router.hpp"
@@ -117,11 +118,18 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
 
   core::MemoryLineStore line_store({config.limits.max_lines, random_uuid_v4, random_line_token});
   const core::PeerConnectionSettings peer_settings = settings.value();
+  // Event webhooks (docs/admin-api.md): made before the handler, so they outlive it.
+  std::unique_ptr<admin::WebhookSender> webhooks;
+  if (!config.webhooks.urls.empty()) {
+    webhooks = std::make_unique<admin::WebhookSender>(admin::webhook_options(config.webhooks));
+    PL_LOG(kInfo, "server") << "webhooks: call events go to " << config.webhooks.urls.size() << " URL(s)";
+  }
   CallHandler handler(signaling_loop, workers, std::move(settings.value()), line_store, call_options(config));
   // Plugins live on the signaling thread: loaded, called and destroyed there.
   auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config),
                                                         core::PluginMediaServices{&workers, peer_settings, &handler});
-  signaling_loop.run_sync([&plugin_host, &handler] {
+  signaling_loop.run_sync([&plugin_host, &handler, &webhooks] {
+    handler.use_events(webhooks.get());
     plugin_host->load();
     handler.use_plugins(plugin_host.get());  // the echo test is the echotest plugin
   });
@@ -140,6 +148,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // Its own listener (docs/admin-api.md); validate_config made sure a
   // non-loopback bind has a token.
   admin::AdminApi admin_api({signaling_loop, handler, plugin_host, workers, media_plane, config});
+  admin_api.use_webhooks(webhooks.get());
   admin::AdminHttpServer admin_server(admin_options(config), admin_api.router());
   if (auto status = admin_server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
@@ -169,6 +178,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   server.stop();
   signaling_loop.run_sync([&handler, &plugin_host] {
     handler.close_all();
+    handler.use_events(nullptr);  // the sender goes at the end of this function
     handler.use_plugins(nullptr);
     plugin_host.reset();  // every handle is gone with its session: destroys the plugins
   });

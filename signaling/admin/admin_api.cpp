@@ -226,6 +226,7 @@ void AdminApi::metrics(AdminReply reply) {
   scrape->snapshot.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - context_.started).count();
   scrape->reply = std::move(reply);
+  if (webhooks_ != nullptr) scrape->snapshot.webhooks = webhooks_->counts();  // atomics: read here
   auto part_done = [scrape] {
     std::unique_lock lock(scrape->mutex);
     if (--scrape->remaining > 0) return;

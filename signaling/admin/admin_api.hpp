@@ -15,6 +15,7 @@
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/worker_pool.hpp"
 #include "signaling/admin/admin_router.hpp"
+#include "signaling/admin/webhooks.hpp"
 #include "signaling/call_handler.hpp"
 
 namespace partyline::signaling::admin {
@@ -39,6 +40,9 @@ class AdminApi {
   AdminApi& operator=(const AdminApi&) = delete;
 
   const AdminRouter& router() const { return router_; }
+  // The webhook sender /metrics reads (nullptr: none); set before the
+  // admin listener starts, and it must outlive the AdminApi.
+  void use_webhooks(const WebhookSender* webhooks) { webhooks_ = webhooks; }
 
  private:
   // Runs `work` on the signaling loop and replies with what it returns.
@@ -61,6 +65,7 @@ class AdminApi {
 
   AdminContext context_;
   AdminRouter router_;
+  const WebhookSender* webhooks_ = nullptr;
   // Tasks posted to the loops check it: a task running after the AdminApi is
   // gone answers 503 instead of touching it.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -75,6 +75,17 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       out.sample("partyline_worker_forwarding_drops_total", labels, snapshot.workers[i].drops[reason]);
     }
   }
+
+  const WebhookCounts& hooks = snapshot.webhooks;
+  out.family("partyline_webhook_events_total", "counter",
+             "Webhook events by outcome: queued, then per URL delivered or dropped_after_retries; "
+             "dropped_queue_full never queued.");
+  out.sample("partyline_webhook_events_total", "outcome=\"queued\"", hooks.queued);
+  out.sample("partyline_webhook_events_total", "outcome=\"delivered\"", hooks.delivered);
+  out.sample("partyline_webhook_events_total", "outcome=\"dropped_queue_full\"", hooks.dropped_queue_full);
+  out.sample("partyline_webhook_events_total", "outcome=\"dropped_after_retries\"", hooks.dropped_after_retries);
+  out.family("partyline_webhook_retries_total", "counter", "Webhook delivery attempts after a failed one.");
+  out.sample("partyline_webhook_retries_total", "", hooks.retries);
   return out.take();
 }
 

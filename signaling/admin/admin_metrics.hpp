@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/media/media_router.hpp"
+#include "signaling/admin/webhook_queue.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -26,6 +27,7 @@ struct MetricsSnapshot {
   uint64_t lines = 0;      // lines in the LineStore
   uint64_t occupants = 0;  // sessions occupying a line
   std::vector<WorkerFigures> workers;
+  WebhookCounts webhooks;  // the webhook sender's counters (all 0 without webhooks)
 };
 
 // Every family has HELP and TYPE; totals are the per-worker counters summed
