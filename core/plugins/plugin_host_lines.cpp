@@ -158,7 +158,10 @@ int PluginHost::start_timer(pl_handle& handle, uint32_t period_ms) {
 }
 
 int PluginHost::stop_timer(pl_handle& handle) {
-  if (handle.worker == nullptr) return PL_OK;  // never started
+  // Never started; or the handle is retiring (a stop_timer inside
+  // destroy_handle, say): retire_handle has already ended the timer on the
+  // worker, and a task posted now would outlive the handle.
+  if (handle.worker == nullptr || handle.retiring) return PL_OK;
   if (handle.worker->on_loop_thread()) {
     if (handle.timer) handle.timer->cancel();
     return PL_OK;
