@@ -189,10 +189,13 @@ void PeerTransport::on_media(std::span<uint8_t> packet, bool rtcp) {
       rtcp ? srtp_inbound_->unprotect_rtcp(packet) : srtp_inbound_->unprotect_rtp(packet);
   if (!opened.ok()) {
     count(ReceiveDrop::kUnprotectFailed);
+    ++totals_.srtp_unprotect_failures;
     return;
   }
   ++media_packets_received_;
   media_bytes_received_ += packet.size();
+  ++totals_.packets_received;
+  totals_.bytes_received += packet.size();
   auto& deliver = rtcp ? callbacks_.on_rtcp : callbacks_.on_rtp;
   if (deliver) deliver(packet.first(opened.length));
 }
@@ -235,15 +238,23 @@ gboolean PeerTransport::on_dtls_timer(gpointer self) {
 }
 
 SendResult PeerTransport::send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp) {
-  if (state_ != TransportState::kSecure || !srtp_outbound_) return send_counts_.count(SendResult::kNotSecure);
-  rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
-                                : srtp_outbound_->protect_rtp(buffer, length);
-  if (!sealed.ok()) return send_counts_.count(SendResult::kProtectFailed);
-  const SendResult result = send_counts_.count(ice_->send(buffer.first(sealed.length)));
-  if (result == SendResult::kSent) {
-    ++media_packets_sent_;
-    media_bytes_sent_ += sealed.length;
+  SendResult result = SendResult::kNotSecure;
+  size_t sent_length = 0;
+  if (state_ == TransportState::kSecure && srtp_outbound_) {
+    rtp::SrtpResult sealed = rtcp ? srtp_outbound_->protect_rtcp(buffer, length)
+                                  : srtp_outbound_->protect_rtp(buffer, length);
+    result = sealed.ok() ? ice_->send(buffer.first(sealed.length)) : SendResult::kProtectFailed;
+    sent_length = sealed.length;
   }
+  send_counts_.count(result);
+  if (result != SendResult::kSent) {
+    ++totals_.send_failures;
+    return result;
+  }
+  ++media_packets_sent_;
+  media_bytes_sent_ += sent_length;
+  ++totals_.packets_sent;
+  totals_.bytes_sent += sent_length;
   return result;
 }
 
@@ -275,6 +286,8 @@ void PeerTransport::fail(int code, std::string message) {
   if (state_ == TransportState::kFailed || state_ == TransportState::kClosed) return;
   dtls_timer_.reset();
   pending_dtls_.clear();
+  if (code == kDtlsErrorCode) ++totals_.dtls_failures;
+  if (code == kIceErrorCode) ++totals_.ice_failures;
   Error error = make_error(code, std::move(message));
   set_state(TransportState::kFailed, &error);
 }

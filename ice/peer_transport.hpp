@@ -25,6 +25,7 @@
 #include "ice/ice_config.hpp"
 #include "ice/send_result.hpp"
 #include "rtp/result.hpp"
+#include "ice/transport_totals.hpp"
 #include "rtp/srtp/srtp_session.hpp"
 
 namespace partyline::ice {
@@ -176,6 +177,9 @@ class PeerTransport {
   std::optional<rtp::SrtpProfile> srtp_profile_;
   uint64_t media_packets_received_ = 0, media_bytes_received_ = 0;
   uint64_t media_packets_sent_ = 0, media_bytes_sent_ = 0;
+  // The owning thread's totals (/metrics), taken at construction: a
+  // transport lives and dies on one thread.
+  TransportTotals& totals_ = thread_transport_totals();
 };
 
 }  // namespace partyline::ice

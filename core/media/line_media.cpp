@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/media/media_totals.hpp"
 #include "rtp/rtcp/rtcp_feedback.hpp"
 #include "rtp/rtcp/rtcp_packet.hpp"
 #include "rtp/rtcp/rtcp_reports.hpp"
 #include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::core {
+
+MediaTotals& thread_media_totals() {
+  thread_local MediaTotals totals;
+  return totals;
+}
 
 namespace {
 
@@ -157,6 +163,7 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
   }
   if (!stream.forwarding) {
     ++stats_.muted_drops;
+    ++thread_media_totals().muted_drops;
     return;
   }
   router_.on_source_rtp(stream.key, *parsed, now_us);
@@ -175,6 +182,7 @@ void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
   if (rtp::write_nack(writer, rtcp_ssrc_, *ssrc_of(*stream), sequence_numbers).ok() && send_rtcp(writer.size())) {
     ++stats_.nacks_sent;
+    ++thread_media_totals().nacks_sent;
   }
 }
 
@@ -187,6 +195,7 @@ void LineMedia::send_keyframe_request(const Published& stream) {
   if (rtp::write_pli(writer, rtcp_ssrc_, *ssrc).ok() && send_rtcp(writer.size())) {
     ++stats_.keyframe_requests_sent;
     ++published_by_key(stream.key)->keyframe_requests_sent;
+    ++thread_media_totals().keyframe_requests_sent;
   }
 }
 
@@ -300,6 +309,7 @@ void LineMedia::on_fir(const rtp::FirView& fir) {
   for (size_t i = 0; i < fir.entry_count(); ++i) {
     if (Leg* leg = leg_by_ssrc(fir.entry(i).ssrc)) {
       ++leg->keyframe_requests;
+      ++thread_media_totals().keyframe_requests_received;
       router_.request_keyframe(*leg->leg);
     }
   }
@@ -308,6 +318,7 @@ void LineMedia::on_fir(const rtp::FirView& fir) {
 void LineMedia::on_pli(const rtp::PliView& pli) {
   if (Leg* leg = leg_by_ssrc(pli.media_ssrc)) {
     ++leg->keyframe_requests;
+    ++thread_media_totals().keyframe_requests_received;
     router_.request_keyframe(*leg->leg);
   }
 }
@@ -315,6 +326,7 @@ void LineMedia::on_pli(const rtp::PliView& pli) {
 void LineMedia::on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) {
   if (Leg* leg = leg_by_ssrc(nack.media_ssrc)) {
     leg->nacked_packets += lost.size();
+    thread_media_totals().nacked_packets_received += lost.size();
     router_.on_leg_nack(*leg->leg, lost, now_us_);
   }
 }

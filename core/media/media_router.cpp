@@ -243,6 +243,14 @@ MediaFabric::MediaFabric(size_t workers, RouterOptions options, Poster poster, W
   wake_pending_ = std::make_unique<WakeFlag[]>(workers);
 }
 
+size_t MediaFabric::queued_for(size_t worker) const {
+  size_t queued = 0;
+  for (size_t from = 0; from < routers_.size(); ++from) {
+    if (from != worker) queued += rings_[from * routers_.size() + worker]->depth();
+  }
+  return queued;
+}
+
 void MediaFabric::post(size_t worker, std::function<void()> task) {
   if (poster_) {
     poster_(worker, std::move(task));

@@ -183,6 +183,9 @@ class MediaFabric {
 
   static constexpr size_t kMaxWorkers = 64;  // a bit per worker in Source
 
+  // Packets other workers queued for `worker` that it has not drained yet.
+  size_t queued_for(size_t worker) const;
+
  private:
   friend class WorkerRouter;
   PacketRing& ring(size_t from, size_t to) { return *rings_[from * routers_.size() + to]; }

@@ -35,6 +35,13 @@ class PacketRing {
   size_t pop_batch(size_t max, Visit&& visit);
 
   size_t capacity() const { return mask_ + 1; }
+  // Packets pushed and not popped yet, from any thread (approximate while
+  // either side runs).
+  size_t depth() const {
+    // The head first: the tail read after it is never behind it.
+    const uint64_t head = head_.load(std::memory_order_acquire);
+    return static_cast<size_t>(tail_.load(std::memory_order_acquire) - head);
+  }
 
  private:
   struct Slot {

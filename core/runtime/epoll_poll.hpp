@@ -20,6 +20,7 @@
 #include <glib.h>
 
 #include <chrono>
+#include <cstdint>
 
 namespace partyline::core {
 
@@ -27,6 +28,10 @@ namespace partyline::core {
 // iterated by the calling thread (each thread has its own epoll set).
 // Returns false, leaving GLib's poll(), if epoll is unavailable.
 bool install_epoll_poll(GMainContext* context);
+
+// Microseconds the calling thread has spent waiting in the poll function
+// installed above (a loop's idle time; wall time minus it is busy time).
+uint64_t thread_poll_wait_us();
 
 inline constexpr std::chrono::milliseconds kEpollResyncInterval{500};
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <mutex>
 
+#include "core/runtime/epoll_poll.hpp"
 #include "core/runtime/log.hpp"
 #include "signaling/admin/admin_metrics.hpp"
 #include "signaling/admin/admin_session_stats.hpp"
@@ -258,6 +259,11 @@ void AdminApi::metrics(AdminReply reply) {
       for (size_t reason = 0; reason < figures.drops.size(); ++reason) {
         figures.drops[reason] = router.drops(static_cast<core::RouterDrop>(reason));
       }
+      // This worker's own thread-local totals, read on it.
+      figures.transport = ice::thread_transport_totals();
+      figures.media = core::thread_media_totals();
+      figures.queued = media.fabric().queued_for(index);
+      figures.waiting_s = static_cast<double>(core::thread_poll_wait_us()) / 1e6;
       {
         std::lock_guard lock(scrape->mutex);
         scrape->snapshot.workers[index] = figures;

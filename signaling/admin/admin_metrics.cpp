@@ -1,5 +1,6 @@
 #include "signaling/admin/admin_metrics.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace partyline::signaling::admin {
@@ -14,10 +15,11 @@ class Exposition {
   void sample(const char* name, const std::string& labels, uint64_t value) {
     text_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(value) + "\n";
   }
-  void sample(const char* name, double value) {
+  void sample(const char* name, double value) { sample(name, std::string(), value); }
+  void sample(const char* name, const std::string& labels, double value) {
     char number[64];
     std::snprintf(number, sizeof number, "%.3f", value);
-    text_ += std::string(name) + " " + number + "\n";
+    text_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
   }
   std::string take() { return std::move(text_); }
 
@@ -26,6 +28,72 @@ class Exposition {
 };
 
 std::string worker_label(size_t index) { return "worker=\"" + std::to_string(index) + "\""; }
+
+// What the workers' transports and media handlers counted, summed, and the
+// workers' own load.
+void render_media_totals(Exposition& out, const MetricsSnapshot& snapshot) {
+  ice::TransportTotals transport;
+  core::MediaTotals media;
+  for (const WorkerFigures& worker : snapshot.workers) {
+    transport.packets_received += worker.transport.packets_received;
+    transport.bytes_received += worker.transport.bytes_received;
+    transport.packets_sent += worker.transport.packets_sent;
+    transport.bytes_sent += worker.transport.bytes_sent;
+    transport.srtp_unprotect_failures += worker.transport.srtp_unprotect_failures;
+    transport.send_failures += worker.transport.send_failures;
+    transport.ice_failures += worker.transport.ice_failures;
+    transport.dtls_failures += worker.transport.dtls_failures;
+    media.nacked_packets_received += worker.media.nacked_packets_received;
+    media.keyframe_requests_received += worker.media.keyframe_requests_received;
+    media.nacks_sent += worker.media.nacks_sent;
+    media.keyframe_requests_sent += worker.media.keyframe_requests_sent;
+    media.muted_drops += worker.media.muted_drops;
+  }
+  out.family("partyline_media_packets_total", "counter", "SRTP and SRTCP packets received (in) and sent (out).");
+  out.sample("partyline_media_packets_total", "direction=\"in\"", transport.packets_received);
+  out.sample("partyline_media_packets_total", "direction=\"out\"", transport.packets_sent);
+  out.family("partyline_media_bytes_total", "counter", "SRTP and SRTCP bytes on the wire, received (in) and sent (out).");
+  out.sample("partyline_media_bytes_total", "direction=\"in\"", transport.bytes_received);
+  out.sample("partyline_media_bytes_total", "direction=\"out\"", transport.bytes_sent);
+  out.family("partyline_srtp_unprotect_failures_total", "counter",
+             "Received SRTP/SRTCP packets failing authentication or the replay check.");
+  out.sample("partyline_srtp_unprotect_failures_total", "", transport.srtp_unprotect_failures);
+  out.family("partyline_send_failures_total", "counter",
+             "Outgoing datagrams not sent: no path, not secure, protection failed or refused by the socket.");
+  out.sample("partyline_send_failures_total", "", transport.send_failures);
+  out.family("partyline_transport_failures_total", "counter", "PeerConnections that failed, by layer.");
+  out.sample("partyline_transport_failures_total", "layer=\"ice\"", transport.ice_failures);
+  out.sample("partyline_transport_failures_total", "layer=\"dtls\"", transport.dtls_failures);
+  out.family("partyline_nacked_packets_received_total", "counter", "Packets subscribers asked for again (NACK).");
+  out.sample("partyline_nacked_packets_received_total", "", media.nacked_packets_received);
+  out.family("partyline_keyframe_requests_received_total", "counter", "PLI and FIR from subscribers.");
+  out.sample("partyline_keyframe_requests_received_total", "", media.keyframe_requests_received);
+  out.family("partyline_nacks_sent_total", "counter", "NACKs sent to publishers for packets no cache held.");
+  out.sample("partyline_nacks_sent_total", "", media.nacks_sent);
+  out.family("partyline_keyframe_requests_sent_total", "counter", "PLIs sent to publishers (coalesced).");
+  out.sample("partyline_keyframe_requests_sent_total", "", media.keyframe_requests_sent);
+  out.family("partyline_muted_drops_total", "counter", "Published packets not forwarded because an operator muted them.");
+  out.sample("partyline_muted_drops_total", "", media.muted_drops);
+
+  out.family("partyline_worker_media_packets_total", "counter", "SRTP and SRTCP packets of one worker, by direction.");
+  for (size_t i = 0; i < snapshot.workers.size(); ++i) {
+    out.sample("partyline_worker_media_packets_total", worker_label(i) + ",direction=\"in\"",
+               snapshot.workers[i].transport.packets_received);
+    out.sample("partyline_worker_media_packets_total", worker_label(i) + ",direction=\"out\"",
+               snapshot.workers[i].transport.packets_sent);
+  }
+  out.family("partyline_worker_queued_packets", "gauge",
+             "Packets other workers queued for one worker (its rings' depth) and not yet served.");
+  for (size_t i = 0; i < snapshot.workers.size(); ++i) {
+    out.sample("partyline_worker_queued_packets", worker_label(i), snapshot.workers[i].queued);
+  }
+  out.family("partyline_worker_busy_seconds_total", "counter",
+             "Time since the start one worker's loop spent not waiting for events (running callbacks).");
+  for (size_t i = 0; i < snapshot.workers.size(); ++i) {
+    out.sample("partyline_worker_busy_seconds_total", worker_label(i),
+               std::max(0.0, snapshot.uptime_s - snapshot.workers[i].waiting_s));
+  }
+}
 
 }  // namespace
 
@@ -75,6 +143,7 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       out.sample("partyline_worker_forwarding_drops_total", labels, snapshot.workers[i].drops[reason]);
     }
   }
+  render_media_totals(out, snapshot);
 
   const WebhookCounts& hooks = snapshot.webhooks;
   out.family("partyline_webhook_events_total", "counter",

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/media/media_router.hpp"
+#include "core/media/media_totals.hpp"
+#include "ice/transport_totals.hpp"
 #include "signaling/admin/webhook_queue.hpp"
 
 namespace partyline::signaling::admin {
@@ -19,6 +21,10 @@ struct WorkerFigures {
   uint64_t retransmitted = 0;
   uint64_t legs = 0;
   std::array<uint64_t, static_cast<size_t>(core::RouterDrop::kCount)> drops{};
+  ice::TransportTotals transport;  // its PeerTransports, closed ones included
+  core::MediaTotals media;         // its LineMedias' feedback
+  uint64_t queued = 0;             // packets other workers queued for it, not drained yet
+  double waiting_s = 0;            // time its loop spent waiting for events
 };
 
 struct MetricsSnapshot {

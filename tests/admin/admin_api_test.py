@@ -383,6 +383,23 @@ async def check_metrics(admin, occupants):
     per_worker = sum(v for k, v in first.items() if k.startswith("partyline_worker_forwarded_packets_total{"))
     check(per_worker == first["partyline_forwarded_packets_total"], "the total is not the sum of the workers")
     check(any(k.startswith('partyline_forwarding_drops_total{reason="ring_full"}') for k in first), "no ring_full drops")
+    # The transports' totals cover at least what the live sessions' own
+    # figures say (closed transports stay counted), per direction.
+    live_in = 0
+    for entry in sessions:
+        if entry["peer_connection"]:
+            detail = await admin.get(f"/admin/v1/sessions/{entry['session']}")
+            live_in += detail.get("transport", {}).get("received", {}).get("packets", 0)
+    totals_in = parse_metrics((await asyncio.to_thread(http, "GET", admin.base + "/metrics"))[2])
+    media_in = totals_in['partyline_media_packets_total{direction="in"}']
+    check(media_in >= live_in > 0, f"media packets in {media_in} < the sessions' {live_in}")
+    check(first['partyline_media_packets_total{direction="out"}'] > 0, "no media packets out")
+    for worker in (0, 1):
+        busy = first[f'partyline_worker_busy_seconds_total{{worker="{worker}"}}']
+        check(0 <= busy <= first["partyline_uptime_seconds"], f"worker {worker} busy {busy} s")
+        check(f'partyline_worker_queued_packets{{worker="{worker}"}}' in first, f"no ring depth for worker {worker}")
+    for layer in ("ice", "dtls"):
+        check(f'partyline_transport_failures_total{{layer="{layer}"}}' in first, f"no {layer} failure counter")
     # Two occupants send audio to each other: the forwarded count grows.
     deadline = time.monotonic() + DEADLINE_S
     while True:

@@ -1,0 +1,24 @@
+// TransportTotals: what every PeerTransport of one thread (a media worker)
+// received, sent and lost, summed as it happens, for /metrics. Thread-local:
+// a worker's transports count into its own totals with plain increments (no
+// atomic, no lock), and the scrape reads them in a task on that worker.
+// Closed transports stay counted: these are counters, not gauges.
+#pragma once
+
+#include <cstdint>
+
+namespace partyline::ice {
+
+struct TransportTotals {
+  uint64_t packets_received = 0, bytes_received = 0;  // SRTP and SRTCP, unprotected
+  uint64_t packets_sent = 0, bytes_sent = 0;          // SRTP and SRTCP, on the wire
+  uint64_t srtp_unprotect_failures = 0;               // authentication or replay check failed
+  uint64_t send_failures = 0;                         // every SendResult but kSent
+  uint64_t ice_failures = 0;                          // transports failed in ICE (checks, consent)
+  uint64_t dtls_failures = 0;                         // transports failed in DTLS (fingerprint, handshake)
+};
+
+// The calling thread's totals.
+TransportTotals& thread_transport_totals();
+
+}  // namespace partyline::ice
