@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,14 +112,20 @@ Status HttpServer::start() {
     }
   }
 
+  auto tls = tls_daemon_options(options_.tls);
+  if (!tls) return tls.error();
+  // With TLS, MHD hands an upgraded connection over as one end of a
+  // non-blocking socketpair and relays it through GnuTLS on its own thread
+  // (epoll included), so the WebSocket code reads and writes plain bytes.
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG |
-                   (ipv6 ? MHD_USE_IPv6 : 0);
+                   (ipv6 ? MHD_USE_IPv6 : 0) | tls->flags;
   {
     std::lock_guard lock(log_mutex_);
     last_mhd_message_.clear();
   }
   daemon_.reset(MHD_start_daemon(flags, options_.port, nullptr, nullptr, &HttpServer::on_request, this,
                                  MHD_OPTION_EXTERNAL_LOGGER, &HttpServer::log_from_mhd, this,
+                                 MHD_OPTION_ARRAY, tls->items.data(),
                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
                                  MHD_OPTION_UNESCAPE_CALLBACK, &HttpServer::unescape, this,
                                  MHD_OPTION_CONNECTION_TIMEOUT, kHttpIdleTimeoutSeconds, MHD_OPTION_END));
@@ -130,7 +137,8 @@ Status HttpServer::start() {
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_BIND_PORT);
   bound_port_ = info != nullptr ? info->port : options_.port;
-  PL_LOG(kInfo, "server") << "HTTP listening on " << options_.bind_address << ":" << bound_port_;
+  PL_LOG(kInfo, "server") << (options_.tls.enabled() ? "HTTPS" : "HTTP") << " listening on " << options_.bind_address
+                           << ":" << bound_port_;
   return {};
 }
 
@@ -210,9 +218,24 @@ void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void*, cons
                              MHD_socket sock, MHD_UpgradeResponseHandle* handle) {
   auto* server = static_cast<HttpServer*>(self);
   WebSocketUpgrade upgrade;
+  // With TLS, `sock` is our end of MHD's socketpair, and libmicrohttpd
+  // 0.9.75 ends its relay to the client only once the client's side has
+  // ended too: after a release alone, the TCP connection stays open for as
+  // long as the client waits for the server to close it. Shutting down the
+  // reading side of the TCP socket ends the relay's inbound half; what we
+  // sent is still relayed, then MHD closes the connection. The descriptor
+  // is still MHD's then: it closes it only after MHD_UPGRADE_ACTION_CLOSE.
+  int tls_tcp_socket = -1;
+  if (server->options_.tls.enabled()) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info != nullptr) tls_tcp_socket = info->connect_fd;
+  }
   // MHD_upgrade_action is thread-safe (it resumes the connection through
   // MHD's inter-thread channel), so the socket may be released anywhere.
-  upgrade.socket = UpgradedSocket(sock, [handle] { MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE); });
+  upgrade.socket = UpgradedSocket(sock, [handle, tls_tcp_socket] {
+    if (tls_tcp_socket >= 0) ::shutdown(tls_tcp_socket, SHUT_RD);
+    MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
+  });
   upgrade.already_received.assign(extra_in != nullptr ? extra_in : "", extra_in_size);
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query_parameter, &upgrade.query);
   upgrade.remote_address = remote_address_of(connection);

@@ -18,6 +18,7 @@
 
 #include "rtp/result.hpp"
 #include "signaling/static_files.hpp"
+#include "signaling/tls_files.hpp"
 #include "signaling/websocket_connection.hpp"
 
 namespace partyline::signaling {
@@ -29,6 +30,7 @@ struct HttpServerOptions {
   uint16_t port = 8088;                   // 0: any free port (see HttpServer::port())
   std::filesystem::path web_root;         // empty: no static files (every GET is 404)
   std::string websocket_path = "/ws";
+  TlsCredentials tls;                     // set: HTTPS and WSS only (tls_files.hpp)
 };
 
 // A successful upgrade: the socket (released through MHD when destroyed),
@@ -50,8 +52,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Errors: a bad bind address or web root (400/404), or MHD could not listen
-  // (500, with MHD's reason, e.g. "Address already in use").
+  // Errors: a bad bind address or web root (400/404), TLS asked of a
+  // libmicrohttpd without it (501), or MHD could not listen (500, with MHD's
+  // reason, e.g. "Address already in use").
   Status start();
   // Every UpgradedSocket handed out must have been released before: MHD
   // closes and frees the ones still open, leaving their handles dangling.

@@ -20,6 +20,7 @@
 #include "signaling/plugin_requests.hpp"
 #include "signaling/request_router.hpp"
 #include "signaling/signaling_server.hpp"
+#include "signaling/tls_files.hpp"
 
 namespace partyline::signaling {
 
@@ -30,7 +31,7 @@ Result<std::shared_ptr<const ice::Certificate>> load_certificate(const core::Con
   return ice::Certificate::load_pem_files(config.dtls.certificate_file, config.dtls.private_key_file);
 }
 
-SignalingOptions signaling_options(const core::Config& config) {
+SignalingOptions signaling_options(const core::Config& config, TlsCredentials tls) {
   SignalingOptions options;
   options.bind_address = config.http.bind_address;
   options.port = config.http.port;
@@ -45,6 +46,7 @@ SignalingOptions signaling_options(const core::Config& config) {
   options.auth.allow_anonymous = config.auth.allow_anonymous;
   options.rate_limit.requests_per_second = config.limits.requests_per_second;
   options.rate_limit.burst = config.limits.request_burst;
+  options.tls = std::move(tls);
   return options;
 }
 
@@ -70,17 +72,20 @@ CallHandler::Options call_options(const core::Config& config) {
   return options;
 }
 
-std::string public_url(const std::string& bind_address, uint16_t port) {
+// `scheme` "http" or "ws", with an "s" added under TLS.
+std::string public_url(const std::string& scheme, bool tls, const std::string& bind_address, uint16_t port) {
   const bool any_address = bind_address == "0.0.0.0" || bind_address == "::";
   const std::string host = any_address ? "127.0.0.1" : bind_address;
-  return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
+  return scheme + (tls ? "s" : "") + "://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port) + "/";
 }
 
-admin::AdminHttpOptions admin_options(const core::Config& config) {
+admin::AdminHttpOptions admin_options(const core::Config& config, TlsCredentials tls) {
   admin::AdminHttpOptions options;
   options.bind_address = config.admin.bind_address;
   options.port = config.admin.port;
   options.token = config.admin.token;
+  options.tls = std::move(tls);
   return options;
 }
 
@@ -94,6 +99,16 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   } else {
     PL_LOG(kWarn, "server") << "SRTP crypto: libsrtp2's own (" << installed.error().message << ")";
   }
+  // HTTPS/WSS: both files read and checked before anything starts.
+  auto http_tls = load_tls_files(config.http.tls_certificate_file, config.http.tls_private_key_file);
+  auto admin_tls = load_tls_files(config.admin.tls_certificate_file, config.admin.tls_private_key_file);
+  if (!http_tls || !admin_tls) {
+    PL_LOG(kError, "server") << (http_tls ? "admin: " + admin_tls.error().message
+                                          : "http: " + http_tls.error().message);
+    return 1;
+  }
+  const bool http_uses_tls = http_tls->enabled();
+  const bool admin_uses_tls = admin_tls->enabled();
   auto certificate = load_certificate(config);
   if (!certificate) {
     PL_LOG(kError, "server") << "DTLS certificate: " << certificate.error().message;
@@ -136,7 +151,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   PluginRequests plugin_requests(*plugin_host);
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
                                  {&plugin_requests, {"message", "ice_trickle", "hangup"}, "handle"}});
-  SignalingServer server(signaling_options(config), signaling_loop, router);
+  SignalingServer server(signaling_options(config, std::move(*http_tls)), signaling_loop, router);
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
     signaling_loop.run_sync([&plugin_host, &handler] {
@@ -149,7 +164,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // non-loopback bind has a token.
   admin::AdminApi admin_api({signaling_loop, handler, plugin_host, workers, media_plane, config});
   admin_api.use_webhooks(webhooks.get());
-  admin::AdminHttpServer admin_server(admin_options(config), admin_api.router());
+  admin::AdminHttpServer admin_server(admin_options(config, std::move(*admin_tls)), admin_api.router());
   if (auto status = admin_server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
     server.stop();
@@ -159,10 +174,15 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
     });
     return 1;
   }
-  PL_LOG(kInfo, "server") << "admin API listening on " << public_url(config.admin.bind_address, admin_server.port())
+  PL_LOG(kInfo, "server") << "admin API listening on "
+                          << public_url("http", admin_uses_tls, config.admin.bind_address, admin_server.port())
                           << (config.admin.token.empty() ? " (no token: loopback only)" : " (token required)");
   PL_LOG(kInfo, "server") << "partyline " << PARTYLINE_VERSION << " with " << workers.size() << " media workers";
-  PL_LOG(kInfo, "server") << "partyline listening on " << public_url(config.http.bind_address, server.port());
+  std::string listening = public_url("http", http_uses_tls, config.http.bind_address, server.port());
+  if (http_uses_tls) {
+    listening += " (WebSocket " + public_url("ws", true, config.http.bind_address, server.port()) + "ws)";
+  }
+  PL_LOG(kInfo, "server") << "partyline listening on " << listening;
 
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);

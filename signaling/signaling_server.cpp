@@ -13,6 +13,7 @@ HttpServerOptions http_options(const SignalingOptions& options) {
   http.bind_address = options.bind_address;
   http.port = options.port;
   http.web_root = options.web_root;
+  http.tls = options.tls;
   return http;
 }
 

@@ -34,6 +34,7 @@ struct SignalingOptions {
   size_t max_pending_transactions = 64; // per session; more get 429
   AuthOptions auth;                     // refused at connect: closed with 4001
   RateLimit rate_limit;                 // per session; more get 429 (keepalives are exempt)
+  TlsCredentials tls;                   // set: HTTPS and WSS only
 };
 
 class SignalingServer {

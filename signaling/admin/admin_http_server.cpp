@@ -123,12 +123,14 @@ Status AdminHttpServer::start() {
   if (!address) {
     return make_error(error_code::kBadRequest, "admin bind address '" + options_.bind_address + "' is not an IP address");
   }
+  auto tls = tls_daemon_options(options_.tls);
+  if (!tls) return make_error(tls.error().code, "admin listener: " + tls.error().message);
   {
     std::lock_guard lock(log_mutex_);
     last_mhd_message_.clear();
   }
   const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                         MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | tls->flags;
   {
     std::lock_guard lock(pending_->mutex);
     pending_->accepting = true;
@@ -136,6 +138,7 @@ Status AdminHttpServer::start() {
   // The logger first: MHD warns through its own logger about options before it.
   daemon_.reset(MHD_start_daemon(flags, options_.port, nullptr, nullptr, &AdminHttpServer::on_request, this,
                                  MHD_OPTION_EXTERNAL_LOGGER, &AdminHttpServer::log_from_mhd, this,
+                                 MHD_OPTION_ARRAY, tls->items.data(),
                                  MHD_OPTION_NOTIFY_COMPLETED, &AdminHttpServer::on_completed, this,
                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&*address),
                                  MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,

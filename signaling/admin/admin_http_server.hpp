@@ -21,6 +21,7 @@
 
 #include "rtp/result.hpp"
 #include "signaling/admin/admin_router.hpp"
+#include "signaling/tls_files.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -29,6 +30,7 @@ struct AdminHttpOptions {
   uint16_t port = 7088;                    // 0: any free port (see port())
   std::string token;                       // empty: no Authorization required (loopback only, config checks)
   size_t max_body_bytes = 65536;           // larger bodies get 413
+  TlsCredentials tls;                      // set: HTTPS only (tls_files.hpp)
 };
 
 // True when `presented` equals `expected`, in time that depends on neither
@@ -43,7 +45,8 @@ class AdminHttpServer {
   AdminHttpServer(const AdminHttpServer&) = delete;
   AdminHttpServer& operator=(const AdminHttpServer&) = delete;
 
-  // Errors name the address and MHD's reason ("Address already in use").
+  // Errors name the address and MHD's reason ("Address already in use"), or
+  // say that this libmicrohttpd has no TLS (501) when TLS is asked for.
   Status start();
   // New requests get 503; waits (a few seconds at most) for the replies of
   // requests in flight, answers any still missing with 503, then stops MHD.

@@ -59,12 +59,14 @@ class SignalingClient:
         self._keepalive = asyncio.ensure_future(self._keepalive_loop(interval_ms / 2000))
 
     @classmethod
-    async def connect(cls, url, name="client", timeout=10.0):
+    async def connect(cls, url, name="client", timeout=10.0, ssl=None):
         """Connects and waits for the handshake state. A URL without an
         identity (`token` or `name`, docs/protocol.md "Identity") connects
-        anonymously as `name`."""
+        anonymously as `name`. `ssl`: the ssl.SSLContext of a wss:// URL
+        (default: the system's trusted certificates)."""
         url = with_identity(url, name)
-        socket = await asyncio.wait_for(websockets.connect(url, max_size=2**20), timeout)
+        tls = {"ssl": ssl} if ssl is not None else {}
+        socket = await asyncio.wait_for(websockets.connect(url, max_size=2**20, **tls), timeout)
         raw = await asyncio.wait_for(socket.recv(), timeout)
         handshake = json.loads(raw)
         if handshake.get("handshake") != "state" or not handshake.get("session"):
