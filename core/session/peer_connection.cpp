@@ -303,6 +303,15 @@ Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> stream
     }
     outgoing.push_back(known->second);
   }
+  // A stream no longer carried is forgotten: should it come back (its
+  // publisher rejoins on the same session), it gets new SSRCs like any new
+  // stream (its m-line may be reused, its SSRC is not): Chromium plays an
+  // SSRC that comes back with restarted numbering as silence.
+  std::erase_if(outgoing_, [&](const auto& entry) {
+    return std::none_of(streams.begin(), streams.end(), [&](const LegRequest& request) {
+      return entry.first == request.stream_id + " " + request.track_id;
+    });
+  });
   auto offer = rtp::build_update_offer(*session_, outgoing);
   if (!offer) return offer.error();
   std::string sdp = offer->sdp;
