@@ -3,7 +3,9 @@
 #include <microhttpd.h>
 
 #include <array>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "core/runtime/epoll_poll.hpp"
 #include "core/runtime/log.hpp"
@@ -31,6 +33,21 @@ core::LogLevel current_log_level() {
 }
 
 json_t* string_of(std::string_view text) { return json_stringn(text.data(), text.size()); }
+
+// The dashboard's files (web/admin/, docs/admin-api.md "Dashboard"), each a
+// route of its own: no pattern, so an unknown path still needs the token.
+constexpr std::array<const char*, 6> kDashboardFiles = {"/",          "/dashboard.css", "/dashboard.js",
+                                                         "/figures.js", "/sparkline.js",  "/admin_client.js"};
+
+std::optional<StaticFiles> open_dashboard(const std::string& web_root) {
+  if (web_root.empty()) return std::nullopt;
+  auto files = StaticFiles::open(std::filesystem::path(web_root) / "admin");
+  if (!files) {
+    PL_LOG(kWarn, "admin") << "no dashboard: " << files.error().message;
+    return std::nullopt;
+  }
+  return std::move(files.value());
+}
 
 }  // namespace
 
@@ -61,6 +78,12 @@ AdminApi::AdminApi(AdminContext context) : context_(std::move(context)) {
   router_.add({"POST", "/admin/v1/plugins/{name}", true, on_loop_with(&AdminApi::plugin_query)});
   router_.add({"POST", "/admin/v1/plugins/{name}/handles/{handle}", true, on_loop_with(&AdminApi::plugin_query)});
   router_.add({"GET", "/metrics", false, [this](AdminRequest, AdminReply reply) { metrics(std::move(reply)); }});
+  // The dashboard carries no data: served without the token (its API calls send it).
+  dashboard_ = open_dashboard(context_.config.http.web_root);
+  for (const char* file : kDashboardFiles) {
+    router_.add({"GET", file, false,
+                 [this](AdminRequest request, AdminReply reply) { reply(dashboard_file(request)); }, true});
+  }
 }
 
 AdminApi::~AdminApi() = default;
@@ -271,6 +294,20 @@ void AdminApi::metrics(AdminReply reply) {
       part_done();
     });
   }
+}
+
+AdminResponse AdminApi::dashboard_file(const AdminRequest& request) const {
+  if (!dashboard_) return error_response(MHD_HTTP_NOT_FOUND, "no dashboard: the web root has no admin/ folder");
+  auto path = dashboard_->resolve(request.path);
+  if (!path) return error_response(MHD_HTTP_NOT_FOUND, path.error().message);
+  std::ifstream file(*path, std::ios::binary);
+  if (!file) return error_response(MHD_HTTP_NOT_FOUND, "cannot read " + request.path);
+  std::ostringstream content;
+  content << file.rdbuf();
+  AdminResponse response;
+  response.content_type = std::string(content_type_for(*path));
+  response.body = std::move(content).str();
+  return response;
 }
 
 }  // namespace partyline::signaling::admin

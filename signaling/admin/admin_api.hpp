@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/media/media_plane.hpp"
 #include "core/plugins/plugin_host.hpp"
@@ -17,6 +18,7 @@
 #include "signaling/admin/admin_router.hpp"
 #include "signaling/admin/webhooks.hpp"
 #include "signaling/call_handler.hpp"
+#include "signaling/static_files.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -62,9 +64,12 @@ class AdminApi {
   AdminResponse kick(const AdminRequest& request) const;
   // GET /metrics: gathers every worker's counters on the worker, then answers.
   void metrics(AdminReply reply);
+  // The dashboard's page and scripts, read from <http.web_root>/admin now.
+  AdminResponse dashboard_file(const AdminRequest& request) const;
 
   AdminContext context_;
   AdminRouter router_;
+  std::optional<StaticFiles> dashboard_;  // none: no web root, or no admin/ in it
   const WebhookSender* webhooks_ = nullptr;
   // Tasks posted to the loops check it: a task running after the AdminApi is
   // gone answers 503 instead of touching it.

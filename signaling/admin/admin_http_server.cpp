@@ -217,8 +217,12 @@ MHD_Result AdminHttpServer::dispatch(MHD_Connection* connection, Connection& sta
     PL_LOG(kDebug, "admin") << method << " " << url << " -> " << response.status;
     return queue_response(connection, response);
   };
-  // Before routing: without the token, not even which paths exist is told.
-  if (!options_.token.empty()) {
+  RouteMatch match = router_.match(method, url);
+  // Before anything else: without the token, not even which paths exist is
+  // told. Only a route that carries no data (the dashboard's files) is
+  // served without it.
+  const bool open_route = match.route != nullptr && match.route->without_token;
+  if (!options_.token.empty() && !open_route) {
     auto presented = bearer_token(connection);
     if (!presented || !token_matches(*presented, options_.token)) {
       PL_LOG(kInfo, "admin") << method << " " << url << ": refused, "
@@ -231,7 +235,6 @@ MHD_Result AdminHttpServer::dispatch(MHD_Connection* connection, Connection& sta
     return answer_now(error_response(MHD_HTTP_CONTENT_TOO_LARGE,
                                      "body over " + std::to_string(options_.max_body_bytes) + " bytes"));
   }
-  RouteMatch match = router_.match(method, url);
   if (match.route == nullptr) {
     if (!match.path_known) return answer_now(error_response(MHD_HTTP_NOT_FOUND, std::string("no such path: ") + url));
     AdminResponse response = error_response(MHD_HTTP_METHOD_NOT_ALLOWED,

@@ -48,6 +48,9 @@ struct AdminRoute {
   // before the handler runs.
   bool takes_json_body = false;
   AdminHandler handler;
+  // Served without the token: only for what carries no data (the
+  // dashboard's page and scripts; their API calls send the token).
+  bool without_token = false;
 };
 
 struct RouteMatch {
