@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/runtime/log.hpp"
+#include "signaling/request_counts.hpp"
 
 namespace partyline::signaling {
 
@@ -92,12 +93,14 @@ std::string ClientSession::log_context() const { return "session=" + id_.substr(
 void ClientSession::respond_success(const std::string& transaction, const std::string& request_name,
                                     core::JsonPtr extra_fields) {
   if (!take_pending(transaction, "success")) return;
+  thread_request_counts().count(request_name, 200);
   connection_->send_text(format_success(transaction, request_name, extra_fields.get()));
 }
 
 void ClientSession::respond_error(const std::string& transaction, const std::string& request_name,
                                   const Error& error) {
   if (!take_pending(transaction, "error")) return;
+  thread_request_counts().count(request_name, error.code);
   PL_LOG(kDebug, log_context()) << "request '" << request_name << "' failed: " << error.code << " "
                                 << error.message;
   connection_->send_text(format_error(transaction, request_name, error));
@@ -154,20 +157,20 @@ void ClientSession::on_text(std::string text) {
     const auto& refused = std::get<MessageError>(message);
     if (!within_rate_limit(refused.transaction, refused.request)) return;
     PL_LOG(kDebug, log_context()) << "refused a message: " << refused.error.message;
-    connection_->send_text(format_error(refused.transaction, refused.request, refused.error));
+    refuse(refused.transaction, refused.request, refused.error);
   }
 }
 
 void ClientSession::on_request(Request request) {
   if (pending_.count(request.transaction) != 0) {
     Error busy = make_error(error_code::kConflict, "transaction '" + request.transaction + "' is still awaiting its response");
-    connection_->send_text(format_error(request.transaction, request.name, busy));
+    refuse(request.transaction, request.name, busy);
     return;
   }
   if (pending_.size() >= options_.max_pending_transactions) {
     Error limited = make_error(error_code::kRateLimited, "more than " + std::to_string(options_.max_pending_transactions) +
                                                              " requests awaiting a response");
-    connection_->send_text(format_error(request.transaction, request.name, limited));
+    refuse(request.transaction, request.name, limited);
     return;
   }
   pending_.emplace(request.transaction, request.name);
@@ -183,8 +186,14 @@ bool ClientSession::within_rate_limit(const std::optional<std::string>& transact
                                                            std::to_string(options_.rate_limit.requests_per_second) +
                                                            " requests per second");
   PL_LOG(kDebug, log_context()) << "refused a message: " << limited.message;
-  connection_->send_text(format_error(transaction, request, limited));
+  refuse(transaction, request, limited);
   return false;
+}
+
+void ClientSession::refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+                           const Error& error) {
+  thread_request_counts().count(request ? std::string_view(*request) : std::string_view("other"), error.code);
+  connection_->send_text(format_error(transaction, request, error));
 }
 
 bool ClientSession::check_keepalive() {

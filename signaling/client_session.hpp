@@ -92,6 +92,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void on_text(std::string text);
   void on_request(Request request);
   bool within_rate_limit(const std::optional<std::string>& transaction, const std::optional<std::string>& request);
+  // An error response the session itself sends (malformed, busy, limited),
+  // counted like a handler's.
+  void refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+              const Error& error);
   bool take_pending(const std::string& transaction, const char* what);
   bool check_keepalive();
   void on_connection_closed(uint16_t code);

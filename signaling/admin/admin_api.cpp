@@ -268,6 +268,7 @@ void AdminApi::metrics(AdminReply reply) {
       scrape->snapshot.sessions = counts.sessions;
       scrape->snapshot.lines = counts.lines;
       scrape->snapshot.occupants = counts.occupants;
+      scrape->snapshot.requests = thread_request_counts().snapshot();
     }
     part_done();
   });

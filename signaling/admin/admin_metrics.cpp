@@ -144,6 +144,12 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
     }
   }
   render_media_totals(out, snapshot);
+  out.family("partyline_signaling_requests_total", "counter",
+             "Signaling requests answered, by request name and result code (200: success).");
+  for (const RequestCounts::Entry& entry : snapshot.requests) {
+    out.sample("partyline_signaling_requests_total",
+               "request=\"" + entry.request + "\",code=\"" + std::to_string(entry.code) + "\"", entry.count);
+  }
 
   const WebhookCounts& hooks = snapshot.webhooks;
   out.family("partyline_webhook_events_total", "counter",

@@ -12,6 +12,7 @@
 #include "core/media/media_totals.hpp"
 #include "ice/transport_totals.hpp"
 #include "signaling/admin/webhook_queue.hpp"
+#include "signaling/request_counts.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -33,6 +34,7 @@ struct MetricsSnapshot {
   uint64_t lines = 0;      // lines in the LineStore
   uint64_t occupants = 0;  // sessions occupying a line
   std::vector<WorkerFigures> workers;
+  std::vector<RequestCounts::Entry> requests;  // answered by the signaling loop
   WebhookCounts webhooks;  // the webhook sender's counters (all 0 without webhooks)
 };
 

@@ -398,6 +398,9 @@ async def check_metrics(admin, occupants):
         busy = first[f'partyline_worker_busy_seconds_total{{worker="{worker}"}}']
         check(0 <= busy <= first["partyline_uptime_seconds"], f"worker {worker} busy {busy} s")
         check(f'partyline_worker_queued_packets{{worker="{worker}"}}' in first, f"no ring depth for worker {worker}")
+    # Requests by name and result: alice's and bob's joins succeeded.
+    check(first.get('partyline_signaling_requests_total{request="join",code="200"}', 0) >= 2,
+          "no successful joins counted in partyline_signaling_requests_total")
     for layer in ("ice", "dtls"):
         check(f'partyline_transport_failures_total{{layer="{layer}"}}' in first, f"no {layer} failure counter")
     # Two occupants send audio to each other: the forwarded count grows.
