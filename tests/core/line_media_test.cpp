@@ -81,8 +81,8 @@ class LineMediaTest : public ::testing::Test {
     rtp::OutgoingStream video{rtp::MediaKind::kVideo, "alice", "video-alice", kLegVideoSsrc, kLegRtxSsrc, "alice"};
     const rtp::UpdateOffer offer = offer_ok(bob_session_, {audio, video});
     bob_session_ = applied(bob_session_, offer, client_answer(offer, bob_offer_));
-    requests_ = {LegRequest{kAudioKey, 0, published[0].format, "alice", "audio-alice", "alice"},
-                 LegRequest{kVideoKey, 0, published[1].format, "alice", "video-alice", "alice"}};
+    requests_ = {LegRequest{kAudioKey, 0, published[0].format, "alice", "audio-alice", "alice", "Alice"},
+                 LegRequest{kVideoKey, 0, published[1].format, "alice", "video-alice", "alice", "Alice"}};
     ASSERT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
     ASSERT_EQ(bob_.leg_count(), 2u);
   }
