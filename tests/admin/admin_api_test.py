@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,51 +37,21 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from aiortc_peer import use_loopback_only  # noqa: E402
 from lines_helpers import LinePeer, last_occupants, wait_occupants  # noqa: E402
 from partyline_ws import RequestError, SignalingClient  # noqa: E402
+from server_process import ServerProcess, check, fail  # noqa: E402
 
 TOKEN = "admin-test-token-7f3a9c"
 JWT_SECRET = "jwt-secret-that-must-not-show"
 DEADLINE_S = 10.0
 
 
-def fail(message):
-    raise AssertionError(message)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
-
-class Server:
+class Server(ServerProcess):
     def __init__(self, binary, folder, extra_env):
-        self.log_file = tempfile.NamedTemporaryFile("w+", prefix="partyline-admin-", suffix=".log", delete=False)
         env = dict(os.environ, PARTYLINE_HTTP_PORT="0", PARTYLINE_HTTP_BIND="127.0.0.1",
                    PARTYLINE_ADMIN_PORT="0", PARTYLINE_PLUGIN_FOLDERS=folder, PARTYLINE_LOG_LEVEL="info",
                    PARTYLINE_ICE_ADDRESSES="127.0.0.1", PARTYLINE_ICE_ALLOWED_NETWORKS="127.0.0.0/8",
                    PARTYLINE_WORKERS="2", PARTYLINE_JWT_SECRET=JWT_SECRET)
         env.update(extra_env)
-        self.process = subprocess.Popen([binary], stderr=self.log_file, stdout=subprocess.DEVNULL, env=env)
-
-    def text(self):
-        with open(self.log_file.name) as log:
-            return log.read()
-
-    def wait_for(self, pattern, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.text())
-            if found:
-                return found
-            if self.process.poll() is not None:
-                fail(f"the server exited with {self.process.returncode}:\n{self.text()}")
-            time.sleep(0.05)
-        fail(f"the server never logged /{pattern}/:\n{self.text()}")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=30)
-        check(status == 0, f"the server exited with {status} after SIGTERM:\n{self.text()[-3000:]}")
-        os.unlink(self.log_file.name)
+        super().__init__([binary], env, "partyline-admin-")
 
 
 def http(method, url, token=TOKEN, body=None, raw_body=None):
@@ -546,8 +515,7 @@ def main():
             server.stop()
             print("ok: SIGTERM: exit 0")
         except BaseException:
-            if server.process.poll() is None:
-                server.process.kill()
+            server.kill()
             print(server.text()[-5000:], file=sys.stderr)
             raise
     print("admin_api: passed")

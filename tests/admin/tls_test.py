@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -33,18 +31,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from partyline_ws import SignalingClient  # noqa: E402
+from server_process import ServerProcess, check, fail  # noqa: E402
 
 TOKEN = "tls-test-token-5d81e2"
 DEADLINE_S = 10.0
-
-
-def fail(message):
-    raise AssertionError(message)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 def make_certificate(folder, name):
@@ -76,32 +66,9 @@ def server_env(folder):
                 PARTYLINE_ICE_ADDRESSES="127.0.0.1", PARTYLINE_ICE_ALLOWED_NETWORKS="127.0.0.0/8")
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, binary, config, env):
-        self.log_file = tempfile.NamedTemporaryFile("w+", prefix="partyline-tls-", suffix=".log", delete=False)
-        self.process = subprocess.Popen([binary, "--config", config], stderr=self.log_file,
-                                        stdout=subprocess.DEVNULL, env=env)
-
-    def text(self):
-        with open(self.log_file.name) as log:
-            return log.read()
-
-    def wait_for(self, pattern, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.text())
-            if found:
-                return found
-            if self.process.poll() is not None:
-                fail(f"the server exited with {self.process.returncode}:\n{self.text()}")
-            time.sleep(0.05)
-        fail(f"the server never logged /{pattern}/:\n{self.text()}")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=30)
-        check(status == 0, f"the server exited with {status} after SIGTERM:\n{self.text()[-3000:]}")
-        os.unlink(self.log_file.name)
+        super().__init__([binary, "--config", config], env, "partyline-tls-")
 
 
 def https(url, context, token=TOKEN):
@@ -240,8 +207,7 @@ def main():
             server.stop()
             print("ok: SIGTERM: exit 0")
         except BaseException:
-            if server.process.poll() is None:
-                server.process.kill()
+            server.kill()
             print(server.text()[-5000:], file=sys.stderr)
             raise
     print("tls: passed")

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,19 +39,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from aiortc_peer import use_loopback_only  # noqa: E402
 from lines_helpers import LinePeer, wait_occupants  # noqa: E402
 from partyline_ws import SignalingClient  # noqa: E402
+from server_process import ServerProcess, check  # noqa: E402
 
 SECRET = "webhook-secret-5d1e"
 DEADLINE_S = 10.0
 PROMPT_PING_S = 0.5  # a signaling round trip on loopback takes milliseconds
-
-
-def fail(message):
-    raise AssertionError(message)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 class Receiver:
@@ -114,14 +105,12 @@ class Receiver:
             return list(self.posts)
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, binary, webhooks):
         self.folder = tempfile.TemporaryDirectory(prefix="partyline-webhooks-")
         config_path = os.path.join(self.folder.name, "config.json")
         with open(config_path, "w") as config:
             json.dump({"webhooks": webhooks}, config)
-        self.log_path = os.path.join(self.folder.name, "server.log")
-        self.log_file = open(self.log_path, "w+")
         plugins = os.path.join(self.folder.name, "plugins")  # none
         os.mkdir(plugins)
         env = dict(os.environ, PARTYLINE_HTTP_PORT="0", PARTYLINE_HTTP_BIND="127.0.0.1",
@@ -130,39 +119,10 @@ class Server:
                    PARTYLINE_WORKERS="2")
         for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             env.pop(proxy, None)  # the webhook POSTs go straight to the receiver
-        self.process = subprocess.Popen([binary, "--config", config_path], stderr=self.log_file,
-                                        stdout=subprocess.DEVNULL, env=env)
+        super().__init__([binary, "--config", config_path], env, "partyline-webhooks-")
         self.admin_base = self.wait_for(r"admin API listening on (http://\S+)/").group(1)
         signaling_base = self.wait_for(r"partyline listening on (http://\S+)/").group(1)
         self.ws_url = signaling_base.replace("http://", "ws://") + "/ws"
-
-    def text(self):
-        with open(self.log_path) as log:
-            return log.read()
-
-    def wait_for(self, pattern, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.text())
-            if found:
-                return found
-            if self.process.poll() is not None:
-                fail(f"the server exited with {self.process.returncode}:\n{self.text()}")
-            time.sleep(0.05)  # polling the log file
-        fail(f"the server never logged /{pattern}/:\n{self.text()}")
-
-    def stop(self, within_s=30.0):
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=within_s)
-        elapsed = time.monotonic() - started
-        check(status == 0, f"the server exited with {status} after SIGTERM:\n{self.text()[-3000:]}")
-        return elapsed
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
     def close(self):
         self.log_file.close()
