@@ -58,6 +58,34 @@ TEST(AdminRouterTest, TellsAnUnknownPathFromAWrongMethod) {
   }
 }
 
+// The dashboard's files: literal routes served without the token, so that
+// no other path (a one-segment unknown one included) becomes open.
+TEST(AdminRouterTest, OnlyTheDashboardsOwnPathsAreOpen) {
+  AdminRouter router = table();
+  auto none = [](AdminRequest, AdminReply) {};
+  router.add({"GET", "/", false, none, true});
+  router.add({"GET", "/dashboard.js", false, none, true});
+  struct Case {
+    const char* method;
+    const char* path;
+    bool open;
+  } cases[] = {
+      {"GET", "/", true},
+      {"GET", "/dashboard.js", true},
+      {"GET", "/dashboard.js/", false},
+      {"GET", "//", false},
+      {"GET", "/nosuch", false},
+      {"GET", "/admin/v1/info", false},
+      {"POST", "/", false},  // 405, after the token check
+  };
+  for (const Case& test : cases) {
+    const RouteMatch match = router.match(test.method, test.path);
+    const bool open = match.route != nullptr && match.route->without_token;
+    EXPECT_EQ(open, test.open) << test.method << " " << test.path;
+  }
+  EXPECT_TRUE(router.match("POST", "/").path_known);
+}
+
 TEST(AdminRouterTest, ErrorBodiesAreJsonWithCodeAndReason) {
   AdminResponse response = error_response(404, "no session \"x\"");
   EXPECT_EQ(response.status, 404u);
