@@ -367,6 +367,24 @@ async def check_metrics(admin, occupants):
         busy = first[f'partyline_worker_busy_seconds_total{{worker="{worker}"}}']
         check(0 <= busy <= first["partyline_uptime_seconds"], f"worker {worker} busy {busy} s")
         check(f'partyline_worker_queued_packets{{worker="{worker}"}}' in first, f"no ring depth for worker {worker}")
+    # The forwarded total against the per-session figures, within one
+    # scrape: every leg's packets were written for it, and all but those the
+    # sink refused (sink_not_ready, send_failed, protect_failed) forwarded.
+    before = parse_metrics((await asyncio.to_thread(http, "GET", admin.base + "/metrics"))[2])
+    legs_total = 0
+    for entry in sessions:
+        if entry["peer_connection"]:
+            detail = await admin.get(f"/admin/v1/sessions/{entry['session']}")
+            legs_total += sum(leg["packets"] for leg in detail.get("streams", {}).get("received", []))
+    after = parse_metrics((await asyncio.to_thread(http, "GET", admin.base + "/metrics"))[2])
+    refused = sum(after[f'partyline_forwarding_drops_total{{reason="{reason}"}}']
+                  for reason in ("transport_not_ready", "send_failed", "protect_failed"))
+    check(before["partyline_forwarded_packets_total"] <= legs_total
+          <= after["partyline_forwarded_packets_total"] + refused,
+          f"the sessions' legs carried {legs_total} packets; forwarded {before['partyline_forwarded_packets_total']}"
+          f" -> {after['partyline_forwarded_packets_total']} (+{refused} refused by sinks)")
+    print(f"ok: /metrics forwarded {before['partyline_forwarded_packets_total']:.0f} .. "
+          f"{after['partyline_forwarded_packets_total']:.0f} brackets the sessions' legs ({legs_total})")
     # Requests by name and result: alice's and bob's joins succeeded.
     check(first.get('partyline_signaling_requests_total{request="join",code="200"}', 0) >= 2,
           "no successful joins counted in partyline_signaling_requests_total")
