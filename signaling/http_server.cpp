@@ -166,6 +166,11 @@ MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const 
 
 MHD_Result HttpServer::serve_file(MHD_Connection* connection, const char* url) {
   if (!files_) return serve_text(connection, MHD_HTTP_NOT_FOUND, "not found");
+  // web/admin/ is the admin listener's dashboard (docs/admin-api.md): only
+  // that listener serves it.
+  if (std::string_view(url).starts_with("/admin/") || std::string_view(url) == "/admin") {
+    return serve_text(connection, MHD_HTTP_NOT_FOUND, "not found");
+  }
   auto resolved = files_->resolve(url);
   if (!resolved) {
     PL_LOG(kDebug, "server") << "HTTP 404: " << resolved.error().message;

@@ -117,8 +117,9 @@ async def check_errors(admin, signaling_base):
     await admin.call("POST", "/admin/v1/plugins/example", status=400, raw_body=b"[1, 2]")
     print("ok: 404, 405 (with Allow), 400 for malformed and wrong bodies, each with a JSON error body")
 
-    # The admin routes are not served on the signaling port.
-    for path in ("/admin/v1/info", "/admin/v1/sessions", "/metrics"):
+    # The admin routes are not served on the signaling port, nor the
+    # dashboard that its web root holds in admin/.
+    for path in ("/admin/v1/info", "/admin/v1/sessions", "/metrics", "/admin/", "/admin/dashboard.js"):
         status, _, _ = await asyncio.to_thread(http, "GET", signaling_base + path)
         check(status == 404, f"signaling port served {path}: {status}")
     print("ok: admin paths are 404 on the signaling port")
