@@ -16,6 +16,18 @@ struct TransportTotals {
   uint64_t send_failures = 0;                         // every SendResult but kSent
   uint64_t ice_failures = 0;                          // transports failed in ICE (checks, consent)
   uint64_t dtls_failures = 0;                         // transports failed in DTLS (fingerprint, handshake)
+
+  TransportTotals& operator+=(const TransportTotals& other) {
+    packets_received += other.packets_received;
+    bytes_received += other.bytes_received;
+    packets_sent += other.packets_sent;
+    bytes_sent += other.bytes_sent;
+    srtp_unprotect_failures += other.srtp_unprotect_failures;
+    send_failures += other.send_failures;
+    ice_failures += other.ice_failures;
+    dtls_failures += other.dtls_failures;
+    return *this;
+  }
 };
 
 // The calling thread's totals.

@@ -186,7 +186,7 @@ void LineMedia::on_retransmission_request(StreamKey key, std::span<const uint16_
   }
 }
 
-void LineMedia::send_keyframe_request(const Published& stream) {
+void LineMedia::send_keyframe_request(Published& stream) {
   const std::optional<uint32_t> ssrc = ssrc_of(stream);
   if (!ssrc) return;
   rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
@@ -194,7 +194,7 @@ void LineMedia::send_keyframe_request(const Published& stream) {
   // by on_transport_secure().
   if (rtp::write_pli(writer, rtcp_ssrc_, *ssrc).ok() && send_rtcp(writer.size())) {
     ++stats_.keyframe_requests_sent;
-    ++published_by_key(stream.key)->keyframe_requests_sent;
+    ++stream.keyframe_requests_sent;
     ++thread_media_totals().keyframe_requests_sent;
   }
 }

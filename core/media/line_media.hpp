@@ -170,7 +170,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   void on_report_blocks(const rtp::ReportBlockList& blocks);
   // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
-  void send_keyframe_request(const Published& stream);
+  void send_keyframe_request(Published& stream);
   void send_reports(int64_t now_us);
   // Bitrates over the interval since the last reports (`elapsed_us`).
   void update_bitrates(int64_t elapsed_us);

@@ -35,19 +35,8 @@ void render_media_totals(Exposition& out, const MetricsSnapshot& snapshot) {
   ice::TransportTotals transport;
   core::MediaTotals media;
   for (const WorkerFigures& worker : snapshot.workers) {
-    transport.packets_received += worker.transport.packets_received;
-    transport.bytes_received += worker.transport.bytes_received;
-    transport.packets_sent += worker.transport.packets_sent;
-    transport.bytes_sent += worker.transport.bytes_sent;
-    transport.srtp_unprotect_failures += worker.transport.srtp_unprotect_failures;
-    transport.send_failures += worker.transport.send_failures;
-    transport.ice_failures += worker.transport.ice_failures;
-    transport.dtls_failures += worker.transport.dtls_failures;
-    media.nacked_packets_received += worker.media.nacked_packets_received;
-    media.keyframe_requests_received += worker.media.keyframe_requests_received;
-    media.nacks_sent += worker.media.nacks_sent;
-    media.keyframe_requests_sent += worker.media.keyframe_requests_sent;
-    media.muted_drops += worker.media.muted_drops;
+    transport += worker.transport;
+    media += worker.media;
   }
   out.family("partyline_media_packets_total", "counter", "SRTP and SRTCP packets received (in) and sent (out).");
   out.sample("partyline_media_packets_total", "direction=\"in\"", transport.packets_received);
