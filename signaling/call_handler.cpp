@@ -172,8 +172,6 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
   state.published.clear();
   state.offer_in_flight = state.streams_changed = false;
   state.offered_keys.clear();
-  const uint32_t media_id = ++media_counter_;
-  const core::PublishKeys keys{media_id * 2, media_id * 2 + 1};
   const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
   state.peer->negotiate(std::move(offer), core::MediaRole::kLineParticipant,
                         [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
@@ -181,8 +179,7 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
                           if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
                           if (!result) close_peer(*current);
                           done(*current, std::move(result));
-                        },
-                        keys);
+                        });
   // Candidates that came before the offer follow it on the worker's queue.
   for (auto& candidate : state.early_candidates) state.peer->add_remote_candidate(std::move(candidate), nullptr);
   state.early_candidates.clear();

@@ -200,6 +200,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void offer_streams(SessionState& state);
   // `publishing_occupants`: line_publishers() of the session's line.
   void offer_streams(SessionState& state, const std::vector<const SessionState*>& publishing_occupants);
+  static std::string track_id(const SessionState& publisher, const core::PublishedStream& stream);
   // The line's occupants that publish something, in join order.
   std::vector<const SessionState*> line_publishers(const std::string& line_id);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
@@ -240,7 +241,6 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   core::Timer idle_sweep_;
   LineChangeCoalescer line_changes_;
   uint64_t negotiation_counter_ = 0;
-  uint32_t media_counter_ = 0;  // StreamKeys: 2n audio, 2n + 1 video
 };
 
 // Milliseconds on the monotonic clock, for the LineStore's notion of time.

@@ -39,8 +39,7 @@ Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJo
   guest.worker_index = join.worker_index;
   guest.peer_secure = true;  // its media is in-process: nothing to connect
   if (join.publish_audio) {
-    const uint32_t media_id = ++media_counter_;
-    guest.published.push_back(core::PublishedStream{media_id * 2, core::guest_audio_format()});
+    guest.published.push_back(core::PublishedStream{core::next_stream_key(), core::guest_audio_format(), ""});
     guest.publishes_audio = true;
   }
   occupants_[join.line_id].push_back(guest.id);

@@ -17,6 +17,19 @@ std::string_view kind_name(rtp::MediaKind kind) { return kind == rtp::MediaKind:
 
 }  // namespace
 
+// a=msid's track: "<kind>-<first 8 characters of the session>" for the
+// publisher's first stream of that kind, with "-<its m-line's mid>" after it
+// for any further one (a screen share beside a camera), so each stream of a
+// publisher is named apart.
+std::string CallHandler::track_id(const SessionState& publisher, const core::PublishedStream& stream) {
+  std::string name = std::string(kind_name(stream.format.kind)) + "-" + publisher.id.substr(0, 8);
+  for (const core::PublishedStream& other : publisher.published) {
+    if (&other == &stream) break;
+    if (other.format.kind == stream.format.kind) return name + "-" + stream.mid;
+  }
+  return name;
+}
+
 std::vector<const CallHandler::SessionState*> CallHandler::line_publishers(const std::string& line_id) {
   std::vector<const SessionState*> publishers;
   auto it = occupants_.find(line_id);
@@ -73,7 +86,7 @@ void CallHandler::offer_streams(SessionState& state, const std::vector<const Ses
       request.source_worker = publisher->worker_index;
       request.source_format = published.format;
       request.stream_id = publisher->id;
-      request.track_id = std::string(kind_name(published.format.kind)) + "-" + publisher->id.substr(0, 8);
+      request.track_id = track_id(*publisher, published);
       request.cname = publisher->id;
       request.publisher_name = publisher->name;
       streams.push_back(std::move(request));

@@ -37,20 +37,15 @@ LineMedia::~LineMedia() {
   for (const Published& stream : published_) router_.remove_source(stream.key);
 }
 
-std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
-                                                StreamKey video_key) {
+std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& session,
+                                                const std::function<StreamKey()>& next_key) {
   std::vector<PublishedStream> published;
-  bool audio_taken = false, video_taken = false;
   for (const rtp::NegotiatedMedia& media : session.media) {
     if (!participant_sends(media)) continue;
     auto format = rtp::stream_format(media);
     if (!format) continue;
-    const bool video = media.kind == rtp::MediaKind::kVideo;
-    if (media.kind != rtp::MediaKind::kAudio && !video) continue;
-    bool& taken = video ? video_taken : audio_taken;
-    if (taken) continue;  // one stream of each kind per occupant
-    taken = true;
-    Published stream{video ? video_key : audio_key, *format, rtp::video_codec(format->codec_name), std::nullopt,
+    if (media.kind != rtp::MediaKind::kAudio && media.kind != rtp::MediaKind::kVideo) continue;
+    Published stream{next_key(), *format, rtp::video_codec(format->codec_name), std::nullopt,
                      rtp::KeyframeRequester()};
     rtp::SsrcDirectory::Entry ssrcs{{format->payload_type}, format->rtx_payload_type, std::nullopt, std::nullopt};
     if (!media.remote_ssrcs.empty()) {
@@ -60,7 +55,7 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
     }
     published_.push_back(std::move(stream));
     incoming_.add(std::move(ssrcs));
-    published.push_back(PublishedStream{published_.back().key, *format});
+    published.push_back(PublishedStream{published_.back().key, *format, media.mid});
   }
   for (Published& stream : published_) router_.add_source(stream.key, this);
   return published;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,7 @@ namespace partyline::core {
 struct PublishedStream {
   StreamKey key = 0;
   rtp::StreamFormat format;
+  std::string mid;  // the participant's m-line it arrives on ("" for a plugin guest's)
 };
 
 // A stream this participant should receive: another occupant's.
@@ -103,10 +105,10 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   LineMedia(const LineMedia&) = delete;
   LineMedia& operator=(const LineMedia&) = delete;
 
-  // The first audio and the first video m-line the participant sends on
-  // become sources `audio_key` and `video_key`.
-  std::vector<PublishedStream> publish(const rtp::NegotiatedSession& session, StreamKey audio_key,
-                                       StreamKey video_key);
+  // Every audio and video m-line the participant sends on becomes a source,
+  // keyed by `next_key()` in m-line order.
+  std::vector<PublishedStream> publish(const rtp::NegotiatedSession& session,
+                                       const std::function<StreamKey()>& next_key);
   // After each completed negotiation: one leg per slot that carries a
   // requested stream (matched by stream and track id); legs no slot carries
   // any more leave the router. Returns how many legs could not be built

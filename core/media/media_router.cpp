@@ -1,10 +1,20 @@
 #include "core/media/media_router.hpp"
 
+#include <atomic>
+
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
 
 namespace partyline::core {
+
+StreamKey next_stream_key() {
+  static std::atomic<StreamKey> last{0};
+  StreamKey key = last.fetch_add(1, std::memory_order_relaxed) + 1;
+  while (key == 0) key = last.fetch_add(1, std::memory_order_relaxed) + 1;
+  return key;
+}
+
 
 namespace {
 

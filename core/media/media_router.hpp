@@ -38,8 +38,13 @@
 
 namespace partyline::core {
 
-// Names one published stream across the process (the control plane's choice).
+// Names one published stream across the process.
 using StreamKey = uint32_t;
+
+// A key no other stream of the process had before (never 0). Taken when a
+// stream starts being published, on any thread (an atomic counter), never
+// per packet; it wraps after 2^32 streams, long after the first ones ended.
+StreamKey next_stream_key();
 
 // Where a leg's packets go: the subscriber's transport, or a benchmark's.
 class LegSink {

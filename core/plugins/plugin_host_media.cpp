@@ -140,7 +140,7 @@ int PluginHost::negotiate(pl_handle& handle, std::string offer_sdp) {
                      answer.error().message.size());
         }
       },
-      {}, std::move(factory));
+      std::move(factory));
   return PL_OK;
 }
 

@@ -57,7 +57,7 @@ Status PeerConnection::create_transport() {
 }
 
 void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
-                               PublishKeys keys, MediaHandlerFactory factory) {
+                               MediaHandlerFactory factory) {
   if (role == MediaRole::kPlugin && !factory) {
     on_answer(make_error(error_code::kInternal, "plugin media without a handler factory"));
     return;
@@ -115,7 +115,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
     auto line_media = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this),
                                                   static_cast<uint32_t>(ssrc_random_()),
                                                   NtpClock{g_get_real_time() - g_get_monotonic_time()});
-    published = line_media->publish(*session_, keys.audio, keys.video);
+    published = line_media->publish(*session_, next_stream_key);
     line_media_ = line_media.get();
     media_ = std::move(line_media);
   }

@@ -52,12 +52,6 @@ enum class MediaRole {
 using MediaHandlerFactory =
     std::function<std::unique_ptr<MediaHandler>(std::vector<AnsweredStream> streams, MediaTransport& transport)>;
 
-// The StreamKeys a line participant's audio and video get (control plane's).
-struct PublishKeys {
-  StreamKey audio = 0;
-  StreamKey video = 0;
-};
-
 // The outcome of negotiating an offer.
 struct Negotiation {
   std::string answer_sdp;
@@ -99,7 +93,7 @@ class PeerConnection : private MediaTransport {
   // Negotiates the participant's offer: `on_answer` runs once, with the
   // answer or why the offer was refused (400 malformed, 415 unsupported).
   // kPlugin needs `factory`.
-  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer, PublishKeys keys = {},
+  void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
                  MediaHandlerFactory factory = nullptr);
 
   // Line participants, after negotiate(): the server's next offer carrying

@@ -64,17 +64,17 @@ void PeerConnectionHandle::on_worker(std::function<void(PeerConnection&)> task) 
 }
 
 void PeerConnectionHandle::negotiate(std::string offer_sdp, MediaRole role,
-                                     std::function<void(Result<Negotiation>)> on_answer, PublishKeys keys,
+                                     std::function<void(Result<Negotiation>)> on_answer,
                                      MediaHandlerFactory factory) {
   EventLoop& reply_loop = reply_loop_;
-  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop, keys,
+  on_worker([offer_sdp = std::move(offer_sdp), role, on_answer = std::move(on_answer), &reply_loop,
              factory = std::move(factory)](PeerConnection& pc) {
     pc.negotiate(
         offer_sdp, role,
         [on_answer, &reply_loop](Result<Negotiation> answer) {
           reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
         },
-        keys, factory);
+        factory);
   });
 }
 

@@ -32,7 +32,7 @@ class PeerConnectionHandle {
   PeerConnectionHandle& operator=(const PeerConnectionHandle&) = delete;
 
   void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer,
-                 PublishKeys keys = {}, MediaHandlerFactory factory = nullptr);
+                 MediaHandlerFactory factory = nullptr);
   // See PeerConnection::offer_streams and apply_answer.
   void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
   void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);

@@ -29,7 +29,7 @@ constexpr uint32_t kAliceRtxSsrc = 2888277619;
 constexpr uint32_t kAliceAudioSsrc = 2382238961;
 constexpr uint8_t kVp8 = 96, kRtx = 97, kOpus = 111;
 constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2;
-constexpr StreamKey kAudioKey = 2, kVideoKey = 3;
+constexpr StreamKey kAudioKey = 2, kVideoKey = kAudioKey + 1;  // in m-line order
 constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc = 0x2222;
 
 Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
@@ -70,7 +70,7 @@ class LineMediaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     alice_session_ = start(alice_offer_);
-    auto published = alice_.publish(alice_session_, kAudioKey, kVideoKey);
+    auto published = alice_.publish(alice_session_, [next = kAudioKey]() mutable { return next++; });  // audio, then video
     ASSERT_EQ(published.size(), 2u);
     EXPECT_EQ(published[0].format.codec_name, "opus");
     EXPECT_EQ(published[1].format.codec_name, "VP8");
