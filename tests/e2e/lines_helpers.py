@@ -28,7 +28,7 @@ import traceback
 import urllib.parse
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from aiortc_peer import configure_logging, use_loopback_only
@@ -63,6 +63,10 @@ def is_line_event(event):
     """Events of occupancy: the join's answer, `occupants`, `message`."""
     kind = event.get("event")
     return kind in ("occupants", "message") or (kind == "accepted" and "call_id" not in event)
+
+
+def is_presence_event(event):
+    return event.get("event") == "presence"
 
 
 def is_signaling_event(event):
@@ -223,6 +227,25 @@ def check_occupant_form(occupant, where):
     check(occupant["state"] in ("connecting", "connected"), f"{where}: occupant state {occupant['state']!r}")
 
 
+def check_occupant_media_form(occupant, where, media):
+    """An occupant as docs/protocol.md shows it since signaling-only joins:
+    check_occupant_form's fields plus `media` ("server" or "none")."""
+    check(occupant.get("media") == media, f"{where}: occupant should have media {media!r}: {occupant}")
+    check_occupant_form({key: value for key, value in occupant.items() if key != "media"}, where)
+
+
+async def join_without_media(client, line_id, token=None):
+    """`join` without `jsep` (a signaling-only occupant); returns the
+    response, which must say `media: "none"`."""
+    fields = {"line_id": line_id}
+    if token is not None:
+        fields["token"] = token
+    response = await client.request("join", **fields)
+    check(response.get("line_id") == line_id and response.get("media") == "none",
+          f"{client.name}: join without jsep: expected line_id {line_id} and media 'none', got {response}")
+    return response
+
+
 # ---------------------------------------------------------------- media
 
 class LinePeer:
@@ -247,15 +270,57 @@ class LinePeer:
         # and offers are answered strictly one after another.
         self._pending_updates = []
         self._negotiating = asyncio.Lock()
+        # hold_updates: server offers are kept in `held` instead of being
+        # answered (a test of glare answers them with answer_held()).
+        self.hold_updates = False
+        self.held = []
+        self.updates_answered = 0
+        # Frames received per kind on the tracks the server sends.
+        self.received = {"audio": 0, "video": 0}
+        self._readers = []
         if audio:
             self.pc.addTrack(AudioStreamTrack())
         if video:
             self.pc.addTrack(VideoStreamTrack())
+        self.pc.on("track", self._on_track)
         client.on_event(self._on_event)
 
-    async def offer(self):
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+    async def offer(self, mangle=None):
+        """Creates and sets the local offer; `mangle(sdp)` rewrites it before
+        it is set (aiortc then keeps the rewritten mids)."""
+        offer = await self.pc.createOffer()
+        if mangle is not None:
+            offer = RTCSessionDescription(sdp=mangle(offer.sdp), type="offer")
+        await self.pc.setLocalDescription(offer)
         return {"type": "offer", "sdp": self.pc.localDescription.sdp}
+
+    async def client_update(self, timeout=10.0):
+        """A client offer in an `update` request (docs/protocol.md, `update`,
+        "Client offers"): adds media to a signaling-only occupant, or changes
+        what an occupant with media publishes. Applies the answer from the
+        response; returns (transaction, response). A server offer arriving
+        meanwhile waits until the answer is applied."""
+        async with self._negotiating:
+            jsep = await self.offer()
+            transaction, future = await self.client.send_request("update", jsep=jsep)
+            response = await asyncio.wait_for(future, timeout)
+            if response.get("response") != "success":
+                raise RequestError("update", response.get("code"), response.get("reason"))
+            answer = response.get("jsep") or {}
+            check(answer.get("type") == "answer" and answer.get("sdp"),
+                  f"{self.client.name}: update offer answered without an answer: {response}")
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        self._answer_applied_now()
+        return transaction, response
+
+    async def answer_held(self):
+        """Answers the server offers held while hold_updates was set, one
+        after another; returns how many."""
+        self.hold_updates = False
+        held, self.held = self.held, []
+        for event in held:
+            await self._answer_update(event)
+        return len(held)
 
     async def join(self, line_id, token=None, timeout=10.0):
         """`join` with a real offer; applies the answer. Returns the response."""
@@ -278,14 +343,20 @@ class LinePeer:
         jsep = event["jsep"]
         check(jsep.get("type") == "answer" and jsep.get("sdp"), f"{self.client.name}: bad answer {event}")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="answer"))
+        self._answer_applied_now()
+        return event
+
+    def _answer_applied_now(self):
+        """The answer to the first offer is set: what waited for it goes on."""
+        if self._answer_applied:
+            return
         self._answer_applied = True
         for candidate in self._pending_candidates:
-            await self._add_candidate(candidate)
+            self._start(self._add_candidate(candidate), "candidate")
         self._pending_candidates.clear()
         for update in self._pending_updates:
-            self._start(self._answer_update(update), "update")
+            self._on_event(update)
         self._pending_updates.clear()
-        return event
 
     async def settle(self, timeout=EVENT_DEADLINE_S):
         """Waits for the update answers and candidates in progress, so that
@@ -301,6 +372,27 @@ class LinePeer:
         self.client.off_event(self._on_event)
         await self.settle()
         await self.pc.close()
+        for reader in self._readers:
+            reader.cancel()
+
+    def _on_track(self, track):
+        self._readers.append(asyncio.ensure_future(self._count_frames(track)))
+
+    async def _count_frames(self, track):
+        try:
+            while True:
+                await track.recv()
+                self.received[track.kind] += 1
+        except MediaStreamError:
+            pass  # the connection closed
+
+    async def wait_received(self, kind, count, timeout):
+        """Polls until `count` frames of `kind` arrived (media has no event
+        to wait on); returns whether they did."""
+        deadline = time.monotonic() + timeout
+        while self.received[kind] < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self.received[kind] >= count
 
     def _on_event(self, event):
         kind = event.get("event")
@@ -310,10 +402,12 @@ class LinePeer:
             else:
                 self._pending_candidates.append(event.get("candidate"))
         elif kind == "update":
-            if self._answer_applied:
-                self._start(self._answer_update(event), "update")
-            else:
+            if not self._answer_applied:
                 self._pending_updates.append(event)
+            elif self.hold_updates:
+                self.held.append(event)
+            else:
+                self._start(self._answer_update(event), "update")
 
     def _start(self, coroutine, what):
         task = asyncio.ensure_future(coroutine)
@@ -329,6 +423,7 @@ class LinePeer:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 await self.client.request("update", jsep={"type": "answer", "sdp": self.pc.localDescription.sdp})
+                self.updates_answered += 1
         except RequestError as error:
             # docs/protocol.md, `update`: 409 when the PeerConnection was
             # closed or replaced meanwhile (the scenario left the line while

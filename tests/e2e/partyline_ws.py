@@ -10,6 +10,7 @@ import time
 import urllib.parse
 
 import websockets
+from websockets.frames import Frame, Opcode
 
 
 class RequestError(Exception):
@@ -50,6 +51,10 @@ class SignalingClient:
         self.closed = asyncio.Event()
         self.close_code = None
         self.close_reason = None
+        # transaction -> len(events) when its response arrived: where the
+        # response stands among the events (one socket, in order).
+        self.response_positions = {}
+        self.response_order = []  # transactions, as their responses arrived
         self._pending = {}
         self._listeners = []
         self._changed = asyncio.Condition()
@@ -120,6 +125,26 @@ class SignalingClient:
         future.add_done_callback(lambda _: self._pending.pop(transaction, None))
         await self.socket.send(json.dumps(dict(fields, request=name, transaction=transaction)))
         return transaction, future
+
+    async def send_together(self, *requests):
+        """Sends several requests, each `(name, fields)`, as WebSocket frames
+        written to the socket at once (one TCP write), so the server reads
+        them back to back. Returns a list of (transaction, future of the
+        response message), as send_request does."""
+        sent = []
+        data = b""
+        for name, fields in requests:
+            transaction = f"{self.name}-{next(self._transactions)}"
+            future = asyncio.get_running_loop().create_future()
+            self._pending[transaction] = future
+            future.add_done_callback(lambda _, t=transaction: self._pending.pop(t, None))
+            text = json.dumps(dict(fields, request=name, transaction=transaction))
+            # Uncompressed text frames (rsv1 clear) are valid with or without
+            # permessage-deflate; a client masks its frames.
+            data += Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+            sent.append((transaction, future))
+        self.socket.transport.write(data)
+        return sent
 
     async def send_text(self, text):
         """Sends one raw text message (malformed input, oversized messages)."""
@@ -206,6 +231,8 @@ class SignalingClient:
             async with self._changed:
                 self._changed.notify_all()
         elif transaction in self._pending and not self._pending[transaction].done():
+            self.response_positions[transaction] = len(self.events)
+            self.response_order.append(transaction)
             self._pending[transaction].set_result(message)
         else:
             self.unmatched.append(message)

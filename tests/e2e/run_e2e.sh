@@ -18,7 +18,8 @@ python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
-  lines_invitations lines_identity lines_occupants lines_bad_input lines_chromium sfu_werift sfu_chromium
+  lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_chromium
+  sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium
   admin_dashboard_chromium)
 
@@ -44,6 +45,12 @@ set_test_command() {
     lines_invitations|lines_identity|lines_occupants|lines_bad_input)
       server_options=(--config "$here/lines.json")
       test_command=("$python" "$here/$1.py") ;;
+    lines_flows)
+      server_options=(--config "$here/flows.json")
+      test_command=("$python" "$here/lines_flows.py") ;;
+    lines_sessions)
+      server_options=(--config "$here/sessions.json")
+      test_command=("$python" "$here/lines_sessions.py") ;;
     lines_chromium) test_command=(node "$here/lines_chromium.mjs") ;;
     sfu_chromium) test_command=(node "$here/sfu_chromium.mjs") ;;
     sfu_werift) test_command=(node "$here/sfu_werift.mjs") ;;
