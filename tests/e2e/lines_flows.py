@@ -15,9 +15,13 @@ those.
 """
 
 import asyncio
+import hashlib
+import hmac
 import re
+import struct
 import sys
 import time
+import zlib
 
 from aiortc import RTCSessionDescription
 
@@ -126,11 +130,9 @@ async def signaling_only(scenario):
 
     # alice gets a server offer carrying bob's stream, and hears him.
     msid = f"a=msid:{session_of(bob)} "
-    _, update = first_update_after(alice, alice_since, lambda e: msid in (e.get("jsep") or {}).get("sdp", ""))
-    if update is None:
-        update = await alice.wait_for_event(
-            lambda e: e.get("event") == "update" and msid in (e.get("jsep") or {}).get("sdp", ""),
-            EVENT_DEADLINE_S, since=alice_since)
+    update = await alice.wait_for_event(
+        lambda e: e.get("event") == "update" and msid in (e.get("jsep") or {}).get("sdp", ""),
+        EVENT_DEADLINE_S, since=alice_since)
     check(update is not None, f"alice: no server update offer with {msid.strip()} after bob added media")
     heard = await alice_peer.wait_received("audio", AUDIO_FRAMES, 15.0)
     print(f"    alice received {alice_peer.received['audio']} audio frames (bob the only publisher besides her)")
@@ -313,7 +315,9 @@ async def presence(scenario):
     line_id = line["line_id"]
     cursors = {c.name: EventCursor(c, accept=on_line) for c in (alice, bob, carol)}
     await join_without_media(alice, line_id)
-    await expect_presence([cursors["alice.pr"]], line_id, [member("alice.pr", True, True)], "alice joined")
+    alone = [member("alice.pr", True, True)]
+    check(await alice.wait_for_event(lambda e: on_line(e) and e.get("members") == alone, EVENT_DEADLINE_S),
+          f"alice: no presence {alone} after she joined: {[e for e in alice.events if on_line(e)]}")
     # bob and carol become members by invitation, and decline.
     for invitee in (bob, carol):
         call = await alice.request("invite", line_id=line_id, user=invitee.name)
@@ -480,7 +484,12 @@ async def leave_while_join_negotiates(scenario):
         ending = ("hangup", {}) if how == "hangup" else ("leave", {"line_id": line_id})
         (join_tx, join_future), (end_tx, end_future) = await alice.send_together(
             ("join", {"line_id": line_id, "jsep": offer}), ending)
-        join_response, end_response = await asyncio.wait_for(asyncio.gather(join_future, end_future), 10)
+        await asyncio.wait([join_future, end_future], timeout=10)
+        check(join_future.done() and end_future.done(),
+              f"join + {how} in one write: no response within 10 s to "
+              f"{' and '.join(n for n, f in (('the join', join_future), (how, end_future)) if not f.done())}"
+              f"{'; ' + how + ': ' + str(end_future.result()) if end_future.done() else ''}")
+        join_response, end_response = join_future.result(), end_future.result()
         print(f"    join + {how} in one write: join {join_response.get('code') or 'success'} "
               f"'{join_response.get('reason', '')}', {how} {end_response.get('code') or 'success'}")
         check(join_response.get("response") == "error" and join_response.get("code") == 409,
@@ -500,6 +509,7 @@ async def leave_while_join_negotiates(scenario):
         await again.join(line_id)
         await wait_occupants(alice, line_id, [session_of(alice)], timeout=SETTLE_S, state="connected")
         await alice.request("leave", line_id=line_id)
+        await again.close()
 
 
 def rename_mids(sdp, names):
@@ -514,7 +524,96 @@ def rename_mids(sdp, names):
                   sdp, flags=re.M)
 
 
+class SlowTurnServer(asyncio.DatagramProtocol):
+    """A TURN relay stand-in (RFC 5766, UDP, long-term credentials) at
+    flows.json's `ice.turn_servers` address that grants every Allocate
+    late, with a relayed address of its own (127.0.0.6): the server gathers
+    its relay candidate after its answer went out (it waits 1 s for
+    gathering), so it must trickle it as an `ice_candidate` event (host
+    candidates all travel inside the answer). Nothing is relayed: checks on
+    that candidate fail, the host pair carries the call."""
+
+    ADDRESS = ("127.0.0.1", 3478)  # flows.json
+    RELAYED_IP = bytes([127, 0, 0, 6])
+    COOKIE = 0x2112A442
+    KEY = hashlib.md5(b"flows:flows:flows").digest()  # username:realm:password, flows.json
+    SUCCESS = {0x0003: 0x0103, 0x0004: 0x0104, 0x0008: 0x0108, 0x0009: 0x0109}  # allocate, refresh, permission, bind
+
+    def __init__(self, delay_s=1.5):
+        self.delay_s = delay_s
+        self.transport = None
+        self.allocations = 0
+
+    @classmethod
+    async def start(cls):
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(cls, local_addr=cls.ADDRESS)
+        return protocol
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, address):
+        if len(data) < 20 or struct.unpack("!I", data[4:8])[0] != self.COOKIE:
+            return
+        method = struct.unpack("!H", data[:2])[0]
+        if method not in self.SUCCESS:
+            return
+        transaction_id = data[8:20]
+        if 0x0008 not in self.attribute_types(data):  # no MESSAGE-INTEGRITY: challenge (long-term credentials)
+            error = struct.pack("!HBB", 0, 4, 1) + b"Unauthorized" + struct.pack("!HH", 0x0014, 5) + b"flows\0\0\0" \
+                + struct.pack("!HH", 0x0015, 8) + b"n0nce-01"
+            attributes = struct.pack("!HH", 0x0009, 16) + error
+            self.transport.sendto(self.finish(method | 0x0110, transaction_id, attributes, key=None), address)
+            return
+        attributes = b""
+        if method == 0x0003:
+            self.allocations += 1
+            attributes += self.xor_address(0x0016, self.RELAYED_IP, 40000 + self.allocations)
+            attributes += self.xor_address(0x0020, bytes([127, 0, 0, 1]), address[1])
+        if method in (0x0003, 0x0004):
+            attributes += struct.pack("!HHI", 0x000D, 4, 600)  # LIFETIME
+        reply = self.finish(self.SUCCESS[method], transaction_id, attributes, key=self.KEY)
+        delay = self.delay_s if method == 0x0003 else 0
+        asyncio.get_running_loop().call_later(delay, self.transport.sendto, reply, address)
+
+    @staticmethod
+    def attribute_types(data):
+        types, position = [], 20
+        while position + 4 <= len(data):
+            kind, length = struct.unpack("!HH", data[position:position + 4])
+            types.append(kind)
+            position += 4 + (length + 3) // 4 * 4
+        return types
+
+    def finish(self, message_type, transaction_id, attributes, key):
+        """The message with MESSAGE-INTEGRITY (HMAC-SHA1 with `key`, the
+        length counting it) when a key is given, then FINGERPRINT."""
+        if key is not None:
+            header = struct.pack("!HHI", message_type, len(attributes) + 24, self.COOKIE) + transaction_id
+            attributes += struct.pack("!HH", 0x0008, 20) + hmac.new(key, header + attributes, hashlib.sha1).digest()
+        header = struct.pack("!HHI", message_type, len(attributes) + 8, self.COOKIE) + transaction_id
+        crc = (zlib.crc32(header + attributes) ^ 0x5354554E) & 0xFFFFFFFF
+        return header + attributes + struct.pack("!HHI", 0x8028, 4, crc)
+
+    def xor_address(self, kind, ip, port):
+        xaddress = bytes(a ^ b for a, b in zip(ip, struct.pack("!I", self.COOKIE)))
+        return struct.pack("!HHBBH", kind, 8, 0, 1, port ^ (self.COOKIE >> 16)) + xaddress
+
+    def close(self):
+        if self.transport:
+            self.transport.close()
+
+
 async def candidate_sdp_mid(scenario):
+    turn = await SlowTurnServer.start()
+    try:
+        await candidate_sdp_mid_with(scenario, turn)
+    finally:
+        turn.close()
+
+
+async def candidate_sdp_mid_with(scenario, turn):
     alice = await scenario.connect("alice.mid")
     line = await alice.request("create_line")
     line_id = line["line_id"]
@@ -524,12 +623,19 @@ async def candidate_sdp_mid(scenario):
     check("a=mid:a0" in fields["jsep"]["sdp"] and "a=mid:v1" in fields["jsep"]["sdp"], "mids were not renamed")
     await alice.request("join", **fields)
     accepted = await peer.apply_answer(line_id, since)
+    in_answer = re.findall(r"^a=candidate:.*$", accepted["jsep"]["sdp"], flags=re.M)
     answer_mids = re.findall(r"^a=mid:(\S+)\r?$", accepted["jsep"]["sdp"], flags=re.M)
     check(answer_mids == ["a0", "v1"], f"the answer's mids {answer_mids} should be the offer's ['a0', 'v1']")
     await wait_occupants(alice, line_id, [session_of(alice)], timeout=SETTLE_S, state="connected")
     candidates = [e["candidate"] for e in alice.events[since:] if e.get("event") == "ice_candidate"]
     real = [c for c in candidates if c is not None]
-    print(f"    {len(candidates)} ice_candidate events ({len(real)} with a candidate): "
+    if not real:  # the late server-reflexive candidate may still be on its way
+        await alice.wait_for_event(lambda e: e.get("event") == "ice_candidate" and e.get("candidate"),
+                                   EVENT_DEADLINE_S, since=since)
+        candidates = [e["candidate"] for e in alice.events[since:] if e.get("event") == "ice_candidate"]
+        real = [c for c in candidates if c is not None]
+    print(f"    {len(in_answer)} candidate(s) in the answer, {turn.allocations} TURN allocation(s); "
+          f"{len(candidates)} ice_candidate events ({len(real)} with a candidate): "
           f"{sorted({(c.get('sdpMid'), c.get('sdpMLineIndex')) for c in real})}")
     check(real, f"no server ice_candidate event carried a candidate (events: {candidates})")
     wrong = [c for c in real if c.get("sdpMid") != "a0" or c.get("sdpMLineIndex") != 0]
