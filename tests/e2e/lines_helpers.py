@@ -5,7 +5,10 @@ sections "Identity" and "Phone lines").
 - make_jwt(): HS256 tokens made with the standard library only;
 - EventCursor: reads one client's events in order, filtered to one kind of
   traffic (call events or line events), and asserts them one by one;
-- LinePeer: an aiortc PeerConnection that joins a line with a real offer;
+- LinePeer: an aiortc PeerConnection that joins a line with a real offer
+  (or adds media to a signaling-only occupant with a client `update`
+  offer), answers the server's offers (or holds them, for glare tests) and
+  counts the frames it receives;
 - run_scenarios(): runs the test functions of one file, each with its own
   clients, and prints PASS/FAIL per scenario. A scenario also fails when
   aiortc could not apply a server `update` offer or trickled candidate (or
