@@ -3,7 +3,11 @@
 // writer) and parse back to an equal model (sdp.hpp promises a lossless
 // round trip in meaning; only raw lines may move, into that order), and
 // build_answer() on it must either refuse with a 4xx error or produce an
-// answer whose SDP parses, with one entry per m-line.
+// answer whose SDP parses, with one entry per m-line. Once answered as the
+// SFU answers (start_session), the same text is offered again as a re-offer:
+// answer_reoffer() must refuse with 400/415/501 or answer with one m-line
+// per offered one, in order and in RFC 8866 order, and leave a session the
+// server can make its next offer on.
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -13,6 +17,8 @@
 
 #include "rtp/sdp/sdp.hpp"
 #include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
+#include "rtp/sdp/sdp_reoffer.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {
@@ -116,6 +122,39 @@ void check_answer(const SessionDescription& offer) {
   FUZZ_REQUIRE(reparsed->media.size() == offer.media.size());
 }
 
+void check_reoffer(const SessionDescription& offer) {
+  AnswerOptions options = answer_options();
+  options.send_media = false;  // a line participant: its m-lines only publish
+  auto first = build_answer(offer, options);
+  if (!first) return;
+  auto session = start_session(offer, *first);
+  FUZZ_REQUIRE(session.ok());
+  ReofferOptions reoffer_options;
+  reoffer_options.candidates = options.candidates;
+  reoffer_options.candidates_complete = true;
+  auto answer = answer_reoffer(*session, offer, reoffer_options);
+  if (!answer) {
+    const int code = answer.error().code;
+    if (code != 400 && code != 415 && code != 501) std::fprintf(stderr, "re-offer: %s\n", answer.error().message.c_str());
+    FUZZ_REQUIRE((code == 400 || code == 415 || code == 501) && !answer.error().message.empty());
+    return;
+  }
+  FUZZ_REQUIRE(answer->sdp == to_string(answer->description));
+  FUZZ_REQUIRE(in_rfc_order(answer->sdp, "re-offer answer"));
+  FUZZ_REQUIRE(answer->description.media.size() == offer.media.size());
+  FUZZ_REQUIRE(answer->session.slots.size() == offer.media.size());
+  FUZZ_REQUIRE(answer->session.media.size() == offer.media.size());
+  for (size_t i = 0; i < offer.media.size(); ++i) {
+    FUZZ_REQUIRE(answer->session.slots[i].mid == session->slots[i].mid);
+    FUZZ_REQUIRE(answer->description.media[i].kind == offer.media[i].kind);
+  }
+  auto reparsed = parse_sdp(answer->sdp);
+  FUZZ_REQUIRE(reparsed.ok());
+  auto next_offer = build_update_offer(answer->session, {});
+  if (!next_offer) std::fprintf(stderr, "offer after re-offer: %s\n", next_offer.error().message.c_str());
+  FUZZ_REQUIRE(next_offer.ok());
+}
+
 }  // namespace
 }  // namespace partyline::rtp
 
@@ -135,5 +174,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_REQUIRE(same_meaning(*reparsed, *parsed));
   FUZZ_REQUIRE(to_string(*reparsed) == written);
   check_answer(*parsed);
+  check_reoffer(*parsed);
   return 0;
 }
