@@ -127,6 +127,20 @@ TEST_F(SdpReofferTest, ASecondVideoMlineIsAppendedAndReceived) {
   EXPECT_TRUE(update.description.media[5].msids.empty());
 }
 
+// JSEP 5.2.2 with bundlePolicy max-bundle: a new m-line comes with port 0
+// and a=bundle-only; it is bundled, not rejected.
+TEST_F(SdpReofferTest, ABundleOnlyNewMlineIsAccepted) {
+  SessionDescription offer = client_reoffer(session_, client_offer_);
+  add_sending_mline(offer, MediaKind::kAudio, "5", 6000);
+  offer.media[5].port = 0;
+  offer.media[5].bundle_only = true;
+  const ReofferAnswer answer = answer_ok(offer);
+  EXPECT_TRUE(answer.session.media[5].accepted);
+  EXPECT_EQ(answer.session.media[5].direction, MediaDirection::kRecvOnly);
+  EXPECT_NE(answer.description.media[5].port, 0);
+  EXPECT_FALSE(answer.description.media[5].bundle_only);
+}
+
 TEST_F(SdpReofferTest, AudioCanBeAddedAfterJoiningWithVideoOnly) {
   SessionDescription video_only = client_offer_;
   video_only.media.erase(video_only.media.begin());  // mids 1 (video), 2 (data)
