@@ -27,8 +27,8 @@ from aiortc import RTCSessionDescription
 
 from lines_helpers import (EVENT_DEADLINE_S, MAX_OCCUPANTS_PER_LINE, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
                            barrier, check, check_occupant_media_form, expect_error, is_presence_event, join_without_media,
-                           last_occupants, session_of, wait_occupants)
-from partyline_ws import RequestError
+                           TestFailure, last_occupants, session_of, wait_occupants)
+from partyline_ws import RequestError, SignalingClient
 
 MAX_SIGNAL_BYTES = 1024  # flows.json
 OCCUPANTS_INTERVAL_S = 0.05  # lines.occupants_interval_ms, default
@@ -380,10 +380,15 @@ async def presence(scenario):
 
 # ---------------------------------------------------------------- glare
 
+def own_audio(peer):
+    """aiortc's transceiver of the peer's own audio track."""
+    return next(t for t in peer.pc.getTransceivers() if t.sender.track is not None and t.kind == "audio")
+
+
 def stop_sending_audio(peer):
-    """Sets aiortc's own audio transceiver to recvonly (what a client offer
-    then says: the publisher stops its audio); returns the transceiver."""
-    transceiver = next(t for t in peer.pc.getTransceivers() if t.sender.track is not None and t.kind == "audio")
+    """Sets the peer's own audio transceiver to recvonly (what a client
+    offer then says: the publisher stops its audio); returns it."""
+    transceiver = own_audio(peer)
     transceiver.direction = "recvonly"
     return transceiver
 
@@ -429,46 +434,81 @@ async def glare_client_offer_first(scenario):
     line_id = line["line_id"]
     alice_peer = scenario.peer(alice, audio=True)
     await alice_peer.join(line_id)
-    await scenario.peer(bob, audio=True).join(line_id, token=line["token"])
-    both = [session_of(alice), session_of(bob)]
-    await wait_occupants(alice, line_id, both, timeout=SETTLE_S, state="connected")
-    await alice_peer.settle()
-    answered_before = alice_peer.updates_answered
-    check(answered_before >= 1, "alice answered no server offer for bob's stream")
+    # alice's offer and bob's leave are written at once, hers first: the
+    # server mostly reads both before it has answered her offer, so the
+    # leave changes her streams while her offer is out. When it read the
+    # leave first, its own offer went out and hers got 409 (the other
+    # order of glare); when it answered hers before reading the leave, the
+    # change was not "meanwhile". Either way: bob joins again and again.
+    for attempt in range(1, 6):
+        if await client_offer_then_leave(scenario, alice, alice_peer, bob, line, attempt):
+            return
+    raise TestFailure("in 5 attempts bob's leave never reached the server while alice's offer was being answered")
 
-    # alice offers (stops her audio); bob leaves right after, while her offer
-    # is being answered: the server's offer for that change must follow the
-    # response to hers.
+
+async def client_offer_then_leave(scenario, alice, alice_peer, bob, line, attempt):
+    """One attempt of glare_client_offer_first: True when the leave came
+    while alice's offer was out and everything after it was right."""
+    line_id = line["line_id"]
+    bob_peer = scenario.peer(bob, audio=True)
+    await bob_peer.join(line_id, token=line["token"])
+    await wait_occupants(alice, line_id, [session_of(alice), session_of(bob)], timeout=SETTLE_S, state="connected")
+    await wait_received_update(alice, alice_peer, session_of(bob))
+    # No `occupants` event for an interval: the next one (bob leaving) goes
+    # out as soon as the server handles the leave, not coalesced later, so
+    # where it lands tells when the leave was handled.
+    await EventCursor(alice, accept=lambda e: e.get("event") == "occupants").expect_quiet(OCCUPANTS_INTERVAL_S * 3)
+    answered_before = alice_peer.updates_answered
     since = len(alice.events)
-    stop_sending_audio(alice_peer)
-    async with alice_peer._negotiating:
-        offer = await alice_peer.pc.createOffer()
-        await alice_peer.pc.setLocalDescription(offer)
-        transaction, future = await alice.send_request(
-            "update", jsep={"type": "offer", "sdp": alice_peer.pc.localDescription.sdp})
-        await bob.request("leave", line_id=line_id)
+    transceiver = own_audio(alice_peer)
+    direction = "recvonly" if transceiver.direction == "sendrecv" else "sendrecv"
+    async with alice_peer.negotiating:  # a server offer waits until hers is done
+        before, transceiver.direction = transceiver.direction, direction
+        offer = await alice_peer.pc.createOffer()  # set only once answered: aiortc 1.4 cannot roll back
+        transceiver.direction = before
+        (transaction, future), (_, left) = SignalingClient.send_at_once(
+            (alice, "update", {"jsep": {"type": "offer", "sdp": offer.sdp}}), (bob, "leave", {"line_id": line_id}))
         response = await asyncio.wait_for(future, 10)
-        check(response.get("response") == "success", f"alice's offer (reached the server first): {response}")
-        await alice_peer.pc.setRemoteDescription(RTCSessionDescription(sdp=response["jsep"]["sdp"], type="answer"))
+        check((await asyncio.wait_for(left, 10)).get("response") == "success", f"bob's leave: {left.result()}")
+        if response.get("response") == "success":
+            transceiver.direction = direction
+            await alice_peer.pc.setLocalDescription(offer)
+            await alice_peer.pc.setRemoteDescription(RTCSessionDescription(sdp=response["jsep"]["sdp"], type="answer"))
+    await bob_peer.close()
+    if response.get("response") != "success":
+        check(response.get("code") == 409, f"alice's offer: expected success or 409 (glare), got {response}")
+        print(f"    attempt {attempt}: the leave was read first: the server offered, alice's offer got 409")
+        await alice_peer.settle()
+        return False
     position = alice.response_positions[transaction]
+    await wait_occupants(alice, line_id, [session_of(alice)], timeout=EVENT_DEADLINE_S)
     without_bob = next((i for i, e in enumerate(alice.events) if i >= since and e.get("event") == "occupants"
                         and session_of(bob) not in [o["session"] for o in e["line"]["occupants"]]), None)
-    index, update = first_update_after(alice, since)
-    if update is None:
-        update = await alice.wait_for_event(lambda e: e.get("event") == "update", EVENT_DEADLINE_S, since=since)
-        index = alice.events.index(update) if update is not None else None
-    meanwhile = without_bob is not None and without_bob < position
-    print(f"    events after alice's offer: occupants without bob at {without_bob}, her response after event "
-          f"{position}, the server's update at {index} (change {'during' if meanwhile else 'after'} her offer)")
+    update = await alice.wait_for_event(lambda e: e.get("event") == "update", EVENT_DEADLINE_S, since=since)
     check(update is not None, "alice: no server update offer after bob left")
+    index = alice.events.index(update)
+    meanwhile = without_bob is not None and without_bob < position
+    print(f"    attempt {attempt}: after alice's offer, occupants without bob at event {without_bob}, her response "
+          f"after event {position}, the server's update at event {index}: the leave came "
+          f"{'while her offer was out' if meanwhile else 'after her response'}")
     check(index >= position, f"the server's offer (event {index}) came before the response to alice's own "
                              f"offer (after event {position})")
     await alice_peer.settle()
     check(alice_peer.updates_answered > answered_before,
           f"alice could not answer the server offer that followed her own: {alice_peer.errors}")
-    await barrier(alice)
     sdp = update["jsep"]["sdp"]
     check("a=inactive" in sdp, f"the server's offer after bob left should mark his m-line inactive:\n{sdp}")
+    return meanwhile
+
+
+async def wait_received_update(client, peer, publisher):
+    """Waits until the peer answered a server offer carrying `publisher`'s
+    stream (so no server offer is out when the test makes its own)."""
+    msid = f"a=msid:{publisher} "
+    offer = await client.wait_for_event(
+        lambda e: e.get("event") == "update" and msid in (e.get("jsep") or {}).get("sdp", ""), EVENT_DEADLINE_S)
+    check(offer is not None, f"{client.name}: no server offer with {msid.strip()}")
+    await peer.settle()
 
 
 # ---------------------------------------------------------------- defects (regressions)

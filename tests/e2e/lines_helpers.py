@@ -272,7 +272,8 @@ class LinePeer:
         # answer to our own offer; it waits until that answer is applied,
         # and offers are answered strictly one after another.
         self._pending_updates = []
-        self._negotiating = asyncio.Lock()
+        # Held while an offer (the server's or our own) is being handled.
+        self.negotiating = asyncio.Lock()
         # hold_updates: server offers are kept in `held` instead of being
         # answered (a test of glare answers them with answer_held()).
         self.hold_updates = False
@@ -303,7 +304,7 @@ class LinePeer:
         what an occupant with media publishes. Applies the answer from the
         response; returns (transaction, response). A server offer arriving
         meanwhile waits until the answer is applied."""
-        async with self._negotiating:
+        async with self.negotiating:
             jsep = await self.offer()
             transaction, future = await self.client.send_request("update", jsep=jsep)
             response = await asyncio.wait_for(future, timeout)
@@ -422,7 +423,7 @@ class LinePeer:
         jsep = event.get("jsep") or {}
         since = max((index for index, seen in enumerate(self.client.events) if seen is event), default=0)
         try:
-            async with self._negotiating:
+            async with self.negotiating:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 await self.client.request("update", jsep={"type": "answer", "sdp": self.pc.localDescription.sdp})

@@ -131,19 +131,33 @@ class SignalingClient:
         written to the socket at once (one TCP write), so the server reads
         them back to back. Returns a list of (transaction, future of the
         response message), as send_request does."""
+        framed = [self.frame_request(name, fields) for name, fields in requests]
+        self.socket.transport.write(b"".join(data for _, _, data in framed))
+        return [(transaction, future) for transaction, future, _ in framed]
+
+    def frame_request(self, name, fields):
+        """A request as a WebSocket frame, not sent yet: (transaction,
+        future of its response, the frame's bytes)."""
+        transaction = f"{self.name}-{next(self._transactions)}"
+        future = asyncio.get_running_loop().create_future()
+        self._pending[transaction] = future
+        future.add_done_callback(lambda _: self._pending.pop(transaction, None))
+        text = json.dumps(dict(fields, request=name, transaction=transaction))
+        # Uncompressed text frames (rsv1 clear) are valid with or without
+        # permessage-deflate; a client masks its frames.
+        return transaction, future, Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+
+    @staticmethod
+    def send_at_once(*requests):
+        """Requests of several clients, each `(client, name, fields)`,
+        written one right after the other without yielding to the event
+        loop, so they reach the server together. Returns (transaction,
+        future) per request."""
         sent = []
-        data = b""
-        for name, fields in requests:
-            transaction = f"{self.name}-{next(self._transactions)}"
-            future = asyncio.get_running_loop().create_future()
-            self._pending[transaction] = future
-            future.add_done_callback(lambda _, t=transaction: self._pending.pop(t, None))
-            text = json.dumps(dict(fields, request=name, transaction=transaction))
-            # Uncompressed text frames (rsv1 clear) are valid with or without
-            # permessage-deflate; a client masks its frames.
-            data += Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+        for client, name, fields in requests:
+            transaction, future, data = client.frame_request(name, fields)
+            client.socket.transport.write(data)
             sent.append((transaction, future))
-        self.socket.transport.write(data)
         return sent
 
     async def send_text(self, text):
