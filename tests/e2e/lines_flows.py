@@ -26,8 +26,8 @@ import zlib
 from aiortc import RTCSessionDescription
 
 from lines_helpers import (EVENT_DEADLINE_S, MAX_OCCUPANTS_PER_LINE, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
-                           barrier, check, check_occupant_media_form, expect_error, is_presence_event, join_without_media,
-                           TestFailure, last_occupants, session_of, wait_occupants)
+                           TestFailure, barrier, check, check_occupant_media_form, expect_error, is_presence_event,
+                           join_without_media, last_occupants, session_of, wait_occupants)
 from partyline_ws import RequestError, SignalingClient
 
 MAX_SIGNAL_BYTES = 1024  # flows.json
@@ -228,7 +228,8 @@ async def signal_relay(scenario):
 # ---------------------------------------------------------------- ready
 
 async def ready(scenario):
-    alice, bob, bob_other, carol = [await scenario.connect(name) for name in ("alice.rd", "bob.rd", "bob.rd", "carol.rd")]
+    names = ("alice.rd", "bob.rd", "bob.rd", "carol.rd")
+    alice, bob, bob_other, carol = [await scenario.connect(name) for name in names]
     alice_events = EventCursor(alice, accept=lambda e: e.get("event") == "ready")
     line = await alice.request("create_line")
     line_id = line["line_id"]
@@ -579,7 +580,9 @@ class SlowTurnServer(asyncio.DatagramProtocol):
     KEY = hashlib.md5(b"flows:flows:flows").digest()  # username:realm:password, flows.json
     SUCCESS = {0x0003: 0x0103, 0x0004: 0x0104, 0x0008: 0x0108, 0x0009: 0x0109}  # allocate, refresh, permission, bind
 
-    def __init__(self, delay_s=1.5):
+    # After the server's answer (it waits 1 s for gathering), before libnice
+    # gives the allocation up (about 2 s after its first Allocate).
+    def __init__(self, delay_s=1.4):
         self.delay_s = delay_s
         self.transport = None
         self.allocations = 0
@@ -658,6 +661,16 @@ async def candidate_sdp_mid(scenario):
 
 async def candidate_sdp_mid_with(scenario, turn):
     alice = await scenario.connect("alice.mid")
+    # The relay candidate is trickled only if the answer left before it was
+    # gathered; on a loaded machine the answer may come later than the
+    # stand-in's reply: then it is in the answer, and the test tries again.
+    for attempt in range(1, 4):
+        if await trickled_candidates_name_first_mid(scenario, alice, turn, attempt):
+            return
+    raise TestFailure("in 3 attempts the relay candidate was never trickled (always inside the answer)")
+
+
+async def trickled_candidates_name_first_mid(scenario, alice, turn, attempt):
     line = await alice.request("create_line")
     line_id = line["line_id"]
     peer = scenario.peer(alice, audio=True, video=True)
@@ -670,19 +683,28 @@ async def candidate_sdp_mid_with(scenario, turn):
     answer_mids = re.findall(r"^a=mid:(\S+)\r?$", accepted["jsep"]["sdp"], flags=re.M)
     check(answer_mids == ["a0", "v1"], f"the answer's mids {answer_mids} should be the offer's ['a0', 'v1']")
     await wait_occupants(alice, line_id, [session_of(alice)], timeout=SETTLE_S, state="connected")
-    candidates = [e["candidate"] for e in alice.events[since:] if e.get("event") == "ice_candidate"]
-    real = [c for c in candidates if c is not None]
-    if not real:  # the late server-reflexive candidate may still be on its way
-        await alice.wait_for_event(lambda e: e.get("event") == "ice_candidate" and e.get("candidate"),
-                                   EVENT_DEADLINE_S, since=since)
-        candidates = [e["candidate"] for e in alice.events[since:] if e.get("event") == "ice_candidate"]
-        real = [c for c in candidates if c is not None]
-    print(f"    {len(in_answer)} candidate(s) in the answer, {turn.allocations} TURN allocation(s); "
-          f"{len(candidates)} ice_candidate events ({len(real)} with a candidate): "
-          f"{sorted({(c.get('sdpMid'), c.get('sdpMLineIndex')) for c in real})}")
-    check(real, f"no server ice_candidate event carried a candidate (events: {candidates})")
+
+    def trickled():
+        found = [e["candidate"] for e in alice.events[since:] if e.get("event") == "ice_candidate"]
+        real = [c for c in found if c is not None]
+        return (found, real) if real or None in found else None
+
+    # A candidate, or the end of them, comes within the stand-in's delay.
+    done = await alice.wait_until(trickled, turn.delay_s + EVENT_DEADLINE_S)
+    candidates, real = done or ([], [])
+    relay_in_answer = any(" typ relay" in line for line in in_answer)
+    print(f"    attempt {attempt}: {len(in_answer)} candidate(s) in the answer"
+          f"{' (the relay one too)' if relay_in_answer else ''}, {turn.allocations} TURN allocation(s); {len(candidates)} ice_candidate events ({len(real)} with a "
+          f"candidate): {sorted({(c.get('sdpMid'), c.get('sdpMLineIndex')) for c in real})}")
+    await alice.request("leave", line_id=line_id)
+    await peer.close()
+    if not real and relay_in_answer:
+        return False
+    check(real, f"no server ice_candidate event carried a candidate (events: {candidates}), "
+                f"and the relay candidate was not in the answer either")
     wrong = [c for c in real if c.get("sdpMid") != "a0" or c.get("sdpMLineIndex") != 0]
     check(not wrong, f"server candidates should carry sdpMid 'a0' and sdpMLineIndex 0: {wrong}")
+    return True
 
 
 async def invite_blocked(scenario):
