@@ -1,6 +1,7 @@
 // partyline browser client: the JSON-over-WebSocket protocol of
 // docs/protocol.md, and the two calls built on it: an echo test (EchoCall)
-// and the media of a phone-line occupancy (LineCall).
+// and a phone-line occupancy (LineCall: media through the server, or
+// signaling-only with `signal` for the app's own peer-to-peer connections).
 //
 // Plain ES module, no dependencies, no build step.
 
@@ -44,13 +45,25 @@ class Emitter {
 /** Client error code used when the socket closes with requests pending. */
 export const CLOSED_CODE = 0;
 
+/** What the server's own WebSocket close codes mean ("WebSocket close codes" in docs/protocol.md). */
+export const CLOSE_CODES = Object.freeze({
+  4001: 'unauthorized',
+  4002: 'keepalive missed',
+  4003: 'server at capacity',
+  4004: 'kicked by an operator',
+  4005: 'replaced by a newer session of the same user',
+  4006: 'the user is already connected',
+});
+
 /**
  * One WebSocket session with the server.
  *
  * Events: 'ice_candidate' (candidate object or null), 'webrtc_state'
- * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason}),
- * and every other server event under its own name with the whole message
- * ('occupants', 'incoming_call', 'ringing', 'accepted', 'update', ...).
+ * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason,
+ * meaning}: `meaning` from CLOSE_CODES, or null), and every other server
+ * event under its own name with the whole message ('occupants',
+ * 'presence', 'signal', 'ready', 'incoming_call', 'ringing', 'accepted',
+ * 'update', ...).
  */
 export class PartylineClient extends Emitter {
   #socket = null;
@@ -60,6 +73,11 @@ export class PartylineClient extends Emitter {
 
   /** The handshake state message, once connected. */
   handshake = null;
+  /**
+   * line id -> its members as the last `presence` event or `get_line`
+   * response listed them: `[{ user, name, online, in_line }]`, sorted by user.
+   */
+  presence = new Map();
 
   get connected() {
     return this.#socket?.readyState === WebSocket.OPEN && this.handshake !== null;
@@ -74,10 +92,14 @@ export class PartylineClient extends Emitter {
    * wants to know who connects ("Identity" in docs/protocol.md): a URL with
    * neither `token` nor `name` connects anonymously as `name`, by default a
    * random guest name (the echo test needs no identity of its own).
+   * `force: false` refuses to take over when the server allows one session
+   * per user and the user has one (the socket then closes with 4006);
+   * by default a new session replaces the old one (which gets 4005).
    */
-  connect(url, { timeoutMs = 10000, name = null } = {}) {
+  connect(url, { timeoutMs = 10000, name = null, force = true } = {}) {
     if (this.#socket) throw new Error('PartylineClient: already connected');
     url = withIdentity(url, name ?? guestName());
+    if (!force) url = withParameter(url, 'force', 'false');
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       this.#socket = socket;
@@ -103,7 +125,9 @@ export class PartylineClient extends Emitter {
       socket.addEventListener('close', (event) => {
         settle();
         this.#onClose(event.code, event.reason);
-        reject(new PartylineError(CLOSED_CODE, `socket closed (${event.code}) before the handshake`));
+        const meaning = CLOSE_CODES[event.code];
+        reject(new PartylineError(CLOSED_CODE,
+          `socket closed (${event.code}${meaning ? `: ${meaning}` : ''}) before the handshake`));
       });
     });
   }
@@ -115,6 +139,33 @@ export class PartylineClient extends Emitter {
   request(name, fields = {}) {
     const transaction = `t-${this.#nextTransaction++}`;
     return this.#send({ ...fields, request: name, transaction }, name);
+  }
+
+  /**
+   * `signal`: relays `data` (any JSON value) to one occupant session of the
+   * line this session occupies; it arrives there as a 'signal' event whose
+   * `from` the server stamped. Resolves once the server queued it.
+   */
+  signal(lineId, toSession, data) {
+    return this.request('signal', { line_id: lineId, to_session: toSession, data });
+  }
+
+  /**
+   * `ready`: tells the caller of a call this session accepted how far it
+   * got (`reason`, optional, is passed on as it is).
+   */
+  ready(callId, ready, reason = null) {
+    return this.request('ready', { call_id: callId, ready, ...(reason !== null ? { reason } : {}) });
+  }
+
+  /**
+   * `get_line`: resolves with `{ line, members }` (members: the line's
+   * presence, also kept in `presence`).
+   */
+  async getLine(lineId) {
+    const response = await this.request('get_line', { line_id: lineId });
+    if (Array.isArray(response.members)) this.presence.set(lineId, response.members);
+    return { line: response.line, members: response.members ?? null };
   }
 
   /** Closes the socket (normal closure). */
@@ -152,6 +203,9 @@ export class PartylineClient extends Emitter {
       this.emit('webrtc_state', { state: message.state, reason: message.reason ?? null });
     } else if (message.event === 'error') {
       this.emit('error', new PartylineError(message.code, message.reason));
+    } else if (message.event === 'presence') {
+      if (Array.isArray(message.members)) this.presence.set(message.line_id, message.members);
+      this.emit('presence', message);
     } else if (typeof message.event === 'string') {
       this.emit(message.event, message);
     }
@@ -187,7 +241,7 @@ export class PartylineClient extends Emitter {
       reject(new PartylineError(CLOSED_CODE, `socket closed (${code})`, label));
     }
     this.#pending.clear();
-    if (wasOpen) this.emit('close', { code, reason });
+    if (wasOpen) this.emit('close', { code, reason, meaning: CLOSE_CODES[code] ?? null });
   }
 }
 
@@ -206,6 +260,12 @@ export function signalingUrlFor({ name = null, token = null } = {}, base = defau
   if (token) url.searchParams.set('token', token);
   else if (name) url.searchParams.set('name', name);
   return url.toString();
+}
+
+function withParameter(url, name, value) {
+  const parsed = new URL(url);
+  parsed.searchParams.set(name, value);
+  return parsed.toString();
 }
 
 function withIdentity(url, name) {
@@ -390,38 +450,67 @@ export class EchoCall extends Emitter {
 }
 
 /**
- * The media of one phone-line occupancy (see "Phone lines" in
- * docs/protocol.md): local camera and microphone offered with `join` (or
- * `accept` with jsep, or `outgoing_call`); the answer arrives in the
- * `accepted` event; the server's later offers (`update` events) are answered
- * with `update` requests.
+ * One phone-line occupancy (see "Phone lines" in docs/protocol.md).
+ *
+ * With media through the server: `start()` offers local camera and
+ * microphone with `join` (or `accept` with jsep, or `outgoing_call`); the
+ * answer arrives in the `accepted` event. Signaling-only: `joinWithoutMedia()`
+ * joins with no PeerConnection (`"media": "none"`); the app may run its own
+ * peer-to-peer connections with other occupants through `signal()` and the
+ * 'signal' event, and may add media with the server later (`publish()`).
+ *
+ * Renegotiation goes both ways, one offer at a time: the server offers when
+ * the streams we receive change (`update` events, answered with `update`
+ * requests); `publish()` and `unpublish()` offer what we send (an `update`
+ * request whose response carries the answer; the first one creates the
+ * PeerConnection of a signaling-only occupant). Our offers and the server's
+ * are handled strictly one after another. Glare: the server is the impolite
+ * peer, so when our offer gets 409 because a server offer awaits our answer,
+ * we roll back, answer the server's offer, and offer again.
  *
  * The server forwards each other occupant's media as one stream whose id is
  * that occupant's `session` (as in `occupants`): `remoteStreams` maps
- * session ids to the streams that have tracks now. When a publisher leaves,
- * its m-lines turn inactive and the browser removes its tracks from its
- * stream (and mutes them); the stream then leaves `remoteStreams`.
+ * session ids to the streams that have tracks now. A publisher's stream may
+ * hold several tracks of a kind (a screen share beside a camera: track ids
+ * `video-6f1c1f3e` and `video-6f1c1f3e-<mid>`). When a stream stops (its
+ * publisher left or removed it), its m-line turns inactive and the browser
+ * removes its track from the publisher's stream (and mutes it); a stream
+ * with no tracks left leaves `remoteStreams`.
  *
  * Events: 'localstream'; 'remotetrack' and 'remotetrackremoved' with
- * `{ session, stream, track }` (after `remoteStreams` is updated);
- * 'webrtc_state', 'iceconnectionstatechange', 'connectionstatechange', 'error'.
+ * `{ session, stream, track }` (after `remoteStreams` is updated); 'signal'
+ * (the server's `signal` event for this line: `{ from, data, ... }`);
+ * 'negotiation' (`{ step, ... }`, each step of an offer/answer exchange:
+ * 'server-offer', 'answer-sent', 'offer-sent', 'answer-applied', 'refused',
+ * 'rollback'); 'webrtc_state', 'iceconnectionstatechange',
+ * 'connectionstatechange', 'error'.
  */
 export class LineCall extends Emitter {
   static ANSWER_TIMEOUT_MS = 15000;
+  /** How long a refused offer (409) waits for the server's offer it collided with. */
+  static GLARE_TIMEOUT_MS = 5000;
+  /** Offers made for one change before giving up (each glare costs one). */
+  static MAX_OFFER_ATTEMPTS = 3;
 
   pc = null;
   localStream = null;
   /** @type {Map<string, MediaStream>} publisher session id -> its stream */
   remoteStreams = new Map();
   lineId = null;
+  /** `server` with a PeerConnection with the server, `none` signaling-only, null before joining. */
+  media = null;
   #client;
   #bridge = null;
   #unsubscribe = [];
-  // Our offer, then each server offer, one after the other: an `update` may
+  // Our offers and each server offer, one after the other: an `update` may
   // arrive while our own offer is still being applied (the server offers the
   // others' streams right after answering a join), and applying it then
   // would roll our offer back.
   #negotiations = Promise.resolve();
+  // Server offers received and not answered yet, oldest first.
+  #serverOffers = [];
+  #serverOfferArrived = null;
+  #holdingServerOffers = false;
 
   constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
     super();
@@ -441,8 +530,7 @@ export class LineCall extends Emitter {
    */
   async start(sendOffer, lineId = null) {
     this.lineId = lineId;
-    const negotiated = this.#negotiate(sendOffer);
-    this.#negotiations = negotiated.catch(() => {});
+    const negotiated = this.#enqueue(() => this.#negotiate(sendOffer));
     try {
       return await negotiated;
     } catch (error) {
@@ -451,25 +539,125 @@ export class LineCall extends Emitter {
     }
   }
 
-  async #negotiate(sendOffer) {
-    this.localStream = await navigator.mediaDevices.getUserMedia(this.mediaConstraints);
-    this.emit('localstream', this.localStream);
+  /**
+   * Joins `lineId` signaling-only (`join` without jsep; `token` for users
+   * who are not members yet): no local media, no PeerConnection. Resolves
+   * with the response (`{ line_id, media: "none" }`).
+   */
+  async joinWithoutMedia(lineId, { token = null } = {}) {
+    this.lineId = lineId;
+    this.#subscribe();
+    const response = await this.#client.request('join', { line_id: lineId, ...(token ? { token } : {}) });
+    this.media = response.media ?? 'none';
+    return response;
+  }
+
+  /**
+   * Publishes `tracks` (default: all of `stream`'s) as new streams, each on
+   * a new m-line (`addTransceiver(track, {direction: "sendonly", streams})`),
+   * with one `update` offer; the first one gives a signaling-only occupant
+   * its PeerConnection with the server. Resolves with the transceivers once
+   * the server's answer is applied; on failure they are stopped.
+   */
+  publish(stream, tracks = stream.getTracks()) {
+    if (!this.lineId) return Promise.reject(new Error('LineCall: publish() before joining a line'));
+    return this.#enqueue(async () => {
+      const created = !this.pc;
+      if (created) this.#createPeer();
+      const transceivers = tracks.map((track) =>
+        this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }));
+      try {
+        await this.#offerUpdate();
+      } catch (error) {
+        for (const transceiver of transceivers) transceiver.stop();
+        if (created) this.#dropPeer();
+        throw error;
+      }
+      this.media = 'server';
+      return transceivers;
+    });
+  }
+
+  /**
+   * Stops publishing what `transceivers` send: their direction becomes
+   * inactive (or, with `stop`, they are stopped: port 0), then an `update`
+   * offer tells the server. Resolves once the answer is applied.
+   */
+  unpublish(transceivers, { stop = false } = {}) {
+    return this.#enqueue(async () => {
+      for (const transceiver of [transceivers].flat()) {
+        if (stop) transceiver.stop();
+        else transceiver.direction = 'inactive';
+      }
+      await this.#offerUpdate();
+    });
+  }
+
+  /** Relays `data` to the occupant session `toSession` of our line (`signal`). */
+  signal(toSession, data) {
+    return this.#client.signal(this.lineId, toSession, data);
+  }
+
+  /**
+   * Leaves server offers unanswered until the returned function is called
+   * (they are kept, in order). An offer of ours made meanwhile meets glare:
+   * it is refused, and the held offers are answered before we offer again.
+   * Lets a test force that order; an app has no need for it.
+   */
+  holdServerOffers() {
+    this.#holdingServerOffers = true;
+    return () => {
+      if (!this.#holdingServerOffers) return;
+      this.#holdingServerOffers = false;
+      this.#enqueue(() => this.#answerServerOffers());
+    };
+  }
+
+  #enqueue(task) {
+    const run = this.#negotiations.then(task);
+    this.#negotiations = run.catch(() => {});
+    return run;
+  }
+
+  /** Listens to the session's events that concern this call (once). */
+  #subscribe() {
+    if (this.#unsubscribe.length > 0) return;
+    this.#unsubscribe.push(
+      this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
+      this.#client.on('error', (error) => this.emit('error', error)),
+      this.#client.on('update', (message) => this.#onServerOffer(message)),
+      this.#client.on('signal', (message) => {
+        if (message.line_id === this.lineId) this.emit('signal', message);
+      }),
+    );
+  }
+
+  #createPeer() {
     const pc = new RTCPeerConnection(this.rtcConfiguration);
     this.pc = pc;
     this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
     pc.addEventListener('track', (event) => this.#onRemoteTrack(event));
     forwardPeerStates(this, pc);
+    return pc;
+  }
+
+  /** A PeerConnection the server never accepted: forget it. */
+  #dropPeer() {
+    this.#bridge?.stop();
+    this.#bridge = null;
+    this.pc?.close();
+    this.pc = null;
+  }
+
+  async #negotiate(sendOffer) {
+    this.localStream = await navigator.mediaDevices.getUserMedia(this.mediaConstraints);
+    this.emit('localstream', this.localStream);
+    const pc = this.#createPeer();
     // Subscribe before the request: the answer may come right after it.
     const answer = this.#waitForAnswer();
     answer.promise.catch(() => {});
-    this.#unsubscribe.push(
-      answer.cancel,
-      this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
-      this.#client.on('error', (error) => this.emit('error', error)),
-      this.#client.on('update', (message) => {
-        this.#negotiations = this.#negotiations.then(() => this.#answerServerOffer(message));
-      }),
-    );
+    this.#unsubscribe.push(answer.cancel);
+    this.#subscribe();
     for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
 
     const offer = await pc.createOffer();
@@ -482,6 +670,7 @@ export class LineCall extends Emitter {
     const jsep = await answer.promise;
     await pc.setRemoteDescription(jsep);
     await this.#bridge.remoteDescriptionSet();
+    this.media = 'server';
     return response;
   }
 
@@ -509,6 +698,82 @@ export class LineCall extends Emitter {
   }
 
   /**
+   * Our offer (`update` request, the answer in its response), from the
+   * transceivers as they are now. On 409 (glare: a server offer awaits our
+   * answer) we roll back, answer the server's offer, and offer again.
+   */
+  async #offerUpdate() {
+    for (let attempt = 1; ; attempt += 1) {
+      const pc = this.pc;
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      // Trickles (the first offer's candidates) follow the request on the socket.
+      const sent = this.#client.request('update', { jsep: { type: offer.type, sdp: offer.sdp } });
+      this.#bridge.offerSent();
+      this.emit('negotiation', { step: 'offer-sent', attempt });
+      let response;
+      try {
+        response = await sent;
+      } catch (error) {
+        this.emit('negotiation', { step: 'refused', attempt, code: error.code, reason: error.reason });
+        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        this.emit('negotiation', { step: 'rollback', attempt });
+        if (error.code !== 409 || attempt >= LineCall.MAX_OFFER_ATTEMPTS) throw error;
+        if (!(await this.#serverOfferWithin(LineCall.GLARE_TIMEOUT_MS))) throw error;
+        await this.#answerServerOffers();
+        continue;
+      }
+      if (response.jsep?.type !== 'answer') throw new PartylineError(500, 'update response carries no answer', 'update');
+      await pc.setRemoteDescription(response.jsep);
+      await this.#bridge.remoteDescriptionSet();
+      this.emit('negotiation', { step: 'answer-applied', attempt });
+      return response;
+    }
+  }
+
+  /** Resolves true once a server offer is waiting (at once if one is), false after `ms`. */
+  #serverOfferWithin(ms) {
+    if (this.#serverOffers.length > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#serverOfferArrived = null;
+        resolve(false);
+      }, ms);
+      this.#serverOfferArrived = () => {
+        clearTimeout(timer);
+        this.#serverOfferArrived = null;
+        resolve(true);
+      };
+    });
+  }
+
+  #onServerOffer(message) {
+    if (message.line_id !== this.lineId || message.jsep?.type !== 'offer') return;
+    this.#serverOffers.push(message);
+    this.emit('negotiation', { step: 'server-offer', held: this.#holdingServerOffers });
+    this.#serverOfferArrived?.();
+    if (!this.#holdingServerOffers) this.#enqueue(() => this.#answerServerOffers());
+  }
+
+  /** Renegotiation: the server offers, we answer (the server is impolite). */
+  async #answerServerOffers() {
+    this.#holdingServerOffers = false;
+    while (this.#serverOffers.length > 0) {
+      const message = this.#serverOffers.shift();
+      if (!this.pc) continue; // a signaling-only occupant gets none
+      try {
+        await this.pc.setRemoteDescription(message.jsep);
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        await this.#client.request('update', { jsep: { type: answer.type, sdp: answer.sdp } });
+        this.emit('negotiation', { step: 'answer-sent' });
+      } catch (error) {
+        this.emit('error', error);
+      }
+    }
+  }
+
+  /**
    * A forwarded track: its stream is named after the publisher's session.
    * An m-line reused for a newcomer fires `track` again, with the newcomer's
    * stream and the same track object.
@@ -531,23 +796,12 @@ export class LineCall extends Emitter {
     this.emit('remotetrack', { session, stream, track });
   }
 
-  /** Renegotiation: the server offers, we answer (the server is impolite). */
-  async #answerServerOffer(message) {
-    if (!this.pc || message.line_id !== this.lineId || message.jsep?.type !== 'offer') return;
-    try {
-      await this.pc.setRemoteDescription(message.jsep);
-      const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
-      await this.#client.request('update', { jsep: { type: answer.type, sdp: answer.sdp } });
-    } catch (error) {
-      this.emit('error', error);
-    }
-  }
-
   /** Mutes locally (track.enabled) and tells the others (`mute`). */
   async setMuted(flags) {
+    const tracks = new Set(this.localStream?.getTracks() ?? []);
+    for (const sender of this.pc?.getSenders() ?? []) if (sender.track) tracks.add(sender.track);
     for (const [kind, muted] of Object.entries(flags)) {
-      for (const track of this.localStream?.getTracks() ?? []) {
+      for (const track of tracks) {
         if (track.kind === kind) track.enabled = !muted;
       }
     }
@@ -562,11 +816,13 @@ export class LineCall extends Emitter {
   async stop({ hangup = true, notifyServer = true } = {}) {
     this.#bridge?.stop();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    if (notifyServer && this.pc && this.lineId && this.#client.connected) {
+    if (notifyServer && (this.pc || this.media !== null) && this.lineId && this.#client.connected) {
       await this.#client.request(hangup ? 'hangup' : 'leave', { line_id: this.lineId }).catch(() => {});
     }
     this.pc?.close();
     this.pc = null;
+    this.media = null;
+    this.#serverOffers = [];
     this.remoteStreams.clear();
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
