@@ -286,8 +286,9 @@ async function main() {
     timeout: 30000 });
   const pageErrors = [];
   try {
-    const pages = await openHarnessPages(browser, USERS, { pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, pageErrors });
+    let pages = {};
     try {
+      pages = await openHarnessPages(browser, USERS, { pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, pageErrors });
       await run(pages);
     } catch (error) {
       console.log(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
