@@ -502,6 +502,7 @@ export class LineCall extends Emitter {
   #client;
   #bridge = null;
   #unsubscribe = [];
+  #subscribed = false;
   // Our offers and each server offer, one after the other: an `update` may
   // arrive while our own offer is still being applied (the server offers the
   // others' streams right after answering a join), and applying it then
@@ -621,7 +622,8 @@ export class LineCall extends Emitter {
 
   /** Listens to the session's events that concern this call (once). */
   #subscribe() {
-    if (this.#unsubscribe.length > 0) return;
+    if (this.#subscribed) return;
+    this.#subscribed = true;
     this.#unsubscribe.push(
       this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
       this.#client.on('error', (error) => this.emit('error', error)),
@@ -816,6 +818,7 @@ export class LineCall extends Emitter {
   async stop({ hangup = true, notifyServer = true } = {}) {
     this.#bridge?.stop();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#subscribed = false;
     if (notifyServer && (this.pc || this.media !== null) && this.lineId && this.#client.connected) {
       await this.#client.request(hangup ? 'hangup' : 'leave', { line_id: this.lineId }).catch(() => {});
     }
