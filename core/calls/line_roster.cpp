@@ -1,0 +1,125 @@
+#include "core/calls/line_roster.hpp"
+
+#include <algorithm>
+
+namespace partyline::core {
+
+namespace {
+
+std::string_view kind_name(rtp::MediaKind kind) { return kind == rtp::MediaKind::kVideo ? "video" : "audio"; }
+
+}  // namespace
+
+bool Occupant::publishes(rtp::MediaKind kind) const {
+  return std::any_of(published.begin(), published.end(),
+                     [kind](const PublishedStream& stream) { return stream.format.kind == kind; });
+}
+
+Status LineRoster::check_room(const std::string& line_id) const {
+  if (occupants(line_id).size() < max_occupants_per_line_) return {};
+  return make_error(error_code::kUnavailable, "line " + line_id + " is full (" +
+                                                  std::to_string(max_occupants_per_line_) + " occupants)");
+}
+
+Occupant& LineRoster::add(const std::string& line_id, Occupant occupant) {
+  auto& occupants = lines_[line_id];
+  occupants.push_back(std::move(occupant));
+  return occupants.back();
+}
+
+bool LineRoster::remove(const std::string& line_id, const std::string& session) {
+  auto it = lines_.find(line_id);
+  if (it == lines_.end()) return false;
+  auto& occupants = it->second;
+  auto position = std::find_if(occupants.begin(), occupants.end(),
+                               [&](const Occupant& occupant) { return occupant.session == session; });
+  if (position == occupants.end()) return false;
+  occupants.erase(position);
+  if (occupants.empty()) lines_.erase(it);
+  return true;
+}
+
+Occupant* LineRoster::find(const std::string& line_id, const std::string& session) {
+  return const_cast<Occupant*>(static_cast<const LineRoster*>(this)->find(line_id, session));
+}
+
+const Occupant* LineRoster::find(const std::string& line_id, const std::string& session) const {
+  auto it = lines_.find(line_id);
+  if (it == lines_.end()) return nullptr;
+  for (const Occupant& occupant : it->second) {
+    if (occupant.session == session) return &occupant;
+  }
+  return nullptr;
+}
+
+const std::vector<Occupant>& LineRoster::occupants(const std::string& line_id) const {
+  static const std::vector<Occupant> kNobody;
+  auto it = lines_.find(line_id);
+  return it == lines_.end() ? kNobody : it->second;
+}
+
+std::vector<std::string> LineRoster::occupied_lines() const {
+  std::vector<std::string> ids;
+  ids.reserve(lines_.size());
+  for (const auto& [line_id, occupants] : lines_) ids.push_back(line_id);
+  return ids;
+}
+
+size_t LineRoster::occupant_count() const {
+  size_t count = 0;
+  for (const auto& [line_id, occupants] : lines_) count += occupants.size();
+  return count;
+}
+
+Status LineRoster::mute(const std::string& line_id, const std::string& session, std::optional<bool> audio,
+                        std::optional<bool> video) {
+  Occupant* occupant = find(line_id, session);
+  if (occupant == nullptr) return make_error(error_code::kNotFound, "this session is not in a line");
+  if ((occupant->forced_mute_audio && audio && !*audio) || (occupant->forced_mute_video && video && !*video)) {
+    return make_error(error_code::kForbidden, "muted by an operator");
+  }
+  occupant->muted_audio = audio.value_or(occupant->muted_audio);
+  occupant->muted_video = video.value_or(occupant->muted_video);
+  return {};
+}
+
+std::string LineRoster::track_id(const Occupant& publisher, const PublishedStream& stream) {
+  std::string name = std::string(kind_name(stream.format.kind)) + "-" + publisher.session.substr(0, 8);
+  for (const PublishedStream& other : publisher.published) {
+    if (&other == &stream) break;
+    if (other.format.kind == stream.format.kind) return name + "-" + stream.mid;
+  }
+  return name;
+}
+
+std::vector<ReceivedStream> LineRoster::received_by(const std::string& line_id, const std::string& session) const {
+  std::vector<ReceivedStream> streams;
+  for (const Occupant& publisher : occupants(line_id)) {
+    if (publisher.session == session) continue;
+    for (const PublishedStream& stream : publisher.published) {
+      streams.push_back(ReceivedStream{&publisher, &stream, track_id(publisher, stream)});
+    }
+  }
+  return streams;
+}
+
+std::vector<MemberPresence> LineRoster::presence(
+    const std::string& line_id, std::vector<std::string> members,
+    const std::function<std::optional<std::string>(const std::string& user)>& online_name) const {
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  const std::vector<Occupant>& here = occupants(line_id);
+  std::vector<MemberPresence> presence;
+  presence.reserve(members.size());
+  for (std::string& user : members) {
+    MemberPresence entry;
+    entry.name = online_name(user);
+    entry.online = entry.name.has_value();
+    entry.in_line = std::any_of(here.begin(), here.end(), [&](const Occupant& occupant) { return occupant.user == user; });
+    entry.user = std::move(user);
+    presence.push_back(std::move(entry));
+  }
+  return presence;
+}
+
+}  // namespace partyline::core

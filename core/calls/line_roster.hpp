@@ -1,0 +1,98 @@
+// LineRoster: who occupies which line on this node, how the others see each
+// occupant (media, publishing, mute, state), who receives what, and the
+// presence of a line's members. The control plane (CallHandler) and the seed
+// adapters built on it keep no second copy of this.
+//
+// Sans-I/O and clock-free: plain state and the decisions over it.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/media/line_media.hpp"
+#include "rtp/result.hpp"
+
+namespace partyline::core {
+
+// How an occupant's media reaches the line.
+enum class OccupantMedia {
+  kNone,    // signaling only: no PeerConnection with the server
+  kServer,  // a PeerConnection with the server (the SFU)
+  kPlugin,  // a plugin handle in the line (in-process media)
+};
+
+struct Occupant {
+  std::string session, user, name;
+  OccupantMedia media = OccupantMedia::kNone;
+  std::string plugin;       // kPlugin: the plugin's name
+  bool connected = false;   // media secure (kNone, kPlugin: at once)
+  bool muted_audio = false, muted_video = false;
+  bool forced_mute_audio = false, forced_mute_video = false;  // by an operator
+  // What it publishes into the router (in its m-line order), on which worker.
+  std::vector<PublishedStream> published;
+  size_t worker_index = 0;
+
+  bool publishes(rtp::MediaKind kind) const;
+};
+
+// A stream one occupant should receive: another occupant's, in join order.
+struct ReceivedStream {
+  const Occupant* publisher = nullptr;
+  const PublishedStream* stream = nullptr;
+  std::string track_id;  // a=msid's track (docs/protocol.md, `update`)
+};
+
+// One member of a line as the `presence` event shows it.
+struct MemberPresence {
+  std::string user;
+  std::optional<std::string> name;  // while online
+  bool online = false;
+  bool in_line = false;
+  bool operator==(const MemberPresence&) const = default;
+};
+
+class LineRoster {
+ public:
+  explicit LineRoster(size_t max_occupants_per_line) : max_occupants_per_line_(max_occupants_per_line) {}
+
+  // 503 when the line holds max_occupants_per_line occupants.
+  Status check_room(const std::string& line_id) const;
+  // Appends (join order). The occupant's session must not be in a line.
+  Occupant& add(const std::string& line_id, Occupant occupant);
+  // False: the session did not occupy the line. An emptied line is dropped.
+  bool remove(const std::string& line_id, const std::string& session);
+  Occupant* find(const std::string& line_id, const std::string& session);
+  const Occupant* find(const std::string& line_id, const std::string& session) const;
+  // In join order; empty for a line nobody occupies.
+  const std::vector<Occupant>& occupants(const std::string& line_id) const;
+  bool occupied(const std::string& line_id) const { return lines_.count(line_id) != 0; }
+  std::vector<std::string> occupied_lines() const;
+  size_t occupant_count() const;
+
+  // The occupant's own mute flags (`mute`): 404 not an occupant, 403 to
+  // unmute what an operator muted.
+  Status mute(const std::string& line_id, const std::string& session, std::optional<bool> audio,
+              std::optional<bool> video);
+
+  // Every other occupant's published streams, in join order, each stream
+  // with its track id: "<kind>-<first 8 of the session>" for a publisher's
+  // first stream of a kind, "-<mid>" appended for further ones.
+  std::vector<ReceivedStream> received_by(const std::string& line_id, const std::string& session) const;
+  static std::string track_id(const Occupant& publisher, const PublishedStream& stream);
+
+  // The line's members, sorted by user id. `online_name(user)`: the display
+  // name of an online user, nullopt when offline.
+  std::vector<MemberPresence> presence(
+      const std::string& line_id, std::vector<std::string> members,
+      const std::function<std::optional<std::string>(const std::string& user)>& online_name) const;
+
+ private:
+  size_t max_occupants_per_line_;
+  std::unordered_map<std::string, std::vector<Occupant>> lines_;  // line -> occupants in join order
+};
+
+}  // namespace partyline::core

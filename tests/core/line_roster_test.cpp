@@ -1,0 +1,112 @@
+// LineRoster: occupants in join order, room, mute, who receives what with
+// which track ids, and members' presence.
+#include "core/calls/line_roster.hpp"
+
+#include <gtest/gtest.h>
+
+namespace partyline::core {
+namespace {
+
+PublishedStream stream(StreamKey key, rtp::MediaKind kind, std::string mid) {
+  PublishedStream published;
+  published.key = key;
+  published.format.kind = kind;
+  published.mid = std::move(mid);
+  return published;
+}
+
+Occupant occupant(std::string session, std::string user, std::vector<PublishedStream> published = {},
+                  OccupantMedia media = OccupantMedia::kServer) {
+  Occupant entry;
+  entry.session = std::move(session);
+  entry.user = std::move(user);
+  entry.name = entry.user;
+  entry.media = media;
+  entry.published = std::move(published);
+  return entry;
+}
+
+std::vector<std::string> sessions(const std::vector<Occupant>& occupants) {
+  std::vector<std::string> ids;
+  for (const Occupant& entry : occupants) ids.push_back(entry.session);
+  return ids;
+}
+
+TEST(LineRosterTest, OccupantsInJoinOrderWithRoomAndAnEmptiedLineDropped) {
+  LineRoster roster(2);
+  EXPECT_TRUE(roster.check_room("L").ok());
+  roster.add("L", occupant("s1", "alice"));
+  roster.add("L", occupant("s2", "bob", {}, OccupantMedia::kNone));  // signaling only counts too
+  EXPECT_EQ(roster.check_room("L").error().code, error_code::kUnavailable);
+  EXPECT_EQ(sessions(roster.occupants("L")), (std::vector<std::string>{"s1", "s2"}));
+  EXPECT_EQ(roster.occupant_count(), 2u);
+  EXPECT_FALSE(roster.remove("L", "s9"));
+  EXPECT_FALSE(roster.remove("M", "s1"));
+  EXPECT_TRUE(roster.remove("L", "s1"));
+  EXPECT_TRUE(roster.check_room("L").ok());
+  EXPECT_TRUE(roster.remove("L", "s2"));
+  EXPECT_FALSE(roster.occupied("L"));
+  EXPECT_TRUE(roster.occupied_lines().empty());
+  EXPECT_TRUE(roster.occupants("L").empty());
+}
+
+TEST(LineRosterTest, MuteIsTheOccupantsOwnUnlessAnOperatorForcedIt) {
+  LineRoster roster(10);
+  roster.add("L", occupant("s1", "alice"));
+  EXPECT_EQ(roster.mute("L", "s2", true, std::nullopt).error().code, error_code::kNotFound);
+  EXPECT_EQ(roster.mute("", "s1", true, std::nullopt).error().code, error_code::kNotFound);
+  ASSERT_TRUE(roster.mute("L", "s1", true, std::nullopt).ok());
+  EXPECT_TRUE(roster.find("L", "s1")->muted_audio);
+  EXPECT_FALSE(roster.find("L", "s1")->muted_video);
+  roster.find("L", "s1")->forced_mute_video = true;
+  roster.find("L", "s1")->muted_video = true;
+  EXPECT_EQ(roster.mute("L", "s1", std::nullopt, false).error().code, error_code::kForbidden);
+  EXPECT_TRUE(roster.mute("L", "s1", false, true).ok());  // unmuting audio, keeping video muted
+  EXPECT_FALSE(roster.find("L", "s1")->muted_audio);
+}
+
+TEST(LineRosterTest, EachOccupantReceivesEveryOtherOccupantsStreamsInJoinOrder) {
+  LineRoster roster(10);
+  roster.add("L", occupant("aaaaaaaa-1", "alice",
+                           {stream(1, rtp::MediaKind::kAudio, "0"), stream(2, rtp::MediaKind::kVideo, "1"),
+                            stream(3, rtp::MediaKind::kVideo, "4")}));  // camera and screen share
+  roster.add("L", occupant("bbbbbbbb-2", "bob", {}, OccupantMedia::kNone));
+  roster.add("L", occupant("cccccccc-3", "carol", {stream(7, rtp::MediaKind::kAudio, "0")}));
+  roster.add("M", occupant("dddddddd-4", "dave", {stream(9, rtp::MediaKind::kAudio, "0")}));
+
+  auto for_bob = roster.received_by("L", "bbbbbbbb-2");
+  ASSERT_EQ(for_bob.size(), 4u);
+  std::vector<StreamKey> keys;
+  std::vector<std::string> tracks;
+  for (const ReceivedStream& received : for_bob) {
+    keys.push_back(received.stream->key);
+    tracks.push_back(received.track_id);
+  }
+  EXPECT_EQ(keys, (std::vector<StreamKey>{1, 2, 3, 7}));
+  EXPECT_EQ(tracks, (std::vector<std::string>{"audio-aaaaaaaa", "video-aaaaaaaa", "video-aaaaaaaa-4", "audio-cccccccc"}));
+  EXPECT_EQ(for_bob[3].publisher->user, "carol");
+  // Never its own streams, never another line's.
+  auto for_alice = roster.received_by("L", "aaaaaaaa-1");
+  ASSERT_EQ(for_alice.size(), 1u);
+  EXPECT_EQ(for_alice[0].stream->key, 7u);
+}
+
+TEST(LineRosterTest, PresenceListsMembersSortedWithOnlineAndInLine) {
+  LineRoster roster(10);
+  roster.add("L", occupant("s1", "carol"));
+  roster.add("L", occupant("s2", "carol"));  // two sessions: one entry
+  auto online = [](const std::string& user) -> std::optional<std::string> {
+    if (user == "alice") return std::string("Alice");
+    if (user == "carol") return std::string("Carol");
+    return std::nullopt;
+  };
+  auto presence = roster.presence("L", {"carol", "bob", "alice", "bob"}, online);
+  ASSERT_EQ(presence.size(), 3u);
+  EXPECT_EQ(presence[0], (MemberPresence{"alice", std::string("Alice"), true, false}));
+  EXPECT_EQ(presence[1], (MemberPresence{"bob", std::nullopt, false, false}));
+  EXPECT_EQ(presence[2], (MemberPresence{"carol", std::string("Carol"), true, true}));
+  EXPECT_TRUE(roster.presence("empty", {}, online).empty());
+}
+
+}  // namespace
+}  // namespace partyline::core
