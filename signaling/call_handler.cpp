@@ -37,8 +37,9 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"block", &CallHandler::handle_block},
           {"unblock", &CallHandler::handle_unblock},
       },
-      line_changes_(signaling_loop.context(), options.occupants_interval,
-                    [this](const std::string& line_id) { publish_line_change(line_id); }) {
+      roster_(options.max_occupants_per_line),
+      invitations_(lines, options.ring_timeout.count(), random_uuid_v4),
+      line_changes_(options.occupants_interval.count()) {
   // Timers belong to the loop's context; arm the sweep from the loop thread.
   loop_.post([this] {
     const auto period = std::max(std::chrono::milliseconds(1000), options_.line_idle_timeout / 4);
@@ -54,6 +55,14 @@ CallHandler::~CallHandler() = default;
 CallHandler::SessionState* CallHandler::state_of(const std::string& session_id) {
   auto it = sessions_.find(session_id);
   return it == sessions_.end() ? nullptr : &it->second;
+}
+
+const core::Occupant* CallHandler::occupant_of(const SessionState& state) const {
+  return state.line_id.empty() ? nullptr : roster_.find(state.line_id, state.id);
+}
+
+core::Occupant* CallHandler::occupant_of(const SessionState& state) {
+  return state.line_id.empty() ? nullptr : roster_.find(state.line_id, state.id);
 }
 
 void CallHandler::respond(SessionState& state, const Request& request, Result<core::JsonPtr> result) {
@@ -72,8 +81,39 @@ void CallHandler::send_event(const std::string& session_id, core::JsonPtr event)
   if (auto session = state->session.lock()) session->send_event(std::move(event));
 }
 
+void CallHandler::send_text(const std::vector<std::string>& session_ids, const std::string& text) {
+  for (const std::string& session_id : session_ids) {
+    const SessionState* state = state_of(session_id);
+    if (state == nullptr) continue;
+    if (auto session = state->session.lock()) session->send_event_text(text);
+  }
+}
+
 void CallHandler::report(std::string_view type, core::JsonPtr fields) {
   if (events_ != nullptr) events_->on_call_event(type, std::move(fields));
+}
+
+void CallHandler::wake_by(int64_t due_ms) {
+  if (wakeup_at_ms_ && *wakeup_at_ms_ <= due_ms) return;  // it wakes early enough already
+  wakeup_at_ms_ = due_ms;
+  // A change due now still waits for the loop's next iteration, so the
+  // changes made by one request share one event.
+  const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, due_ms - monotonic_ms()));
+  wakeup_.start(loop_.context(), delay, [this] {
+    wakeup_at_ms_.reset();
+    on_wakeup();
+    return false;
+  });
+}
+
+void CallHandler::on_wakeup() {
+  const int64_t now = monotonic_ms();
+  tell_call_ends(invitations_.expire(now));
+  for (const std::string& line_id : line_changes_.take_due(now)) publish_line_change(line_id);
+  // Whatever is still scheduled (or was scheduled by the flushes) later.
+  for (std::optional<int64_t> due : {line_changes_.next_wakeup(), invitations_.next_wakeup()}) {
+    if (due) wake_by(*due);
+  }
 }
 
 void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session) {
@@ -98,8 +138,9 @@ void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& sessio
   if (state->peer) state->peer->close();
   auto& user_sessions = sessions_by_user_[state->user];
   user_sessions.erase(std::remove(user_sessions.begin(), user_sessions.end(), state->id), user_sessions.end());
-  if (user_sessions.empty()) sessions_by_user_.erase(state->user);
-  end_calls_of_closed_session(*state);
+  const bool still_online = !user_sessions.empty();
+  if (!still_online) sessions_by_user_.erase(state->user);
+  tell_call_ends(invitations_.session_closed(state->id, state->user, still_online));
   const std::string user = state->user;
   sessions_.erase(session->id());
   PL_LOG(kInfo, session->log_context()) << "disconnected";
@@ -151,8 +192,10 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
                                "code", error->code, "reason", error->message.c_str())));
   }
   if (transport_state == ice::TransportState::kSecure) {
-    state->peer_secure = true;
-    if (!state->line_id.empty()) line_changed(state->line_id);  // "connecting" becomes "connected"
+    if (core::Occupant* occupant = occupant_of(*state)) {
+      occupant->connected = true;  // "connecting" becomes "connected"
+      line_changed(state->line_id);
+    }
   } else if (transport_state == ice::TransportState::kFailed || transport_state == ice::TransportState::kClosed) {
     state->peer_finished = true;
     leave_line(*state);  // a participant whose media is gone is no longer in the line
@@ -163,14 +206,12 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
                              std::function<void(SessionState&, Result<core::Negotiation>)> done) {
   if (state.peer) state.peer->close();
   state.peer_finished = false;
-  state.peer_secure = false;
   state.peer_state = "new";
   std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user + " pc=line";
   state.worker_index = workers_.pick_index();
   state.peer = core::PeerConnectionHandle::create(workers_.worker(state.worker_index), state.worker_index, loop_,
                                                   settings_, std::move(log_context), peer_events(state.id));
-  state.published.clear();
-  state.offer_in_flight = state.streams_changed = false;
+  state.renegotiation.reset();
   state.offered_keys.clear();
   const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
   state.peer->negotiate(std::move(offer), core::MediaRole::kLineParticipant,
@@ -192,8 +233,15 @@ void CallHandler::close_peer(SessionState& state) {
   state.peer->close();
   state.peer.reset();
   state.peer_finished = false;
-  state.peer_secure = false;
+  state.renegotiation.reset();
   ++state.negotiation;  // an answer still on its way is for nobody now
+}
+
+void CallHandler::end_line_call(SessionState& state) {
+  leave_line(state);
+  const bool had_peer = state.peer != nullptr;
+  close_peer(state);
+  if (had_peer) send_event(state.id, events::webrtc_state("closed", nullptr));
 }
 
 void CallHandler::handle_ice_trickle(SessionState& state, const Request& request) {
@@ -243,17 +291,9 @@ void CallHandler::handle_hangup(SessionState& state, const Request& request) {
     return respond(state, request, make_error(error_code::kNotFound, "there is no PeerConnection to hang up"));
   }
   // Calls this session is placing on its line end with it.
-  if (!state.line_id.empty()) {
-    for (const auto& call : lines_.invitations_from_session(state.id)) {
-      if (call.line_id != state.line_id || !lines_.take_invitation(call.call_id)) continue;
-      end_call(call, events::call_event("cancelled", call), "cancelled");
-    }
-  }
+  if (!state.line_id.empty()) tell_call_ends(invitations_.caller_left_line(state.id, state.line_id));
   respond(state, request, core::JsonPtr());
-  const bool had_peer = state.peer != nullptr;
-  leave_line(state);
-  close_peer(state);
-  if (had_peer) send_event(state.id, events::webrtc_state("closed", nullptr));
+  end_line_call(state);
 }
 
 }  // namespace partyline::signaling

@@ -1,18 +1,23 @@
-// CallHandler: the application behind the protocol (docs/protocol.md). It
-// keeps what each client session is doing — its PeerConnection on a media
-// worker, the line it occupies — and answers the requests:
-//   call_handler.cpp         sessions, dispatch, ice_trickle, hangup
+// CallHandler: the application behind the protocol (docs/protocol.md), a
+// thin dispatcher: it reads requests, asks the call-control units
+// (core/calls/: LineRoster, Invitations, Renegotiation, ChangeSchedule;
+// all sans-I/O, tested in virtual time) what follows, and turns their
+// answers into responses, events and PeerConnection calls.
+//   call_handler.cpp         sessions, dispatch, the one wake-up timer,
+//                            PeerConnections, ice_trickle, hangup
 //   echo_requests.cpp        the echo test, served by the echotest plugin
-//   line_requests.cpp        create_line, get_line, join, leave, mute, message,
-//                            ping, update
+//   line_requests.cpp        create_line, get_line, join, leave, mute, ping
+//   relay_requests.cpp       message: stamped relays
 //   line_occupancy.cpp       what occupants see of each other: the coalesced
 //                            `occupants` event and the media refresh after
 //                            a line changes
+//   line_media_requests.cpp  server offers, `update` answers and offers
 //   invitation_requests.cpp  invite, accept, decline, cancel, outgoing_call,
 //                            block, unblock, ring timeouts
 //   line_guests.cpp          occupants that are plugin handles (LineGuests)
 // Shared state (lines, members, invitations, block lists) lives in the
-// core::LineStore; what is bound to live sessions on this node lives here.
+// core::LineStore; what is bound to live sessions on this node lives here
+// and in the units.
 //
 // Runs on the signaling loop thread, like every RequestHandler.
 #pragma once
@@ -24,6 +29,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/calls/change_schedule.hpp"
+#include "core/calls/invitations.hpp"
+#include "core/calls/line_roster.hpp"
+#include "core/calls/renegotiation.hpp"
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/json.hpp"
 #include "core/lines/line_guests.hpp"
@@ -33,7 +42,6 @@
 #include "core/runtime/worker_pool.hpp"
 #include "signaling/call_events.hpp"
 #include "signaling/client_session.hpp"
-#include "signaling/line_change_coalescer.hpp"
 #include "signaling/request_fields.hpp"
 
 namespace partyline::core {
@@ -109,7 +117,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   std::optional<std::vector<std::string>> admin_close_line(const std::string& line_id);
 
  private:
-  // What one client session has going on.
+  // What one client session has going on. How the others see it in its
+  // line (its occupant entry) is in roster_.
   struct SessionState {
     std::weak_ptr<ClientSession> session;
     std::string id, user, name;
@@ -118,39 +127,42 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     // Its echo test: a handle on the echotest plugin ("" when none).
     std::string echo_handle;
     bool peer_finished = false;  // failed or closed: a new one may start
-    bool peer_secure = false;
     const char* peer_state = "new";  // the last webrtc_state (admin API)
     uint64_t negotiation = 0;    // which negotiation a late answer belongs to
     std::vector<std::string> early_candidates;  // trickled before the offer
     bool early_end_of_candidates = false;
-    // The line it occupies ("" when none), and how the others see it.
+    // The line it occupies or is joining ("" when none).
     std::string line_id;
-    bool publishes_audio = false, publishes_video = false;
-    bool muted_audio = false, muted_video = false;
-    bool forced_mute_audio = false, forced_mute_video = false;  // by an operator
-    // Forwarding: the worker of its PeerConnection, the streams it publishes
-    // into the router, and the server offer (`update` event) awaiting its
-    // answer. A change while an offer is out is offered after the answer.
+    // Forwarding: the worker of its PeerConnection, who offers next, and
+    // what the last server offer carried.
     size_t worker_index = 0;
-    std::vector<core::PublishedStream> published;
-    bool offer_in_flight = false;
-    bool streams_changed = false;
-    std::vector<core::StreamKey> offered_keys;  // what the last offer carried
+    core::Renegotiation renegotiation;
+    std::vector<core::StreamKey> offered_keys;
     // A guest (a plugin handle in a line): no client session, no
     // PeerConnection; its streams go to `guest`. Gone when it leaves.
     core::LineGuest* guest = nullptr;
-    std::string plugin;  // the guest's plugin
     bool guest_subscribes = false;
   };
-  using Reply = std::function<void(Result<core::JsonPtr>)>;
   using Handler = void (CallHandler::*)(SessionState&, const Request&);
+  // Runs once with the answer or the error.
+  using JoinDone = std::function<void(SessionState&, Result<std::string>)>;
 
   SessionState* state_of(const std::string& session_id);
+  const core::Occupant* occupant_of(const SessionState& state) const;
+  core::Occupant* occupant_of(const SessionState& state);
   void respond(SessionState& state, const Request& request, Result<core::JsonPtr> result);
   void send_event(const std::string& session_id, core::JsonPtr event);
+  // One text to many sessions (serialized once).
+  void send_text(const std::vector<std::string>& session_ids, const std::string& text);
   // To events_, if any (signaling/call_events.hpp lists the types and fields).
   void report(std::string_view type, core::JsonPtr fields);
   core::JsonPtr admin_session_json(const SessionState& state) const;
+
+  // The one timer of the units' deadlines (ring timeouts, coalesced line
+  // changes): wake_by() brings it forward to a new deadline; when it fires,
+  // everything due runs and it is re-armed to the earliest next_wakeup().
+  void wake_by(int64_t due_ms);
+  void on_wakeup();
 
   // echo_requests.cpp
   void handle_echo(SessionState& state, const Request& request);
@@ -167,6 +179,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void close_peer(SessionState& state);
   void on_peer_state(const std::string& session_id, ice::TransportState state, const std::optional<Error>& error);
   core::PeerConnectionHandle::Events peer_events(const std::string& session_id);
+  // Leaves its line (if any), closes its PeerConnection, says `closed`.
+  void end_line_call(SessionState& state);
 
   // line_requests.cpp
   void handle_create_line(SessionState& state, const Request& request);
@@ -174,19 +188,21 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void handle_join(SessionState& state, const Request& request);
   void handle_leave(SessionState& state, const Request& request);
   void handle_mute(SessionState& state, const Request& request);
-  void handle_message(SessionState& state, const Request& request);
   void handle_ping(SessionState& state, const Request& request);
-  void handle_update(SessionState& state, const Request& request);
-  // Checks membership (a valid token admits) and room, then negotiates and
-  // makes the session an occupant; `done` gets the line id or the error.
+  // Checks membership (a valid token admits) and room, then negotiates
+  // `offer` and makes the session an occupant.
   void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
-                 std::string offer, std::function<void(SessionState&, Result<std::string>)> done);
+                 std::string offer, JoinDone done);
+  // Adds the session to the roster after its negotiation.
+  void become_occupant(SessionState& state, const std::string& line_id, const core::Negotiation& negotiation);
   void leave_line(SessionState& state);
   void sweep_idle_lines();
+  // relay_requests.cpp
+  void handle_message(SessionState& state, const Request& request);
   // line_occupancy.cpp
   core::JsonPtr line_json(const std::string& line_id) const;
-  // The line's occupants, its members or their media changed: schedules one
-  // coalesced `occupants` event and media refresh (see LineChangeCoalescer).
+  // The line's occupants or their media changed: schedules one coalesced
+  // `occupants` event and media refresh.
   void line_changed(const std::string& line_id);
   // What a scheduled change does when due: `occupants` to every occupant,
   // then new server offers where the streams changed.
@@ -196,14 +212,12 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // line_media_requests.cpp: every occupant of the line receives every
   // other occupant's published streams, through a server offer when that
   // set changed.
+  void handle_update(SessionState& state, const Request& request);
   void refresh_media(const std::string& line_id);
   void offer_streams(SessionState& state);
-  // `publishing_occupants`: line_publishers() of the session's line.
-  void offer_streams(SessionState& state, const std::vector<const SessionState*>& publishing_occupants);
-  static std::string track_id(const SessionState& publisher, const core::PublishedStream& stream);
-  // The line's occupants that publish something, in join order.
-  std::vector<const SessionState*> line_publishers(const std::string& line_id);
+  void send_server_offer(SessionState& state, std::vector<core::LegRequest> streams);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
+  void apply_client_offer(SessionState& state, const Request& request, std::string offer_sdp);
   // line_guests.cpp: the guest is out of its line for `reason` (it is told).
   void remove_guest(const std::string& guest_id, const std::string& reason);
 
@@ -217,13 +231,9 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void handle_unblock(SessionState& state, const Request& request);
   // Invites `callee` to the line; the response fields (call_id, delivered).
   Result<core::JsonPtr> invite(SessionState& caller, const std::string& line_id, const std::string& callee);
-  // Ends a ringing call: the caller gets `caller_event`, the callee's
-  // sessions still ringing get `cancelled` with `callee_reason` (or
-  // `answered_elsewhere` for all but `answering_session`).
-  void end_call(const core::Invitation& call, core::JsonPtr caller_event, const std::string& callee_reason,
-                const std::string& answering_session = {});
-  void on_ring_timeout(const std::string& call_id);
-  void end_calls_of_closed_session(const SessionState& state);
+  // Tells the parties how a ringing call ended.
+  void tell_call_end(const core::CallEnd& end);
+  void tell_call_ends(const std::vector<core::CallEnd>& ends);
 
   core::EventLoop& loop_;
   core::WorkerPool& workers_;
@@ -234,12 +244,14 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   CallEvents* events_ = nullptr;
   std::unordered_map<std::string, Handler> handlers_;
 
-  std::unordered_map<std::string, SessionState> sessions_;                       // by session id
-  std::unordered_map<std::string, std::vector<std::string>> sessions_by_user_;   // user -> session ids
-  std::unordered_map<std::string, std::vector<std::string>> occupants_;          // line -> session ids, in join order
-  std::unordered_map<std::string, std::unique_ptr<core::Timer>> ring_timers_;    // by call id
+  std::unordered_map<std::string, SessionState> sessions_;                      // by session id
+  std::unordered_map<std::string, std::vector<std::string>> sessions_by_user_;  // user -> session ids
+  core::LineRoster roster_;
+  core::Invitations invitations_;
+  core::ChangeSchedule line_changes_;     // `occupants` + media refresh, per line
+  core::Timer wakeup_;
+  std::optional<int64_t> wakeup_at_ms_;   // when wakeup_ fires (nullopt: not armed)
   core::Timer idle_sweep_;
-  LineChangeCoalescer line_changes_;
   uint64_t negotiation_counter_ = 0;
 };
 

@@ -28,9 +28,12 @@ core::JsonPtr hangup_event(const char* reason, const std::string& line_id) {
 }  // namespace
 
 core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
+  static const core::Occupant kNotInALine;
+  const core::Occupant* found = occupant_of(state);
+  const core::Occupant& occupant = found != nullptr ? *found : kNotInALine;
   core::JsonPtr entry = events::user(state.user, state.name);
   json_object_set_new(entry.get(), "session", json_string(state.id.c_str()));
-  if (state.guest != nullptr) json_object_set_new(entry.get(), "plugin", json_string(state.plugin.c_str()));
+  if (state.guest != nullptr) json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
   auto session = state.session.lock();
   json_object_set_new(entry.get(), "remote_address",
                       session ? json_string(session->remote_address().c_str()) : json_null());
@@ -48,11 +51,12 @@ core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
   } else {
     json_object_set_new(entry.get(), "peer_connection", json_null());
   }
-  json_object_set_new(entry.get(), "publishing", flags(state.publishes_audio, state.publishes_video));
-  json_object_set_new(entry.get(), "muted", flags(state.muted_audio, state.muted_video));
-  json_object_set_new(entry.get(), "forced_mute", flags(state.forced_mute_audio, state.forced_mute_video));
+  json_object_set_new(entry.get(), "publishing", flags(occupant.publishes(rtp::MediaKind::kAudio),
+                                                      occupant.publishes(rtp::MediaKind::kVideo)));
+  json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video));
+  json_object_set_new(entry.get(), "forced_mute", flags(occupant.forced_mute_audio, occupant.forced_mute_video));
   json_t* streams = json_array();
-  for (const core::PublishedStream& stream : state.published) {
+  for (const core::PublishedStream& stream : occupant.published) {
     json_array_append_new(streams, json_pack("{s:I, s:s, s:s, s:i}", "key", static_cast<json_int_t>(stream.key),
                                              "kind", kind_name(stream.format.kind), "codec",
                                              stream.format.codec_name.c_str(), "payload_type",
@@ -78,7 +82,7 @@ core::JsonPtr CallHandler::admin_session(const std::string& session_id) const {
 
 core::JsonPtr CallHandler::admin_line(const std::string& line_id) const {
   auto record = lines_.find_line(line_id);
-  const bool occupied = occupants_.count(line_id) > 0;
+  const bool occupied = roster_.occupied(line_id);
   if (!record && !occupied) return {};
   core::JsonPtr line = line_json(line_id);  // line_id and occupants, as clients see them
   if (record) {
@@ -103,8 +107,7 @@ core::JsonPtr CallHandler::admin_line(const std::string& line_id) const {
 core::JsonPtr CallHandler::admin_lines() const {
   // Lines in use on this node: those with occupants. An empty line is still
   // found by id (admin_line).
-  std::vector<std::string> ids;
-  for (const auto& [line_id, occupants] : occupants_) ids.push_back(line_id);
+  std::vector<std::string> ids = roster_.occupied_lines();
   std::sort(ids.begin(), ids.end());
   core::JsonPtr list = core::adopt_json(json_array());
   for (const std::string& id : ids) json_array_append_new(list.get(), admin_line(id).release());
@@ -117,7 +120,7 @@ CallHandler::AdminCounts CallHandler::admin_counts() const {
     if (state.guest == nullptr) ++counts.sessions;  // client sessions, not plugin guests
   }
   counts.lines = lines_.line_count();
-  for (const auto& [line_id, occupants] : occupants_) counts.occupants += occupants.size();
+  counts.occupants = roster_.occupant_count();
   return counts;
 }
 
@@ -142,7 +145,8 @@ Result<core::JsonPtr> CallHandler::admin_mute(const std::string& session_id, std
                                               std::optional<bool> video) {
   SessionState* state = state_of(session_id);
   if (state == nullptr) return make_error(error_code::kNotFound, "no session " + session_id);
-  if (state->line_id.empty() || !state->peer || state->guest != nullptr) {
+  core::Occupant* occupant = occupant_of(*state);
+  if (occupant == nullptr || !state->peer || state->guest != nullptr) {
     return make_error(error_code::kConflict, "session " + session_id + " publishes nothing in a line");
   }
   auto apply = [&](std::optional<bool> mute, rtp::MediaKind kind, bool& forced, bool& muted) {
@@ -151,10 +155,10 @@ Result<core::JsonPtr> CallHandler::admin_mute(const std::string& session_id, std
     muted = *mute;  // lifting leaves it unmuted: the client may mute itself again
     state->peer->set_forwarding(kind, !*mute);
   };
-  apply(audio, rtp::MediaKind::kAudio, state->forced_mute_audio, state->muted_audio);
-  apply(video, rtp::MediaKind::kVideo, state->forced_mute_video, state->muted_video);
+  apply(audio, rtp::MediaKind::kAudio, occupant->forced_mute_audio, occupant->muted_audio);
+  apply(video, rtp::MediaKind::kVideo, occupant->forced_mute_video, occupant->muted_video);
   PL_LOG(kInfo, "line=" + state->line_id) << "session " << session_id.substr(0, 8) << " force-muted by an operator: audio "
-                                          << state->forced_mute_audio << ", video " << state->forced_mute_video;
+                                          << occupant->forced_mute_audio << ", video " << occupant->forced_mute_video;
   line_changed(state->line_id);
   return admin_session_json(*state);
 }
@@ -185,10 +189,9 @@ bool CallHandler::admin_kick(const std::string& session_id) {
 }
 
 std::optional<std::vector<std::string>> CallHandler::admin_close_line(const std::string& line_id) {
-  auto occupied = occupants_.find(line_id);
-  if (!lines_.find_line(line_id) && occupied == occupants_.end()) return std::nullopt;
-  std::vector<std::string> hung_up;
-  if (occupied != occupants_.end()) hung_up = occupied->second;  // a copy: leave_line changes it
+  if (!lines_.find_line(line_id) && !roster_.occupied(line_id)) return std::nullopt;
+  std::vector<std::string> hung_up;  // a copy: leave_line changes the roster
+  for (const core::Occupant& occupant : roster_.occupants(line_id)) hung_up.push_back(occupant.session);
   PL_LOG(kInfo, "line=" + line_id) << "closed by an operator: " << hung_up.size() << " occupants hung up";
   for (const std::string& session_id : hung_up) {
     SessionState* state = state_of(session_id);
@@ -200,14 +203,8 @@ std::optional<std::vector<std::string>> CallHandler::admin_close_line(const std:
     send_event(session_id, hangup_event("line_closed", line_id));
     // Invitations this occupant is placing on the line end with it, as
     // with a `hangup` request.
-    for (const auto& call : lines_.invitations_from_session(state->id)) {
-      if (call.line_id != line_id || !lines_.take_invitation(call.call_id)) continue;
-      end_call(call, events::call_event("cancelled", call), "cancelled");
-    }
-    const bool had_peer = state->peer != nullptr;
-    leave_line(*state);
-    close_peer(*state);
-    if (had_peer) send_event(session_id, events::webrtc_state("closed", nullptr));
+    tell_call_ends(invitations_.caller_left_line(state->id, line_id));
+    end_line_call(*state);
   }
   // After the occupants' `left`: a receiver sees the line empty, then closed.
   report("line_closed", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line_id.c_str(), "reason", "operator")));

@@ -1,5 +1,7 @@
 // Invitations: ringing another user into a line, and everything that ends a
-// ringing call (docs/protocol.md, "invite" to "block and unblock").
+// ringing call (docs/protocol.md, "invite" to "block and unblock"). The
+// decisions are core::Invitations'; this file reads the requests and tells
+// the parties.
 #include <algorithm>
 
 #include "core/runtime/log.hpp"
@@ -18,46 +20,76 @@ core::JsonPtr with_reason(core::JsonPtr event, const std::string& reason) {
 
 std::string log_context(const core::Invitation& call) { return "line=" + call.line_id + " call=" + call.call_id.substr(0, 8); }
 
+const char* caller_event_name(core::CallEnd::CallerHears hears) {
+  switch (hears) {
+    case core::CallEnd::CallerHears::kAccepted: return "accepted";
+    case core::CallEnd::CallerHears::kDeclined: return "declined";
+    case core::CallEnd::CallerHears::kBusy: return "busy";
+    case core::CallEnd::CallerHears::kCancelled: return "cancelled";
+    case core::CallEnd::CallerHears::kTimeout: return "timeout";
+    case core::CallEnd::CallerHears::kNothing: break;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
+void CallHandler::tell_call_end(const core::CallEnd& end) {
+  const core::Invitation& call = end.call;
+  if (const char* name = caller_event_name(end.caller_hears)) {
+    core::JsonPtr event = events::call_event(name, call);
+    if (end.caller_hears == core::CallEnd::CallerHears::kDeclined) event = with_reason(std::move(event), end.caller_reason);
+    if (end.caller_hears == core::CallEnd::CallerHears::kAccepted) {
+      const SessionState* answering = state_of(end.answering_session);
+      json_object_set_new(event.get(), "user",
+                          events::user(call.callee, answering ? answering->name : call.callee).release());
+    }
+    send_event(call.caller_session, std::move(event));
+  }
+  if (end.caller_hears == core::CallEnd::CallerHears::kTimeout) PL_LOG(kInfo, log_context(call)) << "nobody answered";
+  auto callee_sessions = sessions_by_user_.find(call.callee);
+  if (callee_sessions == sessions_by_user_.end() || end.callee_hears_nothing()) return;
+  for (const std::string& session_id : callee_sessions->second) {
+    if (session_id == end.answering_session) continue;
+    if (!end.answering_session.empty()) {
+      core::JsonPtr elsewhere = events::event("answered_elsewhere");
+      json_object_set_new(elsewhere.get(), "call_id", json_string(call.call_id.c_str()));
+      send_event(session_id, std::move(elsewhere));
+    } else {
+      send_event(session_id, with_reason(events::call_event("cancelled", call), end.callee_reason));
+    }
+  }
+}
+
+void CallHandler::tell_call_ends(const std::vector<core::CallEnd>& ends) {
+  for (const core::CallEnd& end : ends) tell_call_end(end);
+}
+
 Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::string& line_id, const std::string& callee) {
-  if (!lines_.find_line(line_id)) return make_error(error_code::kNotFound, "no line " + line_id);
-  if (!lines_.is_member(line_id, caller.user)) return make_error(error_code::kForbidden, "not a member of line " + line_id);
-  if (callee == caller.user) return make_error(error_code::kBadRequest, "field 'user' names the caller itself");
-  core::JsonPtr fields = core::adopt_json(json_object());
   auto callee_sessions = sessions_by_user_.find(callee);
-  if (callee_sessions == sessions_by_user_.end()) {
-    (void)lines_.add_member(line_id, callee);
+  const bool online = callee_sessions != sessions_by_user_.end();
+  auto outcome = invitations_.invite({caller.user, caller.name, caller.id}, line_id, callee, online, monotonic_ms());
+  if (!outcome) return outcome.error();
+  core::JsonPtr fields = core::adopt_json(json_object());
+  if (!outcome->call) {
     json_object_set_new(fields.get(), "delivered", json_false());
     return fields;
   }
-  core::Invitation call{random_uuid_v4(), line_id, caller.user, caller.name, caller.id, callee,
-                        monotonic_ms() + options_.ring_timeout.count()};
-  const bool blocked = lines_.has_blocked(callee, caller.user);
-  if (!blocked) {
-    if (auto added = lines_.add_invitation(call); !added) return added.error();
-  }
-  (void)lines_.add_member(line_id, callee);
+  const core::Invitation call = *outcome->call;
   json_object_set_new(fields.get(), "call_id", json_string(call.call_id.c_str()));
   json_object_set_new(fields.get(), "delivered", json_true());
-  if (blocked) {
-    // Declined at once and nothing rings: the callee never hears of it.
-    loop_.post([this, call] { send_event(call.caller_session, with_reason(events::call_event("declined", call), "blocked")); });
+  if (outcome->declined_at_once) {
+    // After the response (posted), so the caller knows the call id first.
+    loop_.post([this, end = *outcome->declined_at_once] { tell_call_end(end); });
     PL_LOG(kInfo, log_context(call)) << call.caller << " -> " << callee << ": declined (blocked)";
     return fields;
   }
+  wake_by(call.deadline_ms);  // its ring timeout
   for (const std::string& session_id : callee_sessions->second) {
     core::JsonPtr incoming = events::call_event("incoming_call", call);
     json_object_set_new(incoming.get(), "caller", events::user(call.caller, call.caller_name).release());
     send_event(session_id, std::move(incoming));
   }
-  auto timer = std::make_unique<core::Timer>();
-  timer->start(loop_.context(), options_.ring_timeout, [this, call_id = call.call_id] {
-    on_ring_timeout(call_id);
-    return false;
-  });
-  ring_timers_[call.call_id] = std::move(timer);
-  // After the response (posted), so the caller knows the call id first.
   loop_.post([this, call] {
     core::JsonPtr ringing = events::call_event("ringing", call);
     json_object_set_new(ringing.get(), "user", json_string(call.callee.c_str()));
@@ -66,45 +98,6 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   PL_LOG(kInfo, log_context(call)) << call.caller << " -> " << callee << ": ringing on "
                                    << callee_sessions->second.size() << " session(s)";
   return fields;
-}
-
-void CallHandler::end_call(const core::Invitation& call, core::JsonPtr caller_event, const std::string& callee_reason,
-                           const std::string& answering_session) {
-  ring_timers_.erase(call.call_id);
-  if (caller_event) send_event(call.caller_session, std::move(caller_event));
-  auto callee_sessions = sessions_by_user_.find(call.callee);
-  if (callee_sessions == sessions_by_user_.end()) return;
-  for (const std::string& session_id : callee_sessions->second) {
-    if (session_id == answering_session) continue;
-    if (!answering_session.empty()) {
-      core::JsonPtr elsewhere = events::event("answered_elsewhere");
-      json_object_set_new(elsewhere.get(), "call_id", json_string(call.call_id.c_str()));
-      send_event(session_id, std::move(elsewhere));
-    } else {
-      send_event(session_id, with_reason(events::call_event("cancelled", call), callee_reason));
-    }
-  }
-}
-
-void CallHandler::on_ring_timeout(const std::string& call_id) {
-  auto call = lines_.take_invitation(call_id);
-  if (!call) return;
-  PL_LOG(kInfo, log_context(*call)) << "nobody answered";
-  end_call(*call, events::call_event("timeout", *call), "timeout");
-}
-
-// A closing session stops ringing the calls it placed; a callee whose last
-// session closes declines with "offline".
-void CallHandler::end_calls_of_closed_session(const SessionState& state) {
-  for (const auto& call : lines_.invitations_from_session(state.id)) {
-    if (!lines_.take_invitation(call.call_id)) continue;
-    end_call(call, nullptr, "caller_left");
-  }
-  if (sessions_by_user_.count(state.user) > 0) return;
-  for (const auto& call : lines_.invitations_for(state.user)) {
-    if (!lines_.take_invitation(call.call_id)) continue;
-    end_call(call, with_reason(events::call_event("declined", call), "offline"), "offline");
-  }
 }
 
 void CallHandler::handle_invite(SessionState& state, const Request& request) {
@@ -120,18 +113,16 @@ void CallHandler::handle_accept(SessionState& state, const Request& request) {
   if (!call_id) return respond(state, request, call_id.error());
   auto offer = optional_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
-  auto pending = lines_.find_invitation(*call_id);
-  if (!pending) return respond(state, request, make_error(error_code::kNotFound, "no ringing call " + *call_id));
-  if (pending->callee != state.user) {
-    return respond(state, request, make_error(error_code::kForbidden, "only the callee may accept call " + *call_id));
+  if (auto ringing = invitations_.ringing_for(*call_id, state.user); !ringing) {
+    return respond(state, request, ringing.error());
   }
   if (offer->has_value() && (!state.line_id.empty() || (state.peer && !state.peer_finished))) {
     return respond(state, request, make_error(error_code::kConflict, "this session is busy; leave first"));
   }
-  core::Invitation call = *lines_.take_invitation(*call_id);
-  core::JsonPtr accepted = events::call_event("accepted", call);
-  json_object_set_new(accepted.get(), "user", events::user(state.user, state.name).release());
-  end_call(call, std::move(accepted), "", state.id);
+  auto ended = invitations_.accept(*call_id, state.user, state.id);
+  if (!ended) return respond(state, request, ended.error());
+  const core::Invitation call = ended->call;
+  tell_call_end(*ended);
   PL_LOG(kInfo, log_context(call)) << call.callee << " accepted";
   core::JsonPtr fields = core::adopt_json(json_object());
   json_object_set_new(fields.get(), "call_id", json_string(call.call_id.c_str()));
@@ -158,31 +149,21 @@ void CallHandler::handle_decline(SessionState& state, const Request& request) {
     return respond(state, request,
                    make_error(error_code::kBadRequest, "field 'reason' must be \"declined\", \"busy\" or \"blocked\""));
   }
-  auto pending = lines_.find_invitation(*call_id);
-  if (!pending) return respond(state, request, make_error(error_code::kNotFound, "no ringing call " + *call_id));
-  if (pending->callee != state.user) {
-    return respond(state, request, make_error(error_code::kForbidden, "only the callee may decline call " + *call_id));
-  }
-  core::Invitation call = *lines_.take_invitation(*call_id);
-  core::JsonPtr caller_event =
-      why == "busy" ? events::call_event("busy", call) : with_reason(events::call_event("declined", call), why);
-  end_call(call, std::move(caller_event), "", state.id);
-  PL_LOG(kInfo, log_context(call)) << call.callee << " declined (" << why << ")";
+  auto ended = invitations_.decline(*call_id, state.user, state.id, why);
+  if (!ended) return respond(state, request, ended.error());
+  tell_call_end(*ended);
+  PL_LOG(kInfo, log_context(ended->call)) << ended->call.callee << " declined (" << why << ")";
   respond(state, request, core::JsonPtr());
 }
 
 void CallHandler::handle_cancel(SessionState& state, const Request& request) {
   auto call_id = required_string(request.message.get(), "call_id");
   if (!call_id) return respond(state, request, call_id.error());
-  auto pending = lines_.find_invitation(*call_id);
-  if (!pending) return respond(state, request, make_error(error_code::kNotFound, "no ringing call " + *call_id));
-  if (pending->caller != state.user) {
-    return respond(state, request, make_error(error_code::kForbidden, "only the caller may cancel call " + *call_id));
-  }
-  core::Invitation call = *lines_.take_invitation(*call_id);
+  auto ended = invitations_.cancel(*call_id, state.user);
+  if (!ended) return respond(state, request, ended.error());
   respond(state, request, core::JsonPtr());
-  end_call(call, events::call_event("cancelled", call), "cancelled");
-  PL_LOG(kInfo, log_context(call)) << call.caller << " cancelled";
+  tell_call_end(*ended);
+  PL_LOG(kInfo, log_context(ended->call)) << ended->call.caller << " cancelled";
 }
 
 void CallHandler::handle_outgoing_call(SessionState& state, const Request& request) {
@@ -190,7 +171,7 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
   if (!number) return respond(state, request, number.error());
   auto offer = required_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
-  if (!state.line_id.empty() || (state.peer && !state.peer_finished)) {
+  if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
     return respond(state, request, make_error(error_code::kConflict, "this session is busy; leave first"));
   }
   auto line = lines_.create_line(state.user, monotonic_ms());
@@ -205,11 +186,7 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
             [this, line_id = line->line_id](SessionState& current, Result<std::string> answer) {
               if (!answer) {
                 // Without the caller in the line the call makes no sense.
-                for (const auto& call : lines_.invitations_from_session(current.id)) {
-                  if (call.line_id == line_id && lines_.take_invitation(call.call_id)) {
-                    end_call(call, events::call_event("cancelled", call), "cancelled");
-                  }
-                }
+                tell_call_ends(invitations_.caller_left_line(current.id, line_id));
                 return send_event(current.id, events::error(answer.error()));
               }
               core::JsonPtr joined = events::event("accepted");

@@ -23,34 +23,35 @@ Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJo
   if (!lines_.is_member(join.line_id, owner->user)) {
     return make_error(error_code::kForbidden, "user " + owner->user + " is not a member of line " + join.line_id);
   }
-  if (auto occupied = occupants_.find(join.line_id);
-      occupied != occupants_.end() && occupied->second.size() >= options_.max_occupants_per_line) {
-    return make_error(error_code::kUnavailable, "line " + join.line_id + " is full (" +
-                                                    std::to_string(options_.max_occupants_per_line) + " occupants)");
-  }
+  if (auto room = roster_.check_room(join.line_id); !room) return room.error();
   SessionState& guest = sessions_[join.guest_id];
   guest.id = join.guest_id;
   guest.user = "plugin:" + join.plugin;
   guest.name = join.display_name;
-  guest.plugin = join.plugin;
   guest.guest = join.guest;
   guest.guest_subscribes = join.subscribe;
   guest.line_id = join.line_id;
   guest.worker_index = join.worker_index;
-  guest.peer_secure = true;  // its media is in-process: nothing to connect
+  core::Occupant occupant;
+  occupant.session = guest.id;
+  occupant.user = guest.user;
+  occupant.name = guest.name;
+  occupant.media = core::OccupantMedia::kPlugin;
+  occupant.plugin = join.plugin;
+  occupant.connected = true;  // its media is in-process: nothing to connect
+  occupant.worker_index = join.worker_index;
   if (join.publish_audio) {
-    guest.published.push_back(core::PublishedStream{core::next_stream_key(), core::guest_audio_format(), ""});
-    guest.publishes_audio = true;
+    occupant.published.push_back(core::PublishedStream{core::next_stream_key(), core::guest_audio_format(), ""});
   }
-  occupants_[join.line_id].push_back(guest.id);
+  const std::vector<core::PublishedStream> published = roster_.add(join.line_id, std::move(occupant)).published;
   lines_.touch(join.line_id, monotonic_ms());
   PL_LOG(kInfo, "line=" + join.line_id) << "plugin " << join.plugin << " joined as '" << join.display_name
                                         << "' (handle " << join.guest_id << ", for user " << owner->user << ")";
   report("joined", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "line_id", join.line_id.c_str(), "session",
                                               guest.id.c_str(), "user", guest.user.c_str(), "name",
-                                              guest.name.c_str(), "plugin", guest.plugin.c_str())));
+                                              guest.name.c_str(), "plugin", join.plugin.c_str())));
   line_changed(join.line_id);
-  return guest.published;
+  return published;
 }
 
 void CallHandler::leave_guest(const std::string& guest_id) {

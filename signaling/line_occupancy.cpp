@@ -1,6 +1,6 @@
 // What the occupants of a line see of each other: the `occupants` event
 // (docs/protocol.md), sent after a line changes, coalesced per line
-// (LineChangeCoalescer) and serialized once for all its recipients.
+// (core::ChangeSchedule) and serialized once for all its recipients.
 #include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
@@ -22,27 +22,27 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
   core::JsonPtr line = core::adopt_json(json_object());
   json_object_set_new(line.get(), "line_id", json_string(line_id.c_str()));
   json_t* occupants = json_array();
-  if (auto it = occupants_.find(line_id); it != occupants_.end()) {
-    for (const std::string& session_id : it->second) {
-      const SessionState& occupant = sessions_.at(session_id);
-      core::JsonPtr entry = events::user(occupant.user, occupant.name);
-      json_object_set_new(entry.get(), "session", json_string(occupant.id.c_str()));
-      if (occupant.guest != nullptr) json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
-      json_object_set_new(entry.get(), "publishing",
-                          flags(occupant.publishes_audio, occupant.publishes_video).release());
-      json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video).release());
-      json_object_set_new(entry.get(), "state", json_string(occupant.peer_secure ? "connected" : "connecting"));
-      json_array_append_new(occupants, entry.release());
+  for (const core::Occupant& occupant : roster_.occupants(line_id)) {
+    core::JsonPtr entry = events::user(occupant.user, occupant.name);
+    json_object_set_new(entry.get(), "session", json_string(occupant.session.c_str()));
+    if (occupant.media == core::OccupantMedia::kPlugin) {
+      json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
     }
+    json_object_set_new(entry.get(), "publishing",
+                        flags(occupant.publishes(rtp::MediaKind::kAudio), occupant.publishes(rtp::MediaKind::kVideo))
+                            .release());
+    json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video).release());
+    json_object_set_new(entry.get(), "state", json_string(occupant.connected ? "connected" : "connecting"));
+    json_array_append_new(occupants, entry.release());
   }
   json_object_set_new(line.get(), "occupants", occupants);
   return line;
 }
 
-void CallHandler::line_changed(const std::string& line_id) { line_changes_.mark_changed(line_id); }
+void CallHandler::line_changed(const std::string& line_id) { wake_by(line_changes_.mark(line_id, monotonic_ms())); }
 
 void CallHandler::publish_line_change(const std::string& line_id) {
-  if (occupants_.count(line_id) == 0) {
+  if (!roster_.occupied(line_id)) {
     line_changes_.forget(line_id);  // emptied meanwhile: nobody to tell
     return;
   }
@@ -54,8 +54,6 @@ void CallHandler::publish_line_change(const std::string& line_id) {
 }
 
 void CallHandler::broadcast_occupants(const std::string& line_id) {
-  auto it = occupants_.find(line_id);
-  if (it == occupants_.end()) return;
   core::JsonPtr event = events::event("occupants");
   json_object_set_new(event.get(), "line", line_json(line_id).release());
   auto text = format_event(event.get());
@@ -63,19 +61,16 @@ void CallHandler::broadcast_occupants(const std::string& line_id) {
     PL_LOG(kError, "line=" + line_id) << "occupants not sent: " << text.error().message;
     return;
   }
-  for (const std::string& session_id : it->second) {
-    const SessionState* state = state_of(session_id);
-    if (state == nullptr) continue;
-    if (auto session = state->session.lock()) session->send_event_text(*text);
-  }
+  std::vector<std::string> recipients;
+  for (const core::Occupant& occupant : roster_.occupants(line_id)) recipients.push_back(occupant.session);
+  send_text(recipients, *text);
 }
 
 // A new session learns who is in each of its user's lines (seed 002's
 // connected peers).
 void CallHandler::send_member_lines(SessionState& state) {
   for (const std::string& line_id : lines_.lines_of(state.user)) {
-    auto it = occupants_.find(line_id);
-    if (it == occupants_.end() || it->second.empty()) continue;
+    if (!roster_.occupied(line_id)) continue;
     core::JsonPtr event = events::event("occupants");
     json_object_set_new(event.get(), "line", line_json(line_id).release());
     send_event(state.id, std::move(event));

@@ -1,0 +1,54 @@
+// Relays between the sessions of a line (docs/protocol.md: `message`).
+// Every relayed event names its sender as the server authenticated it
+// (`from`), whatever the relayed data says; none crosses into another line.
+#include "core/runtime/log.hpp"
+#include "signaling/call_handler.hpp"
+#include "signaling/protocol_events.hpp"
+#include "signaling/request_fields.hpp"
+
+namespace partyline::signaling {
+
+namespace {
+
+// {"user", "name", "session"} of the sender.
+core::JsonPtr sender(const std::string& user, const std::string& name, const std::string& session) {
+  core::JsonPtr from = events::user(user, name);
+  json_object_set_new(from.get(), "session", json_string(session.c_str()));
+  return from;
+}
+
+}  // namespace
+
+void CallHandler::handle_message(SessionState& state, const Request& request) {
+  auto line_id = required_string(request.message.get(), "line_id");
+  if (!line_id) return respond(state, request, line_id.error());
+  auto to = optional_string(request.message.get(), "to");
+  if (!to) return respond(state, request, to.error());
+  const json_t* data = json_object_get(request.message.get(), "data");
+  if (data == nullptr) return respond(state, request, make_error(error_code::kBadRequest, "field 'data' is missing"));
+  if (state.line_id != *line_id || roster_.find(*line_id, state.id) == nullptr) {
+    return respond(state, request, make_error(error_code::kForbidden, "this session is not in line " + *line_id));
+  }
+  std::vector<std::string> recipients;
+  for (const core::Occupant& occupant : roster_.occupants(*line_id)) {
+    if (occupant.session == state.id || occupant.media == core::OccupantMedia::kPlugin) continue;  // guests take no messages
+    if (!to->has_value() || occupant.user == **to) recipients.push_back(occupant.session);
+  }
+  if (to->has_value() && recipients.empty()) {
+    return respond(state, request, make_error(error_code::kNotFound, "user '" + **to + "' is not in line " + *line_id));
+  }
+  core::JsonPtr event = events::event("message");
+  json_object_set_new(event.get(), "line_id", json_string(line_id->c_str()));
+  json_object_set_new(event.get(), "from", sender(state.user, state.name, state.id).release());
+  json_object_set(event.get(), "data", const_cast<json_t*>(data));
+  // One text for every recipient: a message to the whole line is serialized
+  // once, not once per occupant.
+  auto text = format_event(event.get());
+  if (!text) return respond(state, request, text.error());
+  send_text(recipients, *text);
+  core::JsonPtr fields = core::adopt_json(json_object());
+  json_object_set_new(fields.get(), "delivered", json_integer(static_cast<json_int_t>(recipients.size())));
+  respond(state, request, std::move(fields));
+}
+
+}  // namespace partyline::signaling
