@@ -27,6 +27,8 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"leave", &CallHandler::handle_leave},
           {"mute", &CallHandler::handle_mute},
           {"message", &CallHandler::handle_message},
+          {"signal", &CallHandler::handle_signal},
+          {"ready", &CallHandler::handle_ready},
           {"ping", &CallHandler::handle_ping},
           {"update", &CallHandler::handle_update},
           {"invite", &CallHandler::handle_invite},
@@ -39,7 +41,8 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
       },
       roster_(options.max_occupants_per_line),
       invitations_(lines, options.ring_timeout.count(), random_uuid_v4),
-      line_changes_(options.occupants_interval.count()) {
+      line_changes_(options.occupants_interval.count()),
+      presence_changes_(options.occupants_interval.count()) {
   // Timers belong to the loop's context; arm the sweep from the loop thread.
   loop_.post([this] {
     const auto period = std::max(std::chrono::milliseconds(1000), options_.line_idle_timeout / 4);
@@ -110,8 +113,10 @@ void CallHandler::on_wakeup() {
   const int64_t now = monotonic_ms();
   tell_call_ends(invitations_.expire(now));
   for (const std::string& line_id : line_changes_.take_due(now)) publish_line_change(line_id);
+  for (const std::string& line_id : presence_changes_.take_due(now)) broadcast_presence(line_id);
   // Whatever is still scheduled (or was scheduled by the flushes) later.
-  for (std::optional<int64_t> due : {line_changes_.next_wakeup(), invitations_.next_wakeup()}) {
+  for (std::optional<int64_t> due :
+       {line_changes_.next_wakeup(), presence_changes_.next_wakeup(), invitations_.next_wakeup()}) {
     if (due) wake_by(*due);
   }
 }
@@ -123,12 +128,14 @@ void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session)
   state.id = session->id();
   state.user = identity.user;
   state.name = identity.name;
-  sessions_by_user_[state.user].push_back(state.id);
+  auto& user_sessions = sessions_by_user_[state.user];
+  user_sessions.push_back(state.id);
   PL_LOG(kInfo, session->log_context()) << "connected from " << session->remote_address();
   report("session_up", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s}", "session", state.id.c_str(), "user",
                                                   state.user.c_str(), "name", state.name.c_str(), "remote_address",
                                                   session->remote_address().c_str())));
   send_member_lines(state);
+  if (user_sessions.size() == 1) user_presence_changed(state.user);  // the user came online
 }
 
 void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& session) {
@@ -143,6 +150,7 @@ void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& sessio
   tell_call_ends(invitations_.session_closed(state->id, state->user, still_online));
   const std::string user = state->user;
   sessions_.erase(session->id());
+  if (!still_online) user_presence_changed(user);
   PL_LOG(kInfo, session->log_context()) << "disconnected";
   report("session_down",
          core::adopt_json(json_pack("{s:s, s:s}", "session", session->id().c_str(), "user", user.c_str())));
@@ -168,9 +176,11 @@ void CallHandler::close_all() {
 core::PeerConnectionHandle::Events CallHandler::peer_events(const std::string& session_id) {
   core::PeerConnectionHandle::Events events;
   events.on_local_candidate = [this, session_id](std::string candidate) {
-    send_event(session_id, events::ice_candidate(&candidate));
+    if (SessionState* state = state_of(session_id)) {
+      send_event(session_id, events::ice_candidate(&candidate, state->candidate_mid));
+    }
   };
-  events.on_end_of_candidates = [this, session_id] { send_event(session_id, events::ice_candidate(nullptr)); };
+  events.on_end_of_candidates = [this, session_id] { send_event(session_id, events::ice_candidate(nullptr, "")); };
   events.on_state = [this, session_id](ice::TransportState state, std::optional<Error> error) {
     on_peer_state(session_id, state, error);
   };
@@ -202,11 +212,25 @@ void CallHandler::on_peer_state(const std::string& session_id, ice::TransportSta
   }
 }
 
+void CallHandler::wait_for_answer(SessionState& state, const Request& request) {
+  state.abandon_waiting = [this, session_id = state.id, request = share_request(request)](const Error& error) {
+    if (SessionState* current = state_of(session_id)) respond(*current, *request, error);
+  };
+}
+
+void CallHandler::abandon_waiting(SessionState& state) {
+  if (!state.abandon_waiting) return;
+  auto abandon = std::move(state.abandon_waiting);
+  state.abandon_waiting = nullptr;
+  abandon(make_error(error_code::kConflict, "left before the answer was ready"));
+}
+
 void CallHandler::start_peer(SessionState& state, std::string offer,
                              std::function<void(SessionState&, Result<core::Negotiation>)> done) {
   if (state.peer) state.peer->close();
   state.peer_finished = false;
   state.peer_state = "new";
+  state.candidate_mid = events::first_mid(offer).value_or("0");
   std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user + " pc=line";
   state.worker_index = workers_.pick_index();
   state.peer = core::PeerConnectionHandle::create(workers_.worker(state.worker_index), state.worker_index, loop_,
@@ -218,6 +242,7 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
                         [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
                           SessionState* current = state_of(session_id);
                           if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
+                          current->abandon_waiting = nullptr;  // answered now, by `done`
                           if (!result) close_peer(*current);
                           done(*current, std::move(result));
                         });
@@ -229,6 +254,7 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
 }
 
 void CallHandler::close_peer(SessionState& state) {
+  abandon_waiting(state);
   if (!state.peer) return;
   state.peer->close();
   state.peer.reset();
@@ -283,6 +309,7 @@ void CallHandler::handle_hangup(SessionState& state, const Request& request) {
     return respond(state, request, make_error(error_code::kNotFound, "this session is not in line " + **line_id));
   }
   if (!state.echo_handle.empty() && !line_id->has_value()) {
+    abandon_waiting(state);  // an echo still negotiating is answered first
     respond(state, request, core::JsonPtr());
     end_echo(state);
     return send_event(state.id, events::webrtc_state("closed", nullptr));
@@ -292,6 +319,7 @@ void CallHandler::handle_hangup(SessionState& state, const Request& request) {
   }
   // Calls this session is placing on its line end with it.
   if (!state.line_id.empty()) tell_call_ends(invitations_.caller_left_line(state.id, state.line_id));
+  abandon_waiting(state);  // a join still negotiating is answered first
   respond(state, request, core::JsonPtr());
   end_line_call(state);
 }

@@ -7,10 +7,10 @@
 //                            PeerConnections, ice_trickle, hangup
 //   echo_requests.cpp        the echo test, served by the echotest plugin
 //   line_requests.cpp        create_line, get_line, join, leave, mute, ping
-//   relay_requests.cpp       message: stamped relays
-//   line_occupancy.cpp       what occupants see of each other: the coalesced
-//                            `occupants` event and the media refresh after
-//                            a line changes
+//   relay_requests.cpp       message, signal, ready: stamped relays
+//   line_occupancy.cpp       what members see of each other: the coalesced
+//                            `occupants` and `presence` events and the
+//                            media refresh after a line changes
 //   line_media_requests.cpp  server offers, `update` answers and offers
 //   invitation_requests.cpp  invite, accept, decline, cancel, outgoing_call,
 //                            block, unblock, ring timeouts
@@ -58,8 +58,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     size_t max_occupants_per_line = 100;
     // A line's changes (joins, leaves, states, mute) reach its occupants at
     // most once per this interval, as one `occupants` event with the latest
-    // list (lines.occupants_interval_ms).
+    // list (lines.occupants_interval_ms); the same for `presence`.
     std::chrono::milliseconds occupants_interval{50};
+    // The largest `data` of a `signal`, serialized (limits.max_signal_bytes).
+    size_t max_signal_bytes = 16384;
   };
   // Candidates a client may trickle before its offer arrives.
   static constexpr size_t kMaxEarlyCandidates = 64;
@@ -129,8 +131,13 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     bool peer_finished = false;  // failed or closed: a new one may start
     const char* peer_state = "new";  // the last webrtc_state (admin API)
     uint64_t negotiation = 0;    // which negotiation a late answer belongs to
+    // The request (join, echo, an `update` offer) waiting for its answer;
+    // a leave or hangup meanwhile answers it with 409.
+    std::function<void(const Error&)> abandon_waiting;
     std::vector<std::string> early_candidates;  // trickled before the offer
     bool early_end_of_candidates = false;
+    // The mid the server's trickled candidates name (the client's first m-line).
+    std::string candidate_mid = "0";
     // The line it occupies or is joining ("" when none).
     std::string line_id;
     // Forwarding: the worker of its PeerConnection, who offers next, and
@@ -144,8 +151,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     bool guest_subscribes = false;
   };
   using Handler = void (CallHandler::*)(SessionState&, const Request&);
-  // Runs once with the answer or the error.
-  using JoinDone = std::function<void(SessionState&, Result<std::string>)>;
+  // Runs once with the answer (nullopt: joined signaling-only) or the error.
+  using JoinDone = std::function<void(SessionState&, Result<std::optional<std::string>>)>;
 
   SessionState* state_of(const std::string& session_id);
   const core::Occupant* occupant_of(const SessionState& state) const;
@@ -157,6 +164,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // To events_, if any (signaling/call_events.hpp lists the types and fields).
   void report(std::string_view type, core::JsonPtr fields);
   core::JsonPtr admin_session_json(const SessionState& state) const;
+  bool user_online(const std::string& user) const { return sessions_by_user_.count(user) != 0; }
 
   // The one timer of the units' deadlines (ring timeouts, coalesced line
   // changes): wake_by() brings it forward to a new deadline; when it fires,
@@ -171,12 +179,16 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // call_handler.cpp: media
   void handle_ice_trickle(SessionState& state, const Request& request);
   void handle_hangup(SessionState& state, const Request& request);
-  // Creates the session's PeerConnection and negotiates `offer`; `done` gets
-  // the answer (on the signaling loop) unless the session or the
-  // PeerConnection went away first.
+  // Creates the session's PeerConnection and negotiates `offer`; `done`
+  // gets the answer (on the signaling loop) unless the session went away;
+  // when the PeerConnection was closed or replaced first, the request
+  // waiting for it is answered 409 (abandon_waiting) and `done` never runs.
   void start_peer(SessionState& state, std::string offer,
                   std::function<void(SessionState&, Result<core::Negotiation>)> done);
   void close_peer(SessionState& state);
+  // A request waits for this session's negotiation (see abandon_waiting).
+  void wait_for_answer(SessionState& state, const Request& request);
+  void abandon_waiting(SessionState& state);
   void on_peer_state(const std::string& session_id, ice::TransportState state, const std::optional<Error>& error);
   core::PeerConnectionHandle::Events peer_events(const std::string& session_id);
   // Leaves its line (if any), closes its PeerConnection, says `closed`.
@@ -190,24 +202,32 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void handle_mute(SessionState& state, const Request& request);
   void handle_ping(SessionState& state, const Request& request);
   // Checks membership (a valid token admits) and room, then negotiates
-  // `offer` and makes the session an occupant.
+  // `offer` (none: signaling-only) and makes the session an occupant.
   void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
-                 std::string offer, JoinDone done);
-  // Adds the session to the roster after its negotiation.
-  void become_occupant(SessionState& state, const std::string& line_id, const core::Negotiation& negotiation);
+                 std::optional<std::string> offer, JoinDone done);
+  // Adds the session to the roster (after its negotiation, if any).
+  void become_occupant(SessionState& state, const std::string& line_id, const core::Negotiation* negotiation);
   void leave_line(SessionState& state);
   void sweep_idle_lines();
   // relay_requests.cpp
   void handle_message(SessionState& state, const Request& request);
+  void handle_signal(SessionState& state, const Request& request);
+  void handle_ready(SessionState& state, const Request& request);
   // line_occupancy.cpp
   core::JsonPtr line_json(const std::string& line_id) const;
+  core::JsonPtr members_json(const std::string& line_id) const;
   // The line's occupants or their media changed: schedules one coalesced
-  // `occupants` event and media refresh.
+  // `occupants` event and media refresh; its members' presence changed:
+  // one coalesced `presence` event.
   void line_changed(const std::string& line_id);
+  void presence_changed(const std::string& line_id);
+  // Every line the user is a member of (the user came or went).
+  void user_presence_changed(const std::string& user);
   // What a scheduled change does when due: `occupants` to every occupant,
   // then new server offers where the streams changed.
   void publish_line_change(const std::string& line_id);
   void broadcast_occupants(const std::string& line_id);
+  void broadcast_presence(const std::string& line_id);
   void send_member_lines(SessionState& state);
   // line_media_requests.cpp: every occupant of the line receives every
   // other occupant's published streams, through a server offer when that
@@ -218,6 +238,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void send_server_offer(SessionState& state, std::vector<core::LegRequest> streams);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);
   void apply_client_offer(SessionState& state, const Request& request, std::string offer_sdp);
+  // The session's own streams changed (a client offer was answered).
+  void published_changed(SessionState& state, const core::Negotiation& negotiation);
   // line_guests.cpp: the guest is out of its line for `reason` (it is told).
   void remove_guest(const std::string& guest_id, const std::string& reason);
 
@@ -249,6 +271,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   core::LineRoster roster_;
   core::Invitations invitations_;
   core::ChangeSchedule line_changes_;     // `occupants` + media refresh, per line
+  core::ChangeSchedule presence_changes_; // `presence`, per line
   core::Timer wakeup_;
   std::optional<int64_t> wakeup_at_ms_;   // when wakeup_ fires (nullopt: not armed)
   core::Timer idle_sweep_;

@@ -32,11 +32,13 @@ void CallHandler::handle_echo(SessionState& state, const Request& request) {
   }
   auto session = state.session.lock();
   if (!session) return;
+  state.candidate_mid = events::first_mid(*offer).value_or("0");
   core::HandleSinks sinks;
   const std::string session_id = state.id;
   sinks.plugin_event = [this, session_id, request = share_request(request)](core::PluginEvent event) {
     SessionState* current = state_of(session_id);
     if (current == nullptr || current->echo_handle != event.handle_id) return;
+    current->abandon_waiting = nullptr;  // answered here, either way
     if (event.jsep_type == "answer") {
       core::JsonPtr fields = core::adopt_json(json_object());
       json_object_set_new(fields.get(), "jsep", events::jsep("answer", event.jsep_sdp).release());
@@ -52,7 +54,7 @@ void CallHandler::handle_echo(SessionState& state, const Request& request) {
   sinks.candidate = [this, session_id](const std::string& handle_id, std::optional<std::string> candidate) {
     SessionState* current = state_of(session_id);
     if (current == nullptr || current->echo_handle != handle_id) return;
-    send_event(session_id, events::ice_candidate(candidate ? &*candidate : nullptr));
+    send_event(session_id, events::ice_candidate(candidate ? &*candidate : nullptr, current->candidate_mid));
   };
   sinks.state = [this, session_id](const std::string& handle_id, ice::TransportState transport_state,
                                    const std::optional<Error>& error) {
@@ -86,10 +88,12 @@ void CallHandler::handle_echo(SessionState& state, const Request& request) {
   }
   state.echo_handle = *handle;
   state.peer_state = "new";
+  wait_for_answer(state, request);
   core::JsonPtr body = core::adopt_json(json_pack("{s:s}", "request", "start"));
   const std::string jsep_type = "offer";
   auto started = plugins_->message(*handle, state.id, body.get(), &jsep_type, &offer.value());
   if (!started) {
+    state.abandon_waiting = nullptr;
     respond(state, request, started.error());
     return end_echo(state);
   }
@@ -105,6 +109,7 @@ void CallHandler::handle_echo(SessionState& state, const Request& request) {
 
 void CallHandler::end_echo(SessionState& state) {
   if (state.echo_handle.empty()) return;
+  abandon_waiting(state);  // an echo still negotiating is answered first
   const std::string handle = std::move(state.echo_handle);
   state.echo_handle.clear();
   if (plugins_ != nullptr) (void)plugins_->detach(handle, state.id);

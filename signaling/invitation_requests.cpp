@@ -70,6 +70,7 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   const bool online = callee_sessions != sessions_by_user_.end();
   auto outcome = invitations_.invite({caller.user, caller.name, caller.id}, line_id, callee, online, monotonic_ms());
   if (!outcome) return outcome.error();
+  presence_changed(line_id);  // the callee is a member now (no event if it was one)
   core::JsonPtr fields = core::adopt_json(json_object());
   if (!outcome->call) {
     json_object_set_new(fields.get(), "delivered", json_false());
@@ -77,7 +78,7 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   }
   const core::Invitation call = *outcome->call;
   json_object_set_new(fields.get(), "call_id", json_string(call.call_id.c_str()));
-  json_object_set_new(fields.get(), "delivered", json_true());
+  json_object_set_new(fields.get(), "delivered", json_boolean(outcome->rings()));
   if (outcome->declined_at_once) {
     // After the response (posted), so the caller knows the call id first.
     loop_.post([this, end = *outcome->declined_at_once] { tell_call_end(end); });
@@ -130,11 +131,11 @@ void CallHandler::handle_accept(SessionState& state, const Request& request) {
   respond(state, request, std::move(fields));
   if (!offer->has_value()) return;
   join_line(state, call.line_id, std::nullopt, std::move(**offer),
-            [this, line_id = call.line_id](SessionState& current, Result<std::string> answer) {
+            [this, line_id = call.line_id](SessionState& current, Result<std::optional<std::string>> answer) {
               if (!answer) return send_event(current.id, events::error(answer.error()));
               core::JsonPtr joined = events::event("accepted");
               json_object_set_new(joined.get(), "line_id", json_string(line_id.c_str()));
-              json_object_set_new(joined.get(), "jsep", events::jsep("answer", *answer).release());
+              json_object_set_new(joined.get(), "jsep", events::jsep("answer", answer->value_or("")).release());
               send_event(current.id, std::move(joined));
             });
 }
@@ -183,7 +184,7 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
   json_object_set_new(fields.get(), "token", json_string(line->token.c_str()));
   respond(state, request, std::move(fields));
   join_line(state, line->line_id, std::nullopt, std::move(offer.value()),
-            [this, line_id = line->line_id](SessionState& current, Result<std::string> answer) {
+            [this, line_id = line->line_id](SessionState& current, Result<std::optional<std::string>> answer) {
               if (!answer) {
                 // Without the caller in the line the call makes no sense.
                 tell_call_ends(invitations_.caller_left_line(current.id, line_id));
@@ -191,7 +192,7 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
               }
               core::JsonPtr joined = events::event("accepted");
               json_object_set_new(joined.get(), "line_id", json_string(line_id.c_str()));
-              json_object_set_new(joined.get(), "jsep", events::jsep("answer", *answer).release());
+              json_object_set_new(joined.get(), "jsep", events::jsep("answer", answer->value_or("")).release());
               send_event(current.id, std::move(joined));
             });
 }

@@ -113,12 +113,44 @@ void CallHandler::apply_update_answer(SessionState& state, const Request& reques
       });
 }
 
-void CallHandler::apply_client_offer(SessionState& state, const Request& request, std::string /*offer_sdp*/) {
-  if (state.renegotiation.server_offer_out()) {
-    return respond(state, request,
-                   make_error(error_code::kConflict, "the server's offer awaits an answer; answer it first (glare)"));
+void CallHandler::apply_client_offer(SessionState& state, const Request& request, std::string offer_sdp) {
+  core::Occupant* occupant = occupant_of(state);
+  if (occupant == nullptr || occupant->media == core::OccupantMedia::kPlugin) {
+    return respond(state, request, make_error(error_code::kNotFound, "this session is not in a line"));
   }
+  if (std::string_view refused = state.renegotiation.client_offer(); !refused.empty()) {
+    return respond(state, request, make_error(error_code::kConflict, std::string(refused)));
+  }
+  if (occupant->media == core::OccupantMedia::kNone) {
+    // A signaling-only occupant's first media: its PeerConnection starts here.
+    wait_for_answer(state, request);
+    start_peer(state, std::move(offer_sdp), [this, request = share_request(request)](SessionState& current,
+                                                                                     Result<core::Negotiation> result) {
+      current.renegotiation.reset();
+      if (!result) return respond(current, *request, result.error());
+      core::Occupant* now = occupant_of(current);
+      if (now == nullptr) return respond(current, *request, make_error(error_code::kConflict, "left the line"));
+      now->media = core::OccupantMedia::kServer;
+      now->connected = false;
+      now->worker_index = current.worker_index;
+      core::JsonPtr fields = core::adopt_json(json_object());
+      json_object_set_new(fields.get(), "jsep", events::jsep("answer", result->answer_sdp).release());
+      respond(current, *request, std::move(fields));
+      published_changed(current, *result);
+    });
+    // start_peer reset who offers; this offer is the one being answered.
+    (void)state.renegotiation.client_offer();
+    return;
+  }
+  state.renegotiation.client_offer_answered();
   respond(state, request, make_error(error_code::kNotImplemented, "offers from the client are not supported yet"));
+}
+
+void CallHandler::published_changed(SessionState& state, const core::Negotiation& negotiation) {
+  core::Occupant* occupant = occupant_of(state);
+  if (occupant == nullptr) return;
+  occupant->published = negotiation.published;
+  line_changed(state.line_id);  // `occupants` (publishing flags), then offers to the others and to itself
 }
 
 }  // namespace partyline::signaling

@@ -1,6 +1,7 @@
-// What the occupants of a line see of each other: the `occupants` event
-// (docs/protocol.md), sent after a line changes, coalesced per line
-// (core::ChangeSchedule) and serialized once for all its recipients.
+// What the members of a line see of each other: the `occupants` event (who
+// is in the call, docs/protocol.md) and the `presence` event (who of the
+// members is online), each coalesced per line (core::ChangeSchedule) and
+// serialized once for all its recipients.
 #include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
 #include "signaling/protocol_events.hpp"
@@ -16,6 +17,15 @@ core::JsonPtr flags(bool audio, bool video) {
   return object;
 }
 
+const char* media_name(core::OccupantMedia media) { return media == core::OccupantMedia::kNone ? "none" : "server"; }
+
+core::JsonPtr presence_event(const std::string& line_id, core::JsonPtr members) {
+  core::JsonPtr event = events::event("presence");
+  json_object_set_new(event.get(), "line_id", json_string(line_id.c_str()));
+  json_object_set_new(event.get(), "members", members.release());
+  return event;
+}
+
 }  // namespace
 
 core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
@@ -28,6 +38,7 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
     if (occupant.media == core::OccupantMedia::kPlugin) {
       json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
     }
+    json_object_set_new(entry.get(), "media", json_string(media_name(occupant.media)));
     json_object_set_new(entry.get(), "publishing",
                         flags(occupant.publishes(rtp::MediaKind::kAudio), occupant.publishes(rtp::MediaKind::kVideo))
                             .release());
@@ -39,7 +50,36 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
   return line;
 }
 
+core::JsonPtr CallHandler::members_json(const std::string& line_id) const {
+  core::JsonPtr members = core::adopt_json(json_array());
+  auto record = lines_.find_line(line_id);
+  if (!record) return members;
+  const auto presence = roster_.presence(line_id, record->members, [this](const std::string& user) {
+    std::optional<std::string> name;
+    auto it = sessions_by_user_.find(user);
+    if (it != sessions_by_user_.end() && !it->second.empty()) name = sessions_.at(it->second.front()).name;
+    return name;
+  });
+  for (const core::MemberPresence& member : presence) {
+    json_t* entry = json_object();
+    json_object_set_new(entry, "user", json_string(member.user.c_str()));
+    if (member.name) json_object_set_new(entry, "name", json_string(member.name->c_str()));
+    json_object_set_new(entry, "online", json_boolean(member.online));
+    json_object_set_new(entry, "in_line", json_boolean(member.in_line));
+    json_array_append_new(members.get(), entry);
+  }
+  return members;
+}
+
 void CallHandler::line_changed(const std::string& line_id) { wake_by(line_changes_.mark(line_id, monotonic_ms())); }
+
+void CallHandler::presence_changed(const std::string& line_id) {
+  wake_by(presence_changes_.mark(line_id, monotonic_ms()));
+}
+
+void CallHandler::user_presence_changed(const std::string& user) {
+  for (const std::string& line_id : lines_.lines_of(user)) presence_changed(line_id);
+}
 
 void CallHandler::publish_line_change(const std::string& line_id) {
   if (!roster_.occupied(line_id)) {
@@ -66,10 +106,31 @@ void CallHandler::broadcast_occupants(const std::string& line_id) {
   send_text(recipients, *text);
 }
 
-// A new session learns who is in each of its user's lines (seed 002's
-// connected peers).
+void CallHandler::broadcast_presence(const std::string& line_id) {
+  auto record = lines_.find_line(line_id);
+  if (!record) {
+    presence_changes_.forget(line_id);
+    return;
+  }
+  core::JsonPtr event = presence_event(line_id, members_json(line_id));
+  auto text = format_event(event.get());
+  if (!text) {
+    PL_LOG(kError, "line=" + line_id) << "presence not sent: " << text.error().message;
+    return;
+  }
+  std::vector<std::string> recipients;
+  for (const std::string& member : record->members) {
+    auto it = sessions_by_user_.find(member);
+    if (it != sessions_by_user_.end()) recipients.insert(recipients.end(), it->second.begin(), it->second.end());
+  }
+  send_text(recipients, *text);
+}
+
+// A new session learns who of each of its user's lines is around and who
+// is in the call (seed 002's connected peers, seed 004's presence).
 void CallHandler::send_member_lines(SessionState& state) {
   for (const std::string& line_id : lines_.lines_of(state.user)) {
+    send_event(state.id, presence_event(line_id, members_json(line_id)));
     if (!roster_.occupied(line_id)) continue;
     core::JsonPtr event = events::event("occupants");
     json_object_set_new(event.get(), "line", line_json(line_id).release());

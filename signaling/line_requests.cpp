@@ -25,13 +25,14 @@ void CallHandler::sweep_idle_lines() {
   for (const std::string& line_id : roster_.occupied_lines()) lines_.touch(line_id, now);
   for (const std::string& line_id : lines_.forget_idle_lines(now, options_.line_idle_timeout.count())) {
     line_changes_.forget(line_id);
+    presence_changes_.forget(line_id);
     PL_LOG(kDebug, "line=" + line_id) << "forgotten after being idle";
     report("line_closed", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line_id.c_str(), "reason", "idle")));
   }
 }
 
 void CallHandler::join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
-                            std::string offer, JoinDone done) {
+                            std::optional<std::string> offer, JoinDone done) {
   auto line = lines_.find_line(line_id);
   if (!line) return done(state, make_error(error_code::kNotFound, "no line " + line_id));
   if (!lines_.is_member(line_id, state.user)) {
@@ -39,10 +40,15 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
       return done(state, make_error(error_code::kForbidden, "not a member of line " + line_id));
     }
     (void)lines_.add_member(line_id, state.user);
+    presence_changed(line_id);
   }
   if (auto room = roster_.check_room(line_id); !room) return done(state, room.error());
+  if (!offer) {
+    become_occupant(state, line_id, nullptr);
+    return done(state, std::optional<std::string>());
+  }
   state.line_id = line_id;  // taken now, so a second join is refused while this one negotiates
-  start_peer(state, std::move(offer), [this, line_id, done](SessionState& current, Result<core::Negotiation> result) {
+  start_peer(state, std::move(*offer), [this, line_id, done](SessionState& current, Result<core::Negotiation> result) {
     if (!result) {
       current.line_id.clear();
       return done(current, result.error());
@@ -52,21 +58,22 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
       close_peer(current);
       return done(current, make_error(error_code::kUnavailable, "line " + line_id + " is gone or full"));
     }
-    become_occupant(current, line_id, *result);
+    become_occupant(current, line_id, &*result);
     // `accepted` goes out now; the occupants event that lists the newcomer
     // always comes later, from the loop.
-    done(current, std::move(result->answer_sdp));
+    done(current, std::optional<std::string>(std::move(result->answer_sdp)));
   });
 }
 
 void CallHandler::become_occupant(SessionState& state, const std::string& line_id,
-                                  const core::Negotiation& negotiation) {
+                                  const core::Negotiation* negotiation) {
   core::Occupant occupant;
   occupant.session = state.id;
   occupant.user = state.user;
   occupant.name = state.name;
-  occupant.media = core::OccupantMedia::kServer;
-  occupant.published = negotiation.published;
+  occupant.media = negotiation != nullptr ? core::OccupantMedia::kServer : core::OccupantMedia::kNone;
+  occupant.connected = negotiation == nullptr;  // signaling only: nothing to connect
+  if (negotiation != nullptr) occupant.published = negotiation->published;
   occupant.worker_index = state.worker_index;
   roster_.add(line_id, std::move(occupant));
   state.line_id = line_id;
@@ -74,8 +81,10 @@ void CallHandler::become_occupant(SessionState& state, const std::string& line_i
   report("joined", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s}", "line_id", line_id.c_str(), "session",
                                               state.id.c_str(), "user", state.user.c_str(), "name",
                                               state.name.c_str())));
-  PL_LOG(kInfo, "line=" + line_id) << "user " << state.user << " joined (session " << state.id.substr(0, 8) << ")";
+  PL_LOG(kInfo, "line=" + line_id) << "user " << state.user << " joined (session " << state.id.substr(0, 8)
+                                   << (negotiation == nullptr ? ", signaling only)" : ")");
   line_changed(line_id);
+  presence_changed(line_id);
 }
 
 void CallHandler::leave_line(SessionState& state) {
@@ -93,6 +102,7 @@ void CallHandler::leave_line(SessionState& state) {
   } else {
     line_changes_.forget(line_id);  // nobody is left to tell
   }
+  presence_changed(line_id);
 }
 
 void CallHandler::handle_create_line(SessionState& state, const Request& request) {
@@ -114,11 +124,14 @@ void CallHandler::handle_get_line(SessionState& state, const Request& request) {
   if (!lines_.is_member(*line_id, state.user)) {
     return respond(state, request, make_error(error_code::kForbidden, "not a member of line " + *line_id));
   }
-  // A change not yet sent to the occupants goes out first, so an occupant's
-  // last `occupants` event is exactly what this response carries.
-  if (line_changes_.take(*line_id, monotonic_ms())) publish_line_change(*line_id);
+  // A change not yet sent goes out first, so an occupant's last `occupants`
+  // (and a member's last `presence`) is exactly what this response carries.
+  const int64_t now = monotonic_ms();
+  if (line_changes_.take(*line_id, now)) publish_line_change(*line_id);
+  if (presence_changes_.take(*line_id, now)) broadcast_presence(*line_id);
   core::JsonPtr fields = core::adopt_json(json_object());
   json_object_set_new(fields.get(), "line", line_json(*line_id).release());
+  json_object_set_new(fields.get(), "members", members_json(*line_id).release());
   respond(state, request, std::move(fields));
 }
 
@@ -127,22 +140,28 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
   if (!line_id) return respond(state, request, line_id.error());
   auto token = optional_string(request.message.get(), "token");
   if (!token) return respond(state, request, token.error());
-  auto offer = required_jsep(request.message.get(), "offer");
+  auto offer = optional_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
   if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
     return respond(state, request,
                    make_error(error_code::kConflict, state.line_id.empty() ? "an echo test is running; hang up first"
                                                                            : "already in line " + state.line_id));
   }
+  if (offer->has_value()) wait_for_answer(state, request);
   join_line(state, *line_id, *token, std::move(offer.value()),
-            [this, request = share_request(request)](SessionState& current, Result<std::string> answer) {
+            [this, request = share_request(request)](SessionState& current,
+                                                     Result<std::optional<std::string>> answer) {
               if (!answer) return respond(current, *request, answer.error());
               core::JsonPtr fields = core::adopt_json(json_object());
               json_object_set_new(fields.get(), "line_id", json_string(current.line_id.c_str()));
+              if (!answer->has_value()) {
+                json_object_set_new(fields.get(), "media", json_string("none"));
+                return respond(current, *request, std::move(fields));
+              }
               respond(current, *request, std::move(fields));
               core::JsonPtr accepted = events::event("accepted");
               json_object_set_new(accepted.get(), "line_id", json_string(current.line_id.c_str()));
-              json_object_set_new(accepted.get(), "jsep", events::jsep("answer", *answer).release());
+              json_object_set_new(accepted.get(), "jsep", events::jsep("answer", **answer).release());
               send_event(current.id, std::move(accepted));
             });
 }
@@ -153,6 +172,7 @@ void CallHandler::handle_leave(SessionState& state, const Request& request) {
   if (state.line_id != *line_id) {
     return respond(state, request, make_error(error_code::kNotFound, "this session is not in line " + *line_id));
   }
+  abandon_waiting(state);  // a join still negotiating is answered first
   respond(state, request, core::JsonPtr());
   end_line_call(state);
 }

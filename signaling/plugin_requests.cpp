@@ -38,9 +38,14 @@ Result<core::JsonPtr> PluginRequests::attach(const std::shared_ptr<ClientSession
   // handle when it closes.
   std::weak_ptr<ClientSession> weak = session;
   core::HandleSinks sinks;
-  sinks.plugin_event = [weak, plugin_name = *plugin](core::PluginEvent event) {
+  // The mid the handle's trickled candidates name: the first m-line of the
+  // answer its plugin sent (the client's offer's first), which comes before
+  // any candidate.
+  auto candidate_mid = std::make_shared<std::string>("0");
+  sinks.plugin_event = [weak, plugin_name = *plugin, candidate_mid](core::PluginEvent event) {
     auto open = weak.lock();
     if (!open) return;
+    if (event.jsep_type == "answer") *candidate_mid = events::first_mid(event.jsep_sdp).value_or("0");
     core::JsonPtr message = events::event("plugin");
     json_object_set_new(message.get(), "plugin", json_string(plugin_name.c_str()));
     json_object_set_new(message.get(), "handle", json_string(event.handle_id.c_str()));
@@ -50,10 +55,10 @@ Result<core::JsonPtr> PluginRequests::attach(const std::shared_ptr<ClientSession
     }
     open->send_event(std::move(message));
   };
-  sinks.candidate = [weak](const std::string& handle_id, std::optional<std::string> candidate) {
+  sinks.candidate = [weak, candidate_mid](const std::string& handle_id, std::optional<std::string> candidate) {
     auto open = weak.lock();
     if (!open) return;
-    core::JsonPtr message = events::ice_candidate(candidate ? &*candidate : nullptr);
+    core::JsonPtr message = events::ice_candidate(candidate ? &*candidate : nullptr, *candidate_mid);
     json_object_set_new(message.get(), "handle", json_string(handle_id.c_str()));
     open->send_event(std::move(message));
   };

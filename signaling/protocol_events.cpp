@@ -1,5 +1,7 @@
 #include "signaling/protocol_events.hpp"
 
+#include "rtp/sdp/sdp.hpp"
+
 namespace partyline::signaling::events {
 
 core::JsonPtr event(const char* name) {
@@ -15,7 +17,7 @@ core::JsonPtr jsep(const char* type, const std::string& sdp) {
   return object;
 }
 
-core::JsonPtr ice_candidate(const std::string* candidate) {
+core::JsonPtr ice_candidate(const std::string* candidate, const std::string& mid) {
   core::JsonPtr object = event("ice_candidate");
   if (candidate == nullptr) {
     json_object_set_new(object.get(), "candidate", json_null());
@@ -24,10 +26,16 @@ core::JsonPtr ice_candidate(const std::string* candidate) {
   // With BUNDLE every candidate belongs to the first m-line's transport.
   json_t* value = json_object();
   json_object_set_new(value, "candidate", json_stringn(candidate->data(), candidate->size()));
-  json_object_set_new(value, "sdpMid", json_string("0"));
+  json_object_set_new(value, "sdpMid", json_string(mid.c_str()));
   json_object_set_new(value, "sdpMLineIndex", json_integer(0));
   json_object_set_new(object.get(), "candidate", value);
   return object;
+}
+
+std::optional<std::string> first_mid(std::string_view sdp) {
+  auto description = rtp::parse_sdp(sdp);
+  if (!description || description->media.empty()) return std::nullopt;
+  return description->media.front().mid;
 }
 
 const char* webrtc_state_name(ice::TransportState state) {

@@ -2,7 +2,9 @@
 // written in one place.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/runtime/json.hpp"
 #include "core/lines/line_store.hpp"
@@ -16,7 +18,11 @@ core::JsonPtr event(const char* name);
 // {"type": type, "sdp": sdp}
 core::JsonPtr jsep(const char* type, const std::string& sdp);
 // ice_candidate with a candidate line, or with null (end of candidates).
-core::JsonPtr ice_candidate(const std::string* candidate);
+// `mid`: the m-line carrying the BUNDLE transport (the client's first), as
+// sdpMid, with sdpMLineIndex 0.
+core::JsonPtr ice_candidate(const std::string* candidate, const std::string& mid);
+// The mid of an SDP's first m-line (nullopt: none, or the SDP is malformed).
+std::optional<std::string> first_mid(std::string_view sdp);
 core::JsonPtr webrtc_state(const char* state, const Error* error);
 // The protocol's name of a transport state ("checking", ..., "closed");
 // null for kNew, which is never sent.

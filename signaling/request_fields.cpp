@@ -39,6 +39,13 @@ Result<std::optional<bool>> optional_bool(const json_t* message, const char* fie
   return core::get_optional_bool(message, field);
 }
 
+Result<bool> required_bool(const json_t* message, const char* field) {
+  auto value = core::get_optional_bool(message, field);
+  if (!value) return value.error();
+  if (!value->has_value()) return field_error(field, "is missing");
+  return **value;
+}
+
 Result<std::optional<std::string>> optional_jsep(const json_t* message, const char* type) {
   const json_t* jsep = json_object_get(message, "jsep");
   if (jsep == nullptr) return std::optional<std::string>();

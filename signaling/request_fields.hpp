@@ -18,6 +18,7 @@ namespace partyline::signaling {
 Result<std::string> required_string(const json_t* message, const char* field, size_t max_bytes = 256);
 Result<std::optional<std::string>> optional_string(const json_t* message, const char* field, size_t max_bytes = 256);
 Result<std::optional<bool>> optional_bool(const json_t* message, const char* field);
+Result<bool> required_bool(const json_t* message, const char* field);
 // jsep: {"type": `type`, "sdp": "..."}; returns the SDP.
 Result<std::string> required_jsep(const json_t* message, const char* type);
 // The same, nullopt when there is no "jsep" field.

@@ -44,6 +44,7 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.auth.jwt_secret = config.auth.jwt_secret;
   options.auth.jwt_issuer = config.auth.jwt_issuer;
   options.auth.allow_anonymous = config.auth.allow_anonymous;
+  options.one_session_per_user = config.auth.sessions_per_user == "one";
   options.rate_limit.requests_per_second = config.limits.requests_per_second;
   options.rate_limit.burst = config.limits.request_burst;
   options.tls = std::move(tls);
@@ -69,6 +70,7 @@ CallHandler::Options call_options(const core::Config& config) {
   options.line_idle_timeout = std::chrono::milliseconds(config.lines.idle_timeout_ms);
   options.max_occupants_per_line = config.limits.max_occupants_per_line;
   options.occupants_interval = std::chrono::milliseconds(config.lines.occupants_interval_ms);
+  options.max_signal_bytes = config.limits.max_signal_bytes;
   return options;
 }
 

@@ -110,6 +110,12 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
     refuse(std::move(connection), close_code::kUnauthorized, identity.error().message);
     return;
   }
+  if (!make_room_for(*identity, upgrade.query)) {
+    PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user "
+                            << identity->user << " is already connected (force=false)";
+    refuse(std::move(connection), close_code::kAlreadyConnected, "already connected");
+    return;
+  }
   if (sessions_.size() >= options_.max_sessions) {
     PL_LOG(kWarn, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
                             << options_.max_sessions << " sessions open";
@@ -125,6 +131,24 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   sessions_.emplace(session->id(), session);
   session_count_ = sessions_.size();
   session->open();
+}
+
+bool SignalingServer::make_room_for(const Identity& identity, const QueryParameters& query) {
+  if (!options_.one_session_per_user) return true;
+  std::vector<std::shared_ptr<ClientSession>> older;
+  for (const auto& [id, session] : sessions_) {
+    if (session->identity().user == identity.user) older.push_back(session);
+  }
+  if (older.empty()) return true;
+  auto force = query.find("force");
+  if (force != query.end() && force->second == "false") return false;
+  for (const auto& session : older) {
+    PL_LOG(kInfo, session->log_context()) << "replaced by a newer session of the same user";
+    // At once, not after the closing handshake: the older session is out of
+    // its line before the newer one opens.
+    session->close_now(close_code::kReplaced, "replaced by a newer session");
+  }
+  return true;
 }
 
 void SignalingServer::refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code,

@@ -33,6 +33,9 @@ struct SignalingOptions {
   uint32_t close_timeout_ms = 2000;     // wait for the peer's close frame
   size_t max_pending_transactions = 64; // per session; more get 429
   AuthOptions auth;                     // refused at connect: closed with 4001
+  // auth.sessions_per_user "one": a user's new connection replaces its
+  // older session (4005), or is refused with 4006 under ?force=false.
+  bool one_session_per_user = false;
   RateLimit rate_limit;                 // per session; more get 429 (keepalives are exempt)
   TlsCredentials tls;                   // set: HTTPS and WSS only
 };
@@ -63,6 +66,9 @@ class SignalingServer {
   // Closes a connection that never becomes a session (no handshake state).
   void refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code, const std::string& reason);
   void on_session_closed(const std::shared_ptr<ClientSession>& session);
+  // One session per user: false when the new connection must be refused
+  // (force=false); otherwise the user's older sessions are closed (4005).
+  bool make_room_for(const Identity& identity, const QueryParameters& query);
   void close_everything();
 
   SignalingOptions options_;

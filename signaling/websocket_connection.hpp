@@ -63,6 +63,8 @@ inline constexpr uint16_t kMessageTooBig = 1009;
 inline constexpr uint16_t kKeepaliveMissed = 4002;
 inline constexpr uint16_t kAtCapacity = 4003;
 inline constexpr uint16_t kKicked = 4004;  // an operator kicked the session (admin API)
+inline constexpr uint16_t kReplaced = 4005;  // one session per user: the same user connected again
+inline constexpr uint16_t kAlreadyConnected = 4006;  // one session per user, and ?force=false
 }  // namespace close_code
 
 class WebSocketConnection {

@@ -27,6 +27,29 @@ bool participant_sends(const rtp::NegotiatedMedia& media) {
          (media.direction == rtp::MediaDirection::kRecvOnly || media.direction == rtp::MediaDirection::kSendRecv);
 }
 
+// The format of an audio or video m-line the participant publishes on.
+std::optional<rtp::StreamFormat> published_format(const rtp::NegotiatedMedia& media) {
+  if (!participant_sends(media)) return std::nullopt;
+  if (media.kind != rtp::MediaKind::kAudio && media.kind != rtp::MediaKind::kVideo) return std::nullopt;
+  return rtp::stream_format(media);
+}
+
+// What subscribers' legs were built for: the same format needs no new leg.
+bool same_format(const rtp::StreamFormat& a, const rtp::StreamFormat& b) {
+  return a.kind == b.kind && a.codec_name == b.codec_name && a.clock_rate == b.clock_rate &&
+         a.payload_type == b.payload_type && a.rtx_payload_type == b.rtx_payload_type && a.extmaps == b.extmaps;
+}
+
+// The SSRCs the SDP announces (else learned from the first packets).
+rtp::SsrcDirectory::Entry ssrc_entry(const rtp::NegotiatedMedia& media, const rtp::StreamFormat& format) {
+  rtp::SsrcDirectory::Entry entry{{format.payload_type}, format.rtx_payload_type, std::nullopt, std::nullopt};
+  if (!media.remote_ssrcs.empty()) {
+    entry.ssrc = media.remote_ssrcs.front().ssrc;
+    entry.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
+  }
+  return entry;
+}
+
 }  // namespace
 
 LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t seed, NtpClock ntp)
@@ -37,28 +60,76 @@ LineMedia::~LineMedia() {
   for (const Published& stream : published_) router_.remove_source(stream.key);
 }
 
+LineMedia::Published LineMedia::make_published(StreamKey key, const std::string& mid,
+                                               const rtp::StreamFormat& format, std::optional<uint32_t> ssrc) {
+  Published stream{key, mid, format, rtp::video_codec(format.codec_name), std::nullopt, rtp::KeyframeRequester()};
+  if (ssrc) stream.statistics.emplace(*ssrc, format.clock_rate);
+  return stream;
+}
+
+std::vector<PublishedStream> LineMedia::published_streams() const {
+  std::vector<PublishedStream> all;
+  for (const Published& stream : published_) all.push_back(PublishedStream{stream.key, stream.format, stream.mid});
+  return all;
+}
+
 std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& session,
                                                 const std::function<StreamKey()>& next_key) {
-  std::vector<PublishedStream> published;
   for (const rtp::NegotiatedMedia& media : session.media) {
-    if (!participant_sends(media)) continue;
-    auto format = rtp::stream_format(media);
+    auto format = published_format(media);
     if (!format) continue;
-    if (media.kind != rtp::MediaKind::kAudio && media.kind != rtp::MediaKind::kVideo) continue;
-    Published stream{next_key(), *format, rtp::video_codec(format->codec_name), std::nullopt,
-                     rtp::KeyframeRequester()};
-    rtp::SsrcDirectory::Entry ssrcs{{format->payload_type}, format->rtx_payload_type, std::nullopt, std::nullopt};
-    if (!media.remote_ssrcs.empty()) {
-      ssrcs.ssrc = media.remote_ssrcs.front().ssrc;
-      ssrcs.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
-      stream.statistics.emplace(*ssrcs.ssrc, format->clock_rate);
-    }
-    published_.push_back(std::move(stream));
+    rtp::SsrcDirectory::Entry ssrcs = ssrc_entry(media, *format);
+    published_.push_back(make_published(next_key(), media.mid, *format, ssrcs.ssrc));
     incoming_.add(std::move(ssrcs));
-    published.push_back(PublishedStream{published_.back().key, *format, media.mid});
   }
   for (Published& stream : published_) router_.add_source(stream.key, this);
-  return published;
+  return published_streams();
+}
+
+std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& next,
+                                                  const std::function<StreamKey()>& next_key) {
+  std::vector<Published> published;
+  rtp::SsrcDirectory incoming;
+  std::vector<bool> kept(published_.size(), false);
+  std::vector<StreamKey> added;
+  for (const rtp::NegotiatedMedia& media : next.media) {
+    auto format = published_format(media);
+    if (!format) continue;
+    rtp::SsrcDirectory::Entry offered = ssrc_entry(media, *format);
+    size_t old = 0;
+    while (old < published_.size() &&
+           (kept[old] || published_[old].mid != media.mid || !same_format(published_[old].format, *format))) {
+      ++old;
+    }
+    if (old == published_.size()) {
+      published.push_back(make_published(next_key(), media.mid, *format, offered.ssrc));
+      // An operator's force-mute of the kind holds for streams added later.
+      published.back().forwarding = format->kind == rtp::MediaKind::kAudio ? forward_audio_ : forward_video_;
+      incoming.add(std::move(offered));
+      added.push_back(published.back().key);
+      continue;
+    }
+    kept[old] = true;
+    rtp::SsrcDirectory::Entry known = incoming_[old];  // announced or learned
+    if (offered.ssrc && offered.ssrc != known.ssrc) {
+      // Another RTP stream on the same m-line (RFC 3550: its own sequence
+      // numbers), so its receive statistics start over.
+      known.ssrc = offered.ssrc;
+      known.rtx_ssrc = offered.rtx_ssrc;
+      published_[old].statistics.emplace(*offered.ssrc, format->clock_rate);
+    } else if (offered.rtx_ssrc) {
+      known.rtx_ssrc = offered.rtx_ssrc;
+    }
+    published.push_back(std::move(published_[old]));
+    incoming.add(std::move(known));
+  }
+  for (size_t i = 0; i < published_.size(); ++i) {
+    if (!kept[i]) router_.remove_source(published_[i].key);
+  }
+  published_ = std::move(published);
+  incoming_ = std::move(incoming);
+  for (StreamKey key : added) router_.add_source(key, this);
+  return published_streams();
 }
 
 size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests) {
@@ -250,6 +321,8 @@ std::vector<LegStats> LineMedia::leg_stats() const {
 }
 
 void LineMedia::set_forwarding(rtp::MediaKind kind, bool forwarding) {
+  if (kind == rtp::MediaKind::kAudio) forward_audio_ = forwarding;
+  if (kind == rtp::MediaKind::kVideo) forward_video_ = forwarding;
   for (Published& stream : published_) {
     if (stream.format.kind != kind || stream.forwarding == forwarding) continue;
     stream.forwarding = forwarding;

@@ -109,6 +109,17 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // keyed by `next_key()` in m-line order.
   std::vector<PublishedStream> publish(const rtp::NegotiatedSession& session,
                                        const std::function<StreamKey()>& next_key);
+  // After the participant's re-offer was answered (rtp::answer_reoffer): a
+  // stream whose m-line (by mid) still sends with the same format keeps its
+  // key, SSRCs (the offer's, when it changed them), statistics and keyframe
+  // state; one whose m-line stopped sending, or changed codec, payload type
+  // or extension ids (its subscribers' legs were built for the old format),
+  // leaves the router; new ones become sources keyed by `next_key()`.
+  // Subscribers' legs of a removed source stay until their own
+  // renegotiation and get no packets meanwhile. Returns every published
+  // stream, in m-line order.
+  std::vector<PublishedStream> republish(const rtp::NegotiatedSession& next,
+                                         const std::function<StreamKey()>& next_key);
   // After each completed negotiation: one leg per slot that carries a
   // requested stream (matched by stream and track id); legs no slot carries
   // any more leave the router. Returns how many legs could not be built
@@ -135,14 +146,16 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   std::vector<LegReport> leg_reports() const;
   std::vector<PublishedStreamStats> published_stats() const;
   std::vector<LegStats> leg_stats() const;
-  // An operator's force-mute: packets of the participant's published stream
-  // of `kind` are no longer forwarded (still counted and reported on).
+  // An operator's force-mute: packets of the participant's published streams
+  // of `kind` are no longer forwarded (still counted and reported on), also
+  // those of a stream a later re-offer adds.
   void set_forwarding(rtp::MediaKind kind, bool forwarding);
 
  private:
   // What the participant publishes; its SSRCs are in incoming_, same index.
   struct Published {
     StreamKey key = 0;
+    std::string mid;  // the participant's m-line
     rtp::StreamFormat format;
     rtp::VideoCodec codec = rtp::VideoCodec::kOther;
     std::optional<rtp::ReceiveStatistics> statistics;
@@ -167,6 +180,9 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
 
   Published* published_by_key(StreamKey key);
+  static Published make_published(StreamKey key, const std::string& mid, const rtp::StreamFormat& format,
+                                  std::optional<uint32_t> ssrc);
+  std::vector<PublishedStream> published_streams() const;
   std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
   Leg* leg_by_ssrc(uint32_t ssrc);
   void on_report_blocks(const rtp::ReportBlockList& blocks);
@@ -184,6 +200,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   NtpClock ntp_;
   int64_t now_us_ = 0;  // the time of the latest call
   std::vector<Published> published_;
+  bool forward_audio_ = true, forward_video_ = true;  // set_forwarding, per kind
   rtp::SsrcDirectory incoming_;  // the SSRCs of published_, same order
   std::vector<Leg> legs_;
   int64_t next_report_us_ = 0;

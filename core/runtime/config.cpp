@@ -158,7 +158,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
       {"auth",
        {{"jwt_secret", &config.auth.jwt_secret},
         {"jwt_issuer", &config.auth.jwt_issuer},
-        {"allow_anonymous", &config.auth.allow_anonymous}}},
+        {"allow_anonymous", &config.auth.allow_anonymous},
+        {"sessions_per_user", &config.auth.sessions_per_user}}},
       {"lines",
        {{"ring_timeout_ms", &config.lines.ring_timeout_ms},
         {"idle_timeout_ms", &config.lines.idle_timeout_ms},
@@ -167,6 +168,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
        {{"max_sessions", &config.limits.max_sessions},
         {"max_lines", &config.limits.max_lines},
         {"max_occupants_per_line", &config.limits.max_occupants_per_line},
+        {"max_signal_bytes", &config.limits.max_signal_bytes},
         {"requests_per_second", &config.limits.requests_per_second},
         {"request_burst", &config.limits.request_burst}}},
       {"plugins",
@@ -422,6 +424,10 @@ Status validate_config(const Config& config) {
       config.admin.bind_address == config.http.bind_address) {
     return config_error("admin.port", "must differ from http.port on the same address");
   }
+  if (config.auth.sessions_per_user != "many" && config.auth.sessions_per_user != "one") {
+    return config_error("auth.sessions_per_user", "must be \"many\" or \"one\"");
+  }
+  if (config.limits.max_signal_bytes < 64) return config_error("limits.max_signal_bytes", "must be at least 64");
   if (!config.auth.allow_anonymous && config.auth.jwt_secret.empty()) {
     return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
   }

@@ -82,6 +82,7 @@ struct Config {
     std::string jwt_secret;     // HS256 key for ?token=; empty: tokens are refused
     std::string jwt_issuer;     // when set, tokens must carry this "iss"
     bool allow_anonymous = true;  // ?name= without a token (demos and tests)
+    std::string sessions_per_user = "many";  // "one": a new connection replaces the user's older one
   } auth;
 
   struct Lines {
@@ -94,6 +95,7 @@ struct Config {
     unsigned max_sessions = 1000;
     unsigned max_lines = 10000;
     unsigned max_occupants_per_line = 100;
+    unsigned max_signal_bytes = 16384;  // a `signal`'s data, serialized
     unsigned requests_per_second = 50;  // per session, sustained
     unsigned request_burst = 100;       // per session, at once
   } limits;

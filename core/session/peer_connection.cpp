@@ -5,6 +5,7 @@
 #include "core/media/answered_streams.hpp"
 #include "core/runtime/log.hpp"
 #include "rtp/sdp/sdp.hpp"
+#include "rtp/sdp/sdp_reoffer.hpp"
 
 namespace partyline::core {
 
@@ -18,9 +19,9 @@ ice::DtlsRole to_ice_role(rtp::DtlsRole role) {
   return role == rtp::DtlsRole::kClient ? ice::DtlsRole::kClient : ice::DtlsRole::kServer;
 }
 
-Negotiation summarize(const rtp::Answer& answer) {
+Negotiation summarize(const std::vector<rtp::NegotiatedMedia>& negotiated) {
   Negotiation negotiation;
-  for (const auto& media : answer.media) {
+  for (const auto& media : negotiated) {
     // Our direction recvonly or sendrecv: the participant sends this m-line.
     const bool received = media.accepted && (media.direction == rtp::MediaDirection::kRecvOnly ||
                                              media.direction == rtp::MediaDirection::kSendRecv);
@@ -164,7 +165,7 @@ void PeerConnection::send_answer() {
   pending_answer_ = nullptr;
   PL_LOG(kDebug, log_context_) << "answer ready with " << local_candidates_.size() << " candidates"
                                << (gathering_done_ ? " (complete)" : " (more will be trickled)");
-  Negotiation negotiation = summarize(*answer_);
+  Negotiation negotiation = summarize(answer_->media);
   negotiation.answer_sdp = rtp::to_string(description);
   negotiation.published = published_;
   callback(std::move(negotiation));
@@ -330,10 +331,60 @@ Status PeerConnection::apply_answer(std::string_view answer_sdp) {
   if (!next) return make_error(next.error().code, "SDP answer: " + next.error().message);
   session_ = std::move(next.value());
   pending_offer_.reset();
-  const size_t failed = line_media_->set_legs(*session_, pending_streams_);
+  current_streams_ = std::move(pending_streams_);
+  pending_streams_.clear();
+  const size_t failed = line_media_->set_legs(*session_, current_streams_);
   PL_LOG(kDebug, log_context_) << "renegotiated: receives " << line_media_->leg_count() << " streams"
                                << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
   return {};
+}
+
+Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
+  if (!session_ || !line_media_) return make_error(error_code::kConflict, "no negotiated line session to update");
+  if (pending_answer_) return make_error(error_code::kConflict, "the first offer is still being answered");
+  if (pending_offer_) return make_error(error_code::kConflict, "a server offer awaits this session's answer");
+  auto offer = rtp::parse_sdp(offer_sdp);
+  if (!offer) return make_error(offer.error().code, "SDP offer: " + offer.error().message);
+  rtp::ReofferOptions options;
+  options.candidates = gathered_candidates_;
+  options.candidates_complete = gathering_done_;
+  auto answer = rtp::answer_reoffer(*session_, *offer, options);
+  if (!answer) return make_error(answer.error().code, "SDP offer: " + answer.error().message);
+  // Same ICE credentials and certificate (answer_reoffer refuses others), so
+  // the transport goes on as it is; the offer's candidates were trickled or
+  // came with the first offer.
+  session_ = std::move(answer->session);
+  const std::vector<PublishedStream> before = std::move(published_);
+  published_ = line_media_->republish(*session_, next_stream_key);
+  const size_t failed = line_media_->set_legs(*session_, current_streams_);
+  log_republished(before, failed);
+  Negotiation negotiation = summarize(session_->media);
+  negotiation.answer_sdp = std::move(answer->sdp);
+  negotiation.published = published_;
+  return negotiation;
+}
+
+// One line: what the participant's re-offer changed in what it publishes.
+void PeerConnection::log_republished(const std::vector<PublishedStream>& before, size_t failed_legs) const {
+  auto has_key = [](const std::vector<PublishedStream>& streams, StreamKey key) {
+    return std::any_of(streams.begin(), streams.end(), [&](const PublishedStream& s) { return s.key == key; });
+  };
+  auto name = [](const PublishedStream& stream) {
+    return std::string(rtp::to_string(stream.format.kind)) + " mid " + stream.mid;
+  };
+  std::string added, removed;
+  for (const PublishedStream& stream : published_) {
+    if (!has_key(before, stream.key)) added += (added.empty() ? "" : ", ") + name(stream);
+  }
+  for (const PublishedStream& stream : before) {
+    if (!has_key(published_, stream.key)) removed += (removed.empty() ? "" : ", ") + name(stream);
+  }
+  PL_LOG(kDebug, log_context_) << "client re-offer answered: publishes " << published_.size() << " streams"
+                               << (added.empty() ? "" : "; new: " + added)
+                               << (removed.empty() ? "" : "; stopped: " + removed)
+                               << (added.empty() && removed.empty() ? " (unchanged)" : "") << "; receives "
+                               << line_media_->leg_count() << " streams"
+                               << (failed_legs > 0 ? " (" + std::to_string(failed_legs) + " left out)" : "");
 }
 
 void PeerConnection::on_rtp(std::span<uint8_t> packet) {

@@ -103,6 +103,14 @@ class PeerConnection : private MediaTransport {
   // The participant's answer to the last offer_streams(): legs follow it.
   // 409 when no offer awaits an answer; 400/415 as apply_update_answer().
   Status apply_answer(std::string_view answer_sdp);
+  // Line participants: the answer to the participant's own re-offer
+  // (docs/protocol.md, "Client offers"), at once, with the candidates
+  // gathered so far on the BUNDLE m-line. What it publishes follows
+  // (LineMedia::republish: `published` is the full list); the legs it
+  // receives stay as they are. 409 before the first answer or while a
+  // server offer awaits its answer (glare: the server is impolite); 400,
+  // 415, 501 as rtp::answer_reoffer(). A refused offer changes nothing.
+  Result<Negotiation> answer_offer(std::string_view offer_sdp);
   // Ok(false) when the candidate was ignored by the remote network filter.
   Result<bool> add_remote_candidate(std::string_view candidate);
   void end_of_remote_candidates();
@@ -124,6 +132,7 @@ class PeerConnection : private MediaTransport {
   // Drives the media handler's timer on the worker's aligned 100 ms tick.
   void start_media_timer();
   void log_transport_counts() const;
+  void log_republished(const std::vector<PublishedStream>& before, size_t failed_legs) const;
   ice::SendResult send_rtp(std::span<uint8_t> buffer, size_t length) override;
   ice::SendResult send_rtcp(std::span<uint8_t> buffer, size_t length) override;
 
@@ -147,6 +156,7 @@ class PeerConnection : private MediaTransport {
   std::optional<rtp::NegotiatedSession> session_;
   std::optional<rtp::UpdateOffer> pending_offer_;
   std::vector<LegRequest> pending_streams_;
+  std::vector<LegRequest> current_streams_;  // what the last applied answer carries
   // SSRCs chosen for each received stream ("stream_id track_id"), kept
   // across offers so a stream never changes SSRC under the subscriber.
   std::vector<std::pair<std::string, rtp::OutgoingStream>> outgoing_;

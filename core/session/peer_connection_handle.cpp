@@ -95,6 +95,14 @@ void PeerConnectionHandle::apply_answer(std::string answer_sdp, std::function<vo
   });
 }
 
+void PeerConnectionHandle::answer_offer(std::string offer_sdp, std::function<void(Result<Negotiation>)> on_answer) {
+  EventLoop& reply_loop = reply_loop_;
+  on_worker([offer_sdp = std::move(offer_sdp), on_answer = std::move(on_answer), &reply_loop](PeerConnection& pc) {
+    auto answer = pc.answer_offer(offer_sdp);
+    reply_loop.post([on_answer, answer = std::move(answer)]() mutable { on_answer(std::move(answer)); });
+  });
+}
+
 void PeerConnectionHandle::add_remote_candidate(std::string candidate, std::function<void(Result<bool>)> on_done) {
   EventLoop& reply_loop = reply_loop_;
   on_worker([candidate = std::move(candidate), on_done = std::move(on_done), &reply_loop](PeerConnection& pc) {

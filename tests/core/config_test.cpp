@@ -75,6 +75,13 @@ TEST(ConfigTest, ValidationRejectsBadValues) {
   config.log_level = "loud";
   EXPECT_FALSE(validate_config(config).ok());
   config.log_level = "info";
+  config.auth.sessions_per_user = "two";
+  EXPECT_NE(validate_config(config).error().message.find("auth.sessions_per_user"), std::string::npos);
+  config.auth.sessions_per_user = "one";
+  EXPECT_TRUE(validate_config(config).ok());
+  config.limits.max_signal_bytes = 10;
+  EXPECT_FALSE(validate_config(config).ok());
+  config.limits.max_signal_bytes = 16384;
   config.dtls.certificate_file = "cert.pem";
   EXPECT_FALSE(validate_config(config).ok());  // key missing
 }

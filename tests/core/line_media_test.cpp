@@ -14,6 +14,7 @@
 #include "rtp/rtcp/rtcp_reports.hpp"
 #include "rtp/packet/rtp_header_extensions.hpp"
 #include "rtp/packet/rtp_packet.hpp"
+#include "rtp/sdp/sdp_reoffer.hpp"
 #include "tests/core/recording_transport.hpp"
 #include "tests/rtp/negotiated_session_fixtures.hpp"
 
@@ -32,7 +33,7 @@ constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2;
 constexpr StreamKey kAudioKey = 2, kVideoKey = kAudioKey + 1;  // in m-line order
 constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc = 0x2222;
 
-Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
+Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill, uint32_t ssrc = kAliceVideoSsrc) {
   std::array<uint8_t, 16> extension_bytes{};
   rtp::HeaderExtensionBuilder extensions(rtp::ExtensionForm::kOneByte, extension_bytes);
   const uint8_t mid[] = {'1'};
@@ -44,7 +45,7 @@ Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill) {
   header.payload_type = kVp8;
   header.sequence_number = sequence_number;
   header.timestamp = timestamp;
-  header.ssrc = kAliceVideoSsrc;
+  header.ssrc = ssrc;
   header.has_extension = true;
   header.extension_profile = extensions.profile();
   header.extension_data = data;
@@ -328,6 +329,163 @@ TEST_F(LineMediaTest, StatsCountEachStreamAndLegWithBitratesPerReportInterval) {
   Bytes ask = nack(kLegVideoSsrc, {1});
   bob_.on_rtcp(ask, now_us_ + LineMedia::kReportIntervalUs);
   EXPECT_EQ(bob_.leg_stats()[1].nacked_packets, 1u);
+}
+
+// ---- client re-offers (LineMedia::republish) ----
+
+constexpr uint32_t kAliceScreenSsrc = 5000, kAliceScreenRtxSsrc = 5001;
+constexpr StreamKey kScreenKey = 42;
+constexpr uint32_t kLegScreenSsrc = 0x3333, kLegScreenRtxSsrc = 0x3334;
+
+rtp::NegotiatedSession reoffer_answered(const rtp::NegotiatedSession& session, const rtp::SessionDescription& offer) {
+  auto answer = rtp::answer_reoffer(session, offer, {});
+  EXPECT_TRUE(answer.ok()) << answer.error().message;
+  return answer.ok() ? answer->session : rtp::NegotiatedSession{};
+}
+
+uint16_t sequence_number_of(const Bytes& packet) { return rtp::parse_rtp_packet(packet)->sequence_number; }
+
+TEST_F(LineMediaTest, AReofferedScreenShareReachesASubscriberUnderANewKey) {
+  rtp::SessionDescription offer = client_reoffer(alice_session_, alice_offer_);
+  add_sending_mline(offer, rtp::MediaKind::kVideo, "3", kAliceScreenSsrc, kAliceScreenRtxSsrc);
+  alice_session_ = reoffer_answered(alice_session_, offer);
+  const auto published = alice_.republish(alice_session_, [] { return kScreenKey; });
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(published[0].key, kAudioKey);  // kept
+  EXPECT_EQ(published[1].key, kVideoKey);
+  EXPECT_EQ(published[2].key, kScreenKey);
+  EXPECT_EQ(published[2].mid, "3");
+  EXPECT_EQ(published[2].format.codec_name, "VP8");
+
+  // Bob gets the screen share through a server offer, as a third leg.
+  rtp::OutgoingStream audio{rtp::MediaKind::kAudio, "alice", "audio-alice", kLegAudioSsrc, std::nullopt, "alice"};
+  rtp::OutgoingStream video{rtp::MediaKind::kVideo, "alice", "video-alice", kLegVideoSsrc, kLegRtxSsrc, "alice"};
+  rtp::OutgoingStream screen{rtp::MediaKind::kVideo, "alice", "video-alice-3", kLegScreenSsrc, kLegScreenRtxSsrc,
+                             "alice"};
+  const rtp::UpdateOffer update = offer_ok(bob_session_, {audio, video, screen});
+  bob_session_ = applied(bob_session_, update, client_answer(update, bob_offer_));
+  requests_.push_back(LegRequest{kScreenKey, 0, published[2].format, "alice", "video-alice-3", "alice", "Alice"});
+  ASSERT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
+  ASSERT_EQ(bob_.leg_count(), 3u);
+
+  Bytes packet = video_packet(1, 90000, 0x5C, kAliceScreenSsrc);
+  alice_.on_rtp(packet, now_us_);
+  Bytes camera = video_packet(1000, 90000, 0xCA);
+  alice_.on_rtp(camera, now_us_);
+  ASSERT_EQ(bob_received().size(), 2u);
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[0])->ssrc, kLegScreenSsrc);
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[1])->ssrc, kLegVideoSsrc);
+  EXPECT_EQ(alice_.stats().unknown_ssrc_drops, 0u);
+  EXPECT_EQ(alice_.published_stats()[2].ssrc, kAliceScreenSsrc);
+}
+
+TEST_F(LineMediaTest, AStoppedVideoLeavesTheRouterAndItsPacketsAreDropped) {
+  Bytes before = video_packet(1000, 90000, 0x01);
+  alice_.on_rtp(before, now_us_);
+  ASSERT_EQ(bob_received().size(), 1u);
+
+  rtp::SessionDescription offer = client_reoffer(alice_session_, alice_offer_);
+  offer.media[1].direction = rtp::MediaDirection::kInactive;  // the camera stopped
+  alice_session_ = reoffer_answered(alice_session_, offer);
+  const auto published = alice_.republish(alice_session_, [] { return kScreenKey; });
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].key, kAudioKey);
+  ASSERT_EQ(alice_.published_stats().size(), 1u);
+
+  Bytes after = video_packet(1001, 93000, 0x02);
+  alice_.on_rtp(after, now_us_);
+  EXPECT_EQ(alice_.stats().unknown_ssrc_drops, 1u);
+  EXPECT_EQ(bob_received().size(), 1u);
+
+  // Bob's leg of the removed source is harmless until his own renegotiation:
+  // no packets, and its keyframe requests and NACKs reach nobody.
+  EXPECT_EQ(bob_.leg_count(), 2u);
+  alice_transport_.rtcp.clear();
+  Bytes pli(64);
+  rtp::RtcpWriter writer(pli);
+  ASSERT_TRUE(rtp::write_pli(writer, 0x77, kLegVideoSsrc).ok());
+  pli.resize(writer.size());
+  bob_.on_rtcp(pli, now_us_ + 1'000'000);
+  Bytes ask = nack(kLegVideoSsrc, {static_cast<uint16_t>(sequence_number_of(bob_transport_.rtp[0]) + 1)});
+  bob_.on_rtcp(ask, now_us_ + 1'000'000);
+  alice_.on_timer(now_us_ + 2'000'000);
+  EXPECT_TRUE(alice_transport_.feedback(206, rtp::feedback_format::kPli).empty());
+  EXPECT_TRUE(alice_transport_.feedback(205, rtp::feedback_format::kNack).empty());
+
+  // The audio goes on under its key.
+  Bytes audio(200, 0);
+  rtp::RtpHeaderSpec header;
+  header.payload_type = kOpus;
+  header.ssrc = kAliceAudioSsrc;
+  Bytes payload(100, 0x55);
+  audio.resize(*rtp::serialize_rtp_packet(header, payload, audio));
+  alice_.on_rtp(audio, now_us_);
+  ASSERT_EQ(bob_received().size(), 2u);
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[1])->ssrc, kLegAudioSsrc);
+}
+
+TEST_F(LineMediaTest, AKeptStreamFollowsTheSsrcTheReofferAnnounces) {
+  Bytes first = video_packet(1000, 90000, 0x01);
+  alice_.on_rtp(first, now_us_);
+  rtp::SessionDescription offer = client_reoffer(alice_session_, alice_offer_);
+  for (rtp::SsrcAttribute& attribute : offer.media[1].ssrcs) {
+    if (attribute.ssrc == kAliceVideoSsrc) attribute.ssrc = 0xD00D;
+  }
+  offer.media[1].ssrc_groups[0].ssrcs[0] = 0xD00D;
+  alice_session_ = reoffer_answered(alice_session_, offer);
+  const auto published = alice_.republish(alice_session_, [] { return kScreenKey; });
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[1].key, kVideoKey);
+  Bytes renumbered = video_packet(7, 95000, 0x02, 0xD00D);
+  alice_.on_rtp(renumbered, now_us_);
+  Bytes stale = video_packet(1001, 93000, 0x03);
+  alice_.on_rtp(stale, now_us_);
+  EXPECT_EQ(alice_.stats().unknown_ssrc_drops, 1u);
+  ASSERT_EQ(bob_received().size(), 2u);
+  // One stream for Bob: the leg goes on from its own numbering.
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[1])->ssrc, kLegVideoSsrc);
+  EXPECT_EQ(sequence_number_of(bob_transport_.rtp[1]), static_cast<uint16_t>(sequence_number_of(bob_transport_.rtp[0]) + 1));
+  EXPECT_EQ(alice_.published_stats()[1].ssrc, 0xD00Du);
+}
+
+TEST_F(LineMediaTest, AnOperatorsForceMuteHoldsForAStreamAReofferAdds) {
+  alice_.set_forwarding(rtp::MediaKind::kVideo, false);
+  rtp::SessionDescription offer = client_reoffer(alice_session_, alice_offer_);
+  add_sending_mline(offer, rtp::MediaKind::kVideo, "3", kAliceScreenSsrc, kAliceScreenRtxSsrc);
+  alice_session_ = reoffer_answered(alice_session_, offer);
+  ASSERT_EQ(alice_.republish(alice_session_, [] { return kScreenKey; }).size(), 3u);
+  const auto stats = alice_.published_stats();
+  EXPECT_TRUE(stats[0].forwarding);
+  EXPECT_FALSE(stats[1].forwarding);
+  EXPECT_FALSE(stats[2].forwarding);
+  Bytes packet = video_packet(1, 90000, 0x5C, kAliceScreenSsrc);
+  alice_.on_rtp(packet, now_us_);
+  EXPECT_EQ(alice_.stats().muted_drops, 1u);
+}
+
+TEST_F(LineMediaTest, TheReofferingSubscribersLegsKeepForwardingWithTheirNumbering) {
+  Bytes first = video_packet(1000, 90000, 0x01);
+  alice_.on_rtp(first, now_us_);
+  ASSERT_EQ(bob_received().size(), 1u);
+  const uint16_t leg_first = sequence_number_of(bob_transport_.rtp[0]);
+  const size_t plis = alice_transport_.feedback(206, rtp::feedback_format::kPli).size();
+
+  // Bob starts a screen share: his re-offer keeps the server's m-lines.
+  rtp::SessionDescription offer = client_reoffer(bob_session_, bob_offer_);
+  add_sending_mline(offer, rtp::MediaKind::kVideo, "5", 0xB0B5, 0xB0B6);
+  bob_session_ = reoffer_answered(bob_session_, offer);
+  EXPECT_EQ(bob_.republish(bob_session_, next_stream_key).size(), 3u);
+  EXPECT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
+  EXPECT_EQ(bob_.leg_count(), 2u);
+  EXPECT_EQ(fabric_.router(1).leg_count(), 2u);
+
+  Bytes second = video_packet(1001, 93000, 0x02);
+  alice_.on_rtp(second, now_us_ + 33'000);
+  ASSERT_EQ(bob_received().size(), 2u);
+  EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[1])->ssrc, kLegVideoSsrc);
+  EXPECT_EQ(sequence_number_of(bob_transport_.rtp[1]), static_cast<uint16_t>(leg_first + 1));
+  // The same legs: a new one would have asked Alice for a keyframe.
+  EXPECT_EQ(alice_transport_.feedback(206, rtp::feedback_format::kPli).size(), plis);
 }
 
 }  // namespace

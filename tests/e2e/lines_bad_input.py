@@ -85,7 +85,10 @@ async def missing_fields(scenario):
     line = await client.request("create_line")
     cases = [("get_line", {}, "line_id"),
              ("join", {"jsep": {"type": "offer", "sdp": "v=0\r\n"}}, "line_id"),
-             ("join", {"line_id": line["line_id"]}, "jsep"),
+             ("signal", {"line_id": line["line_id"], "data": {}}, "to_session"),
+             ("signal", {"line_id": line["line_id"], "to_session": "x"}, "data"),
+             ("ready", {"ready": False}, "call_id"),
+             ("ready", {"call_id": "x"}, "ready"),
              ("invite", {"line_id": line["line_id"]}, "user"),
              ("invite", {"user": "bob"}, "line_id"),
              ("accept", {}, "call_id"),

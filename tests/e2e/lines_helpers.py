@@ -213,8 +213,9 @@ async def wait_occupants(client, line_id, sessions, timeout=10.0, state=None):
 
 def check_occupant_form(occupant, where):
     """Every field of an occupant, as the doc shows it."""
-    expected_keys = {"session", "user", "name", "publishing", "muted", "state"}
+    expected_keys = {"session", "user", "name", "media", "publishing", "muted", "state"}
     check(set(occupant) == expected_keys, f"{where}: occupant keys {sorted(occupant)} != {sorted(expected_keys)}")
+    check(occupant["media"] in ("server", "none"), f"{where}: occupant media {occupant['media']!r}")
     for flags in ("publishing", "muted"):
         value = occupant[flags]
         check(isinstance(value, dict) and set(value) == {"audio", "video"}

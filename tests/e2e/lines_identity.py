@@ -173,7 +173,14 @@ async def handshake_lists_occupied_lines(scenario):
     bob = await scenario.connect("bob.hs")  # now a member of a line with an occupant
     events = EventCursor(bob, accept=is_line_event, start=0)
     first = await events.expect("occupants")
-    check(bob.events.index(first) == 0, f"the occupants event should follow the handshake at once: {bob.events}")
+    # Right after the handshake: the line's presence, then its occupants.
+    check(bob.events.index(first) == 1, f"presence, then occupants should follow the handshake at once: {bob.events}")
+    presence = bob.events[0]
+    check(presence.get("event") == "presence" and presence.get("line_id") == line_id
+          and presence.get("members") == [
+              {"user": "alice.hs", "name": "alice.hs", "online": True, "in_line": True},
+              {"user": "bob.hs", "name": "bob.hs", "online": True, "in_line": False}],
+          f"bob's presence event after the handshake: {presence}")
     check(first["line"]["line_id"] == line_id and [o["session"] for o in first["line"]["occupants"]]
           == [session_of(alice)], f"bob's occupants event should list alice's session in {line_id}: {first}")
     latest = (await alice.request("get_line", line_id=line_id))["line"]

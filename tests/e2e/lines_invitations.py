@@ -171,6 +171,7 @@ async def blocked_caller(scenario):
     await callee.request("block", user="alice.bl")  # succeeds when nothing changes
     line = await caller.request("create_line")
     invited = await caller.request("invite", line_id=line["line_id"], user="bob.bl")
+    check(invited.get("delivered") is False, f"invite of a user who blocked the caller: delivered false, got {invited}")
     await caller_events.expect("declined", call_id=invited["call_id"], line_id=line["line_id"], reason="blocked")
     await caller_events.expect_quiet()
     await callee_events.expect_quiet(0.05)

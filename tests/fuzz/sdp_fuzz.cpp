@@ -3,16 +3,22 @@
 // writer) and parse back to an equal model (sdp.hpp promises a lossless
 // round trip in meaning; only raw lines may move, into that order), and
 // build_answer() on it must either refuse with a 4xx error or produce an
-// answer whose SDP parses, with one entry per m-line.
+// answer whose SDP parses, with one entry per m-line. Once answered as the
+// SFU answers (start_session), the same text is offered again as a re-offer,
+// before and after a server round (check_reoffer below).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rtp/sdp/sdp.hpp"
 #include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
+#include "rtp/sdp/sdp_reoffer.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::rtp {
@@ -116,6 +122,111 @@ void check_answer(const SessionDescription& offer) {
   FUZZ_REQUIRE(reparsed->media.size() == offer.media.size());
 }
 
+// answer_reoffer() refuses with 400/415/501, or answers every m-line in
+// place, in RFC 8866 order, never receiving on a server m-line, and leaves a
+// session the server can make its next offer on.
+void check_reoffer_answer(const NegotiatedSession& session, const SessionDescription& offer) {
+  ReofferOptions options;
+  options.candidates = answer_options().candidates;
+  options.candidates_complete = true;
+  auto answer = answer_reoffer(session, offer, options);
+  if (!answer) {
+    const int code = answer.error().code;
+    if (code != 400 && code != 415 && code != 501) std::fprintf(stderr, "re-offer: %s\n", answer.error().message.c_str());
+    FUZZ_REQUIRE((code == 400 || code == 415 || code == 501) && !answer.error().message.empty());
+    return;
+  }
+  FUZZ_REQUIRE(answer->sdp == to_string(answer->description));
+  FUZZ_REQUIRE(in_rfc_order(answer->sdp, "re-offer answer"));
+  FUZZ_REQUIRE(answer->description.media.size() == offer.media.size());
+  FUZZ_REQUIRE(answer->session.slots.size() == offer.media.size());
+  FUZZ_REQUIRE(answer->session.media.size() == offer.media.size());
+  for (size_t i = 0; i < session.slots.size(); ++i) {
+    const MediaSlot& slot = answer->session.slots[i];
+    FUZZ_REQUIRE(slot.mid == session.slots[i].mid && slot.kind == session.slots[i].kind);
+    FUZZ_REQUIRE(slot.origin == session.slots[i].origin);
+    const NegotiatedMedia& media = answer->session.media[i];
+    if (slot.origin == MediaOrigin::kServer && media.accepted) {
+      FUZZ_REQUIRE(media.direction == MediaDirection::kSendOnly || media.direction == MediaDirection::kInactive);
+      FUZZ_REQUIRE(media.codec && media.codec->payload_type == session.media[i].codec->payload_type);
+    }
+  }
+  FUZZ_REQUIRE(parse_sdp(answer->sdp).ok());
+  auto next_offer = build_update_offer(answer->session, {});
+  if (!next_offer) std::fprintf(stderr, "offer after re-offer: %s\n", next_offer.error().message.c_str());
+  FUZZ_REQUIRE(next_offer.ok());
+}
+
+// One server round on `session`: a stream of each kind it receives, answered
+// as a browser answers (the offer mirrored, with the participant's
+// transport). Nullopt when the server cannot offer (an SSRC conflict).
+std::optional<NegotiatedSession> with_server_mlines(const NegotiatedSession& session) {
+  std::vector<OutgoingStream> streams;
+  for (MediaKind kind : {MediaKind::kAudio, MediaKind::kVideo}) {
+    const bool published = std::any_of(session.media.begin(), session.media.end(), [&](const NegotiatedMedia& m) {
+      return m.accepted && m.kind == kind;
+    });
+    const uint32_t ssrc = kind == MediaKind::kAudio ? 0x5e000001 : 0x5e000003;
+    if (published) {
+      streams.push_back(OutgoingStream{kind, "fuzzpublisher", kind == MediaKind::kAudio ? "audio-fuzz" : "video-fuzz",
+                                       ssrc, kind == MediaKind::kVideo ? std::optional<uint32_t>(ssrc + 1) : std::nullopt,
+                                       "fuzzcname"});
+    }
+  }
+  auto update = build_update_offer(session, streams);
+  if (!update) return std::nullopt;
+  SessionDescription answer = update->description;
+  for (MediaDescription& section : answer.media) {
+    section.ice_ufrag = session.remote_transport.ice_ufrag;
+    section.ice_pwd = session.remote_transport.ice_pwd;
+    section.fingerprints = {session.remote_transport.fingerprint};
+    section.setup = session.dtls_role == DtlsRole::kServer ? DtlsSetup::kActive : DtlsSetup::kPassive;
+    section.candidates.clear();
+    section.end_of_candidates = false;
+    section.msids.clear();
+    section.ssrcs.clear();
+    section.ssrc_groups.clear();
+    if (section.port != 0) section.direction = reverse(section.effective_direction());
+  }
+  auto next = apply_update_answer(session, *update, answer);
+  if (!next) return std::nullopt;
+  return std::move(next.value());
+}
+
+// Answered as the SFU answers, the input is offered again as a re-offer;
+// then, after a server round, again with the server's m-lines appended as a
+// browser's receiving transceivers (copies of its first m-line of the kind).
+void check_reoffer(const SessionDescription& offer) {
+  AnswerOptions options = answer_options();
+  options.send_media = false;  // a line participant: its m-lines only publish
+  auto first = build_answer(offer, options);
+  if (!first) return;
+  auto session = start_session(offer, *first);
+  FUZZ_REQUIRE(session.ok());
+  check_reoffer_answer(*session, offer);
+
+  auto with_server = with_server_mlines(*session);
+  if (!with_server) return;
+  SessionDescription reoffer = offer;
+  for (size_t i = offer.media.size(); i < with_server->slots.size(); ++i) {
+    const MediaSlot& slot = with_server->slots[i];
+    auto model = std::find_if(offer.media.begin(), offer.media.end(),
+                              [&](const MediaDescription& m) { return m.kind == slot.kind; });
+    if (model == offer.media.end()) return;
+    MediaDescription section = *model;
+    section.mid = slot.mid;
+    section.direction = MediaDirection::kRecvOnly;
+    section.msids.clear();
+    section.ssrcs.clear();
+    section.ssrc_groups.clear();
+    reoffer.media.push_back(std::move(section));
+    for (BundleGroup& group : reoffer.groups) {
+      if (group.semantics == "BUNDLE") group.mids.push_back(slot.mid);
+    }
+  }
+  check_reoffer_answer(*with_server, reoffer);
+}
+
 }  // namespace
 }  // namespace partyline::rtp
 
@@ -135,5 +246,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_REQUIRE(same_meaning(*reparsed, *parsed));
   FUZZ_REQUIRE(to_string(*reparsed) == written);
   check_answer(*parsed);
+  check_reoffer(*parsed);
   return 0;
 }

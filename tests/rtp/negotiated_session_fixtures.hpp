@@ -1,12 +1,15 @@
 // Negotiated sessions for tests: a captured client offer, the server's
 // answer to it (rtp::build_answer as the SFU answers: the participant's
 // m-lines only publish), and what a browser answers to a server offer.
-// Shared by the SDP renegotiation tests and the forwarding tests.
+// And what a browser re-offers on a session. Shared by the SDP
+// renegotiation tests and the forwarding tests.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,6 +99,59 @@ inline NegotiatedSession applied(const NegotiatedSession& session, const UpdateO
   auto next = apply_update_answer(session, offer, answer);
   EXPECT_TRUE(next.ok()) << next.error().message;
   return next.ok() ? next.value() : NegotiatedSession{};
+}
+
+// What a browser offers next on `session`: its own m-lines as it first
+// offered them, the server's as receiving transceivers (recvonly, no
+// senders), rejected ones with port 0; o= version + 1, a=setup:actpass.
+inline SessionDescription client_reoffer(const NegotiatedSession& session, const SessionDescription& first) {
+  SessionDescription offer = first;
+  offer.origin.session_version += 1;
+  offer.media.clear();
+  BundleGroup bundle{"BUNDLE", {}};
+  for (const MediaSlot& slot : session.slots) {
+    auto own = std::find_if(first.media.begin(), first.media.end(), [&](const MediaDescription& m) {
+      return slot.origin == MediaOrigin::kParticipant ? m.mid == slot.mid : m.kind == slot.kind;
+    });
+    MediaDescription section = *own;
+    section.mid = slot.mid;
+    if (slot.origin == MediaOrigin::kServer) {
+      section.direction = MediaDirection::kRecvOnly;
+      section.msids.clear();
+      section.ssrcs.clear();
+      section.ssrc_groups.clear();
+      section.candidates.clear();
+    }
+    if (slot.rejected) {
+      section.port = 0;
+    } else {
+      bundle.mids.push_back(slot.mid);
+    }
+    offer.media.push_back(std::move(section));
+  }
+  offer.groups = {bundle};
+  return offer;
+}
+
+// A browser's addTransceiver(track, {direction: "sendonly"}): a new m-line
+// of `kind` copied from its first one of that kind.
+inline void add_sending_mline(SessionDescription& offer, MediaKind kind, const std::string& mid, uint32_t ssrc,
+            std::optional<uint32_t> rtx = std::nullopt) {
+  auto model = std::find_if(offer.media.begin(), offer.media.end(),
+                            [&](const MediaDescription& m) { return m.kind == kind && m.port != 0; });
+  MediaDescription section = *model;
+  section.mid = mid;
+  section.direction = MediaDirection::kSendOnly;
+  section.candidates.clear();
+  section.msids = {Msid{"screen-stream", std::string("screen-track")}};
+  section.ssrcs = {SsrcAttribute{ssrc, "cname", std::string("browser")}};
+  section.ssrc_groups.clear();
+  if (rtx) {
+    section.ssrcs.push_back(SsrcAttribute{*rtx, "cname", std::string("browser")});
+    section.ssrc_groups = {SsrcGroup{"FID", {ssrc, *rtx}}};
+  }
+  offer.media.push_back(std::move(section));
+  offer.groups[0].mids.push_back(mid);
 }
 
 }  // namespace partyline::rtp::test_sessions

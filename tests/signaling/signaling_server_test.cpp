@@ -360,6 +360,51 @@ TEST_F(SignalingServerTest, SessionsOverTheLimitCloseWith4003) {
   EXPECT_EQ(server_->session_count(), 1u);
 }
 
+TEST_F(SignalingServerTest, OneSessionPerUserReplacesTheOlderWith4005OrRefusesWith4006) {
+  options_.one_session_per_user = true;
+  start_server();
+  WebSocketClient first, other_user;
+  connect(first, "/ws?name=alice");
+  connect(other_user, "/ws?name=bob");
+  ASSERT_TRUE(handler_.wait_opened(2));
+  // force=false while alice is connected: refused, no handshake state, alice untouched.
+  WebSocketClient polite;
+  auto failure = polite.connect(server_->port(), "/ws?name=alice&force=false");
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  auto refused = polite.next();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->opcode, WSLAY_CONNECTION_CLOSE);
+  EXPECT_EQ(refused->close_code, 4006);
+  EXPECT_EQ(server_->session_count(), 2u);
+  // A plain second connection takes over: the first is closed with 4005
+  // before the second gets its handshake state; bob is untouched.
+  WebSocketClient second;
+  connect(second, "/ws?name=alice");
+  ASSERT_TRUE(handler_.wait_closed(1));
+  auto replaced = first.next();
+  ASSERT_TRUE(replaced);
+  EXPECT_EQ(replaced->opcode, WSLAY_CONNECTION_CLOSE);
+  EXPECT_EQ(replaced->close_code, 4005);
+  EXPECT_EQ(server_->session_count(), 2u);
+  second.send_text(R"({"request":"ping","transaction":"t1"})");
+  auto pong = second.next_json();
+  ASSERT_TRUE(pong);
+  EXPECT_STREQ(string_field(pong, "transaction"), "t1");
+  other_user.send_text(R"({"request":"ping","transaction":"t2"})");
+  auto other_pong = other_user.next_json();
+  ASSERT_TRUE(other_pong);
+  EXPECT_STREQ(string_field(other_pong, "transaction"), "t2");
+}
+
+TEST_F(SignalingServerTest, ManySessionsPerUserByDefaultAndForceIsIgnored) {
+  start_server();
+  WebSocketClient first, second;
+  connect(first, "/ws?name=alice");
+  connect(second, "/ws?name=alice&force=false");
+  ASSERT_TRUE(handler_.wait_opened(2));
+  EXPECT_EQ(server_->session_count(), 2u);
+}
+
 TEST_F(SignalingServerTest, StopClosesEveryWebSocketWith1001) {
   start_server();
   WebSocketClient client;
