@@ -142,8 +142,31 @@ void CallHandler::apply_client_offer(SessionState& state, const Request& request
     (void)state.renegotiation.client_offer();
     return;
   }
-  state.renegotiation.client_offer_answered();
-  respond(state, request, make_error(error_code::kNotImplemented, "offers from the client are not supported yet"));
+  if (!state.peer || state.peer_finished) {
+    state.renegotiation.client_offer_answered();
+    return respond(state, request, make_error(error_code::kConflict, "the session's PeerConnection has ended"));
+  }
+  wait_for_answer(state, request);
+  state.peer->answer_offer(
+      std::move(offer_sdp), [this, session_id = state.id, negotiation = state.negotiation,
+                             request = share_request(request)](Result<core::Negotiation> result) {
+        SessionState* current = state_of(session_id);
+        // Replaced or closed meanwhile: close_peer answered the request (409).
+        if (current == nullptr || current->negotiation != negotiation) return;
+        current->abandon_waiting = nullptr;
+        const bool again = current->renegotiation.client_offer_answered();
+        if (!result) {
+          respond(*current, *request, result.error());  // nothing changed: the client rolls back
+        } else {
+          core::JsonPtr fields = core::adopt_json(json_object());
+          json_object_set_new(fields.get(), "jsep", events::jsep("answer", result->answer_sdp).release());
+          respond(*current, *request, std::move(fields));
+          published_changed(*current, *result);
+        }
+        // What changed for it meanwhile goes out now, unless the line's
+        // scheduled change (after its `occupants` event) does it.
+        if (again && !line_changes_.is_pending(current->line_id)) offer_streams(*current);
+      });
 }
 
 void CallHandler::published_changed(SessionState& state, const core::Negotiation& negotiation) {
