@@ -570,6 +570,8 @@ export class LineCall extends Emitter {
       try {
         await this.#offerUpdate();
       } catch (error) {
+        // Refused and rolled back: never in a negotiated description, so
+        // stopping them leaves no rejected m-line behind.
         for (const transceiver of transceivers) transceiver.stop();
         if (created) this.#dropPeer();
         throw error;
@@ -581,15 +583,14 @@ export class LineCall extends Emitter {
 
   /**
    * Stops publishing what `transceivers` send: their direction becomes
-   * inactive (or, with `stop`, they are stopped: port 0), then an `update`
-   * offer tells the server. Resolves once the answer is applied.
+   * inactive, then an `update` offer tells the server. Resolves once the
+   * answer is applied. Not `transceiver.stop()`: the server keeps an m-line
+   * at port 0 rejected, and a browser may recycle a stopped transceiver's
+   * m-line for a later `publish()`, which the server would refuse.
    */
-  unpublish(transceivers, { stop = false } = {}) {
+  unpublish(transceivers) {
     return this.#enqueue(async () => {
-      for (const transceiver of [transceivers].flat()) {
-        if (stop) transceiver.stop();
-        else transceiver.direction = 'inactive';
-      }
+      for (const transceiver of [transceivers].flat()) transceiver.direction = 'inactive';
       await this.#offerUpdate();
     });
   }
