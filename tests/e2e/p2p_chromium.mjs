@@ -9,7 +9,8 @@
 //      with camera and microphone (media through the server). Every page's
 //      `occupants` list alice and bob with "media": "none" and state
 //      connected, carol with "media": "server" connected; alice's
-//      `get_line` `members` list the three users, online and in the line.
+//      `get_line` `members`, and her last `presence` event for the line,
+//      list the three users, online and in the line.
 //   2. alice and bob open a direct RTCPeerConnection (their cameras and
 //      microphones, and an RTCDataChannel "chat" that alice creates): offer,
 //      answer and ICE candidates go through `signal`; each side checks that
@@ -187,6 +188,14 @@ async function run(pages) {
   check(JSON.stringify(presence) === JSON.stringify(USERS.map((user) => `${user}:online:in_line`)),
     `alice's get_line members should list ${USERS.join(', ')} online and in the line: ${JSON.stringify(members)}`);
   console.log(`alice's get_line members: ${presence.join(', ')}`);
+  const { value: lastPresence } = await pollUntil('alice\'s last presence event', () => alice.evaluate((id) => window.harness
+    .events('presence').map((entry) => entry.message).filter((message) => message.line_id === id).pop() ?? null, lineId),
+  (message) => {
+    const shown = (message?.members ?? []).map((member) => `${member.user}:${member.online}:${member.in_line}`).join(', ');
+    const wanted = USERS.map((user) => `${user}:true:true`).join(', ');
+    return shown === wanted ? [] : [`expected ${wanted}, got ${shown || 'no presence event'}`];
+  }, { timeoutMs: STEP_MS });
+  console.log(`alice's last presence event lists ${lastPresence.members.map((member) => member.user).join(', ')} online and in the line`);
 
   // 2. alice and bob connect directly; the answerer listens first.
   await bob.evaluate(startDirectPeer, { peer: sessions.alice, offerer: false });
