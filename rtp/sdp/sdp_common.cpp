@@ -84,4 +84,9 @@ bool receives(MediaDirection direction) {
   return direction == MediaDirection::kSendRecv || direction == MediaDirection::kRecvOnly;
 }
 
+std::string describe_section(std::string_view which, size_t index, const MediaDescription& section) {
+  return std::string(which) + " m-line " + std::to_string(index) + " (" + section.media +
+         (section.mid ? ", mid \"" + *section.mid + "\"" : std::string()) + ")";
+}
+
 }  // namespace partyline::rtp::sdp_common

@@ -31,6 +31,10 @@ std::vector<RemoteSsrc> remote_ssrcs(const MediaDescription& media);
 // The ICE/DTLS parameters of a section (media level, else session level).
 RemoteTransport resolve_transport(const SessionDescription& description, const MediaDescription& media);
 
+// "offer m-line 2 (video, mid \"1\")": how errors name a section of `which`
+// description ("offer", "answer").
+std::string describe_section(std::string_view which, size_t index, const MediaDescription& section);
+
 bool sends(MediaDirection direction);     // sendrecv or sendonly
 bool receives(MediaDirection direction);  // sendrecv or recvonly
 

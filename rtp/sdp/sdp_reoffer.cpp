@@ -19,8 +19,7 @@ using sdp_common::remote_ssrcs;
 using sdp_common::resolve_transport;
 
 std::string describe(size_t index, const MediaDescription& section) {
-  return "offer m-line " + std::to_string(index) + " (" + section.media +
-         (section.mid ? ", mid \"" + *section.mid + "\"" : std::string()) + ")";
+  return sdp_common::describe_section("offer", index, section);
 }
 
 // RFC 8843: a port-0 m-line with a=bundle-only is bundled, not rejected.

@@ -17,8 +17,7 @@ using sdp_common::resolve_transport;
 using sdp_common::sends;
 
 std::string describe(size_t index, const MediaDescription& section) {
-  return "answer m-line " + std::to_string(index) + " (" + section.media +
-         (section.mid ? ", mid \"" + *section.mid + "\"" : std::string()) + ")";
+  return sdp_common::describe_section("answer", index, section);
 }
 
 // RFC 3264 section 6.1: what an answer may say to each offered direction.

@@ -59,6 +59,19 @@ Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill, u
   return packet;
 }
 
+// One Opus packet from Alice (100 bytes of payload).
+Bytes audio_packet() {
+  Bytes audio(200, 0);
+  rtp::RtpHeaderSpec header;
+  header.payload_type = kOpus;
+  header.ssrc = kAliceAudioSsrc;
+  Bytes payload(100, 0x55);
+  auto size = rtp::serialize_rtp_packet(header, payload, audio);
+  EXPECT_TRUE(size.ok());
+  audio.resize(size.ok() ? *size : 0);
+  return audio;
+}
+
 Bytes nack(uint32_t media_ssrc, std::vector<uint16_t> lost) {
   Bytes compound(256);
   rtp::RtcpWriter writer(compound);
@@ -267,12 +280,7 @@ TEST_F(LineMediaTest, ALegNoLongerOfferedLeavesTheRouter) {
   EXPECT_EQ(bob_.set_legs(bob_session_, requests_), 0u);
   EXPECT_EQ(bob_.leg_count(), 1u);
   EXPECT_EQ(fabric_.router(1).leg_count(), 1u);
-  Bytes audio(200, 0);
-  rtp::RtpHeaderSpec header;
-  header.payload_type = kOpus;
-  header.ssrc = kAliceAudioSsrc;
-  Bytes payload(100, 0x55);
-  audio.resize(*rtp::serialize_rtp_packet(header, payload, audio));
+  Bytes audio = audio_packet();
   alice_.on_rtp(audio, now_us_);
   EXPECT_TRUE(bob_received().empty());
 }
@@ -413,12 +421,7 @@ TEST_F(LineMediaTest, AStoppedVideoLeavesTheRouterAndItsPacketsAreDropped) {
   EXPECT_TRUE(alice_transport_.feedback(205, rtp::feedback_format::kNack).empty());
 
   // The audio goes on under its key.
-  Bytes audio(200, 0);
-  rtp::RtpHeaderSpec header;
-  header.payload_type = kOpus;
-  header.ssrc = kAliceAudioSsrc;
-  Bytes payload(100, 0x55);
-  audio.resize(*rtp::serialize_rtp_packet(header, payload, audio));
+  Bytes audio = audio_packet();
   alice_.on_rtp(audio, now_us_);
   ASSERT_EQ(bob_received().size(), 2u);
   EXPECT_EQ(rtp::parse_rtp_packet(bob_transport_.rtp[1])->ssrc, kLegAudioSsrc);
