@@ -159,8 +159,9 @@ let closeReason = null;
 
 function wireClient(client) {
   closeReason = null;
-  client.on('close', ({ code, reason }) => {
-    closeReason = new Error(`Connection closed (${code}${reason ? `: ${reason}` : ''})`);
+  client.on('close', ({ code, reason, meaning }) => {
+    const why = [meaning, reason].filter(Boolean).join(': ');
+    closeReason = new Error(`Connection closed (${code}${why ? `: ${why}` : ''})`);
     if (phoneLine.client === client) {
       phoneLine.client = null;
       $('line-identity').textContent = 'Not connected';

@@ -1,56 +1,41 @@
 // partyline browser client: the JSON-over-WebSocket protocol of
-// docs/protocol.md, and the two calls built on it: an echo test (EchoCall)
-// and the media of a phone-line occupancy (LineCall).
+// docs/protocol.md (PartylineClient, here), and the two calls built on it:
+// an echo test (EchoCall, echo_call.js) and a phone-line occupancy
+// (LineCall, line_call.js: media through the server, or signaling-only with
+// `signal` for the app's own peer-to-peer connections). This module is the
+// library's one entry point: it re-exports the others.
 //
-// Plain ES module, no dependencies, no build step.
+// Plain ES modules, no dependencies, no build step.
 
-/** A failed request, or an asynchronous error from the server. */
-export class PartylineError extends Error {
-  constructor(code, reason, request = null) {
-    super(request ? `${request}: ${code} ${reason}` : `${code} ${reason}`);
-    this.name = 'PartylineError';
-    this.code = code;
-    this.reason = reason;
-    this.request = request;
-  }
-}
+import { Emitter, PartylineError } from './emitter.js';
 
-/** Minimal event emitter: on(name, fn) returns a function that unsubscribes. */
-class Emitter {
-  #listeners = new Map();
-
-  on(name, listener) {
-    if (!this.#listeners.has(name)) this.#listeners.set(name, new Set());
-    this.#listeners.get(name).add(listener);
-    return () => this.off(name, listener);
-  }
-
-  off(name, listener) {
-    this.#listeners.get(name)?.delete(listener);
-  }
-
-  emit(name, payload) {
-    for (const listener of [...(this.#listeners.get(name) ?? [])]) {
-      try {
-        listener(payload);
-      } catch (err) {
-        // A faulty listener must not break message dispatch for the others.
-        console.error(`partyline: '${name}' listener failed`, err);
-      }
-    }
-  }
-}
+export { PartylineError } from './emitter.js';
+export { CandidateBridge } from './call_support.js';
+export { EchoCall } from './echo_call.js';
+export { LineCall } from './line_call.js';
 
 /** Client error code used when the socket closes with requests pending. */
 export const CLOSED_CODE = 0;
+
+/** What the server's own WebSocket close codes mean ("WebSocket close codes" in docs/protocol.md). */
+export const CLOSE_CODES = Object.freeze({
+  4001: 'unauthorized',
+  4002: 'keepalive missed',
+  4003: 'server at capacity',
+  4004: 'kicked by an operator',
+  4005: 'replaced by a newer session of the same user',
+  4006: 'the user is already connected',
+});
 
 /**
  * One WebSocket session with the server.
  *
  * Events: 'ice_candidate' (candidate object or null), 'webrtc_state'
- * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason}),
- * and every other server event under its own name with the whole message
- * ('occupants', 'incoming_call', 'ringing', 'accepted', 'update', ...).
+ * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason,
+ * meaning}: `meaning` from CLOSE_CODES, or null), and every other server
+ * event under its own name with the whole message ('occupants',
+ * 'presence', 'signal', 'ready', 'incoming_call', 'ringing', 'accepted',
+ * 'update', ...).
  */
 export class PartylineClient extends Emitter {
   #socket = null;
@@ -60,6 +45,11 @@ export class PartylineClient extends Emitter {
 
   /** The handshake state message, once connected. */
   handshake = null;
+  /**
+   * line id -> its members as the last `presence` event or `get_line`
+   * response listed them: `[{ user, name, online, in_line }]`, sorted by user.
+   */
+  presence = new Map();
 
   get connected() {
     return this.#socket?.readyState === WebSocket.OPEN && this.handshake !== null;
@@ -74,10 +64,14 @@ export class PartylineClient extends Emitter {
    * wants to know who connects ("Identity" in docs/protocol.md): a URL with
    * neither `token` nor `name` connects anonymously as `name`, by default a
    * random guest name (the echo test needs no identity of its own).
+   * `force: false` refuses to take over when the server allows one session
+   * per user and the user has one (the socket then closes with 4006);
+   * by default a new session replaces the old one (which gets 4005).
    */
-  connect(url, { timeoutMs = 10000, name = null } = {}) {
+  connect(url, { timeoutMs = 10000, name = null, force = true } = {}) {
     if (this.#socket) throw new Error('PartylineClient: already connected');
     url = withIdentity(url, name ?? guestName());
+    if (!force) url = withParameter(url, 'force', 'false');
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       this.#socket = socket;
@@ -103,7 +97,9 @@ export class PartylineClient extends Emitter {
       socket.addEventListener('close', (event) => {
         settle();
         this.#onClose(event.code, event.reason);
-        reject(new PartylineError(CLOSED_CODE, `socket closed (${event.code}) before the handshake`));
+        const meaning = CLOSE_CODES[event.code];
+        reject(new PartylineError(CLOSED_CODE,
+          `socket closed (${event.code}${meaning ? `: ${meaning}` : ''}) before the handshake`));
       });
     });
   }
@@ -115,6 +111,33 @@ export class PartylineClient extends Emitter {
   request(name, fields = {}) {
     const transaction = `t-${this.#nextTransaction++}`;
     return this.#send({ ...fields, request: name, transaction }, name);
+  }
+
+  /**
+   * `signal`: relays `data` (any JSON value) to one occupant session of the
+   * line this session occupies; it arrives there as a 'signal' event whose
+   * `from` the server stamped. Resolves once the server queued it.
+   */
+  signal(lineId, toSession, data) {
+    return this.request('signal', { line_id: lineId, to_session: toSession, data });
+  }
+
+  /**
+   * `ready`: tells the caller of a call this session accepted how far it
+   * got (`reason`, optional, is passed on as it is).
+   */
+  ready(callId, ready, reason = null) {
+    return this.request('ready', { call_id: callId, ready, ...(reason !== null ? { reason } : {}) });
+  }
+
+  /**
+   * `get_line`: resolves with `{ line, members }` (members: the line's
+   * presence, also kept in `presence`).
+   */
+  async getLine(lineId) {
+    const response = await this.request('get_line', { line_id: lineId });
+    if (Array.isArray(response.members)) this.presence.set(lineId, response.members);
+    return { line: response.line, members: response.members ?? null };
   }
 
   /** Closes the socket (normal closure). */
@@ -152,6 +175,9 @@ export class PartylineClient extends Emitter {
       this.emit('webrtc_state', { state: message.state, reason: message.reason ?? null });
     } else if (message.event === 'error') {
       this.emit('error', new PartylineError(message.code, message.reason));
+    } else if (message.event === 'presence') {
+      if (Array.isArray(message.members)) this.presence.set(message.line_id, message.members);
+      this.emit('presence', message);
     } else if (typeof message.event === 'string') {
       this.emit(message.event, message);
     }
@@ -187,7 +213,7 @@ export class PartylineClient extends Emitter {
       reject(new PartylineError(CLOSED_CODE, `socket closed (${code})`, label));
     }
     this.#pending.clear();
-    if (wasOpen) this.emit('close', { code, reason });
+    if (wasOpen) this.emit('close', { code, reason, meaning: CLOSE_CODES[code] ?? null });
   }
 }
 
@@ -208,6 +234,12 @@ export function signalingUrlFor({ name = null, token = null } = {}, base = defau
   return url.toString();
 }
 
+function withParameter(url, name, value) {
+  const parsed = new URL(url);
+  parsed.searchParams.set(name, value);
+  return parsed.toString();
+}
+
 function withIdentity(url, name) {
   const parsed = new URL(url, typeof window === 'undefined' ? undefined : window.location.href);
   if (parsed.searchParams.has('token') || parsed.searchParams.has('name')) return parsed.toString();
@@ -223,351 +255,3 @@ export function guestName() {
 
 /** Anonymous user ids: what `?name=` accepts. */
 export const ANONYMOUS_NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
-
-/**
- * Carries ICE candidates between a local RTCPeerConnection and the server:
- * local ones go out as `ice_trickle` requests once the offer has been sent
- * (queued before), the server's are added once the remote description is
- * set (queued before). `onError` gets failures while active.
- */
-export class CandidateBridge {
-  #client;
-  #pc;
-  #onError;
-  #offerSent = false;
-  #remoteReady = false;
-  #localQueue = [];
-  #remoteQueue = [];
-  #unsubscribe;
-  active = true;
-
-  constructor(client, pc, onError) {
-    this.#client = client;
-    this.#pc = pc;
-    this.#onError = onError;
-    pc.addEventListener('icecandidate', (event) => {
-      const candidate = event.candidate;
-      // Chromium signals the end of a gathering generation with an empty
-      // candidate string; the null candidate that follows is the real end.
-      if (candidate && !candidate.candidate) return;
-      this.#sendLocal(candidate ? candidate.toJSON() : null);
-    });
-    this.#unsubscribe = client.on('ice_candidate', (candidate) => {
-      if (this.#remoteReady) this.#addRemote(candidate);
-      else this.#remoteQueue.push(candidate);
-    });
-  }
-
-  /** The offer is on its way to the server: trickles may follow it. */
-  offerSent() {
-    this.#offerSent = true;
-    for (const candidate of this.#localQueue.splice(0)) this.#trickle(candidate);
-  }
-
-  /** The server's answer is applied: its candidates can be added. */
-  async remoteDescriptionSet() {
-    this.#remoteReady = true;
-    for (const candidate of this.#remoteQueue.splice(0)) await this.#addRemote(candidate);
-  }
-
-  stop() {
-    this.active = false;
-    this.#unsubscribe();
-  }
-
-  #sendLocal(candidate) {
-    if (this.#offerSent) this.#trickle(candidate);
-    else this.#localQueue.push(candidate);
-  }
-
-  #trickle(candidate) {
-    if (!this.active) return;
-    this.#client.request('ice_trickle', { candidate })
-      .catch((error) => this.active && this.#onError(error));
-  }
-
-  async #addRemote(candidate) {
-    try {
-      // null means end of candidates: addIceCandidate() with no argument.
-      if (candidate === null || candidate.completed) await this.#pc.addIceCandidate();
-      else await this.#pc.addIceCandidate(candidate);
-    } catch (error) {
-      if (this.active) this.#onError(new PartylineError(400, `server candidate rejected: ${error.message}`));
-    }
-  }
-}
-
-const DEFAULT_RTC_CONFIGURATION = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-
-/** EchoCall: sends a track event's track to the one stream of the echo. */
-function collectRemoteTrack(call, event) {
-  if (!call.remoteStream) {
-    call.remoteStream = event.streams[0] ?? new MediaStream();
-    call.emit('remotestream', call.remoteStream);
-  }
-  if (!call.remoteStream.getTracks().includes(event.track)) call.remoteStream.addTrack(event.track);
-}
-
-function forwardPeerStates(call, pc) {
-  pc.addEventListener('iceconnectionstatechange', () => call.emit('iceconnectionstatechange', pc.iceConnectionState));
-  pc.addEventListener('connectionstatechange', () => call.emit('connectionstatechange', pc.connectionState));
-}
-
-/**
- * An echo test: sends local camera and microphone to the server, which sends
- * them back. Events: 'localstream', 'remotestream', 'webrtc_state',
- * 'iceconnectionstatechange', 'connectionstatechange', 'error'.
- */
-export class EchoCall extends Emitter {
-  pc = null;
-  localStream = null;
-  remoteStream = null;
-  #client;
-  #bridge = null;
-  #unsubscribe = [];
-
-  constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
-    super();
-    this.#client = client;
-    this.mediaConstraints = mediaConstraints ?? {
-      audio: true,
-      video: { width: 640, height: 480, frameRate: 30 },
-    };
-    this.rtcConfiguration = rtcConfiguration ?? DEFAULT_RTC_CONFIGURATION;
-  }
-
-  /** Runs the offer/answer exchange; resolves once the answer is applied. */
-  async start() {
-    try {
-      await this.#negotiate();
-    } catch (error) {
-      // Errors of requests still in flight (trickles) would only hide this one.
-      if (this.#bridge) this.#bridge.active = false;
-      throw error;
-    }
-  }
-
-  async #negotiate() {
-    this.localStream = await navigator.mediaDevices.getUserMedia(this.mediaConstraints);
-    this.emit('localstream', this.localStream);
-
-    const pc = new RTCPeerConnection(this.rtcConfiguration);
-    this.pc = pc;
-    this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
-    pc.addEventListener('track', (event) => collectRemoteTrack(this, event));
-    forwardPeerStates(this, pc);
-    this.#unsubscribe.push(
-      this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
-      this.#client.on('error', (error) => this.emit('error', error)),
-    );
-    for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
-
-    const offer = await pc.createOffer();
-    // Send the offer first, so that trickled candidates (which start flowing
-    // with setLocalDescription) reach the server after it.
-    const answered = this.#client.request('echo', { jsep: { type: offer.type, sdp: offer.sdp } });
-    answered.catch(() => {}); // handled below; avoids an "unhandled rejection" while we wait
-    this.#bridge.offerSent();
-    await pc.setLocalDescription(offer);
-    const response = await answered;
-    if (!response.jsep || response.jsep.type !== 'answer') {
-      throw new PartylineError(500, 'echo response carries no answer', 'echo');
-    }
-    await pc.setRemoteDescription(response.jsep);
-    await this.#bridge.remoteDescriptionSet();
-  }
-
-  /** Hangs up (if the session is still up) and releases camera and peer. */
-  async stop() {
-    this.#bridge?.stop();
-    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    if (this.pc && this.#client.connected) {
-      await this.#client.request('hangup').catch(() => {});
-    }
-    this.pc?.close();
-    for (const track of this.localStream?.getTracks() ?? []) track.stop();
-  }
-}
-
-/**
- * The media of one phone-line occupancy (see "Phone lines" in
- * docs/protocol.md): local camera and microphone offered with `join` (or
- * `accept` with jsep, or `outgoing_call`); the answer arrives in the
- * `accepted` event; the server's later offers (`update` events) are answered
- * with `update` requests.
- *
- * The server forwards each other occupant's media as one stream whose id is
- * that occupant's `session` (as in `occupants`): `remoteStreams` maps
- * session ids to the streams that have tracks now. When a publisher leaves,
- * its m-lines turn inactive and the browser removes its tracks from its
- * stream (and mutes them); the stream then leaves `remoteStreams`.
- *
- * Events: 'localstream'; 'remotetrack' and 'remotetrackremoved' with
- * `{ session, stream, track }` (after `remoteStreams` is updated);
- * 'webrtc_state', 'iceconnectionstatechange', 'connectionstatechange', 'error'.
- */
-export class LineCall extends Emitter {
-  static ANSWER_TIMEOUT_MS = 15000;
-
-  pc = null;
-  localStream = null;
-  /** @type {Map<string, MediaStream>} publisher session id -> its stream */
-  remoteStreams = new Map();
-  lineId = null;
-  #client;
-  #bridge = null;
-  #unsubscribe = [];
-  // Our offer, then each server offer, one after the other: an `update` may
-  // arrive while our own offer is still being applied (the server offers the
-  // others' streams right after answering a join), and applying it then
-  // would roll our offer back.
-  #negotiations = Promise.resolve();
-
-  constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
-    super();
-    this.#client = client;
-    this.mediaConstraints = mediaConstraints ?? {
-      audio: true,
-      video: { width: 320, height: 240, frameRate: 15 },
-    };
-    this.rtcConfiguration = rtcConfiguration ?? DEFAULT_RTC_CONFIGURATION;
-  }
-
-  /**
-   * Offers local media through `sendOffer(jsep)`, which sends the request
-   * that carries the offer (`join`, `accept`, `outgoing_call`) and resolves
-   * with its response; the response must name the line unless `lineId` is
-   * known already. Resolves with that response once the answer is applied.
-   */
-  async start(sendOffer, lineId = null) {
-    this.lineId = lineId;
-    const negotiated = this.#negotiate(sendOffer);
-    this.#negotiations = negotiated.catch(() => {});
-    try {
-      return await negotiated;
-    } catch (error) {
-      if (this.#bridge) this.#bridge.active = false;
-      throw error;
-    }
-  }
-
-  async #negotiate(sendOffer) {
-    this.localStream = await navigator.mediaDevices.getUserMedia(this.mediaConstraints);
-    this.emit('localstream', this.localStream);
-    const pc = new RTCPeerConnection(this.rtcConfiguration);
-    this.pc = pc;
-    this.#bridge = new CandidateBridge(this.#client, pc, (error) => this.emit('error', error));
-    pc.addEventListener('track', (event) => this.#onRemoteTrack(event));
-    forwardPeerStates(this, pc);
-    // Subscribe before the request: the answer may come right after it.
-    const answer = this.#waitForAnswer();
-    answer.promise.catch(() => {});
-    this.#unsubscribe.push(
-      answer.cancel,
-      this.#client.on('webrtc_state', (state) => this.emit('webrtc_state', state)),
-      this.#client.on('error', (error) => this.emit('error', error)),
-      this.#client.on('update', (message) => {
-        this.#negotiations = this.#negotiations.then(() => this.#answerServerOffer(message));
-      }),
-    );
-    for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
-
-    const offer = await pc.createOffer();
-    const sent = sendOffer({ type: offer.type, sdp: offer.sdp });
-    sent.catch(() => {});
-    this.#bridge.offerSent();
-    await pc.setLocalDescription(offer);
-    const response = await sent;
-    this.lineId = this.lineId ?? response.line_id ?? null;
-    const jsep = await answer.promise;
-    await pc.setRemoteDescription(jsep);
-    await this.#bridge.remoteDescriptionSet();
-    return response;
-  }
-
-  /** The `accepted` event carrying the answer (it has jsep, no call_id). */
-  #waitForAnswer() {
-    let cancel = () => {};
-    const promise = new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PartylineError(504, `no answer within ${LineCall.ANSWER_TIMEOUT_MS} ms`, 'join')),
-        LineCall.ANSWER_TIMEOUT_MS);
-      const off = this.#client.on('accepted', (message) => {
-        if (!message.jsep || message.call_id) return;
-        if (this.lineId && message.line_id !== this.lineId) return;
-        clearTimeout(timer);
-        off();
-        if (message.jsep.type !== 'answer') reject(new PartylineError(500, 'accepted event carries no answer'));
-        else resolve(message.jsep);
-      });
-      cancel = () => {
-        clearTimeout(timer);
-        off();
-      };
-    });
-    return { promise, cancel };
-  }
-
-  /**
-   * A forwarded track: its stream is named after the publisher's session.
-   * An m-line reused for a newcomer fires `track` again, with the newcomer's
-   * stream and the same track object.
-   */
-  #onRemoteTrack({ track, streams: [stream] }) {
-    if (!stream) {
-      console.warn('partyline: a remote track without a stream (no a=msid) is ignored', track.id);
-      return;
-    }
-    const session = stream.id;
-    this.remoteStreams.set(session, stream);
-    // A property handler, not addEventListener: set again for each of the
-    // stream's tracks, it still runs once per removal.
-    stream.onremovetrack = (event) => {
-      if (stream.getTracks().length === 0 && this.remoteStreams.get(session) === stream) {
-        this.remoteStreams.delete(session);
-      }
-      this.emit('remotetrackremoved', { session, stream, track: event.track });
-    };
-    this.emit('remotetrack', { session, stream, track });
-  }
-
-  /** Renegotiation: the server offers, we answer (the server is impolite). */
-  async #answerServerOffer(message) {
-    if (!this.pc || message.line_id !== this.lineId || message.jsep?.type !== 'offer') return;
-    try {
-      await this.pc.setRemoteDescription(message.jsep);
-      const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
-      await this.#client.request('update', { jsep: { type: answer.type, sdp: answer.sdp } });
-    } catch (error) {
-      this.emit('error', error);
-    }
-  }
-
-  /** Mutes locally (track.enabled) and tells the others (`mute`). */
-  async setMuted(flags) {
-    for (const [kind, muted] of Object.entries(flags)) {
-      for (const track of this.localStream?.getTracks() ?? []) {
-        if (track.kind === kind) track.enabled = !muted;
-      }
-    }
-    return this.#client.request('mute', flags);
-  }
-
-  /**
-   * Leaves the line: `hangup` (which also cancels this session's ringing
-   * invitations) when `hangup` is true, else `leave`; then releases camera
-   * and peer.
-   */
-  async stop({ hangup = true, notifyServer = true } = {}) {
-    this.#bridge?.stop();
-    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    if (notifyServer && this.pc && this.lineId && this.#client.connected) {
-      await this.#client.request(hangup ? 'hangup' : 'leave', { line_id: this.lineId }).catch(() => {});
-    }
-    this.pc?.close();
-    this.pc = null;
-    this.remoteStreams.clear();
-    for (const track of this.localStream?.getTracks() ?? []) track.stop();
-  }
-}

@@ -63,42 +63,83 @@ export async function withChromium(fn, { viewport = { width: 1280, height: 900 }
  * (the same beeps on every page) by a sine of `hz` Hz from an
  * OscillatorNode, and the camera by a canvas painted in `rgb`, with a frame
  * counter, so that frames keep coming (a canvas stream sends a frame only
- * when the canvas changed).
+ * when the canvas changed). The same sources are there for other uses too:
+ * `window.canvasVideoTrack(rgb)` (a 320x240, 15 fps canvas, e.g. a screen
+ * share of another colour) and `window.sineAudioTrack(hz)`.
  */
 export function fakeDevicesIn({ rgb, hz }) {
-  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await getUserMedia(constraints);
-    if (constraints?.audio) {
-      const audio = new AudioContext({ sampleRate: 48000 });
-      const oscillator = new OscillatorNode(audio, { type: 'sine', frequency: hz });
-      const destination = audio.createMediaStreamDestination();
-      oscillator.connect(destination);
-      oscillator.start();
-      for (const track of stream.getAudioTracks()) {
-        stream.removeTrack(track);
-        track.stop();
-      }
-      stream.addTrack(destination.stream.getAudioTracks()[0]);
-    }
-    if (!constraints?.video) return stream;
+  const sineAudioTrack = (frequency) => {
+    const audio = new AudioContext({ sampleRate: 48000 });
+    const oscillator = new OscillatorNode(audio, { type: 'sine', frequency });
+    const destination = audio.createMediaStreamDestination();
+    oscillator.connect(destination);
+    oscillator.start();
+    return destination.stream.getAudioTracks()[0];
+  };
+  const canvasVideoTrack = (colour) => {
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
     const context = canvas.getContext('2d');
     let frame = 0;
     const paint = () => {
-      context.fillStyle = `rgb(${rgb.join(',')})`;
+      context.fillStyle = `rgb(${colour.join(',')})`;
       context.fillRect(0, 0, canvas.width, canvas.height);
       context.fillStyle = 'white';
       context.fillText(String(frame++), 8, 16);
     };
     paint();
     setInterval(paint, 1000 / 15);
+    return canvas.captureStream(15).getVideoTracks()[0];
+  };
+  window.sineAudioTrack = sineAudioTrack;
+  window.canvasVideoTrack = canvasVideoTrack;
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await getUserMedia(constraints);
+    if (constraints?.audio) {
+      for (const track of stream.getAudioTracks()) {
+        stream.removeTrack(track);
+        track.stop();
+      }
+      stream.addTrack(sineAudioTrack(hz));
+    }
+    if (!constraints?.video) return stream;
     for (const track of stream.getVideoTracks()) {
       stream.removeTrack(track);
       track.stop();
     }
-    stream.addTrack(canvas.captureStream(15).getVideoTracks()[0]);
+    stream.addTrack(canvasVideoTrack(rgb));
     return stream;
+  };
+}
+
+/**
+ * An init script (`context.addInitScript(colourAnalysisIn)`): defines
+ * `window.trackColour(track)` in the page, the average colour [r, g, b] of
+ * the middle of a video track's current frame (the middle half in each
+ * direction, away from the frame counter that fakeDevicesIn paints in a
+ * corner), or null before its first frame; from a muted video element kept
+ * per track.
+ */
+export function colourAnalysisIn() {
+  const videos = new WeakMap();
+  window.trackColour = (track) => {
+    let video = videos.get(track);
+    if (!video) {
+      video = Object.assign(document.createElement('video'), { muted: true, autoplay: true, playsInline: true });
+      video.srcObject = new MediaStream([track]);
+      video.play().catch(() => {});
+      videos.set(track, video);
+    }
+    if (!video.videoWidth) return null;
+    const canvas = Object.assign(document.createElement('canvas'), { width: 32, height: 24 });
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const { data } = context.getImageData(8, 6, 16, 12);
+    const sums = [0, 0, 0];
+    for (let index = 0; index < data.length; index += 4) {
+      for (let channel = 0; channel < 3; channel += 1) sums[channel] += data[index + channel];
+    }
+    return sums.map((sum) => Math.round(sum / (data.length / 4)));
   };
 }
 

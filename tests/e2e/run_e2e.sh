@@ -21,7 +21,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_chromium
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium
-  admin_dashboard_chromium)
+  admin_dashboard_chromium p2p_chromium screenshare_chromium)
 
 # The folder of the tone test plugin (tests/plugins/tone) in the build tree
 # of the server binary.
@@ -64,6 +64,8 @@ set_test_command() {
     admin_dashboard_chromium)
       server_env=("PARTYLINE_ADMIN_TOKEN=dashboard-e2e-token")  # the test reads it too
       test_command=(node "$here/admin_dashboard_chromium.mjs") ;;
+    p2p_chromium) test_command=(node "$here/p2p_chromium.mjs") ;;
+    screenshare_chromium) test_command=(node "$here/screenshare_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }

@@ -1,0 +1,202 @@
+// What the Chromium tests that drive web/partyline.js itself (not the demo
+// page's buttons) share: `lineHarnessIn`, an init script that gives the page
+// `window.harness` (one session, one LineCall, the events it saw, and what
+// each receiver gets), and, on the Node side, opening such pages and polling
+// them with a deadline.
+//
+// The pages are the demo page (served by the server under test, so that
+// `import('/partyline.js')` is the library under test); its own view stays
+// idle.
+
+import { colourAnalysisIn, fakeDevicesIn, pitchAnalysisIn } from './chromium.mjs';
+
+export class Failure extends Error {}
+
+export function check(condition, message) {
+  if (!condition) throw new Failure(message);
+}
+
+// ---------------------------------------------------------------- in the page
+
+/**
+ * An init script (`context.addInitScript(lineHarnessIn)`): defines
+ * `window.harness` in the page. Its methods import the library lazily, from
+ * the page's origin.
+ */
+export function lineHarnessIn() {
+  const library = () => import('/partyline.js');
+  const harness = {
+    client: null,
+    call: null,
+    lineId: null,
+    /** Events of interest in arrival order: { event, at, ... }. */
+    log: [],
+    /** The last `occupants` line of our line. */
+    line: null,
+    /** Receiver track -> the session (stream id) it last carried. */
+    trackSessions: new Map(),
+    errors: [],
+
+    async connect(name) {
+      const { PartylineClient, signalingUrlFor } = await library();
+      const client = new PartylineClient();
+      for (const event of ['occupants', 'presence', 'signal', 'update']) {
+        client.on(event, (message) => {
+          harness.log.push({ event, at: performance.now(), message });
+          if (event === 'occupants' && message.line?.line_id === harness.lineId) harness.line = message.line;
+        });
+      }
+      client.on('close', ({ code, reason }) => harness.errors.push(`socket closed ${code} ${reason}`));
+      const handshake = await client.connect(signalingUrlFor({ name }));
+      harness.client = client;
+      return { session: handshake.session, user: handshake.user ?? null };
+    },
+
+    async createLine() {
+      const response = await harness.client.request('create_line');
+      return { lineId: response.line_id, token: response.token };
+    },
+
+    /** Joins with camera and microphone (`media`), or signaling-only. */
+    async join(lineId, { token = null, media = true } = {}) {
+      const { LineCall } = await library();
+      const call = new LineCall(harness.client);
+      harness.call = call;
+      harness.lineId = lineId;
+      call.on('error', (error) => harness.errors.push(String(error.message ?? error)));
+      call.on('negotiation', (step) => harness.log.push({ event: 'negotiation', at: performance.now(), ...step }));
+      call.on('remotetrack', ({ session, track }) => harness.trackSessions.set(track, session));
+      const response = media
+        ? await call.start((jsep) => harness.client.request('join', { line_id: lineId, ...(token ? { token } : {}), jsep }),
+          lineId)
+        : await call.joinWithoutMedia(lineId, { token });
+      return { lineId: response.line_id ?? lineId, media: response.media ?? null };
+    },
+
+    /** Publishes a canvas of `rgb` (and a sine of `hz`, when given) in one new stream; their mids. */
+    async publish({ rgb, hz = null, key }) {
+      const tracks = [window.canvasVideoTrack(rgb)];
+      if (hz !== null) tracks.unshift(window.sineAudioTrack(hz));
+      const stream = new MediaStream(tracks);
+      const transceivers = await harness.call.publish(stream);
+      harness.published ??= {};
+      harness.published[key] = transceivers;
+      return transceivers.map((transceiver) => `${transceiver.mid}:${transceiver.sender.track.kind}`);
+    },
+
+    async unpublish(key) {
+      await harness.call.unpublish(harness.published[key]);
+      return harness.published[key].map((transceiver) => `${transceiver.mid}:${transceiver.currentDirection}`);
+    },
+
+    /** Our line's occupants as the last `occupants` event listed them. */
+    occupants() {
+      return harness.line?.occupants ?? [];
+    },
+
+    /** Events logged so far of one kind (only what JSON can carry). */
+    events(event) {
+      return JSON.parse(JSON.stringify(harness.log.filter((entry) => entry.event === event)));
+    },
+
+    /**
+     * Every receiver of the call with the session its track was last
+     * forwarded for: kind, mid, track id, currentDirection, muted, whether
+     * the track is in that session's stream now, inbound `framesDecoded` /
+     * `packetsReceived`, and for video the average colour in the middle.
+     */
+    async receivers() {
+      const pc = harness.call?.pc;
+      if (!pc) return [];
+      const rows = [];
+      for (const transceiver of pc.getTransceivers()) {
+        const { track } = transceiver.receiver;
+        const session = harness.trackSessions.get(track) ?? null;
+        if (session === null) continue; // not a forwarded stream (our own m-lines)
+        const row = {
+          session, kind: track.kind, mid: transceiver.mid, trackId: track.id,
+          direction: transceiver.currentDirection, muted: track.muted,
+          inStream: harness.call.remoteStreams.get(session)?.getTracks().includes(track) ?? false,
+          framesDecoded: 0, packetsReceived: 0, colour: null,
+        };
+        for (const entry of (await transceiver.receiver.getStats()).values()) {
+          if (entry.type !== 'inbound-rtp') continue;
+          row.framesDecoded += entry.framesDecoded ?? 0;
+          row.packetsReceived += entry.packetsReceived ?? 0;
+        }
+        if (track.kind === 'video') row.colour = window.trackColour(track);
+        rows.push(row);
+      }
+      return rows;
+    },
+  };
+  window.harness = harness;
+}
+
+// ---------------------------------------------------------------- Node side
+
+/**
+ * A browser context and page per user, each with fake devices of the user's
+ * colour and tone, the colour and pitch analysis, and the harness; the page
+ * is the server's demo page. Console lines are printed with the user's name;
+ * uncaught page errors are collected in `pageErrors`.
+ */
+export async function openHarnessPages(browser, users, { pageUrl, colours, tones, pageErrors }) {
+  const pages = {};
+  for (const who of users) {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    await context.addInitScript(fakeDevicesIn, { rgb: colours[who], hz: tones[who] });
+    await context.addInitScript(colourAnalysisIn);
+    await context.addInitScript(pitchAnalysisIn);
+    await context.addInitScript(lineHarnessIn);
+    const page = await context.newPage();
+    page.on('console', (message) => console.log(`[${who} ${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => {
+      pageErrors.push(`${who}: ${error.message}`);
+      console.log(`[${who} page error] ${error.message}`);
+    });
+    await page.goto(pageUrl, { waitUntil: 'load' });
+    pages[who] = page;
+  }
+  return pages;
+}
+
+/**
+ * Calls `read()` (async, e.g. a page.evaluate) every `pollMs` until
+ * `missing(value)` returns an empty list, and resolves with that value and
+ * the time it took; after `timeoutMs` fails with `what` and the last
+ * missing items.
+ */
+export async function pollUntil(what, read, missing, { timeoutMs = 20000, pollMs = 250 } = {}) {
+  const started = Date.now();
+  for (;;) {
+    const value = await read();
+    const lacking = missing(value);
+    if (lacking.length === 0) return { value, elapsedMs: Date.now() - started };
+    if (Date.now() - started > timeoutMs) {
+      throw new Failure(`${what}: not within ${timeoutMs} ms: ${lacking.join('; ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** The name of the colour in `colours` nearest to `rgb`, or null. */
+export function nearestColour(rgb, colours) {
+  if (!rgb) return null;
+  const distance = (name) => colours[name].reduce((sum, value, channel) => sum + (value - rgb[channel]) ** 2, 0);
+  return Object.keys(colours).reduce((best, name) => (distance(name) < distance(best) ? name : best));
+}
+
+/** Whether `rgb` is within `tolerance` of `expected` in every channel. */
+export function colourWithin(rgb, expected, tolerance) {
+  return Boolean(rgb) && expected.every((value, channel) => Math.abs(value - rgb[channel]) <= tolerance);
+}
+
+/** Page errors the harness collected (failed requests, negotiation errors). */
+export async function harnessErrors(pages) {
+  const errors = [];
+  for (const [who, page] of Object.entries(pages)) {
+    for (const error of await page.evaluate(() => window.harness.errors)) errors.push(`${who}: ${error}`);
+  }
+  return errors;
+}
