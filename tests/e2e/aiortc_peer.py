@@ -46,6 +46,31 @@ def corrupt_fingerprints(sdp):
     return corrupted
 
 
+class FrameCounter:
+    """Counts the audio and video frames of every track a PeerConnection
+    receives (`received`, per kind)."""
+
+    def __init__(self, pc):
+        self.received = {"audio": 0, "video": 0}
+        self._readers = []
+        pc.on("track", self._on_track)
+
+    def cancel(self):
+        for reader in self._readers:
+            reader.cancel()
+
+    def _on_track(self, track):
+        self._readers.append(asyncio.ensure_future(self._count_frames(track)))
+
+    async def _count_frames(self, track):
+        try:
+            while True:
+                await track.recv()
+                self.received[track.kind] += 1
+        except MediaStreamError:
+            pass  # the connection closed
+
+
 class EchoPeer:
     """An RTCPeerConnection sending aiortc's test tones and frames, counting
     the audio and video frames that come back."""
@@ -53,15 +78,14 @@ class EchoPeer:
     def __init__(self, name):
         self.name = name
         self.pc = RTCPeerConnection()
-        self.received = {"audio": 0, "video": 0}
+        self.frames = FrameCounter(self.pc)
+        self.received = self.frames.received
         self.server_states = []
         self.errors = []
-        self._readers = []
         self._pending_candidates = []
         self._answer_applied = False
         self.pc.addTrack(AudioStreamTrack())
         self.pc.addTrack(VideoStreamTrack())
-        self.pc.on("track", self._on_track)
 
     async def start(self, client, mangle_offer=None, timeout=15.0, exchange=None):
         """Offers, sends `echo`, applies the answer and the server's trickled
@@ -101,24 +125,13 @@ class EchoPeer:
 
     async def close(self):
         await self.pc.close()
-        for reader in self._readers:
-            reader.cancel()
+        self.frames.cancel()
 
     def summary(self):
         return (f"{self.name}: audio frames {self.received['audio']}, video frames "
                 f"{self.received['video']}, ice {self.pc.iceConnectionState}, "
                 f"connection {self.pc.connectionState}, server states {self.server_states}")
 
-    def _on_track(self, track):
-        self._readers.append(asyncio.ensure_future(self._count_frames(track)))
-
-    async def _count_frames(self, track):
-        try:
-            while True:
-                await track.recv()
-                self.received[track.kind] += 1
-        except MediaStreamError:
-            pass  # the connection closed
 
     def _on_server_event(self, event):
         kind = event.get("event")

@@ -31,10 +31,10 @@ import traceback
 import urllib.parse
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from aiortc_peer import configure_logging, use_loopback_only
+from aiortc_peer import FrameCounter, configure_logging, use_loopback_only
 from partyline_ws import RequestError, SignalingClient
 
 WS_URL = os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws")
@@ -280,13 +280,12 @@ class LinePeer:
         self.held = []
         self.updates_answered = 0
         # Frames received per kind on the tracks the server sends.
-        self.received = {"audio": 0, "video": 0}
-        self._readers = []
+        self.frames = FrameCounter(self.pc)
+        self.received = self.frames.received
         if audio:
             self.pc.addTrack(AudioStreamTrack())
         if video:
             self.pc.addTrack(VideoStreamTrack())
-        self.pc.on("track", self._on_track)
         client.on_event(self._on_event)
 
     async def offer(self, mangle=None):
@@ -376,19 +375,7 @@ class LinePeer:
         self.client.off_event(self._on_event)
         await self.settle()
         await self.pc.close()
-        for reader in self._readers:
-            reader.cancel()
-
-    def _on_track(self, track):
-        self._readers.append(asyncio.ensure_future(self._count_frames(track)))
-
-    async def _count_frames(self, track):
-        try:
-            while True:
-                await track.recv()
-                self.received[track.kind] += 1
-        except MediaStreamError:
-            pass  # the connection closed
+        self.frames.cancel()
 
     async def wait_received(self, kind, count, timeout):
         """Polls until `count` frames of `kind` arrived (media has no event
