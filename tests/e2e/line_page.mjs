@@ -8,7 +8,8 @@
 // `import('/partyline.js')` is the library under test); its own view stays
 // idle.
 
-import { colourAnalysisIn, fakeDevicesIn, pitchAnalysisIn } from './chromium.mjs';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, colourAnalysisIn, fakeDevicesIn, pitchAnalysisIn } from './chromium.mjs';
 
 export class Failure extends Error {}
 
@@ -199,4 +200,35 @@ export async function harnessErrors(pages) {
     for (const error of await page.evaluate(() => window.harness.errors)) errors.push(`${who}: ${error}`);
   }
   return errors;
+}
+
+/**
+ * A whole harness test: headless Chromium, one page per user
+ * (openHarnessPages), `run(pages)`; prints PASS `passMessage`, or FAIL with
+ * the failure (after `onFailure(pages)` printed what helps to see why) or
+ * with the pages' uncaught errors. Returns the exit code.
+ */
+export async function runHarnessTest({ users, pageUrl, colours, tones, run, passMessage, onFailure = null }) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS,
+    timeout: 30000 });
+  const pageErrors = [];
+  try {
+    let pages = {};
+    try {
+      pages = await openHarnessPages(browser, users, { pageUrl, colours, tones, pageErrors });
+      await run(pages);
+    } catch (error) {
+      if (onFailure) await onFailure(pages);
+      console.log(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
+      return 1;
+    }
+    if (pageErrors.length > 0) {
+      console.log(`FAIL: uncaught errors in the pages: ${pageErrors.join(' | ')}`);
+      return 1;
+    }
+    console.log(`PASS: ${passMessage}`);
+    return 0;
+  } finally {
+    await browser.close().catch((error) => console.error('closing Chromium:', error.message));
+  }
 }

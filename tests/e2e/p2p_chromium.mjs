@@ -33,10 +33,8 @@
 // Run through run_e2e.sh (private network and PID namespace, server started
 // by with_server.py); PARTYLINE_URL is the page to open.
 
-import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.mjs';
 import {
-  Failure, check, colourWithin, harnessErrors, nearestColour, openHarnessPages, pollUntil,
+  check, colourWithin, harnessErrors, nearestColour, pollUntil, runHarnessTest,
 } from './line_page.mjs';
 import { SignalingClient } from './werift_signaling.mjs';
 
@@ -290,28 +288,7 @@ async function run(pages) {
   check(errors.length === 0, `the pages report errors: ${errors.join(' | ')}`);
 }
 
-async function main() {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS,
-    timeout: 30000 });
-  const pageErrors = [];
-  try {
-    let pages = {};
-    try {
-      pages = await openHarnessPages(browser, USERS, { pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, pageErrors });
-      await run(pages);
-    } catch (error) {
-      console.log(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-      return 1;
-    }
-    if (pageErrors.length > 0) {
-      console.log(`FAIL: uncaught errors in the pages: ${pageErrors.join(' | ')}`);
-      return 1;
-    }
-    console.log('PASS: a peer-to-peer call through signal beside an SFU occupant');
-    return 0;
-  } finally {
-    await browser.close().catch((error) => console.error('closing Chromium:', error.message));
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runHarnessTest({
+  users: USERS, pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, run,
+  passMessage: 'a peer-to-peer call through signal beside an SFU occupant',
+});

@@ -35,10 +35,8 @@
 // Run through run_e2e.sh (private network and PID namespace, server started
 // by with_server.py); PARTYLINE_URL is the page to open.
 
-import { chromium } from 'playwright-core';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.mjs';
 import {
-  Failure, check, colourWithin, harnessErrors, nearestColour, openHarnessPages, pollUntil,
+  check, colourWithin, harnessErrors, nearestColour, pollUntil, runHarnessTest,
 } from './line_page.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -237,38 +235,21 @@ async function run(pages) {
   check(errors.length === 0, `the pages report errors: ${errors.join(' | ')}`);
 }
 
-async function main() {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS,
-    timeout: 30000 });
-  const pageErrors = [];
-  try {
-    let pages = {};
-    try {
-      pages = await openHarnessPages(browser, USERS, { pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, pageErrors });
-      await run(pages);
-    } catch (error) {
-      for (const [who, page] of Object.entries(pages)) {
-        const state = await page.evaluate(() => ({
-          signaling: window.harness.call?.pc?.signalingState ?? null,
-          connection: window.harness.call?.pc?.connectionState ?? null,
-          transceivers: (window.harness.call?.pc?.getTransceivers() ?? [])
-            .map((transceiver) => `${transceiver.mid}:${transceiver.receiver.track.kind}:${transceiver.currentDirection}`).join(' '),
-          errors: window.harness.errors,
-        })).catch((e) => e.message);
-        console.log(`${who}'s connection: ${JSON.stringify(state)}`);
-      }
-      console.log(`FAIL: ${error instanceof Failure ? error.message : error.stack}`);
-      return 1;
-    }
-    if (pageErrors.length > 0) {
-      console.log(`FAIL: uncaught errors in the pages: ${pageErrors.join(' | ')}`);
-      return 1;
-    }
-    console.log('PASS: screen share, signaling-only then publishing, and glare, in Chromium');
-    return 0;
-  } finally {
-    await browser.close().catch((error) => console.error('closing Chromium:', error.message));
+// On failure: each page's PeerConnection as it was.
+async function printConnections(pages) {
+  for (const [who, page] of Object.entries(pages)) {
+    const state = await page.evaluate(() => ({
+      signaling: window.harness.call?.pc?.signalingState ?? null,
+      connection: window.harness.call?.pc?.connectionState ?? null,
+      transceivers: (window.harness.call?.pc?.getTransceivers() ?? [])
+        .map((transceiver) => `${transceiver.mid}:${transceiver.receiver.track.kind}:${transceiver.currentDirection}`).join(' '),
+      errors: window.harness.errors,
+    })).catch((e) => e.message);
+    console.log(`${who}'s connection: ${JSON.stringify(state)}`);
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await runHarnessTest({
+  users: USERS, pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, run,
+  passMessage: 'screen share, signaling-only then publishing, and glare, in Chromium', onFailure: printConnections,
+});
