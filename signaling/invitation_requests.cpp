@@ -46,7 +46,9 @@ void CallHandler::tell_call_end(const core::CallEnd& end) {
     }
     send_event(call.caller_session, std::move(event));
   }
-  if (end.caller_hears == core::CallEnd::CallerHears::kTimeout) PL_LOG(kInfo, log_context(call)) << "nobody answered";
+  if (end.caller_hears == core::CallEnd::CallerHears::kTimeout) {
+    PL_LOG(kInfo, log_context(call)) << "nobody answered";
+  }
   auto callee_sessions = sessions_by_user_.find(call.callee);
   if (callee_sessions == sessions_by_user_.end() || end.callee_hears_nothing()) return;
   for (const std::string& session_id : callee_sessions->second) {
