@@ -41,6 +41,11 @@ class ToneRoom {
     listeners_.emplace(id, std::make_unique<Listener>());
   }
 
+  void leave(uint32_t id) {
+    ASSERT_TRUE(mixer_.remove_participant(id));
+    senders_.erase(id);
+  }
+
   // `frames` ticks. `sends(id, frame)`: 't' tone, 's' silence, 'x' the packet is lost.
   void run(int frames, const std::function<char(uint32_t, int)>& sends) {
     for (int i = 0; i < frames; ++i, ++frame_) {
@@ -129,6 +134,22 @@ TEST(RoomMixerTest, AMutedParticipantsToneLeavesTheOthersMixesButItStillHearsThe
   ASSERT_TRUE(room.mixer().set_muted(1, false));
   room.run(50, always('t'));
   EXPECT_GT(room.heard(2, 440, 100, 125), 0.6 * kAmplitude);
+}
+
+TEST(RoomMixerTest, AParticipantWhoLeavesLeavesTheMixAndOneWhoJoinsIsHeard) {
+  ToneRoom room;
+  room.join(1, 440);
+  room.join(2, 660);
+  room.join(3, 880);
+  room.run(40, always('t'));
+  room.leave(3);
+  room.join(4, 1100);
+  room.run(60, always('t'));
+  // Frames 60-100: 3 is gone, 4 is settled.
+  EXPECT_LT(room.heard(1, 880, 60, 100), 0.03 * kAmplitude);
+  EXPECT_GT(room.heard(1, 1100, 60, 100), 0.6 * kAmplitude);
+  EXPECT_GT(room.heard(4, 440, 20, 60), 0.6 * kAmplitude);  // 4's own frames count from its join
+  EXPECT_LT(room.heard(4, 1100, 20, 60), 0.03 * kAmplitude);
 }
 
 TEST(RoomMixerTest, GainScalesAParticipantsToneInTheOthersMixes) {
