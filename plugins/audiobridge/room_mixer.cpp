@@ -85,12 +85,12 @@ bool RoomMixer::set_gain(uint32_t id, float gain) {
   return true;
 }
 
-JitterBuffer::Insert RoomMixer::receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
-                                        std::span<const uint8_t> payload, Micros arrival, int audio_level) {
+std::optional<JitterBuffer::Insert> RoomMixer::receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
+                                                         std::span<const uint8_t> payload, Micros arrival, int audio_level) {
   Participant* participant = find(id);
   if (participant == nullptr) {
     ++counters_.unknown_participant;
-    return JitterBuffer::Insert::kLate;
+    return std::nullopt;
   }
   return participant->jitter.insert(sequence, timestamp, payload, arrival, audio_level);
 }

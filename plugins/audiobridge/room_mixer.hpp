@@ -88,7 +88,8 @@ class RoomMixer {
   bool set_gain(uint32_t id, float gain);
 
   // One Opus packet of participant `id`; `audio_level` as JitterBuffer::insert.
-  JitterBuffer::Insert receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
+  // nullopt when `id` is not in the room (counted).
+  std::optional<JitterBuffer::Insert> receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
                                std::span<const uint8_t> payload, Micros arrival, int audio_level = -1);
 
   // The frame due at `now`; call every 20 ms. Its spans stay valid until the next call.
