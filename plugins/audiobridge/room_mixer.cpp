@@ -86,7 +86,8 @@ bool RoomMixer::set_gain(uint32_t id, float gain) {
 }
 
 std::optional<JitterBuffer::Insert> RoomMixer::receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
-                                                         std::span<const uint8_t> payload, Micros arrival, int audio_level) {
+                                                         std::span<const uint8_t> payload, Micros arrival,
+                                                         int audio_level) {
   Participant* participant = find(id);
   if (participant == nullptr) {
     ++counters_.unknown_participant;

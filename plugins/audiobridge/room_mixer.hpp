@@ -90,7 +90,7 @@ class RoomMixer {
   // One Opus packet of participant `id`; `audio_level` as JitterBuffer::insert.
   // nullopt when `id` is not in the room (counted).
   std::optional<JitterBuffer::Insert> receive(uint32_t id, uint16_t sequence, uint32_t timestamp,
-                               std::span<const uint8_t> payload, Micros arrival, int audio_level = -1);
+                                                std::span<const uint8_t> payload, Micros arrival, int audio_level = -1);
 
   // The frame due at `now`; call every 20 ms. Its spans stay valid until the next call.
   MixedFrame mix(Micros now);
