@@ -235,14 +235,7 @@ TEST_F(LineMediaTest, ASubscriberBecomingSecureAsksForAKeyframeOfEveryLeg) {
 }
 
 TEST_F(LineMediaTest, ReportsGoToThePublisherAndPerLegToTheSubscriber) {
-  Bytes audio(200, 0);
-  rtp::RtpHeaderSpec header;
-  header.payload_type = kOpus;
-  header.ssrc = kAliceAudioSsrc;
-  Bytes payload(100, 0x55);
-  auto size = rtp::serialize_rtp_packet(header, payload, audio);
-  ASSERT_TRUE(size.ok());
-  audio.resize(*size);
+  Bytes audio = audio_packet();
   alice_.on_rtp(audio, now_us_);
   ASSERT_EQ(bob_received().size(), 1u);
   alice_transport_.rtcp.clear();

@@ -45,15 +45,23 @@ async def still_served(client, line_id, sessions, what):
         check(got == line, f"{what}: {client.name}'s get_line {got} != its last occupants event {line}")
 
 
-async def replaced_by_new_session(scenario):
-    alice = await scenario.connect("alice.rp")
-    bob = await scenario.connect("bob.rp")
+async def line_of_two(scenario, suffix):
+    """alice and bob (users named with `suffix`) in one line with media,
+    both connected."""
+    alice = await scenario.connect(f"alice.{suffix}")
+    bob = await scenario.connect(f"bob.{suffix}")
     line = await alice.request("create_line")
     line_id = line["line_id"]
     await scenario.peer(alice, audio=True).join(line_id)
     await scenario.peer(bob, audio=True).join(line_id, token=line["token"])
-    both = [session_of(alice), session_of(bob)]
-    await wait_occupants(bob, line_id, both, timeout=SETTLE_S, state="connected")
+    for client in (alice, bob):
+        await wait_occupants(client, line_id, [session_of(alice), session_of(bob)], timeout=SETTLE_S,
+                             state="connected")
+    return alice, bob, line_id
+
+
+async def replaced_by_new_session(scenario):
+    alice, bob, line_id = await line_of_two(scenario, "rp")
 
     # alice connects again (no `force`): the first session is replaced.
     started = time.monotonic()
@@ -83,22 +91,15 @@ async def replaced_by_new_session(scenario):
 
 
 async def force_false_refused(scenario):
-    alice = await scenario.connect("alice.ff")
-    bob = await scenario.connect("bob.ff")
-    line = await alice.request("create_line")
-    line_id = line["line_id"]
-    await scenario.peer(alice, audio=True).join(line_id)
-    await scenario.peer(bob, audio=True).join(line_id, token=line["token"])
-    both = [session_of(alice), session_of(bob)]
-    await wait_occupants(alice, line_id, both, timeout=SETTLE_S, state="connected")
+    alice, bob, line_id = await line_of_two(scenario, "ff")
 
     code, reason, received = await SignalingClient.expect_refused(anonymous_url("alice.ff") + "&force=false")
     print(f"    force=false while alice is connected: close {code} '{reason}', {len(received)} message(s) before")
     check(code == 4006 and not received,
           f"force=false: expected close 4006 before any message, got {code} '{reason}' after {received}")
     await barrier(alice, bob)
-    await still_served(alice, line_id, both, "alice after the refused force=false")
-    await still_served(bob, line_id, both, "bob after the refused force=false")
+    await still_served(alice, line_id, [session_of(alice), session_of(bob)], "alice after the refused force=false")
+    await still_served(bob, line_id, [session_of(alice), session_of(bob)], "bob after the refused force=false")
 
     # With `many` force would be ignored; with `one` and no session left,
     # force=false connects.
