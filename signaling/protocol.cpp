@@ -38,9 +38,15 @@ ClientMessage parse_keepalive(const json_t* object) {
 ClientMessage parse_request(core::JsonPtr object) {
   auto name = core::get_required_string(object.get(), "request");
   auto transaction = read_transaction(object.get());
-  std::optional<std::string> echo_name = name ? std::optional(*name) : std::nullopt;
+  const bool name_too_long = name && name->size() > kMaxRequestNameBytes;
+  std::optional<std::string> echo_name = name && !name_too_long ? std::optional(*name) : std::nullopt;
   if (!transaction) return MessageError{transaction.error(), std::nullopt, echo_name};
   if (!name) return MessageError{name.error(), *transaction, std::nullopt};
+  if (name_too_long) {
+    return MessageError{make_error(error_code::kTooLarge, "field 'request' is longer than " +
+                                                              std::to_string(kMaxRequestNameBytes) + " bytes"),
+                        *transaction, std::nullopt};
+  }
   if (name->empty()) {
     return MessageError{make_error(error_code::kBadRequest, "field 'request' must not be empty"), *transaction,
                         std::nullopt};

@@ -15,6 +15,9 @@
 namespace partyline::signaling {
 
 inline constexpr size_t kMaxTransactionBytes = 128;
+// Request names are short words; a longer one is refused (413) without being
+// echoed, so a client cannot make the server send back what it sent.
+inline constexpr size_t kMaxRequestNameBytes = 64;
 
 // {"handshake":"keepalive","transaction":"k-7"}
 struct KeepaliveMessage {

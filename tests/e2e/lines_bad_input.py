@@ -77,6 +77,16 @@ async def unknown_request(scenario):
     check(response.get("response") == "error" and response.get("code") == 413
           and response.get("transaction") in (None, long_transaction),
           f"a transaction over 128 bytes: expected 413, got {response}")
+    # An over-long request name is refused without being echoed: a 60 KB
+    # name must not come back (it did, twice: as `request` and in the reason).
+    long_name = "n" * 60000
+    before = len(client.unmatched)
+    await client.send_text(json.dumps({"request": long_name, "transaction": "long-name"}))
+    response = await client.wait_until(
+        lambda: next((r for r in client.unmatched[before:] if r.get("transaction") == "long-name"), None), 10.0)
+    check(response is not None and response.get("code") == 413 and response.get("request") is None
+          and len(json.dumps(response)) < 1000,
+          f"a request name of 60000 bytes: expected a short 413 with request null, got {str(response)[:300]}")
     await client.request("ping")
 
 
