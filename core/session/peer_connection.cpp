@@ -173,7 +173,11 @@ void PeerConnection::send_answer() {
 
 Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
   if (!transport_) return make_error(error_code::kNotFound, "no PeerConnection to add the candidate to");
-  auto outcome = transport_->add_remote_candidate(candidate);
+  // Checked by our own parser first: libnice reads numbers with atoi, so a
+  // port of 65536 or -1 became another port instead of an error.
+  auto parsed = rtp::parse_ice_candidate(candidate);
+  if (!parsed) return parsed.error();
+  auto outcome = transport_->add_remote_candidate(rtp::to_string(*parsed));
   if (!outcome) return outcome.error();
   if (!outcome->accepted) {
     PL_LOG(kDebug, log_context_) << "ignored remote candidate (" << outcome->reason << "): " << candidate;

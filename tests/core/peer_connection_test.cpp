@@ -1,5 +1,5 @@
-// PeerConnection::answer_offer: a line participant's re-offer, answered on
-// the worker at once. A real PeerConnection on its own GMainContext with a
+// PeerConnection::answer_offer (a line participant's re-offer, answered on
+// the worker at once) and add_remote_candidate. A real PeerConnection on its own GMainContext with a
 // loopback ICE agent (it gathers, nobody connects) and a one-worker fabric.
 #include "core/session/peer_connection.hpp"
 
@@ -75,6 +75,22 @@ TEST_F(PeerConnectionReofferTest, BeforeTheFirstNegotiationAReofferIsAConflict) 
   auto answer = pc_->answer_offer(rtp::to_string(reoffer()));
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code, error_code::kConflict);
+}
+
+// libnice reads a candidate's numbers with atoi: 65536 and -1 became other
+// ports. A trickled candidate is checked by our parser first.
+TEST_F(PeerConnectionReofferTest, ATrickledCandidateWithAnOutOfRangePortIsRefused) {
+  negotiate();
+  for (const char* port : {"65536", "-1", "99999999999"}) {
+    auto added = pc_->add_remote_candidate(std::string("candidate:1 1 udp 2130706431 127.0.0.1 ") + port + " typ host");
+    ASSERT_FALSE(added.ok()) << port;
+    EXPECT_EQ(added.error().code, error_code::kBadRequest) << port;
+    EXPECT_NE(added.error().message.find("port must be an integer 0-65535"), std::string::npos)
+        << added.error().message;
+  }
+  auto good = pc_->add_remote_candidate("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_TRUE(*good);
 }
 
 TEST_F(PeerConnectionReofferTest, AReofferIsAnsweredAtOnceAndPublishesTheNewStream) {

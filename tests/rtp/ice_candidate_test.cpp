@@ -72,6 +72,8 @@ TEST(IceCandidateTest, RejectsMalformedCandidatesNamingTheField) {
       {"candidate:1 1 udp 99999999999 127.0.0.1 5000 typ host", "priority must be"},
       {"candidate:1 1 udp 0 127.0.0.1 5000 typ host", "priority must be"},
       {"candidate:1 1 udp 2130706431 127.0.0.1 70000 typ host", "port must be an integer 0-65535"},
+      {"candidate:1 1 udp 2130706431 127.0.0.1 65536 typ host", "port must be an integer 0-65535"},
+      {"candidate:1 1 udp 2130706431 127.0.0.1 -1 typ host", "port must be an integer 0-65535"},
       {"candidate:1 1 udp 2130706431 127.0.0.1 5000 type host", "expected \"typ\""},
       {"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ local", "type must be host, srflx, prflx or relay"},
       {"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host raddr", "has no value"},
