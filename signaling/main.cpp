@@ -99,6 +99,12 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Their default action kills the process without a close frame or a
+  // hangup to anyone; a service manager's or a stray `kill -HUP` must not
+  // end every call. The server logs to stderr, so there is no log to reopen.
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGUSR1, SIG_IGN);
+  signal(SIGUSR2, SIG_IGN);
 
   return partyline::signaling::run_server(config, shutdown_signals);
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 # e2e-test: shutdown
-"""E2E: SIGTERM closes every PeerConnection and the server exits promptly.
+"""E2E: SIGHUP, SIGUSR1 and SIGUSR2 change nothing; SIGTERM closes every
+PeerConnection and the server exits promptly.
 
-An aiortc echo call is running when the server gets SIGTERM. Within the
+An aiortc echo call is running when the server gets SIGHUP, SIGUSR1 and
+SIGUSR2 (their default action killed it without a close frame): it still
+answers a ping and the call's frames keep coming. Then SIGTERM. Within the
 stop deadline of with_server.py (2 s; 10 s for an AddressSanitizer build,
 see STOP_TIMEOUT_S there): the server process has exited (with_server.py
 --test-stops-server then checks that its status is 0), the WebSocket was
@@ -50,6 +53,15 @@ async def main():
         if not await peer.wait_for_frames(50, 10, 20.0):
             print(f"FAIL: the echo call did not start: {peer.summary()}")
             return 1
+        for ignored in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            os.kill(SERVER_PID, ignored)
+        await client.request("ping")
+        frames_before = dict(peer.received)
+        if server_has_exited() or not await peer.wait_for_frames(frames_before["audio"] + 50,
+                                                                 frames_before["video"] + 10, 20.0):
+            print(f"FAIL: after SIGHUP, SIGUSR1 and SIGUSR2 the call stopped: {peer.summary()}")
+            return 1
+        print(f"after SIGHUP, SIGUSR1, SIGUSR2: ping answered, frames {frames_before} -> {dict(peer.received)}")
         started = time.monotonic()
         deadline = started + SHUTDOWN_DEADLINE_S
         os.kill(SERVER_PID, signal.SIGTERM)
