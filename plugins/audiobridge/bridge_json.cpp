@@ -171,6 +171,9 @@ std::string parse_config(std::string_view json, BridgeConfig& out) {
     if (!room) return where + "missing 'room'";
     RoomSettings settings = out.defaults;
     if (std::string reason = read_settings(entry, settings); !reason.empty()) return where + reason;
+    for (const auto& [listed, unused] : out.rooms) {
+      if (listed == *room) return where + "room '" + *room + "' is listed twice";
+    }
     out.rooms.emplace_back(*room, settings);
   }
   if (out.rooms.size() > out.max_rooms) return "more 'rooms' than 'max_rooms'";

@@ -1,5 +1,7 @@
 #include "bridge_sdp.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace audiobridge {
@@ -26,6 +28,11 @@ std::optional<int> leading_number(std::string_view text) {
   return value;
 }
 
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
+}
+
 }  // namespace
 
 std::vector<std::string> media_kinds(std::string_view sdp) {
@@ -48,8 +55,11 @@ std::optional<int> opus_payload_type(std::string_view sdp) {
     std::string_view rest = line.substr(kRtpmap.size());
     const size_t space = rest.find(' ');
     if (space == std::string_view::npos) return true;
+    // "opus/48000" or "opus/48000/2"; codec names are case-insensitive.
     std::string_view codec = rest.substr(space + 1);
-    if (codec.size() >= 10 && (codec.substr(0, 10) == "opus/48000" || codec.substr(0, 10) == "OPUS/48000")) {
+    const std::string_view name = codec.substr(0, codec.find('/'));
+    const std::string_view rate = codec.substr(std::min(codec.size(), name.size() + 1));
+    if (equals_ignore_case(name, "opus") && rate.substr(0, rate.find('/')) == "48000") {
       found = leading_number(rest);
       return false;
     }

@@ -70,7 +70,14 @@ void RoomMedia::receive(pl_handle* handle, std::span<const uint8_t> packet, Micr
 
 void RoomMedia::tick(pl_handle* handle, Micros now) {
   if (handle != clock_) return;  // a timer being handed over
-  if (next_frame_ == Micros{0} || now - next_frame_ > kMaxCatchUpFrames * kFrameDuration) next_frame_ = now;
+  if (next_frame_ != Micros{0} && now - next_frame_ > kMaxCatchUpFrames * kFrameDuration) {
+    // Too far behind to catch up: the frames not mixed still pass on each
+    // stream's clock, so clients see a gap, not late packets.
+    const auto skipped = static_cast<uint32_t>((now - next_frame_) / kFrameDuration);
+    for (Seat& seat : seats_) seat.timestamp += skipped * kFrameSamples;
+    next_frame_ = now;
+  }
+  if (next_frame_ == Micros{0}) next_frame_ = now;
   for (int frames = 0; now >= next_frame_ && frames < kMaxCatchUpFrames; ++frames) {
     mix_frame(now);
     next_frame_ += kFrameDuration;

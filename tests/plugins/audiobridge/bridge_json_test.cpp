@@ -253,6 +253,7 @@ TEST(BridgeJsonTest, ConfigErrorsNameTheFieldAndTheRoom) {
       {R"({"rooms": [{"room": "a", "max_participants": 0}]})",
        "rooms[0]: 'max_participants' must be an integer from 1 to 1000"},
       {R"({"max_rooms": 1, "rooms": [{"room": "a"}, {"room": "b"}]})", "more 'rooms' than 'max_rooms'"},
+      {R"({"rooms": [{"room": "a"}, {"room": "b"}, {"room": "a"}]})", "rooms[2]: room 'a' is listed twice"},
   };
   for (const Case& c : cases) {
     BridgeConfig config;

@@ -96,14 +96,20 @@ TEST(BridgeSdpTest, OpusPayloadTypeIsTheFirstMLinesOpus) {
   }
 }
 
-TEST(BridgeSdpTest, OpusPayloadTypeAcceptsUpperCaseAndNoChannelCount) {
+TEST(BridgeSdpTest, OpusPayloadTypeAcceptsAnyCaseAndNoChannelCount) {
   EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 109\na=rtpmap:109 OPUS/48000/2\n"})), 109);
+  // Codec names are case-insensitive, and the host answers in the offer's spelling.
+  EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 111\na=rtpmap:111 Opus/48000/2\n"})), 111);
   EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 100\na=rtpmap:100 opus/48000\n"})), 100);
 }
 
 TEST(BridgeSdpTest, OpusPayloadTypeIsAbsentWithoutOpusAt48kHz) {
   EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n"})), std::nullopt);
   EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 101\na=rtpmap:101 opus/16000\n"})), std::nullopt);
+  // Not 48000, though it starts like it.
+  EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 101\na=rtpmap:101 opus/480000\n"})), std::nullopt);
+  EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 101\na=rtpmap:101 opus/48000-x\n"})), std::nullopt);
+  EXPECT_EQ(opus_payload_type(sdp({"m=audio 9 RTP/AVP 101\na=rtpmap:101 opusx/48000\n"})), std::nullopt);
   EXPECT_EQ(opus_payload_type(sdp({kVideo})), std::nullopt);
   EXPECT_EQ(opus_payload_type(""), std::nullopt);
 }

@@ -214,6 +214,12 @@ TEST_F(RoomMediaTest, ATimerFarBehindRestartsFromNowInsteadOfBursting) {
   const Micros late = now_ + 1s;
   EXPECT_EQ(frames_per_tick(room_, port_, handle(0), {now_, late, late + 10ms, late + 20ms, late + 30ms}),
             (std::vector<size_t>{1, 1, 0, 1, 0}));
+  // The second of frames not mixed still passed on the stream's clock: the
+  // client sees a gap of 49 frames, not a late packet.
+  const auto packets = port_.sent_to(handle(0));
+  ASSERT_EQ(packets.size(), 3u);
+  EXPECT_EQ(parse_rtp(packets[1].bytes, 0)->timestamp - parse_rtp(packets[0].bytes, 0)->timestamp, 50u * 960);
+  EXPECT_EQ(parse_rtp(packets[2].bytes, 0)->timestamp - parse_rtp(packets[1].bytes, 0)->timestamp, 960u);
 }
 
 TEST_F(RoomMediaTest, DetachingTheClocksHandleHandsTheClockToTheNextSeatInJoinOrder) {
