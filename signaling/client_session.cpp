@@ -39,6 +39,7 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
       identity_(std::move(identity)),
       options_(options),
       rate_limiter_(options.rate_limit),
+      keepalive_limiter_(options.keepalive_limit),
       handler_(handler),
       on_closed_(std::move(on_closed)) {}
 
@@ -145,10 +146,19 @@ bool ClientSession::take_pending(const std::string& transaction, const char* wha
 
 void ClientSession::on_text(std::string text) {
   ClientMessage message = parse_client_message(text);
-  // Keepalives are exempt from the rate limit: they cost an echo, and a burst
-  // of requests must not starve them into a 4002.
+  // Keepalives have a bucket of their own: a burst of requests must not
+  // starve them into a 4002, and a flood of them must not cost the others
+  // (one client sent 23,000 a second when they were not limited at all).
   if (auto* keepalive = std::get_if<KeepaliveMessage>(&message)) {
-    last_keepalive_us_ = g_get_monotonic_time();
+    const int64_t now_us = g_get_monotonic_time();
+    if (!keepalive_limiter_.allow(now_us)) {
+      refuse(keepalive->transaction, std::nullopt,
+             make_error(error_code::kRateLimited, "rate limited: more than " +
+                                                      std::to_string(options_.keepalive_limit.requests_per_second) +
+                                                      " keepalives per second"));
+      return;
+    }
+    last_keepalive_us_ = now_us;
     connection_->send_text(format_keepalive_ack(keepalive->transaction));
   } else if (auto* request = std::get_if<Request>(&message)) {
     if (!within_rate_limit(request->transaction, request->name)) return;

@@ -43,7 +43,8 @@ class RequestHandler {
 struct ClientSessionOptions {
   std::chrono::milliseconds keepalive_interval{30000};  // 4002 after twice this without a keepalive
   size_t max_pending_transactions = 64;                 // more requests awaiting a response: 429
-  RateLimit rate_limit;                                 // requests beyond it: 429; keepalives are exempt
+  RateLimit rate_limit;                                 // requests beyond it: 429; keepalives are not counted here
+  RateLimit keepalive_limit{10, 20};                    // keepalives beyond it: 429 (a bucket of their own)
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
@@ -108,6 +109,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   Identity identity_;
   ClientSessionOptions options_;
   RateLimiter rate_limiter_;
+  RateLimiter keepalive_limiter_;
   RequestHandler& handler_;
   ClosedCallback on_closed_;
   // transaction -> request name, for requests not yet answered.

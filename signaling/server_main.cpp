@@ -47,6 +47,8 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.one_session_per_user = config.auth.sessions_per_user == "one";
   options.rate_limit.requests_per_second = config.limits.requests_per_second;
   options.rate_limit.burst = config.limits.request_burst;
+  options.keepalive_limit.requests_per_second = config.limits.keepalives_per_second;
+  options.keepalive_limit.burst = 2 * config.limits.keepalives_per_second;
   options.tls = std::move(tls);
   return options;
 }

@@ -31,6 +31,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.keepalive_interval = std::chrono::milliseconds(options.keepalive_interval_ms);
   session_options_.max_pending_transactions = options.max_pending_transactions;
   session_options_.rate_limit = options.rate_limit;
+  session_options_.keepalive_limit = options.keepalive_limit;
 }
 
 SignalingServer::~SignalingServer() {

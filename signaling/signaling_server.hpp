@@ -36,7 +36,8 @@ struct SignalingOptions {
   // auth.sessions_per_user "one": a user's new connection replaces its
   // older session (4005), or is refused with 4006 under ?force=false.
   bool one_session_per_user = false;
-  RateLimit rate_limit;                 // per session; more get 429 (keepalives are exempt)
+  RateLimit rate_limit;                 // per session; more get 429 (keepalives not counted)
+  RateLimit keepalive_limit{10, 20};    // keepalives per session; more get 429
   TlsCredentials tls;                   // set: HTTPS and WSS only
 };
 

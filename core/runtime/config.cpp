@@ -170,7 +170,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"max_occupants_per_line", &config.limits.max_occupants_per_line},
         {"max_signal_bytes", &config.limits.max_signal_bytes},
         {"requests_per_second", &config.limits.requests_per_second},
-        {"request_burst", &config.limits.request_burst}}},
+        {"request_burst", &config.limits.request_burst},
+        {"keepalives_per_second", &config.limits.keepalives_per_second}}},
       {"plugins",
        {{"folders", &config.plugins.folders},
         {"enabled", &config.plugins.enabled},
@@ -398,6 +399,9 @@ Status validate_config(const Config& config) {
     return config_error("limits.max_occupants_per_line", "must be at least 2");
   }
   if (config.limits.requests_per_second == 0) return config_error("limits.requests_per_second", "must be at least 1");
+  if (config.limits.keepalives_per_second == 0) {
+    return config_error("limits.keepalives_per_second", "must be at least 1");
+  }
   if (config.limits.request_burst < config.limits.requests_per_second) {
     return config_error("limits.request_burst", "must be at least limits.requests_per_second");
   }

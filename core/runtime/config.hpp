@@ -98,6 +98,7 @@ struct Config {
     unsigned max_signal_bytes = 16384;  // a `signal`'s data, serialized
     unsigned requests_per_second = 50;  // per session, sustained
     unsigned request_burst = 100;       // per session, at once
+    unsigned keepalives_per_second = 10;  // per session, sustained, in bursts of twice as many
   } limits;
 
   struct Plugins {

@@ -82,6 +82,10 @@ TEST(ConfigTest, ValidationRejectsBadValues) {
   config.limits.max_signal_bytes = 10;
   EXPECT_FALSE(validate_config(config).ok());
   config.limits.max_signal_bytes = 16384;
+  config.limits.keepalives_per_second = 0;
+  EXPECT_NE(validate_config(config).error().message.find("limits.keepalives_per_second"), std::string::npos);
+  config.limits.keepalives_per_second = 1;
+  EXPECT_TRUE(validate_config(config).ok());
   config.dtls.certificate_file = "cert.pem";
   EXPECT_FALSE(validate_config(config).ok());  // key missing
 }

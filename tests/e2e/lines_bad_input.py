@@ -16,6 +16,8 @@ import os
 import sys
 import time
 
+from websockets.frames import Frame, Opcode
+
 from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_LINES, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
                            check, expect_error, session_of, wait_occupants)
 
@@ -209,6 +211,45 @@ async def request_flood(scenario):
     await flooder.request("ping")
 
 
+KEEPALIVE_FLOOD = 300
+KEEPALIVES_PER_SECOND = 10  # limits.keepalives_per_second's default; bursts of twice as many
+
+
+async def keepalive_flood(scenario):
+    # Keepalives do not count towards the request rate, but have a bucket of
+    # their own: 300 in one TCP write get 20 (the burst) acknowledged, the
+    # rest 429, each exactly once, and the session stays open and served.
+    flooder = await scenario.connect("ka.flood")
+    frames = [Frame(Opcode.TEXT, json.dumps({"handshake": "keepalive", "transaction": f"ka-{n}"}).encode())
+              .serialize(mask=True) for n in range(KEEPALIVE_FLOOD)]
+    before = len(flooder.unmatched)
+    started = time.monotonic()
+    flooder.socket.transport.write(b"".join(frames))
+
+    def answered():
+        replies = [r for r in flooder.unmatched[before:] if str(r.get("transaction", "")).startswith("ka-")]
+        return replies if len(replies) >= KEEPALIVE_FLOOD else None
+
+    replies = await flooder.wait_until(answered, 10.0)
+    check(replies is not None, f"keepalive flood: {len(flooder.unmatched) - before} of {KEEPALIVE_FLOOD} answered in 10 s")
+    elapsed = time.monotonic() - started
+    acked = [r for r in replies if r.get("handshake") == "keepalive"]
+    limited = [r for r in replies if r.get("response") == "error" and r.get("code") == 429]
+    allowed = 2 * KEEPALIVES_PER_SECOND + KEEPALIVES_PER_SECOND * elapsed
+    print(f"    {KEEPALIVE_FLOOD} keepalives in one write: {len(acked)} acknowledged, {len(limited)} got 429 "
+          f"({elapsed * 1000:.0f} ms)")
+    check(len({r["transaction"] for r in replies}) == KEEPALIVE_FLOOD == len(replies),
+          "keepalive flood: every keepalive gets exactly one reply")
+    check(2 * KEEPALIVES_PER_SECOND <= len(acked) <= allowed + 1,
+          f"keepalive flood: {len(acked)} acknowledged; the bucket allows {allowed:.0f}")
+    check(len(acked) + len(limited) == KEEPALIVE_FLOOD, f"keepalive flood: other replies: "
+          f"{[r for r in replies if r not in acked and r not in limited][:3]}")
+    check(all(r.get("request") is None and "keepalives per second" in r.get("reason", "") for r in limited),
+          f"keepalive flood: a 429 without request null and its reason: {limited[:1]}")
+    check(not flooder.closed.is_set(), f"the keepalive flooder was disconnected ({flooder.close_code})")
+    await flooder.request("ping")  # requests have their own budget, untouched
+
+
 async def keepalive_missed(scenario):
     quiet = await scenario.connect("quiet.ka")
     lively = await scenario.connect("lively.ka")
@@ -261,7 +302,7 @@ async def too_many_lines(scenario):
 
 
 SCENARIOS = [malformed_json, unknown_request, missing_fields, wrong_types, oversized_message, binary_message,
-             request_flood, keepalive_missed, too_many_lines]
+             request_flood, keepalive_flood, keepalive_missed, too_many_lines]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
