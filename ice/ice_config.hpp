@@ -37,6 +37,10 @@ struct IceConfig {
   // The server is the controlled agent because browsers send the offer;
   // tests pairing two partyline agents may set one side controlling.
   bool controlling = false;
+  // How long connection set-up may take, from the remote parameters to
+  // DTLS-SRTP keys; then the transport fails (0: no limit). Without it, a
+  // peer whose candidates lead nowhere stays "checking" for ever.
+  uint32_t setup_timeout_ms = 30000;
 };
 
 }  // namespace partyline::ice

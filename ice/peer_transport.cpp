@@ -39,6 +39,7 @@ PeerTransport::PeerTransport(ConstructionTag, GMainContext* context,
 PeerTransport::~PeerTransport() {
   // Tear down without reporting: the owner is going away.
   dtls_timer_.reset();
+  setup_timer_.reset();
   if (dtls_) dtls_->close();
   dtls_.reset();
   ice_.reset();
@@ -69,6 +70,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::create(
   auto agent = IceAgent::create(context, config, std::move(ice_callbacks));
   if (!agent.ok()) return agent.error();
   transport->ice_ = std::move(agent).value();
+  transport->setup_timeout_ms_ = config.setup_timeout_ms;
   return transport;
 }
 
@@ -94,6 +96,12 @@ Status PeerTransport::set_remote(const RemoteParameters& remote) {
   }
   dtls_ = std::move(dtls).value();
   remote_set_ = true;
+  if (setup_timeout_ms_ > 0) {
+    GSource* source = g_timeout_source_new(setup_timeout_ms_);
+    g_source_set_callback(source, &PeerTransport::on_setup_timeout, this, nullptr);
+    g_source_attach(source, context_);
+    setup_timer_.reset(source);
+  }
   set_state(TransportState::kChecking);
   // The pair may already be up (checks answered before the offer was applied).
   if (ice_->has_selected_pair()) on_ice_path_ready();
@@ -237,6 +245,23 @@ gboolean PeerTransport::on_dtls_timer(gpointer self) {
   return G_SOURCE_REMOVE;
 }
 
+gboolean PeerTransport::on_setup_timeout(gpointer self) {
+  auto* transport = static_cast<PeerTransport*>(self);
+  transport->setup_timer_.reset();
+  const TransportState state = transport->state_;
+  if (state == TransportState::kChecking || state == TransportState::kConnected) {
+    ++transport->totals_.setup_timeouts;
+    // Counted by the layer that was unfinished (fail), and as a timeout.
+    transport->fail(state == TransportState::kChecking ? kIceErrorCode : kDtlsErrorCode,
+                    "connection set-up timed out: not secure " +
+                                       std::to_string(transport->setup_timeout_ms_) + " ms after the offer (" +
+                                       (state == TransportState::kChecking ? "ICE checks unfinished"
+                                                                          : "DTLS handshake unfinished") +
+                                       ")");
+  }
+  return G_SOURCE_REMOVE;
+}
+
 SendResult PeerTransport::send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp) {
   SendResult result = SendResult::kNotSecure;
   size_t sent_length = 0;
@@ -317,6 +342,9 @@ void PeerTransport::on_remote_closed() {
 void PeerTransport::set_state(TransportState state, const Error* error) {
   if (state == state_) return;
   state_ = state;
+  if (state == TransportState::kSecure || state == TransportState::kFailed || state == TransportState::kClosed) {
+    setup_timer_.reset();
+  }
   if (callbacks_.on_state) callbacks_.on_state(state, error);
 }
 

@@ -16,6 +16,7 @@ struct TransportTotals {
   uint64_t send_failures = 0;                         // every SendResult but kSent
   uint64_t ice_failures = 0;                          // transports failed in ICE (checks, consent)
   uint64_t dtls_failures = 0;                         // transports failed in DTLS (fingerprint, handshake)
+  uint64_t setup_timeouts = 0;  // of those, failed because set-up outlasted IceConfig::setup_timeout_ms
 
   TransportTotals& operator+=(const TransportTotals& other) {
     packets_received += other.packets_received;
@@ -26,6 +27,7 @@ struct TransportTotals {
     send_failures += other.send_failures;
     ice_failures += other.ice_failures;
     dtls_failures += other.dtls_failures;
+    setup_timeouts += other.setup_timeouts;
     return *this;
   }
 };

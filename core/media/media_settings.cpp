@@ -67,6 +67,7 @@ Result<PeerConnectionSettings> make_peer_connection_settings(const Config& confi
     ice.turn_servers.push_back(ice::TurnServer{host.value(), turn.port, turn.username, turn.password, true});
   }
   ice.allowed_remote_networks = config.ice.allowed_remote_networks;
+  ice.setup_timeout_ms = config.ice.setup_timeout_ms;
   return settings;
 }
 

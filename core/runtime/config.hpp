@@ -71,6 +71,7 @@ struct Config {
     std::string stun_server;             // "host:port"
     std::vector<TurnServerConfig> turn_servers;
     std::vector<std::string> allowed_remote_networks;  // CIDR; empty: any
+    unsigned setup_timeout_ms = 30000;  // offer to DTLS-SRTP keys, else the PeerConnection fails; 0: no limit
   } ice;
 
   struct Dtls {

@@ -53,6 +53,9 @@ void render_media_totals(Exposition& out, const MetricsSnapshot& snapshot) {
   out.family("partyline_transport_failures_total", "counter", "PeerConnections that failed, by layer.");
   out.sample("partyline_transport_failures_total", "layer=\"ice\"", transport.ice_failures);
   out.sample("partyline_transport_failures_total", "layer=\"dtls\"", transport.dtls_failures);
+  out.family("partyline_transport_setup_timeouts_total", "counter",
+             "PeerConnections failed because set-up outlasted ice.setup_timeout_ms (also in transport_failures_total).");
+  out.sample("partyline_transport_setup_timeouts_total", "", transport.setup_timeouts);
   out.family("partyline_nacked_packets_received_total", "counter", "Packets subscribers asked for again (NACK).");
   out.sample("partyline_nacked_packets_received_total", "", media.nacked_packets_received);
   out.family("partyline_keyframe_requests_received_total", "counter", "PLI and FIR from subscribers.");

@@ -1,6 +1,7 @@
 // Two PeerTransports in one process on one GMainContext, talking over
 // 127.0.0.1 (run under `unshare -n` with lo up).
 #include "ice/peer_transport.hpp"
+#include "ice/transport_totals.hpp"
 
 #include <gtest/gtest.h>
 
@@ -259,6 +260,61 @@ TEST_F(PeerTransportTest, FingerprintMismatchFailsWith495OnTheCheckingSide) {
   std::vector<uint8_t> buffer(64, 0x80);
   EXPECT_EQ(SendResult::kNotSecure, client_.transport->send_rtp(buffer, 20));
   EXPECT_EQ(1u, client_.transport->send_counts()[SendResult::kNotSecure]);
+}
+
+// A peer whose candidates lead nowhere: without a deadline the transport
+// stayed "checking" for ever (its occupant listed as connecting).
+TEST_F(PeerTransportTest, SetUpThatNeverConnectsTimesOutInIce) {
+  IceConfig config = loopback_config(false);
+  config.setup_timeout_ms = 300;
+  create(server_, false, server_certificate_, config);
+  create(client_, true, client_certificate_, loopback_config(true));
+  const uint64_t timeouts_before = thread_transport_totals().setup_timeouts;
+  ASSERT_TRUE(server_.transport->start_gathering().ok());
+  ASSERT_TRUE(server_.transport->set_remote(remote_of(client_, *client_certificate_, DtlsRole::kServer)).ok());
+  // No candidate of the client ever arrives.
+  ASSERT_TRUE(run_until([&] { return server_.error.has_value(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(kIceErrorCode, server_.error->code);
+  EXPECT_EQ("connection set-up timed out: not secure 300 ms after the offer (ICE checks unfinished)",
+            server_.error->message);
+  EXPECT_EQ(TransportState::kFailed, server_.transport->state());
+  EXPECT_EQ(timeouts_before + 1, thread_transport_totals().setup_timeouts);
+}
+
+// Both sides DTLS servers: ICE connects, nobody sends a ClientHello.
+TEST_F(PeerTransportTest, SetUpWhoseDtlsHandshakeNeverEndsTimesOutWith495) {
+  IceConfig config = loopback_config(false);
+  config.setup_timeout_ms = 1500;
+  create(server_, false, server_certificate_, config);
+  create(client_, true, client_certificate_, loopback_config(true));
+  ASSERT_TRUE(server_.transport->set_remote(remote_of(client_, *client_certificate_, DtlsRole::kServer)).ok());
+  ASSERT_TRUE(client_.transport->set_remote(remote_of(server_, *server_certificate_, DtlsRole::kServer)).ok());
+  ASSERT_TRUE(server_.transport->start_gathering().ok());
+  ASSERT_TRUE(client_.transport->start_gathering().ok());
+  size_t to_client = 0;
+  size_t to_server = 0;
+  ASSERT_TRUE(run_until([&] {
+    trickle(server_, to_client, client_);
+    trickle(client_, to_server, server_);
+    return server_.error.has_value();
+  }));
+  EXPECT_TRUE(server_.reached(TransportState::kConnected));
+  EXPECT_EQ(kDtlsErrorCode, server_.error->code);
+  EXPECT_EQ("connection set-up timed out: not secure 1500 ms after the offer (DTLS handshake unfinished)",
+            server_.error->message);
+}
+
+// Secure in time: the deadline never fires afterwards.
+TEST_F(PeerTransportTest, SetUpInTimeIsNotFailedByTheDeadline) {
+  IceConfig config = loopback_config(false);
+  config.setup_timeout_ms = 2000;
+  create(server_, false, server_certificate_, config);
+  create(client_, true, client_certificate_, loopback_config(true));
+  ASSERT_TRUE(connect(true));
+  ASSERT_TRUE(server_.reached(TransportState::kSecure));
+  // A fixed window: it asserts that something does not happen.
+  EXPECT_FALSE(run_until([&] { return server_.error.has_value(); }, std::chrono::seconds(3)));
+  EXPECT_EQ(TransportState::kSecure, server_.transport->state());
 }
 
 TEST_F(PeerTransportTest, ServerRejectsClientCertificateNotMatchingFingerprint) {
