@@ -37,6 +37,8 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.port = config.http.port;
   options.web_root = config.http.web_root;
   options.max_message_bytes = config.signaling.max_message_bytes;
+  options.max_queued_bytes = config.signaling.max_queued_bytes;
+  options.max_queued_messages = config.signaling.max_queued_messages;
   options.ping_interval_ms = config.signaling.ping_interval_ms;
   options.idle_timeout_ms = config.signaling.idle_timeout_ms;
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;

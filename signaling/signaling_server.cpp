@@ -25,6 +25,8 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
       handler_(handler),
       http_(http_options(options), [this](WebSocketUpgrade upgrade) { on_upgrade(std::move(upgrade)); }) {
   websocket_options_.max_message_bytes = options.max_message_bytes;
+  websocket_options_.max_queued_bytes = options.max_queued_bytes;
+  websocket_options_.max_queued_messages = options.max_queued_messages;
   websocket_options_.ping_interval = std::chrono::milliseconds(options.ping_interval_ms);
   websocket_options_.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   websocket_options_.close_timeout = std::chrono::milliseconds(options.close_timeout_ms);

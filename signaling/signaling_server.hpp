@@ -26,6 +26,8 @@ struct SignalingOptions {
   uint16_t port = 8088;  // 0: any free port, see SignalingServer::port()
   std::filesystem::path web_root;
   size_t max_message_bytes = 65536;
+  size_t max_queued_bytes = 1048576;    // unsent outbound bytes per session; beyond: closed with 4007
+  size_t max_queued_messages = 1024;    // unsent outbound messages per session; beyond: closed with 4007
   uint32_t ping_interval_ms = 15000;
   uint32_t idle_timeout_ms = 45000;
   uint32_t keepalive_interval_ms = 30000;

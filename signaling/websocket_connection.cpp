@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -140,11 +141,39 @@ void WebSocketConnection::start(Handlers handlers) {
 
 void WebSocketConnection::send_text(std::string_view text) {
   if (!is_open()) return;
+  const size_t queued_bytes = wslay_event_get_queued_msg_length(wslay_.get());
+  const size_t queued_messages = wslay_event_get_queued_msg_count(wslay_.get());
+  if (queued_bytes + text.size() > options_.max_queued_bytes || queued_messages + 1 > options_.max_queued_messages) {
+    drop_slow_reader(queued_bytes, queued_messages);
+    return;
+  }
   wslay_event_msg message{WSLAY_TEXT_FRAME, reinterpret_cast<const uint8_t*>(text.data()), text.size()};
   if (wslay_event_queue_msg(wslay_.get(), &message) != 0) {
     PL_LOG(kWarn, "server") << "websocket: could not queue a " << text.size() << " byte message";
   }
   update_io();
+}
+
+namespace {
+std::atomic<uint64_t> g_slow_reader_closes{0};
+}  // namespace
+
+uint64_t slow_reader_closes() { return g_slow_reader_closes.load(std::memory_order_relaxed); }
+
+void WebSocketConnection::drop_slow_reader(size_t queued_bytes, size_t queued_messages) {
+  closing_ = true;  // nothing more is queued or sent as a message
+  forced_code_ = close_code::kTooSlow;
+  g_slow_reader_closes.fetch_add(1, std::memory_order_relaxed);
+  PL_LOG(kInfo, "server") << "websocket: closing a slow reader with " << close_code::kTooSlow << ": " << queued_bytes
+                          << " bytes in " << queued_messages << " messages unsent";
+  static constexpr std::string_view kReason = "too slow: the server's queue for this connection is full";
+  wslay_event_queue_close(wslay_.get(), close_code::kTooSlow, reinterpret_cast<const uint8_t*>(kReason.data()),
+                          kReason.size());
+  close_timer_.start(context_, std::chrono::milliseconds(0), [this] {
+    if (socket_.valid()) (void)wslay_event_send(wslay_.get());  // best effort: its buffer is full
+    finish();
+    return false;
+  });
 }
 
 void WebSocketConnection::close(uint16_t code, std::string_view reason) {
@@ -347,6 +376,7 @@ bool WebSocketConnection::drain_input() {
 }
 
 uint16_t WebSocketConnection::final_code() const {
+  if (forced_code_) return *forced_code_;
   if (wslay_event_get_close_sent(wslay_.get())) return wslay_event_get_status_code_sent(wslay_.get());
   if (wslay_event_get_close_received(wslay_.get())) return wslay_event_get_status_code_received(wslay_.get());
   return close_code::kAbnormal;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,10 +49,17 @@ class UpgradedSocket {
 
 struct WebSocketOptions {
   size_t max_message_bytes = 65536;  // larger messages close with 1009
+  // What a peer that does not read may make the server hold for it: beyond
+  // either bound the connection is closed with 4007 (a slow reader).
+  size_t max_queued_bytes = 1048576;
+  size_t max_queued_messages = 1024;
   std::chrono::milliseconds ping_interval{15000};
   std::chrono::milliseconds idle_timeout{45000};  // nothing received (not even a pong): close 1001
   std::chrono::milliseconds close_timeout{2000};  // wait this long for the peer's close frame
 };
+
+// Connections closed with 4007 since start (all threads), for /metrics.
+uint64_t slow_reader_closes();
 
 // Close codes of docs/protocol.md.
 namespace close_code {
@@ -65,6 +73,7 @@ inline constexpr uint16_t kAtCapacity = 4003;
 inline constexpr uint16_t kKicked = 4004;  // an operator kicked the session (admin API)
 inline constexpr uint16_t kReplaced = 4005;  // one session per user: the same user connected again
 inline constexpr uint16_t kAlreadyConnected = 4006;  // one session per user, and ?force=false
+inline constexpr uint16_t kTooSlow = 4007;  // the peer did not read what the server sent it (WebSocketOptions)
 }  // namespace close_code
 
 class WebSocketConnection {
@@ -121,6 +130,10 @@ class WebSocketConnection {
   bool check_idle();
   void finish();
   uint16_t final_code() const;
+  // The queue is over its bounds: close with 4007 at once (the peer reads
+  // nothing, so no closing handshake), from the loop rather than inside the
+  // caller, which may be iterating over sessions.
+  void drop_slow_reader(size_t queued_bytes, size_t queued_messages);
 
   GMainContext* context_;
   UpgradedSocket socket_;
@@ -137,6 +150,7 @@ class WebSocketConnection {
   int64_t last_activity_us_ = 0;  // g_get_monotonic_time()
   bool closing_ = false;
   bool finished_ = false;
+  std::optional<uint16_t> forced_code_;  // closed without a handshake: the code reported
   // After our close frame: the write side is shut and unread input is
   // discarded until the peer closes, so the close frame is not lost to a
   // TCP reset (closing a socket with unread data resets the connection).

@@ -144,6 +144,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"timeout_ms", &config.webhooks.timeout_ms}}},
       {"signaling",
        {{"max_message_bytes", &config.signaling.max_message_bytes},
+        {"max_queued_bytes", &config.signaling.max_queued_bytes},
+        {"max_queued_messages", &config.signaling.max_queued_messages},
         {"ping_interval_ms", &config.signaling.ping_interval_ms},
         {"idle_timeout_ms", &config.signaling.idle_timeout_ms},
         {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms}}},
@@ -349,6 +351,12 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
 Status validate_config(const Config& config) {
   if (auto level = parse_log_level(config.log_level); !level) return config_error("log_level", level.error().message);
   if (config.signaling.max_message_bytes < 1024) return config_error("signaling.max_message_bytes", "must be at least 1024");
+  if (config.signaling.max_queued_bytes < config.signaling.max_message_bytes) {
+    return config_error("signaling.max_queued_bytes", "must be at least signaling.max_message_bytes");
+  }
+  if (config.signaling.max_queued_messages < 16) {
+    return config_error("signaling.max_queued_messages", "must be at least 16");
+  }
   if (config.signaling.keepalive_interval_ms < 100) {
     return config_error("signaling.keepalive_interval_ms", "must be at least 100");
   }

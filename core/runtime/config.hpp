@@ -59,6 +59,8 @@ struct Config {
 
   struct Signaling {
     size_t max_message_bytes = 65536;
+    size_t max_queued_bytes = 1048576;  // a session's unsent outbound bytes; more: closed with 4007
+    unsigned max_queued_messages = 1024;  // a session's unsent outbound messages; more: closed with 4007
     unsigned ping_interval_ms = 15000;
     unsigned idle_timeout_ms = 45000;
     unsigned keepalive_interval_ms = 30000;

@@ -11,6 +11,7 @@
 #include "core/runtime/log.hpp"
 #include "signaling/admin/admin_metrics.hpp"
 #include "signaling/admin/admin_session_stats.hpp"
+#include "signaling/websocket_connection.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -268,6 +269,7 @@ void AdminApi::metrics(AdminReply reply) {
       scrape->snapshot.sessions = counts.sessions;
       scrape->snapshot.lines = counts.lines;
       scrape->snapshot.occupants = counts.occupants;
+      scrape->snapshot.slow_reader_closes = slow_reader_closes();
       scrape->snapshot.requests = thread_request_counts().snapshot();
     }
     part_done();

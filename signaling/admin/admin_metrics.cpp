@@ -95,6 +95,9 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   out.sample("partyline_uptime_seconds", snapshot.uptime_s);
   out.family("partyline_workers", "gauge", "Media worker threads.");
   out.sample("partyline_workers", "", snapshot.workers.size());
+  out.family("partyline_slow_reader_closes_total", "counter",
+             "WebSockets closed with 4007: more unsent outbound bytes or messages than signaling.max_queued_*.");
+  out.sample("partyline_slow_reader_closes_total", "", snapshot.slow_reader_closes);
   out.family("partyline_sessions", "gauge", "Signaling sessions (WebSockets past the handshake) open now.");
   out.sample("partyline_sessions", "", snapshot.sessions);
   out.family("partyline_lines", "gauge", "Phone lines that exist now (occupied or not).");

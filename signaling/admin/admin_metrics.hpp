@@ -33,6 +33,7 @@ struct MetricsSnapshot {
   uint64_t sessions = 0;   // WebSocket sessions known to the CallHandler
   uint64_t lines = 0;      // lines in the LineStore
   uint64_t occupants = 0;  // sessions occupying a line
+  uint64_t slow_reader_closes = 0;  // WebSockets closed with 4007 since start
   std::vector<WorkerFigures> workers;
   std::vector<RequestCounts::Entry> requests;  // answered by the signaling loop
   WebhookCounts webhooks;  // the webhook sender's counters (all 0 without webhooks)

@@ -12,10 +12,17 @@ with aiortc peers and WebSocket clients.
   other occupant's `occupants` lose it; the other's media is undisturbed
   and the ghost's session still answers a ping.
 
+- slow_reader: a member that stops reading its socket while another sends
+  90 messages of 60 KB into their line: the server closes it with 4007 once
+  its queue passes signaling.max_queued_bytes (it queued everything before),
+  the reader leaves the line, having received fewer than were sent; the
+  sender stays served. Prints the server's RSS before and after.
+
 Run through run_e2e.sh with faults.json (lines.json plus ice.setup_timeout_ms
 3000). `lines_faults.py SCENARIO...` runs only those.
 """
 
+import os
 import re
 import sys
 import time
@@ -63,7 +70,54 @@ async def ghost_occupant(scenario):
     await wait_occupants(alice, line_id, [session_of(alice)], state="connected")
 
 
-SCENARIOS = [ghost_occupant]
+def server_rss_kib():
+    with open(f"/proc/{os.environ['PARTYLINE_SERVER_PID']}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+async def slow_reader(scenario):
+    # A member that stops reading its socket while another broadcasts 60 KB
+    # messages into their line. The server used to queue everything for it
+    # (RSS grew with every message); now, past signaling.max_queued_bytes
+    # (1 MiB by default), it closes the connection with 4007 and the reader
+    # leaves the line, as on a disconnection.
+    alice = await scenario.connect("alice.slow")
+    reader = await scenario.connect("reader.slow")
+    line_id = (await alice.request("create_line"))["line_id"]
+    await alice.request("invite", line_id=line_id, user="reader.slow")
+    await alice.request("join", line_id=line_id)
+    await reader.request("join", line_id=line_id)
+    await wait_occupants(alice, line_id, [session_of(alice), session_of(reader)])
+    rss_before = server_rss_kib()
+    reader.stop_keepalives()
+    reader.socket.transport.pause_reading()
+    payload = "x" * 60000
+    messages = 90  # within limits.request_burst (100): none is refused with 429
+    started = time.monotonic()
+    for number in range(messages):
+        await alice.request("message", line_id=line_id, data={"n": number, "pad": payload})
+    sent_s = time.monotonic() - started
+    rss_peak = server_rss_kib()
+    # Within 3 s: sooner than the missed-keepalive close (twice the 2 s interval).
+    await wait_occupants(alice, line_id, [session_of(alice)], timeout=3.0)
+    removed_s = time.monotonic() - started
+    reader.socket.transport.resume_reading()
+    closed = await reader.wait_until(lambda: True if reader.closed.is_set() else None, 10.0)
+    received = sum(1 for e in reader.events if e.get("event") == "message")
+    print(f"    {messages} messages of 60 KB sent in {sent_s:.2f} s; the reader left the line after {removed_s:.2f} s, "
+          f"having received {received}; its close code {reader.close_code}; server RSS {rss_before} KiB before, "
+          f"{rss_peak} KiB after the sends", flush=True)
+    check(closed, "the slow reader's connection is still open")
+    check(reader.close_code in (4007, 1006), f"closed with {reader.close_code}, expected 4007 (or 1006: the close "
+          f"frame could not be delivered to a reader whose buffers were full)")
+    check(received < messages, f"the reader received all {received} messages: nothing was held back")
+    await alice.request("ping")
+    line = await alice.request("get_line", line_id=line_id)
+    check([o["session"] for o in line["line"]["occupants"]] == [session_of(alice)],
+          f"get_line still lists the reader: {line}")
+
+
+SCENARIOS = [ghost_occupant, slow_reader]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
