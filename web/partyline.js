@@ -25,6 +25,7 @@ export const CLOSE_CODES = Object.freeze({
   4004: 'kicked by an operator',
   4005: 'replaced by a newer session of the same user',
   4006: 'the user is already connected',
+  4007: 'too slow: the client did not read what the server sent it',
 });
 
 /**
