@@ -40,6 +40,7 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
       options_(options),
       rate_limiter_(options.rate_limit),
       keepalive_limiter_(options.keepalive_limit),
+      byte_limiter_(options.byte_limit),
       handler_(handler),
       on_closed_(std::move(on_closed)) {}
 
@@ -161,11 +162,11 @@ void ClientSession::on_text(std::string text) {
     last_keepalive_us_ = now_us;
     connection_->send_text(format_keepalive_ack(keepalive->transaction));
   } else if (auto* request = std::get_if<Request>(&message)) {
-    if (!within_rate_limit(request->transaction, request->name)) return;
+    if (!within_rate_limit(request->transaction, request->name, text.size())) return;
     on_request(std::move(*request));
   } else {
     const auto& refused = std::get<MessageError>(message);
-    if (!within_rate_limit(refused.transaction, refused.request)) return;
+    if (!within_rate_limit(refused.transaction, refused.request, text.size())) return;
     PL_LOG(kDebug, log_context()) << "refused a message: " << refused.error.message;
     refuse(refused.transaction, refused.request, refused.error);
   }
@@ -190,11 +191,19 @@ void ClientSession::on_request(Request request) {
 }
 
 bool ClientSession::within_rate_limit(const std::optional<std::string>& transaction,
-                                      const std::optional<std::string>& request) {
-  if (rate_limiter_.allow(g_get_monotonic_time())) return true;
-  Error limited = make_error(error_code::kRateLimited, "rate limited: more than " +
-                                                           std::to_string(options_.rate_limit.requests_per_second) +
-                                                           " requests per second");
+                                      const std::optional<std::string>& request, size_t bytes) {
+  const int64_t now_us = g_get_monotonic_time();
+  // Counted in requests and in bytes: a large message relayed to a whole
+  // line costs its sender its size, not one request.
+  const bool requests_ok = rate_limiter_.allow(now_us);
+  if (requests_ok && byte_limiter_.allow(now_us, bytes)) return true;
+  Error limited = make_error(error_code::kRateLimited,
+                             requests_ok ? "rate limited: more than " +
+                                               std::to_string(options_.byte_limit.requests_per_second) +
+                                               " bytes per second"
+                                         : "rate limited: more than " +
+                                               std::to_string(options_.rate_limit.requests_per_second) +
+                                               " requests per second");
   PL_LOG(kDebug, log_context()) << "refused a message: " << limited.message;
   refuse(transaction, request, limited);
   return false;

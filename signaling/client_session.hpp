@@ -45,6 +45,7 @@ struct ClientSessionOptions {
   size_t max_pending_transactions = 64;                 // more requests awaiting a response: 429
   RateLimit rate_limit;                                 // requests beyond it: 429; keepalives are not counted here
   RateLimit keepalive_limit{10, 20};                    // keepalives beyond it: 429 (a bucket of their own)
+  RateLimit byte_limit{262144, 1048576};                // request bytes (keepalives not counted); beyond: 429
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
@@ -92,7 +93,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
  private:
   void on_text(std::string text);
   void on_request(Request request);
-  bool within_rate_limit(const std::optional<std::string>& transaction, const std::optional<std::string>& request);
+  bool within_rate_limit(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+                         size_t bytes);
   // An error response the session itself sends (malformed, busy, limited),
   // counted like a handler's.
   void refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
@@ -110,6 +112,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClientSessionOptions options_;
   RateLimiter rate_limiter_;
   RateLimiter keepalive_limiter_;
+  RateLimiter byte_limiter_;
   RequestHandler& handler_;
   ClosedCallback on_closed_;
   // transaction -> request name, for requests not yet answered.

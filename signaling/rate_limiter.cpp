@@ -7,10 +7,13 @@ namespace partyline::signaling {
 RateLimiter::RateLimiter(const RateLimit& limit)
     : limit_(limit), capacity_(static_cast<int64_t>(std::max(limit.burst, 1u)) * kCost), credit_(capacity_) {}
 
-bool RateLimiter::allow(int64_t now_us) {
+bool RateLimiter::allow(int64_t now_us, uint64_t units) {
   refill(now_us);
-  if (credit_ < kCost) return false;
-  credit_ -= kCost;
+  // More than the bucket holds can never pass (and must not overflow).
+  if (units > static_cast<uint64_t>(capacity_ / kCost)) return false;
+  const int64_t cost = static_cast<int64_t>(units) * kCost;
+  if (credit_ < cost) return false;
+  credit_ -= cost;
   return true;
 }
 

@@ -1,5 +1,6 @@
 // A token bucket for one session's requests (docs/protocol.md, error 429):
-// it holds up to `burst` requests and refills at `requests_per_second`.
+// it holds up to `burst` requests and refills at `requests_per_second`. The
+// same bucket counts bytes when each call takes a message's size.
 // Sans-I/O: the caller passes the time (a monotonic clock, in microseconds).
 #pragma once
 
@@ -16,10 +17,10 @@ class RateLimiter {
  public:
   explicit RateLimiter(const RateLimit& limit);
 
-  // Takes one request from the bucket; false (and nothing taken) when empty.
-  // The bucket starts full at the first call. Time going backwards refills
-  // nothing and changes nothing.
-  bool allow(int64_t now_us);
+  // Takes `units` (one request, or a message's bytes) from the bucket; false
+  // (and nothing taken) when it holds fewer. The bucket starts full at the
+  // first call. Time going backwards refills nothing and changes nothing.
+  bool allow(int64_t now_us, uint64_t units = 1);
 
   const RateLimit& limit() const { return limit_; }
 

@@ -51,6 +51,8 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.rate_limit.burst = config.limits.request_burst;
   options.keepalive_limit.requests_per_second = config.limits.keepalives_per_second;
   options.keepalive_limit.burst = 2 * config.limits.keepalives_per_second;
+  options.byte_limit.requests_per_second = config.limits.request_bytes_per_second;
+  options.byte_limit.burst = config.limits.request_burst_bytes;
   options.tls = std::move(tls);
   return options;
 }

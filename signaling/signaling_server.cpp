@@ -34,6 +34,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.max_pending_transactions = options.max_pending_transactions;
   session_options_.rate_limit = options.rate_limit;
   session_options_.keepalive_limit = options.keepalive_limit;
+  session_options_.byte_limit = options.byte_limit;
 }
 
 SignalingServer::~SignalingServer() {

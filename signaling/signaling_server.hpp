@@ -40,6 +40,7 @@ struct SignalingOptions {
   bool one_session_per_user = false;
   RateLimit rate_limit;                 // per session; more get 429 (keepalives not counted)
   RateLimit keepalive_limit{10, 20};    // keepalives per session; more get 429
+  RateLimit byte_limit{262144, 1048576};  // request bytes per session; more get 429
   TlsCredentials tls;                   // set: HTTPS and WSS only
 };
 

@@ -174,7 +174,9 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"max_signal_bytes", &config.limits.max_signal_bytes},
         {"requests_per_second", &config.limits.requests_per_second},
         {"request_burst", &config.limits.request_burst},
-        {"keepalives_per_second", &config.limits.keepalives_per_second}}},
+        {"keepalives_per_second", &config.limits.keepalives_per_second},
+        {"request_bytes_per_second", &config.limits.request_bytes_per_second},
+        {"request_burst_bytes", &config.limits.request_burst_bytes}}},
       {"plugins",
        {{"folders", &config.plugins.folders},
         {"enabled", &config.plugins.enabled},
@@ -408,6 +410,12 @@ Status validate_config(const Config& config) {
     return config_error("limits.max_occupants_per_line", "must be at least 2");
   }
   if (config.limits.requests_per_second == 0) return config_error("limits.requests_per_second", "must be at least 1");
+  if (config.limits.request_bytes_per_second == 0) {
+    return config_error("limits.request_bytes_per_second", "must be at least 1");
+  }
+  if (config.limits.request_burst_bytes < config.signaling.max_message_bytes) {
+    return config_error("limits.request_burst_bytes", "must be at least signaling.max_message_bytes");
+  }
   if (config.limits.keepalives_per_second == 0) {
     return config_error("limits.keepalives_per_second", "must be at least 1");
   }

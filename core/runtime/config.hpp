@@ -102,6 +102,8 @@ struct Config {
     unsigned requests_per_second = 50;  // per session, sustained
     unsigned request_burst = 100;       // per session, at once
     unsigned keepalives_per_second = 10;  // per session, sustained, in bursts of twice as many
+    unsigned request_bytes_per_second = 262144;  // per session, sustained: large messages cost their size
+    unsigned request_burst_bytes = 1048576;      // per session, at once
   } limits;
 
   struct Plugins {

@@ -211,6 +211,38 @@ async def request_flood(scenario):
     await flooder.request("ping")
 
 
+BYTES_PER_SECOND = 262144  # limits.request_bytes_per_second's default
+BURST_BYTES = 1048576      # limits.request_burst_bytes's default
+
+
+async def byte_flood(scenario):
+    # Large messages cost their size: 30 messages of 60 KB in one write pass
+    # only as far as the 1 MiB byte burst (and the 256 KiB/s refill) go,
+    # though 30 is well within the request count's burst of 100.
+    client = await scenario.connect("byte.flood")
+    line_id = (await client.request("create_line"))["line_id"]
+    await client.request("join", line_id=line_id)
+    pad = "b" * 60000
+    started = time.monotonic()
+    sent = await client.send_together(*[("message", {"line_id": line_id, "data": {"n": n, "pad": pad}})
+                                         for n in range(30)])
+    responses = [await asyncio.wait_for(future, 10.0) for _, future in sent]
+    elapsed = time.monotonic() - started
+    passed = [r for r in responses if r.get("response") == "success"]
+    limited = [r for r in responses if r.get("code") == 429]
+    size = len(json.dumps({"request": "message", "transaction": "byte.flood-1", "line_id": line_id,
+                           "data": {"n": 0, "pad": pad}}))
+    allowed = (BURST_BYTES + BYTES_PER_SECOND * elapsed) / size
+    print(f"    30 messages of {size} bytes in one write: {len(passed)} passed, {len(limited)} got 429 "
+          f"(the byte budget allows {allowed:.1f})", flush=True)
+    check(len(passed) + len(limited) == 30, f"byte flood: other responses {responses[:2]}")
+    check(BURST_BYTES // size - 1 <= len(passed) <= allowed + 1,
+          f"byte flood: {len(passed)} passed; the byte budget allows {allowed:.1f}")
+    check(all("bytes per second" in r.get("reason", "") for r in limited),
+          f"byte flood: a 429 for another reason: {limited[:1]}")
+    await client.request("ping")  # small requests still pass
+
+
 KEEPALIVE_FLOOD = 300
 KEEPALIVES_PER_SECOND = 10  # limits.keepalives_per_second's default; bursts of twice as many
 
@@ -302,7 +334,7 @@ async def too_many_lines(scenario):
 
 
 SCENARIOS = [malformed_json, unknown_request, missing_fields, wrong_types, oversized_message, binary_message,
-             request_flood, keepalive_flood, keepalive_missed, too_many_lines]
+             request_flood, byte_flood, keepalive_flood, keepalive_missed, too_many_lines]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios

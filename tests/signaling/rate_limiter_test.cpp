@@ -41,6 +41,21 @@ TEST(RateLimiter, RefillsAtTheRate) {
   EXPECT_EQ(allowed, 50);
 }
 
+// Bytes: each message takes its size from a bucket of bytes.
+TEST(RateLimiter, CountsUnitsSuchAsBytes) {
+  RateLimiter bytes({1000, 4000});  // 1000 bytes a second, 4000 at once
+  EXPECT_TRUE(bytes.allow(kStart, 2500));
+  EXPECT_FALSE(bytes.allow(kStart, 2000));  // 1500 left: refused, nothing taken
+  EXPECT_TRUE(bytes.allow(kStart, 1500));
+  EXPECT_FALSE(bytes.allow(kStart, 1));
+  EXPECT_FALSE(bytes.allow(kStart + kSecond / 2, 501));
+  EXPECT_TRUE(bytes.allow(kStart + kSecond / 2, 500));
+  // More than the bucket holds never passes, even full, and does not overflow.
+  EXPECT_FALSE(bytes.allow(kStart + 3600 * kSecond, 4001));
+  EXPECT_FALSE(bytes.allow(kStart + 3600 * kSecond, std::numeric_limits<uint64_t>::max()));
+  EXPECT_TRUE(bytes.allow(kStart + 3600 * kSecond, 4000));
+}
+
 TEST(RateLimiter, LongIdleDoesNotExceedTheBurst) {
   RateLimiter limiter({50, 100});
   ASSERT_EQ(allowed_at(limiter, kStart, 100), 100);
