@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,20 @@ std::optional<int> parse_arguments(int argc, char** argv, Options& options) {
   return std::nullopt;
 }
 
+// The folder of the page when neither the config nor the environment names
+// one: next to an installed binary (<prefix>/bin/partyline serves
+// <prefix>/share/partyline/web), else the source tree's web/ (a build-tree
+// binary).
+std::string default_web_root() {
+  std::error_code error;
+  const std::filesystem::path binary = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const std::filesystem::path installed = binary.parent_path().parent_path() / PARTYLINE_INSTALLED_WEB_SUBDIR;
+    if (std::filesystem::is_regular_file(installed / "index.html", error)) return installed.string();
+  }
+  return PARTYLINE_DEFAULT_WEB_ROOT;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,7 +83,7 @@ int main(int argc, char** argv) {
   if (auto exit_code = parse_arguments(argc, argv, options)) return *exit_code;
 
   partyline::core::Config config;
-  config.http.web_root = PARTYLINE_DEFAULT_WEB_ROOT;
+  config.http.web_root = default_web_root();
   if (!options.config_file.empty()) {
     if (auto status = partyline::core::apply_config_file(config, options.config_file); !status) {
       std::fprintf(stderr, "partyline: %s\n", status.error().message.c_str());
