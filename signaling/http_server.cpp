@@ -128,7 +128,10 @@ Status HttpServer::start() {
                                  MHD_OPTION_ARRAY, tls->items.data(),
                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
                                  MHD_OPTION_UNESCAPE_CALLBACK, &HttpServer::unescape, this,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, kHttpIdleTimeoutSeconds, MHD_OPTION_END));
+                                 MHD_OPTION_CONNECTION_TIMEOUT, kHttpIdleTimeoutSeconds,
+                                 MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, options_.max_connections_per_address,
+                                 MHD_OPTION_END));
   if (!daemon_) {
     std::lock_guard lock(log_mutex_);
     std::string reason = last_mhd_message_.empty() ? "libmicrohttpd could not start" : last_mhd_message_;

@@ -31,6 +31,11 @@ struct HttpServerOptions {
   std::filesystem::path web_root;         // empty: no static files (every GET is 404)
   std::string websocket_path = "/ws";
   TlsCredentials tls;                     // set: HTTPS and WSS only (tls_files.hpp)
+  // Connections held at once (upgraded WebSockets included) and per remote
+  // address (0: none). libmicrohttpd's own default is about 1,000 in all,
+  // which idle connections from one address could fill.
+  unsigned max_connections = 10000;
+  unsigned max_connections_per_address = 256;
 };
 
 // A successful upgrade: the socket (released through MHD when destroyed),

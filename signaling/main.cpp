@@ -3,6 +3,7 @@
 // SIGTERM (every PeerConnection is closed, exit status 0).
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -76,6 +77,19 @@ std::string default_web_root() {
   return PARTYLINE_DEFAULT_WEB_ROOT;
 }
 
+// Every connection and every participant's sockets are descriptors: the
+// soft limit (often 1024) is raised to the hard one, which the administrator
+// set for the service.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    PL_LOG(kDebug, "server") << "open file limit raised from " << before << " to " << limit.rlim_cur;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +128,7 @@ int main(int argc, char** argv) {
   sigaddset(&shutdown_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
   // Their default action kills the process without a close frame or a
   // hangup to anyone; a service manager's or a stray `kill -HUP` must not
   // end every call. The server logs to stderr, so there is no log to reopen.

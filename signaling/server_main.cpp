@@ -43,6 +43,8 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.idle_timeout_ms = config.signaling.idle_timeout_ms;
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;
   options.max_sessions = config.limits.max_sessions;
+  options.max_connections = config.http.max_connections;
+  options.max_connections_per_address = config.http.max_connections_per_address;
   options.auth.jwt_secret = config.auth.jwt_secret;
   options.auth.jwt_issuer = config.auth.jwt_issuer;
   options.auth.allow_anonymous = config.auth.allow_anonymous;

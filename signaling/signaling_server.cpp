@@ -14,6 +14,8 @@ HttpServerOptions http_options(const SignalingOptions& options) {
   http.port = options.port;
   http.web_root = options.web_root;
   http.tls = options.tls;
+  http.max_connections = options.max_connections;
+  http.max_connections_per_address = options.max_connections_per_address;
   return http;
 }
 

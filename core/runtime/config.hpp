@@ -31,7 +31,11 @@ struct Config {
   struct Http {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 8088;
-    std::string web_root;  // default: the source tree's web/ folder
+    std::string web_root;  // default: the installed page, else the source tree's web/ folder
+    // TCP connections the listener holds at once (WebSockets included), and
+    // from one remote address (0: no per-address limit, e.g. behind a proxy).
+    unsigned max_connections = 10000;
+    unsigned max_connections_per_address = 256;
     // HTTPS and WSS when both are set (PEM files); plain HTTP otherwise.
     std::string tls_certificate_file;
     std::string tls_private_key_file;

@@ -18,12 +18,23 @@ with aiortc peers and WebSocket clients.
   the reader leaves the line, having received fewer than were sent; the
   sender stays served. Prints the server's RSS before and after.
 
+- connection_exhaustion: 2,000 idle TCP connections from ten other
+  loopback addresses (100 of them trickling a byte now and then) while a
+  new client connects and is served and an existing one answers; none of
+  them is closed (they are within http.max_connections and the
+  per-address limit); then 300 from one address: at least 44 are refused
+  (http.max_connections_per_address 256), and clients are still served.
+  libmicrohttpd's default limit of about 1,020 locked everyone out before.
+
 Run through run_e2e.sh with faults.json (lines.json plus ice.setup_timeout_ms
 3000). `lines_faults.py SCENARIO...` runs only those.
 """
 
 import os
 import re
+import resource
+import select
+import socket
 import sys
 import time
 
@@ -117,7 +128,80 @@ async def slow_reader(scenario):
           f"get_line still lists the reader: {line}")
 
 
-SCENARIOS = [ghost_occupant, slow_reader]
+def open_idle_connections(address, count):
+    """`count` TCP connections to the server from `address` (another
+    loopback address), left idle."""
+    port = int(os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws").rsplit(":", 1)[1].split("/")[0])
+    sockets = []
+    for _ in range(count):
+        connection = socket.socket()
+        connection.bind((address, 0))
+        connection.connect(("127.0.0.1", port))
+        sockets.append(connection)
+    return sockets
+
+
+def closed_by_server(sockets, within_s, enough=None):
+    """How many of `sockets` the server closed (EOF) within `within_s` (or
+    as soon as `enough` were)."""
+    deadline = time.monotonic() + within_s
+    by_fd = {connection.fileno(): connection for connection in sockets}
+    poller = select.poll()  # select() stops at descriptor 1023
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN)
+    closed = set()
+    while time.monotonic() < deadline and len(closed) < (enough or len(sockets)):
+        for fd, _ in poller.poll(100):
+            try:
+                ended = by_fd[fd].recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                ended = True
+            if ended:
+                closed.add(fd)
+                poller.unregister(fd)
+    return len(closed)
+
+
+async def connection_exhaustion(scenario):
+    # About 1,020 idle TCP connections (libmicrohttpd's default limit) locked
+    # every new client out. With http.max_connections (10000) and the open
+    # file limit raised, 2,000 idle or trickling connections from ten other
+    # addresses leave room: a new client connects and is served, and an
+    # existing session too. One address alone gets at most
+    # http.max_connections_per_address (256).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    alice = await scenario.connect("alice.exhaust")
+    held = []
+    try:
+        for n in range(10):
+            held += open_idle_connections(f"127.0.0.{n + 2}", 200)
+        for connection in held[:100]:  # trickling: a byte of a request line each
+            connection.send(b"G")
+        started = time.monotonic()
+        late = await scenario.connect("late.exhaust")
+        await late.request("ping")
+        served_s = time.monotonic() - started
+        await alice.request("ping")
+        for connection in held[:100]:
+            connection.send(b"E")
+        closed = closed_by_server(held, 1.0)
+        print(f"    {len(held)} idle connections from 10 addresses (100 trickling): a new client served in "
+              f"{served_s * 1000:.0f} ms; {closed} of them closed by the server meanwhile", flush=True)
+        check(closed == 0, f"the server closed {closed} connections that were within every limit")
+        crowd = open_idle_connections("127.0.0.20", 300)
+        held += crowd
+        refused = closed_by_server(crowd, 10.0, enough=300 - 256)
+        print(f"    300 connections from one address: {refused} closed by the server at once", flush=True)
+        check(refused >= 300 - 256, f"only {refused} of 300 connections from one address were refused (limit 256)")
+        await (await scenario.connect("after.exhaust")).request("ping")
+    finally:
+        for connection in held:
+            connection.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+SCENARIOS = [ghost_occupant, slow_reader, connection_exhaustion]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios

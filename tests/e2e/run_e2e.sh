@@ -104,6 +104,10 @@ if [[ " ${tests[*]} " == *" plugin_tone_chromium "* && ! -f "$(tone_plugin_folde
   exit 2
 fi
 
+# Tests holding thousands of connections (lines_faults) need descriptors on
+# both sides: as root the limit is raised, otherwise taken up to the hard one.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
 out="${PARTYLINE_E2E_OUT:-$here/out}"  # several runs at once: give each its own
 mkdir -p "$out"
 passed=0
