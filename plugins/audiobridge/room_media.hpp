@@ -23,9 +23,13 @@
 #include "media_time.hpp"
 #include "opus_codec.hpp"
 #include "room_mixer.hpp"
-#include "rtp_packet.hpp"
+#include "plugin_rtp.hpp"
 
 namespace audiobridge {
+
+using plugin_rtp::kRtpHeaderBytes;
+using plugin_rtp::parse_rtp;
+using plugin_rtp::write_rtp_header;
 
 // What the room asks of the host, about one participant's handle.
 class MediaPort {

@@ -5,9 +5,11 @@
 #include <string_view>
 
 #include "opus_packet.hpp"
-#include "rtp_header.hpp"
+#include "plugin_rtp.hpp"
 
 namespace recorder {
+
+using plugin_rtp::parse_rtp;
 
 namespace {
 

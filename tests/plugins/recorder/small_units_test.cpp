@@ -1,4 +1,4 @@
-// The small pieces: RTP header parsing, Opus TOC durations and OpusHead,
+// The small pieces: Opus TOC durations and OpusHead,
 // stream announcements through a ring slot, and the SPSC ring itself.
 #include <gtest/gtest.h>
 
@@ -8,34 +8,10 @@
 
 #include "media_item.hpp"
 #include "opus_packet.hpp"
-#include "rtp_header.hpp"
 #include "spsc_ring.hpp"
 
 namespace recorder {
 namespace {
-
-TEST(RtpHeaderTest, FindsThePayloadPastCsrcsExtensionAndPadding) {
-  std::vector<uint8_t> packet = {0xb1, 0xe0, 0x01, 0x02, 0, 0, 0x10, 0x00, 1, 2, 3, 4,  // V2 P X CC=1, M, PT 96
-                                 9, 9, 9, 9,                                              // CSRC
-                                 0xbe, 0xde, 0x00, 0x01, 0x10, 0xff, 0, 0,                // one-word extension
-                                 0xaa, 0xbb,                                              // payload
-                                 0, 2};                                                   // padding 2
-  const auto view = parse_rtp(packet);
-  ASSERT_TRUE(view);
-  EXPECT_TRUE(view->marker);
-  EXPECT_EQ(view->payload_type, 96);
-  EXPECT_EQ(view->sequence, 0x0102);
-  EXPECT_EQ(view->timestamp, 0x1000u);
-  ASSERT_EQ(view->payload.size(), 2u);
-  EXPECT_EQ(view->payload[0], 0xaa);
-}
-
-TEST(RtpHeaderTest, RefusesWhatIsNotRtp) {
-  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>(11, 0x80)));                          // short
-  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));  // version 1
-  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));  // CSRC past the end
-  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 20}));  // padding too long
-}
 
 TEST(OpusPacketTest, DurationFromTheToc) {
   struct Case {

@@ -1,28 +1,30 @@
-// The RTP the bridge reads and writes (RFC 3550 section 5.1): what a
-// participant's packet says (sequence number, timestamp, the Opus payload,
-// and its RFC 6464 audio level when the client sends that header extension,
-// RFC 8285), and the header of a packet of the mix. The host puts the
-// server's SSRC in what the bridge sends, so the header written here leaves
-// it zero.
+// The RTP the in-tree plugins read and write (RFC 3550 section 5.1): what a
+// packet says (sequence number, timestamp, payload type, marker, where the
+// payload is past CSRCs, a header extension and padding, and the RFC 6464
+// audio level when asked for its RFC 8285 extension id), and a plain header
+// for a packet a plugin sends (the host puts in the server's SSRC, so it is
+// left zero). One reader for the recorder and the audio bridge; like them,
+// it sees only the public plugin header's world.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
 
-namespace audiobridge {
+namespace plugin_rtp {
 
-struct RtpIn {
+struct RtpView {
   uint16_t sequence = 0;
   uint32_t timestamp = 0;
   uint8_t payload_type = 0;
+  bool marker = false;
   std::span<const uint8_t> payload;
   int audio_level = -1;  // RFC 6464 level 0..127 (0 loudest), -1 when absent
 };
 
 // nullopt for anything that is not a well-formed RTP packet. `level_id` is
 // the negotiated id of the audio level extension (0: none negotiated).
-std::optional<RtpIn> parse_rtp(std::span<const uint8_t> packet, int level_id);
+std::optional<RtpView> parse_rtp(std::span<const uint8_t> packet, int level_id = 0);
 
 inline constexpr size_t kRtpHeaderBytes = 12;
 
@@ -31,4 +33,4 @@ inline constexpr size_t kRtpHeaderBytes = 12;
 void write_rtp_header(std::span<uint8_t> out, uint8_t payload_type, bool marker, uint16_t sequence,
                       uint32_t timestamp);
 
-}  // namespace audiobridge
+}  // namespace plugin_rtp

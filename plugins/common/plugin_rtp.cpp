@@ -1,6 +1,6 @@
-#include "rtp_packet.hpp"
+#include "plugin_rtp.hpp"
 
-namespace audiobridge {
+namespace plugin_rtp {
 
 namespace {
 
@@ -44,12 +44,13 @@ int find_level(uint16_t profile, std::span<const uint8_t> block, int level_id) {
 
 }  // namespace
 
-std::optional<RtpIn> parse_rtp(std::span<const uint8_t> packet, int level_id) {
+std::optional<RtpView> parse_rtp(std::span<const uint8_t> packet, int level_id) {
   if (packet.size() < kRtpHeaderBytes || (packet[0] >> 6) != 2) return std::nullopt;
   const bool padding = (packet[0] & 0x20) != 0;
   const bool extension = (packet[0] & 0x10) != 0;
   const size_t csrc_count = packet[0] & 0x0F;
-  RtpIn rtp;
+  RtpView rtp;
+  rtp.marker = (packet[1] & 0x80) != 0;
   rtp.payload_type = packet[1] & 0x7F;
   rtp.sequence = read16(&packet[2]);
   rtp.timestamp = read32(&packet[4]);
@@ -87,4 +88,4 @@ void write_rtp_header(std::span<uint8_t> out, uint8_t payload_type, bool marker,
   for (size_t i = 8; i < kRtpHeaderBytes; ++i) out[i] = 0;
 }
 
-}  // namespace audiobridge
+}  // namespace plugin_rtp

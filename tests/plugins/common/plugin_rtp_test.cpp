@@ -9,9 +9,9 @@
 #include <initializer_list>
 #include <vector>
 
-#include "rtp_packet.hpp"
+#include "plugin_rtp.hpp"
 
-namespace audiobridge {
+namespace plugin_rtp {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
@@ -41,11 +41,11 @@ Bytes with_extension(uint16_t profile, std::initializer_list<uint8_t> block) {
   return packet + std::initializer_list<uint8_t>{0xA1, 0xA2, 0xA3};
 }
 
-Bytes payload_of(const RtpIn& rtp) { return Bytes(rtp.payload.begin(), rtp.payload.end()); }
+Bytes payload_of(const RtpView& rtp) { return Bytes(rtp.payload.begin(), rtp.payload.end()); }
 
 const Bytes kPayload = {0xA1, 0xA2, 0xA3};
 
-TEST(RtpPacketTest, APlainPacketGivesItsFieldsAndThePayloadAfterTheHeader) {
+TEST(PluginRtpTest, APlainPacketGivesItsFieldsAndThePayloadAfterTheHeader) {
   const Bytes packet = header() + std::initializer_list<uint8_t>{0xA1, 0xA2, 0xA3};
   const auto rtp = parse_rtp(packet, kLevelId);
   ASSERT_TRUE(rtp.has_value());
@@ -58,20 +58,20 @@ TEST(RtpPacketTest, APlainPacketGivesItsFieldsAndThePayloadAfterTheHeader) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, TheMarkerBitIsNotPartOfThePayloadType) {
+TEST(PluginRtpTest, TheMarkerBitIsNotPartOfThePayloadType) {
   const Bytes packet = header(0, 0x80 | 96) + std::initializer_list<uint8_t>{0xA1};
   const auto rtp = parse_rtp(packet, 0);
   ASSERT_TRUE(rtp.has_value());
   EXPECT_EQ(rtp->payload_type, 96);
 }
 
-TEST(RtpPacketTest, AHeaderAloneHasAnEmptyPayload) {
+TEST(PluginRtpTest, AHeaderAloneHasAnEmptyPayload) {
   const auto rtp = parse_rtp(header(), 0);
   ASSERT_TRUE(rtp.has_value());
   EXPECT_TRUE(rtp->payload.empty());
 }
 
-TEST(RtpPacketTest, CsrcsAreSkipped) {
+TEST(PluginRtpTest, CsrcsAreSkipped) {
   // CC = 2: two 4-byte CSRCs between the header and the payload.
   const Bytes packet = header(0x02) + std::initializer_list<uint8_t>{1, 1, 1, 1, 2, 2, 2, 2, 0xA1, 0xA2, 0xA3};
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -79,7 +79,7 @@ TEST(RtpPacketTest, CsrcsAreSkipped) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, OneByteExtensionGivesTheLevelAndIgnoresTheVoiceActivityBit) {
+TEST(PluginRtpTest, OneByteExtensionGivesTheLevelAndIgnoresTheVoiceActivityBit) {
   // id 3, L 0 (one byte): V set, level 42; then two padding bytes.
   const Bytes packet = with_extension(0xBEDE, {0x30, 0x80 | 42, 0x00, 0x00});
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -88,7 +88,7 @@ TEST(RtpPacketTest, OneByteExtensionGivesTheLevelAndIgnoresTheVoiceActivityBit) 
   EXPECT_EQ(payload_of(*rtp), kPayload);  // the block is skipped
 }
 
-TEST(RtpPacketTest, OneByteExtensionSkipsOtherIdsToFindTheLevel) {
+TEST(PluginRtpTest, OneByteExtensionSkipsOtherIdsToFindTheLevel) {
   // id 1 with 3 bytes of data, then id 3 (the level, 21), then padding.
   const Bytes packet = with_extension(0xBEDE, {0x12, 0x7F, 0x7F, 0x7F, 0x30, 21, 0x00, 0x00});
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -98,12 +98,12 @@ TEST(RtpPacketTest, OneByteExtensionSkipsOtherIdsToFindTheLevel) {
   EXPECT_EQ(parse_rtp(packet, 1)->audio_level, 0x7F);
 }
 
-TEST(RtpPacketTest, OneByteExtensionSkipsPaddingBytesBetweenElements) {
+TEST(PluginRtpTest, OneByteExtensionSkipsPaddingBytesBetweenElements) {
   const Bytes packet = with_extension(0xBEDE, {0x00, 0x00, 0x30, 7});
   EXPECT_EQ(parse_rtp(packet, kLevelId)->audio_level, 7);
 }
 
-TEST(RtpPacketTest, OneByteExtensionStopsAtTheReservedId15) {
+TEST(PluginRtpTest, OneByteExtensionStopsAtTheReservedId15) {
   // RFC 8285 section 4.2: id 15 ends the parsing, so the level after it is not read.
   const Bytes packet = with_extension(0xBEDE, {0xF0, 0x00, 0x30, 7});
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -112,7 +112,7 @@ TEST(RtpPacketTest, OneByteExtensionStopsAtTheReservedId15) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, TwoByteExtensionGivesTheLevel) {
+TEST(PluginRtpTest, TwoByteExtensionGivesTheLevel) {
   // 0x1000 with appbits 0 and 0x100F with appbits 15: both are the two-byte form.
   // id 7 with 2 bytes, then id 3 with 1 byte (V set, level 5), then padding.
   for (uint16_t profile : {0x1000, 0x100F}) {
@@ -124,7 +124,7 @@ TEST(RtpPacketTest, TwoByteExtensionGivesTheLevel) {
   }
 }
 
-TEST(RtpPacketTest, AnUnknownExtensionProfileIsSkippedWithoutALevel) {
+TEST(PluginRtpTest, AnUnknownExtensionProfileIsSkippedWithoutALevel) {
   const Bytes packet = with_extension(0xABCD, {0x30, 42, 0x00, 0x00});
   const auto rtp = parse_rtp(packet, kLevelId);
   ASSERT_TRUE(rtp.has_value());
@@ -132,7 +132,7 @@ TEST(RtpPacketTest, AnUnknownExtensionProfileIsSkippedWithoutALevel) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, LevelIdZeroMeansNoLevelEvenWhenOneIsSent) {
+TEST(PluginRtpTest, LevelIdZeroMeansNoLevelEvenWhenOneIsSent) {
   const Bytes packet = with_extension(0xBEDE, {0x30, 42, 0x00, 0x00});
   const auto rtp = parse_rtp(packet, 0);
   ASSERT_TRUE(rtp.has_value());
@@ -140,7 +140,7 @@ TEST(RtpPacketTest, LevelIdZeroMeansNoLevelEvenWhenOneIsSent) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, AnElementLongerThanItsBlockGivesNoLevelButThePacketParses) {
+TEST(PluginRtpTest, AnElementLongerThanItsBlockGivesNoLevelButThePacketParses) {
   // One-byte form: id 3 claims 4 bytes (L 3) with only 3 left in the block.
   const Bytes one_byte = with_extension(0xBEDE, {0x33, 42, 0x00, 0x00});
   // Two-byte form: id 3 claims 9 bytes in a 4-byte block.
@@ -155,7 +155,7 @@ TEST(RtpPacketTest, AnElementLongerThanItsBlockGivesNoLevelButThePacketParses) {
   }
 }
 
-TEST(RtpPacketTest, RtpPaddingIsRemovedFromThePayload) {
+TEST(PluginRtpTest, RtpPaddingIsRemovedFromThePayload) {
   // P set; the last byte counts the padding bytes, itself included.
   const Bytes packet = header(0x20) + std::initializer_list<uint8_t>{0xA1, 0xA2, 0xA3, 0x00, 0x00, 0x03};
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -163,7 +163,7 @@ TEST(RtpPacketTest, RtpPaddingIsRemovedFromThePayload) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, PaddingAfterAnExtensionIsRemovedToo) {
+TEST(PluginRtpTest, PaddingAfterAnExtensionIsRemovedToo) {
   Bytes packet = with_extension(0xBEDE, {0x30, 42, 0x00, 0x00}) + std::initializer_list<uint8_t>{0x00, 0x02};
   packet[0] |= 0x20;
   const auto rtp = parse_rtp(packet, kLevelId);
@@ -172,14 +172,14 @@ TEST(RtpPacketTest, PaddingAfterAnExtensionIsRemovedToo) {
   EXPECT_EQ(payload_of(*rtp), kPayload);
 }
 
-TEST(RtpPacketTest, PaddingThatFillsThePayloadLeavesItEmpty) {
+TEST(PluginRtpTest, PaddingThatFillsThePayloadLeavesItEmpty) {
   const Bytes packet = header(0x20) + std::initializer_list<uint8_t>{0x00, 0x00, 0x03};
   const auto rtp = parse_rtp(packet, 0);
   ASSERT_TRUE(rtp.has_value());
   EXPECT_TRUE(rtp->payload.empty());
 }
 
-TEST(RtpPacketTest, MalformedPacketsAreRefused) {
+TEST(PluginRtpTest, MalformedPacketsAreRefused) {
   struct Case {
     const char* what;
     Bytes packet;
@@ -211,7 +211,7 @@ TEST(RtpPacketTest, MalformedPacketsAreRefused) {
   for (const Case& c : cases) EXPECT_FALSE(parse_rtp(c.packet, kLevelId).has_value()) << c.what;
 }
 
-TEST(RtpPacketTest, WrittenHeadersParseBackWithTheirFields) {
+TEST(PluginRtpTest, WrittenHeadersParseBackWithTheirFields) {
   struct Case {
     uint8_t payload_type;
     bool marker;
@@ -236,11 +236,35 @@ TEST(RtpPacketTest, WrittenHeadersParseBackWithTheirFields) {
   }
 }
 
-TEST(RtpPacketTest, AnOutOfRangePayloadTypeCannotSetTheMarkerBit) {
+TEST(PluginRtpTest, AnOutOfRangePayloadTypeCannotSetTheMarkerBit) {
   Bytes packet(kRtpHeaderBytes);
   write_rtp_header(packet, 0xFF, false, 1, 1);
   EXPECT_EQ(packet[1], 0x7F);
 }
 
+// The recorder's cases, from when it had a reader of its own.
+TEST(PluginRtpTest, FindsThePayloadPastCsrcsExtensionAndPadding) {
+  std::vector<uint8_t> packet = {0xb1, 0xe0, 0x01, 0x02, 0, 0, 0x10, 0x00, 1, 2, 3, 4,  // V2 P X CC=1, M, PT 96
+                                 9, 9, 9, 9,                                              // CSRC
+                                 0xbe, 0xde, 0x00, 0x01, 0x10, 0xff, 0, 0,                // one-word extension
+                                 0xaa, 0xbb,                                              // payload
+                                 0, 2};                                                   // padding 2
+  const auto view = parse_rtp(packet);
+  ASSERT_TRUE(view);
+  EXPECT_TRUE(view->marker);
+  EXPECT_EQ(view->payload_type, 96);
+  EXPECT_EQ(view->sequence, 0x0102);
+  EXPECT_EQ(view->timestamp, 0x1000u);
+  ASSERT_EQ(view->payload.size(), 2u);
+  EXPECT_EQ(view->payload[0], 0xaa);
+}
+
+TEST(PluginRtpTest, RefusesWhatIsNotRtp) {
+  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>(11, 0x80)));                          // short
+  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));  // version 1
+  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));  // CSRC past the end
+  EXPECT_FALSE(parse_rtp(std::vector<uint8_t>{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 20}));  // padding too long
+}
+
 }  // namespace
-}  // namespace audiobridge
+}  // namespace plugin_rtp
