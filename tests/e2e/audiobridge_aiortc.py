@@ -91,6 +91,17 @@ def check(condition, message):
         raise TestFailure(message)
 
 
+def holds(data, expected):
+    """`data` has every field of `expected` with that value (nested objects
+    likewise); fields the protocol does not name are let through."""
+    if isinstance(expected, dict):
+        return isinstance(data, dict) and all(key in data and holds(data[key], value)
+                                              for key, value in expected.items())
+    if isinstance(expected, bool) or isinstance(data, bool):
+        return data is expected  # True is not 1 here
+    return data == expected
+
+
 async def expect_error(awaitable, code, mentions=None):
     """Awaits a request that must fail with `code` (and a reason naming
     `mentions`); returns the RequestError."""
@@ -347,7 +358,7 @@ class Bridge:
         created = await bridge(creator, self.creator_handle, {
             "request": "create", "room": ROOM, "description": "three tones", "max_participants": 3,
             "talk_threshold": 40, "talk_hold_ms": HOLD_MS})
-        check(created == {"audiobridge": "created", "room": ROOM}, f"create: {created}")
+        check(holds(created, {"audiobridge": "created", "room": ROOM}), f"create: {created}")
         for frequency in TONES:
             p = await Participant.connect(frequency)
             joined_at = time.monotonic()
@@ -364,8 +375,8 @@ class Bridge:
             for q in earlier:
                 _, data = await q.wait_event("joined", lambda d: (d.get("participant") or {}).get("id") == p.id,
                                              since=joined_at)
-                check(data.get("room") == ROOM and data["participant"] == {"id": p.id, "display": p.display,
-                                                                           "muted": False},
+                check(holds(data, {"room": ROOM, "participant": {"id": p.id, "display": p.display,
+                                                                  "muted": False}}),
                       f"{q} saw {p} join as {data}")
             self.participants.append(p)
             self.by_tone[frequency] = p
@@ -418,8 +429,8 @@ async def mute(room):
         for p in room.participants:
             _, data = await p.wait_event("muted", lambda d: (d.get("participant") or {}).get("id") == p660.id,
                                          since=since)
-            check(data.get("room") == ROOM and data["participant"] == {"id": p660.id, "display": p660.display,
-                                                                       "muted": muted},
+            check(holds(data, {"room": ROOM, "participant": {"id": p660.id, "display": p660.display,
+                                                              "muted": muted}}),
                   f"{p} got {data} after 660's configure muted {muted}")
         listener_checks = []
         for listener in others:
@@ -502,7 +513,7 @@ async def bad_input(room):
         return await bridge(mallory, handle, body, jsep)
 
     created = await ask({"request": "create", "room": SPARE_ROOM})
-    check(created == {"audiobridge": "created", "room": SPARE_ROOM}, f"create {SPARE_ROOM}: {created}")
+    check(holds(created, {"audiobridge": "created", "room": SPARE_ROOM}), f"create {SPARE_ROOM}: {created}")
     offer = await audio_offer()
     cases = [
         ("join an unknown room", ask({"request": "join", "room": "no-such-room", "display": "m"}, offer), 404, None),
@@ -549,7 +560,7 @@ async def bad_input(room):
     check(entry.get("muted") is False and entry.get("gain") == 1 and entry.get("display") == p440.display,
           f"440 after rejected configures: {entry}")
     destroyed = await ask({"request": "destroy", "room": SPARE_ROOM})
-    check(destroyed == {"audiobridge": "destroyed", "room": SPARE_ROOM}, f"destroy {SPARE_ROOM}: {destroyed}")
+    check(holds(destroyed, {"audiobridge": "destroyed", "room": SPARE_ROOM}), f"destroy {SPARE_ROOM}: {destroyed}")
     await mallory.request("detach", handle=handle)
     await check_mixes(room.participants, "after bad input")
 
@@ -557,7 +568,7 @@ async def bad_input(room):
 async def leave(room):
     rooms = (await room.creator_request({"request": "list"})).get("rooms", [])
     entry = next((r for r in rooms if r.get("room") == ROOM), None)
-    check(entry == {"room": ROOM, "description": "three tones", "participants": 3, "max_participants": 3},
+    check(holds(entry, {"room": ROOM, "description": "three tones", "participants": 3, "max_participants": 3}),
           f"list: {rooms}")
     listed = await room.creator_request({"request": "listparticipants", "room": ROOM})
     check(listed.get("audiobridge") == "participants" and listed.get("room") == ROOM, f"listparticipants: {listed}")
@@ -574,20 +585,20 @@ async def leave(room):
     stay = [p for p in room.participants if p is not p880]
     since = time.monotonic()
     reply = await p880.request({"request": "leave"})
-    check(reply == {"audiobridge": "left", "room": ROOM, "id": p880.id}, f"leave: {reply}")
+    check(holds(reply, {"audiobridge": "left", "room": ROOM, "id": p880.id}), f"leave: {reply}")
     for p in stay:
         _, data = await p.wait_event("left", lambda d: (d.get("participant") or {}).get("id") == p880.id, since=since)
-        check(data == {"audiobridge": "left", "room": ROOM, "participant": {"id": p880.id, "display": p880.display}},
-              f"{p}: left event {data}")
+        expected = {"audiobridge": "left", "room": ROOM, "participant": {"id": p880.id, "display": p880.display}}
+        check(holds(data, expected), f"{p}: left event {data}")
     await asyncio.gather(*(wait_until_mix(p, [next(q.frequency for q in stay if q is not p)], [880, p.frequency],
                                           "880 left") for p in stay))
     await expect_error(p880.request({"request": "leave"}), 409)
     since = time.monotonic()
     destroyed = await room.creator_request({"request": "destroy", "room": ROOM})
-    check(destroyed == {"audiobridge": "destroyed", "room": ROOM}, f"destroy: {destroyed}")
+    check(holds(destroyed, {"audiobridge": "destroyed", "room": ROOM}), f"destroy: {destroyed}")
     for p in stay:
         _, data = await p.wait_event("destroyed", since=since)
-        check(data == {"audiobridge": "destroyed", "room": ROOM}, f"{p}: destroyed event {data}")
+        check(holds(data, {"audiobridge": "destroyed", "room": ROOM}), f"{p}: destroyed event {data}")
     await expect_error(room.creator_request({"request": "listparticipants", "room": ROOM}), 404)
 
 
