@@ -2,6 +2,8 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -106,6 +108,12 @@ WebSocketConnection::~WebSocketConnection() {
 void WebSocketConnection::start(Handlers handlers) {
   handlers_ = std::move(handlers);
   last_activity_us_ = g_get_monotonic_time();
+  // Responses and events are small and answer something at once: with
+  // Nagle's algorithm a frame written while the previous one is unacknowledged
+  // waits for the peer's delayed ACK (about 40 ms on Linux). Fails harmlessly
+  // on a socket that is not TCP (the TLS proxy's socketpair).
+  const int no_delay = 1;
+  (void)setsockopt(socket_.fd(), IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
 
   static GSourceFuncs io_source_funcs{nullptr, nullptr, &WebSocketConnection::dispatch_io, nullptr, nullptr, nullptr};
   GSource* source = g_source_new(&io_source_funcs, sizeof(IoSource));
@@ -204,9 +212,9 @@ ssize_t WebSocketConnection::recv_callback(wslay_event_context_ptr, uint8_t* buf
   return static_cast<WebSocketConnection*>(self)->receive(buf, len);
 }
 
-ssize_t WebSocketConnection::send_callback(wslay_event_context_ptr, const uint8_t* data, size_t len, int,
+ssize_t WebSocketConnection::send_callback(wslay_event_context_ptr, const uint8_t* data, size_t len, int flags,
                                            void* self) {
-  return static_cast<WebSocketConnection*>(self)->transmit(data, len);
+  return static_cast<WebSocketConnection*>(self)->transmit(data, len, (flags & WSLAY_MSG_MORE) != 0);
 }
 
 void WebSocketConnection::on_msg_recv_callback(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg,
@@ -243,14 +251,17 @@ ssize_t WebSocketConnection::receive(uint8_t* buf, size_t len) {
   return -1;
 }
 
-ssize_t WebSocketConnection::transmit(const uint8_t* data, size_t len) {
+ssize_t WebSocketConnection::transmit(const uint8_t* data, size_t len, bool more) {
   if (!socket_.valid()) {
     wslay_event_set_error(wslay_.get(), WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
+  // wslay hands over a frame's header and its payload in two calls; MSG_MORE
+  // on the header lets the kernel put both in one segment.
+  const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
   ssize_t n;
   do {
-    n = ::send(socket_.fd(), data, len, MSG_NOSIGNAL);
+    n = ::send(socket_.fd(), data, len, flags);
   } while (n < 0 && errno == EINTR);
   if (n >= 0) return n;
   bool would_block = errno == EAGAIN || errno == EWOULDBLOCK;

@@ -113,7 +113,7 @@ class WebSocketConnection {
 
   bool on_io(GIOCondition ready);  // false once finished
   ssize_t receive(uint8_t* buf, size_t len);
-  ssize_t transmit(const uint8_t* data, size_t len);
+  ssize_t transmit(const uint8_t* data, size_t len, bool more);
   void on_message(const wslay_event_on_msg_recv_arg& arg);
   void update_io();
   void start_draining();

@@ -4,6 +4,7 @@
 // file gives the pl_host. Private to core/plugins.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -89,7 +90,7 @@ struct pl_handle {
   std::shared_ptr<partyline::core::PeerConnectionHandle> peer;
   partyline::core::EventLoop* worker = nullptr;
   std::optional<size_t> worker_index;
-  bool retiring = false;
+  std::atomic<bool> retiring = false;  // written on the signaling thread, read on the worker too
   partyline::core::PluginMedia* media = nullptr;
   partyline::core::HandleMedia media_sink{*this};
   // API 1.2: the line it occupies as the signaling thread knows it ("" for
@@ -131,5 +132,10 @@ int host_line_request_keyframe(pl_handle* handle, uint32_t stream);
 int host_line_nack(pl_handle* handle, uint32_t stream, const uint16_t* sequence_numbers, size_t count);
 int host_start_timer(pl_handle* handle, uint32_t period_ms);
 int host_stop_timer(pl_handle* handle);
+
+// The host services of API 1.3 (plugin_host_threads.cpp).
+int host_media_thread(pl_handle* handle);
+int host_use_media_thread(pl_handle* handle, int index);
+int host_run_on_media_thread(pl_handle* handle, void (*fn)(void*, void*, void*), void* arg);
 
 }  // namespace partyline::core

@@ -158,7 +158,10 @@ void PluginHost::load() {
                                   &host_line_request_keyframe,
                                   &host_line_nack,
                                   &host_start_timer,
-                                  &host_stop_timer};
+                                  &host_stop_timer,
+                                  &host_media_thread,
+                                  &host_use_media_thread,
+                                  &host_run_on_media_thread};
     plugin->context.name = abi.name;
     auto config = settings_.config_json.find(name);
     const std::string config_json = config != settings_.config_json.end() ? config->second : "{}";
@@ -301,10 +304,15 @@ void PluginHost::retire_handle(const std::string& handle_id, bool wait) {
     destroy_handle(handle_id);
     return;
   }
-  handle.worker->post([target = &handle] { target->timer.reset(); });
+  handle.worker->post([target = &handle] {
+    target->timer.reset();
+    const pl_plugin& abi = target->plugin->library.plugin();
+    if (auto released = PL_CALLBACK(abi, media_thread_released)) released(target->plugin->state, target->state);
+  });
   // The worker runs its queue in order: the PeerConnection's close (this
-  // one, or an earlier close_media's), the line seat's end and the timer's
-  // run before the marker, so no media or timer callback of the handle can
+  // one, or an earlier close_media's), the line seat's end, tasks of
+  // run_on_media_thread, the timer's end and media_thread_released run
+  // before the marker, so no media or timer callback of the handle can
   // follow destroy_handle.
   if (wait) {  // shutdown: the worker still runs
     handle.worker->run_sync([] {});

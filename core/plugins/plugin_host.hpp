@@ -131,6 +131,10 @@ class PluginHost {
   int line_leave(pl_handle& handle);
   int start_timer(pl_handle& handle, uint32_t period_ms);
   int stop_timer(pl_handle& handle);
+  // Host services of API 1.3 (plugin_host_threads.cpp), signaling thread.
+  int media_thread(pl_handle& handle);
+  int use_media_thread(pl_handle& handle, int index);
+  int run_on_media_thread(pl_handle& handle, void (*fn)(void*, void*, void*), void* arg);
   // Ends the worker side of the handle's line seat (announcing its streams
   // removed) once the control plane let it go.
   void end_line_seat(pl_handle& handle);
@@ -144,7 +148,8 @@ class PluginHost {
   void destroy_handle(const std::string& handle_id);
   void media_closed(const std::string& handle_id, const char* reason);
   // The worker a handle's media, line seat and timer live on: picked at its
-  // first need and kept, so everything of one handle is ordered on one queue.
+  // first need (or set by use_media_thread) and kept, so everything of one
+  // handle is ordered on one queue (plugin_host_threads.cpp).
   EventLoop& handle_worker(pl_handle& handle);
 
   EventLoop& loop_;

@@ -69,12 +69,6 @@ int host_stop_timer(pl_handle* handle) {
   return handle->host->stop_timer(*handle);
 }
 
-EventLoop& PluginHost::handle_worker(pl_handle& handle) {
-  if (!handle.worker_index) handle.worker_index = media_->workers->pick_index();
-  handle.worker = &media_->workers->worker(*handle.worker_index);
-  return *handle.worker;
-}
-
 int PluginHost::line_join(pl_handle& handle, const pl_line_join& join) {
   if (join.struct_size < offsetof(pl_line_join, publish_audio) + sizeof(join.publish_audio) ||
       join.line_id == nullptr || join.display_name == nullptr) {

@@ -27,16 +27,19 @@
  *     later through push_event.
  *   - negotiated, media_state and line_left also run on the signaling
  *     thread. incoming_rtp, incoming_rtcp, keyframe_requested,
- *     line_stream_added, line_stream_removed, line_rtp and timer run on the
+ *     line_stream_added, line_stream_removed, line_rtp, timer,
+ *     media_thread_released and run_on_media_thread's function run on the
  *     handle's media thread: one of the server's media workers, chosen when
- *     the handle first needs one (negotiate, line_join or start_timer) and
- *     kept for the handle's life, concurrently with the signaling thread's
- *     callbacks (the plugin protects what both touch). They must return in
- *     microseconds: they are on the packet path.
+ *     the handle first needs one (negotiate, line_join, start_timer, or
+ *     use_media_thread for one of another handle) and kept for the handle's
+ *     life, concurrently with the signaling thread's callbacks (the plugin
+ *     protects what both touch). They must return in microseconds: they are
+ *     on the packet path.
  *   - Host services marked [any thread] may be called from any thread,
  *     including the plugin's own; those marked [media thread] only from
- *     inside the handle's media callbacks; the others only from the
- *     signaling thread, inside or outside a callback.
+ *     inside a media callback running on the handle's media thread (its
+ *     own, or, API 1.3, one of another handle sharing that thread); the
+ *     others only from the signaling thread, inside or outside a callback.
  *   - A handle's PeerConnection is closed, and no media callback of it runs
  *     any more, before destroy_handle is called.
  *   - A handle is valid from create_handle until destroy_handle returns.
@@ -58,7 +61,7 @@ extern "C" {
 #endif
 
 #define PARTYLINE_PLUGIN_API_VERSION_MAJOR 1
-#define PARTYLINE_PLUGIN_API_VERSION_MINOR 2
+#define PARTYLINE_PLUGIN_API_VERSION_MINOR 3
 
 /* The symbol every plugin exports (extern "C" in C++), and what marks it
    exported when the plugin builds with hidden visibility. */
@@ -179,8 +182,7 @@ typedef struct pl_host {
    * extensions the m-line did not negotiate, protects and sends it. The
    * packet is copied. Returns PL_OK, 400 (malformed packet, no such m-line,
    * RTX not negotiated), 409 (no PeerConnection) or 503 (not secure yet, or
-   * the socket refused it). [the handle's media thread: inside
-   * incoming_rtp, incoming_rtcp or keyframe_requested only]
+   * the socket refused it). [the handle's media thread]
    */
   int (*send_rtp)(pl_handle* handle, uint32_t mline, const uint8_t* packet, size_t length);
   /* One RTCP compound packet to the client, as is (copied, protected).
@@ -240,6 +242,40 @@ typedef struct pl_host {
      thread but a plugin's own: the signaling thread or the media thread] */
   int (*start_timer)(pl_handle* handle, uint32_t period_ms);
   int (*stop_timer)(pl_handle* handle);
+
+  /* ---- API 1.3: handles sharing a media thread ---- */
+
+  /*
+   * The media thread the handle's media runs on, as an index (0 to the
+   * number of media threads - 1), choosing one for it now if it has none yet
+   * (the host spreads handles over its threads). -1 on a server without
+   * media. [signaling thread]
+   */
+  int (*media_thread)(pl_handle* handle);
+  /*
+   * Puts the handle's media (its PeerConnection's callbacks, its line seat,
+   * its timer, run_on_media_thread) on media thread `index`, a value
+   * media_thread returned for another handle. Handles on one thread never
+   * run their media callbacks at the same time, so a plugin may keep state
+   * that several handles' media touches (a room's mixer) on that thread
+   * without locks, and call send_rtp, line_send_rtp, start_timer and
+   * stop_timer for any of them from any media callback running there. Call
+   * it before the handle's first need of a thread (negotiate, line_join,
+   * start_timer, media_thread, run_on_media_thread). Returns PL_OK, 400 (no
+   * such thread), 409 (the handle runs on another thread already), 501 (no
+   * media). [signaling thread]
+   */
+  int (*use_media_thread)(pl_handle* handle, int index);
+  /*
+   * Calls fn(plugin_state, handle_state, arg) once on the handle's media
+   * thread, after what was queued there before (choosing a thread for the
+   * handle if it has none). When it returns PL_OK, fn runs exactly once,
+   * before media_thread_released and destroy_handle (so `arg` is never
+   * lost); 409 (the handle is being destroyed: fn never runs), 501 (no
+   * media). [signaling thread]
+   */
+  int (*run_on_media_thread)(pl_handle* handle, void (*fn)(void* plugin_state, void* handle_state, void* arg),
+                             void* arg);
 } pl_host;
 
 /* States of a handle's PeerConnection, as media_state reports them. */
@@ -340,6 +376,19 @@ typedef struct pl_plugin {
   void (*line_left)(void* plugin_state, void* handle_state, const char* line_id, const char* reason);
   /* host->start_timer's period elapsed. [media thread] */
   void (*timer)(void* plugin_state, void* handle_state);
+
+  /* ---- API 1.3. May be NULL. ---- */
+
+  /*
+   * The handle is being destroyed (detached, its client gone, the server
+   * stopping): the last call of the handle on its media thread, after its
+   * PeerConnection, line seat and timer ended there and before
+   * destroy_handle runs on the signaling thread. A plugin whose handles
+   * share a thread (use_media_thread) forgets the handle here, so no other
+   * handle's callback on that thread uses it afterwards. Only for handles
+   * that had a media thread. [media thread]
+   */
+  void (*media_thread_released)(void* plugin_state, void* handle_state);
 } pl_plugin;
 
 /* What a plugin defines:
