@@ -8,8 +8,9 @@ Used by audiobridge_aiortc.py; needs Debian's python3-aiortc and numpy.
 - `PcmRecorder`: every decoded frame of a received track with its arrival
   time and RTP timestamp; `window(seconds)` waits for that much audio to
   arrive and returns it laid out by timestamp (a missing frame is silence).
-- `tone_levels`, `noise_floor_dbfs`, `amplitudes_per_window`, `longest_gap`:
-  the measurements (a Hann-windowed DFT at the exact frequency).
+- `analyse` (tone levels and noise floor), `amplitudes_per_window`,
+  `low_runs`, `longest_gap`: the measurements (a Hann-windowed DFT at the
+  exact frequency).
 - `RtpDropper`: drops a seeded-random share of a PeerConnection's outgoing
   RTP (never RTCP) by wrapping its DTLS transport's send.
 
@@ -19,6 +20,7 @@ and through an aiortc-to-aiortc call with a lossy sender, without a server.
 
 import asyncio
 import fractions
+import functools
 import math
 import random
 import time
@@ -52,6 +54,10 @@ class ToneTrack(MediaStreamTrack):
         self.amplitude = FULL_SCALE * 10 ** (level_dbfs / 20)
         self.silent = False
         self.switches = []
+        # (monotonic time, seconds) of each frame more than 5 ms after its
+        # time: how long the event loop stalled the track (the frames then go
+        # out in a burst, and the far end sees a gap).
+        self.late = []
         self._sample = 0
         self._start = None
 
@@ -62,6 +68,10 @@ class ToneTrack(MediaStreamTrack):
         self.switches.append((now, silent))
         return now
 
+    def most_late(self, since):
+        """The most (s) a frame made after `since` (monotonic) came after its time."""
+        return max((late for at, late in self.late if at >= since), default=0.0)
+
     async def recv(self):
         if self.readyState != "live":
             raise MediaStreamError
@@ -71,6 +81,8 @@ class ToneTrack(MediaStreamTrack):
             wait = self._start + self._sample / SAMPLE_RATE - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if wait < -0.005:
+                self.late.append((time.monotonic(), -wait))
         n = numpy.arange(self._sample, self._sample + FRAME_SAMPLES)
         if self.silent:
             samples = numpy.zeros(FRAME_SAMPLES, dtype=numpy.int16)
@@ -94,6 +106,7 @@ class PcmRecorder:
     def __init__(self, track):
         self.frames = []
         self.channel_difference = 0  # largest |left - right| seen
+        self.window_start = 0  # index in `frames` of the last window's first frame
         self.ended = False
         self._changed = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read(track))
@@ -137,6 +150,7 @@ class PcmRecorder:
         by RTP timestamp: a frame that never came is silence. Raises if it
         does not arrive within `timeout` (default 3 x seconds + 5 s)."""
         since = len(self.frames)
+        self.window_start = since
         count = int(round(seconds * SAMPLE_RATE / FRAME_SAMPLES))
         if not await self.wait_frames(count, timeout if timeout is not None else 3 * seconds + 5, since):
             raise AssertionError(f"only {len(self.frames) - since} of {count} audio frames arrived "
@@ -156,36 +170,54 @@ class PcmRecorder:
         return out
 
 
+@functools.lru_cache(maxsize=8)
 def _hann(length):
     return 0.5 - 0.5 * numpy.cos(2 * math.pi * numpy.arange(length) / length)
 
 
-def amplitude_at(pcm, frequency):
+def _spectrum(pcm):
+    """Peak amplitude per rfft bin of the Hann-windowed `pcm`, and the bins' frequencies."""
+    window = _hann(len(pcm))
+    return 2 * numpy.abs(numpy.fft.rfft(pcm * window)) / window.sum(), numpy.fft.rfftfreq(len(pcm), 1 / SAMPLE_RATE)
+
+
+def amplitude_at(pcm, frequency, spectrum=None):
     """Peak amplitude of the `frequency` component of `pcm` (Hann-windowed DFT
-    at exactly that frequency, so any window length works)."""
+    at exactly that frequency, so any window length works; read from
+    `spectrum`, `_spectrum(pcm)`, when the frequency is one of its bins)."""
+    bin_ = frequency * len(pcm) / SAMPLE_RATE
+    if spectrum is not None and abs(bin_ - round(bin_)) < 1e-9:
+        return float(spectrum[round(bin_)])
     window = _hann(len(pcm))
     n = numpy.arange(len(pcm))
     phasor = numpy.exp(-2j * math.pi * frequency * n / SAMPLE_RATE)
     return 2 * abs(numpy.dot(pcm * window, phasor)) / window.sum()
 
 
-def tone_levels(pcm, frequencies):
-    """{frequency: level in dBFS} of each component."""
-    return {frequency: dbfs(amplitude_at(pcm, frequency)) for frequency in frequencies}
-
-
-def noise_floor_dbfs(pcm, tones, low=150.0, high=4000.0, guard=40.0):
-    """The median level (dBFS, as a sine's peak) of the spectrum's bins between
-    `low` and `high` Hz, leaving out `guard` Hz around each tone and its
-    harmonics: what is neither the tones nor their distortion."""
-    window = _hann(len(pcm))
-    spectrum = 2 * numpy.abs(numpy.fft.rfft(pcm * window)) / window.sum()
-    freqs = numpy.fft.rfftfreq(len(pcm), 1 / SAMPLE_RATE)
+def analyse(pcm, tones, low=150.0, high=4000.0, guard=40.0):
+    """(levels, floor) of `pcm` from one spectrum: {tone: level in dBFS} of
+    each of `tones`, and the noise floor: the median level (dBFS, as a
+    sine's peak) of the bins between `low` and `high` Hz, leaving out
+    `guard` Hz around each tone and its harmonics (neither the tones nor
+    their distortion). About 5 ms for 2 s of audio; call it off the event
+    loop (in another process) all the same: a stalled loop delays the
+    tracks' frames, and the far end hears the gap."""
+    spectrum, freqs = _spectrum(pcm)
+    levels = {tone: dbfs(amplitude_at(pcm, tone, spectrum)) for tone in tones}
     keep = (freqs >= low) & (freqs <= high)
     for tone in tones:
         for harmonic in range(1, int(high // tone) + 1):
             keep &= numpy.abs(freqs - tone * harmonic) > guard
-    return dbfs(float(numpy.median(spectrum[keep])))
+    return levels, dbfs(float(numpy.median(spectrum[keep])))
+
+
+def tone_levels(pcm, tones):
+    """{tone: level in dBFS} of each component."""
+    return analyse(pcm, tones)[0]
+
+
+def noise_floor_dbfs(pcm, tones):
+    return analyse(pcm, tones)[1]
 
 
 def amplitudes_per_window(pcm, frequency, window_s=0.010):
@@ -198,6 +230,20 @@ def amplitudes_per_window(pcm, frequency, window_s=0.010):
     blocks = pcm[:count * length].reshape(count, length) * window
     # The tone keeps its phase across windows; the magnitude does not care.
     return 2 * numpy.abs(blocks @ phasor) / window.sum()
+
+
+def low_runs(amplitudes, fraction=0.25):
+    """[(first window, length)] of the runs of windows below `fraction` of
+    the median amplitude."""
+    median = float(numpy.median(amplitudes))
+    runs, start = [], None
+    for index, amplitude in enumerate(list(amplitudes) + [median]):
+        if amplitude < fraction * median:
+            start = index if start is None else start
+        elif start is not None:
+            runs.append((start, index - start))
+            start = None
+    return runs
 
 
 def longest_gap(amplitudes, fraction=0.25):
@@ -228,14 +274,18 @@ class RtpDropper:
         self.sent = 0
         self.dropped = 0
         self.longest_burst = 0
+        self.log = []  # (monotonic time, dropped) of each RTP packet while dropping
         self._burst = 0
+        self.seed = seed
         transport = pc.getSenders()[0].transport
         original = transport._send_rtp
 
         async def send_rtp(data):
             if self.dropping and not is_rtcp(data):
                 self.sent += 1
-                if self.random.random() < self.share:
+                drop = self.random.random() < self.share
+                self.log.append((time.monotonic(), drop))
+                if drop:
                     self.dropped += 1
                     self._burst += 1
                     self.longest_burst = max(self.longest_burst, self._burst)
@@ -244,6 +294,13 @@ class RtpDropper:
             await original(data)
 
         transport._send_rtp = send_rtp  # the instance's attribute shadows the method
+
+    def restart(self, seed=None):
+        """Counts, log and RNG from the start again (the same drops in the same
+        order for the same seed)."""
+        self.random = random.Random(self.seed if seed is None else seed)
+        self.sent = self.dropped = self.longest_burst = self._burst = 0
+        self.log = []
 
 
 # -- offline checks ------------------------------------------------------------

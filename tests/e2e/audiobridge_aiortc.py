@@ -7,7 +7,8 @@ room (max_participants 3, talk_hold_ms 500), each sending a sine tone
 (440, 660, 880 Hz at -12 dBFS peak, 20 ms frames at 48 kHz) and recording
 the one Opus stream it receives (decoded PCM laid out by RTP timestamp,
 with arrival times). Joining, each sees the earlier ones in `joined` and
-they see it. Then, in order (each scenario leaves the three as it found
+they see it; then each sees a `talking` for each (from then on all three
+are mixed). Then, in order (each scenario leaves the three as it found
 them, `leave` ends the room), printing figures as it goes:
 
   mix        each client's 2 s of received audio holds the other two tones
@@ -38,26 +39,45 @@ them, `leave` ends the room), printing figures as it goes:
              `left`, their mixes lose 880 and keep the other tone, a second
              leave is 409; `destroy` sends the other two `destroyed`
 
-NOT YET RUN against the plugin: written before it landed on main, dry-run
-only against a throwaway aiortc stand-in of the plugin's protocol.
+What the own-tone margin meets: 880 = 2 x 660 - 440, so the 880 client's
+own bin also holds the two-tone mix's third-order intermodulation from the
+Opus codings (measured -43 to -52 dBFS, about 30 dB under the tones; with
+660 muted it falls below -90): a margin of 20 dB, not more.
+
+Stalls of the test itself. When this process stalls, its three tone
+tracks stall together: the bridge gets nothing for a while, then a burst,
+and rightly plays a gap in every mix. So the FFTs run in another process
+(on the event loop, 3 x 2 s of them stalled the tracks about 200 ms; in a
+thread, on a loaded machine, up to 100 ms, through the GIL), and every
+measurement notes how late the tracks' frames went out: a level window
+during which they were over 30 ms late is measured again (3 windows at
+most), so is a loss window (same loss pattern) whose gaps came with such
+a stall or with the whole mix silent at once (which a loss of 440's
+packets cannot cause), and the talking sequence once when the tracks
+stalled longer than the hold. Each retry is printed with its reason; a gap
+without a stall fails at once.
 
 `audiobridge_aiortc.py SCENARIO...` runs only those (the three always join
 first). Run through run_e2e.sh (the build tree's plugins are loaded).
 """
 
 import asyncio
+import concurrent.futures
+import multiprocessing
 import os
 import sys
 import time
 import traceback
+
+import numpy
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from aiortc_peer import configure_logging, use_loopback_only
-from audio_tones import (PcmRecorder, RtpDropper, ToneTrack, amplitudes_per_window, dbfs, longest_gap,
-                         noise_floor_dbfs, tone_levels)
+from audio_tones import (PcmRecorder, RtpDropper, ToneTrack, amplitudes_per_window, analyse, dbfs, longest_gap,
+                         low_runs)
 from partyline_ws import RequestError, SignalingClient
 
 WS_URL = os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws")
@@ -77,6 +97,9 @@ ABSENT_BELOW_DB = 20.0
 LOSS_SHARE = 0.10
 LOSS_SEED = 13
 LOSS_WINDOW_S = 6.0
+LOSS_ATTEMPTS = 3  # a window spoilt by a stall is measured again (same loss pattern)
+STALL_MS = 30  # the test's own tone frames later than this: the test process stalled
+STALL_ATTEMPTS = 3  # a level measurement spoilt by such a stall is made again
 GAP_FRACTION = 0.25
 MAX_GAP_MS = 60
 TOTAL_TIMEOUT_S = 170.0
@@ -269,15 +292,51 @@ class Participant:
 
 # ------------------------------------------------------------ measurements
 
+_analysis = None  # the process the analysis runs in
+
+
+def start_analysis():
+    """A process for the FFTs, so that they never hold this one's event loop
+    (or its GIL): a stalled loop stalls the tone tracks, which the bridge
+    rightly plays as a gap."""
+    global _analysis
+    _analysis = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return _analysis
+
+
+async def off_loop(function, *arguments):
+    return await asyncio.get_running_loop().run_in_executor(_analysis, function, *arguments)
+
+
 def describe(levels):
     return ", ".join(f"{frequency} Hz {level:6.1f}" for frequency, level in levels.items())
 
 
-async def measure(participants, seconds=2.0):
+def stalled_ms(participants, since):
+    """How late (ms) the tone tracks' frames went out at worst since `since`:
+    how long this process stalled (its frames then go out in a burst, the
+    bridge conceals and then skips: a gap that is the test's, not the
+    bridge's)."""
+    return 1000 * max(p.track.most_late(since) for p in participants)
+
+
+async def stall_free_windows(everyone, listeners, seconds, what):
+    """The next `seconds` of each listener's audio, measured again (at most
+    STALL_ATTEMPTS times) while the tone tracks stalled over STALL_MS."""
+    for attempt in range(1, STALL_ATTEMPTS + 1):
+        started = time.monotonic()
+        windows = await asyncio.gather(*(p.recorder.window(seconds) for p in listeners))
+        stall = stalled_ms(everyone, started - 0.1)  # frames on their way when the window began count too
+        if stall <= STALL_MS or attempt == STALL_ATTEMPTS:
+            return windows
+        print(f"    {what}: the tone tracks stalled {stall:.0f} ms meanwhile: measuring again", flush=True)
+
+
+async def measure(participants, seconds=2.0, everyone=None):
     """{participant: (levels {Hz: dBFS}, noise floor dBFS)} over the next
     `seconds` of audio each receives (measured at the same time)."""
-    windows = await asyncio.gather(*(p.recorder.window(seconds) for p in participants))
-    return {p: (tone_levels(pcm, TONES), noise_floor_dbfs(pcm, TONES)) for p, pcm in zip(participants, windows)}
+    windows = await stall_free_windows(everyone or participants, participants, seconds, "mix")
+    return {p: await off_loop(analyse, pcm, TONES) for p, pcm in zip(participants, windows)}
 
 
 def hears(levels, floor, frequency):
@@ -309,7 +368,7 @@ async def check_mixes(participants, step, listeners=None, missing=()):
     """Every listener's (default: every participant's) mix holds the other
     participants' tones but those in `missing`, and neither its own nor
     those in `missing`."""
-    measured = await measure(listeners or participants)
+    measured = await measure(listeners or participants, everyone=participants)
     for p, (levels, floor) in measured.items():
         present = [q.frequency for q in participants if q is not p and q.frequency not in missing]
         absent = [p.frequency] + [f for f in missing if f != p.frequency]
@@ -317,7 +376,7 @@ async def check_mixes(participants, step, listeners=None, missing=()):
         check_mix(p, levels, floor, present, absent, step)
 
 
-async def wait_until_mix(listener, present, absent, step, deadline_s=CHANGE_DEADLINE_S):
+async def wait_until_mix(everyone, listener, present, absent, step, deadline_s=CHANGE_DEADLINE_S):
     """Measures the listener's mix in consecutive 0.5 s windows until one
     holds `present` and lacks `absent`; returns the seconds it took (from
     the call to the end of that window), then confirms it over 1 s more."""
@@ -325,7 +384,7 @@ async def wait_until_mix(listener, present, absent, step, deadline_s=CHANGE_DEAD
     last = None
     while time.monotonic() - started < deadline_s:
         pcm = await listener.recorder.window(0.5)
-        levels, floor = tone_levels(pcm, TONES), noise_floor_dbfs(pcm, TONES)
+        levels, floor = await off_loop(analyse, pcm, TONES)
         last = (levels, floor)
         problems = [hears(levels, floor, f) for f in present] + [lacks(levels, f, present) for f in absent]
         if not any(problems):
@@ -334,8 +393,8 @@ async def wait_until_mix(listener, present, absent, step, deadline_s=CHANGE_DEAD
     else:
         raise TestFailure(f"{step}: {listener}'s mix did not change within {deadline_s:g} s "
                           f"(last 0.5 s: {describe(last[0])}, floor {last[1]:.1f})")
-    pcm = await listener.recorder.window(1.0)
-    levels, floor = tone_levels(pcm, TONES), noise_floor_dbfs(pcm, TONES)
+    pcm, = await stall_free_windows(everyone, [listener], 1.0, step)
+    levels, floor = await off_loop(analyse, pcm, TONES)
     print(f"    {step}: {listener} hears {describe(levels)} dBFS after {took:.2f} s", flush=True)
     check_mix(listener, levels, floor, present, absent, f"{step} (1 s later)")
     return took
@@ -382,6 +441,12 @@ class Bridge:
             self.by_tone[frequency] = p
         for p in self.participants:
             await p.wait_media()
+        # Everyone heard by the bridge: each sees a `talking` for each (a
+        # talker is mixed from then on).
+        for p in self.participants:
+            for q in self.participants:
+                await p.wait_event("talking", lambda d, q=q: (d.get("participant") or {}).get("id") == q.id,
+                                   timeout=MEDIA_DEADLINE_S)
         for p in self.participants:
             check(p.tracks == 1, f"{p} received {p.tracks} tracks, expected one mixed stream")
             p.dropper = RtpDropper(p.pc, LOSS_SHARE, LOSS_SEED)
@@ -436,7 +501,7 @@ async def mute(room):
         for listener in others:
             other = next(q.frequency for q in others if q is not listener)
             present, absent = ([other], [660, listener.frequency]) if muted else ([other, 660], [listener.frequency])
-            listener_checks.append(wait_until_mix(listener, present, absent, f"660 {step}"))
+            listener_checks.append(wait_until_mix(room.participants, listener, present, absent, f"660 {step}"))
         await asyncio.gather(*listener_checks)
         if muted:
             # 660's own mix is untouched by its mute.
@@ -447,12 +512,39 @@ async def mute(room):
 
 
 async def talking(room):
+    """880 silent, on, silent, on; measured again (once) when the tone
+    tracks stalled longer than the hold meanwhile (a stalled sender stops
+    talking, rightly)."""
+    for attempt in (1, 2):
+        since = time.monotonic()
+        try:
+            await talking_sequence(room, since)
+            break
+        except TestFailure:
+            stall = stalled_ms(room.participants, since)
+            if attempt == 2 or stall < HOLD_MS - 100:
+                raise
+            print(f"    the tone tracks stalled {stall:.0f} ms meanwhile: once more", flush=True)
+            await talking_again(room, room.by_tone[880])
+    await check_mixes(room.participants, "880 talking again")
+
+
+async def talking_again(room, p):
+    """p's tone on, and the bridge hearing it (`listparticipants` says talking)."""
+    p.track.set_silent(False)
+    deadline = time.monotonic() + EVENT_DEADLINE_S
+    while time.monotonic() < deadline:
+        listed = await room.creator_request({"request": "listparticipants", "room": ROOM})
+        if any(e.get("id") == p.id and e.get("talking") is True for e in listed.get("participants", [])):
+            return
+        await asyncio.sleep(0.1)  # polling a state that has no event when it is already so
+    raise TestFailure(f"{p} not talking again within {EVENT_DEADLINE_S:g} s")
+
+
+async def talking_sequence(room, since):
     p880 = room.by_tone[880]
-    since = time.monotonic()
-    switches = []
     for silent in (True, False, True, False):
         switched = p880.track.set_silent(silent)
-        switches.append((switched, silent))
         kind = "stopped-talking" if silent else "talking"
         for p in room.participants:
             at, data = await p.wait_event(kind, lambda d: (d.get("participant") or {}).get("id") == p880.id,
@@ -465,44 +557,100 @@ async def talking(room):
                       f"{p}: stopped-talking {delay:.3f} s after the tone stopped, before the {HOLD_MS} ms hold")
             print(f"    880 {'silent' if silent else 'on'}: {p} got {kind} after {delay:.3f} s", flush=True)
     for p in room.participants:
-        seen = [(data["audiobridge"], data["participant"].get("id"))
-                for kind in ("talking", "stopped-talking") for at, data in p.events(kind, since)]
-        ordered = [data["audiobridge"] for at, data in sorted(
-            (entry for kind in ("talking", "stopped-talking") for entry in p.events(kind, since)),
-            key=lambda entry: entry[0]) if data["participant"].get("id") == p880.id]
+        entries = sorted((entry for kind in ("talking", "stopped-talking") for entry in p.events(kind, since)),
+                         key=lambda entry: entry[0])
+        ordered = [data["audiobridge"] for at, data in entries if data["participant"].get("id") == p880.id]
         check(ordered == ["stopped-talking", "talking", "stopped-talking", "talking"],
               f"{p}: 880's talking events in order {ordered}")
-        strays = [entry for entry in seen if entry[1] != p880.id]
+        strays = [(data["audiobridge"], data["participant"].get("id")) for at, data in entries
+                  if data["participant"].get("id") != p880.id]
         check(not strays, f"{p}: talking events for steady talkers meanwhile: {strays}")
-    await check_mixes(room.participants, "880 talking again")
 
 
 async def loss(room):
+    """Up to LOSS_ATTEMPTS windows, each with the same seeded loss pattern:
+    a window whose gaps came with a stall (the test's own tone frames late,
+    or the listener's whole mix silent at once, which a loss of 440's
+    packets cannot cause) is measured again; any other gap fails."""
     p440 = room.by_tone[440]
     listeners = [p for p in room.participants if p is not p440]
+    for attempt in range(1, LOSS_ATTEMPTS + 1):
+        problems, stalls = await loss_window(room, p440, listeners)
+        if not problems:
+            return
+        if not stalls:
+            raise TestFailure("; ".join(problems))
+        print(f"    attempt {attempt} inconclusive ({'; '.join(stalls)}): measuring again", flush=True)
+    raise TestFailure(f"{'; '.join(problems)} (in each of {LOSS_ATTEMPTS} attempts, with a stall)")
+
+
+async def loss_window(room, p440, listeners):
+    """One window of 440's loss: (problems, stalls that may explain them)."""
     dropper = p440.dropper
-    sent_before, dropped_before = dropper.sent, dropper.dropped
+    dropper.restart(LOSS_SEED)
+    started = time.monotonic()
     dropper.dropping = True
     try:
         windows = await asyncio.gather(*(p.recorder.window(LOSS_WINDOW_S) for p in listeners))
     finally:
         dropper.dropping = False
-    sent, dropped = dropper.sent - sent_before, dropper.dropped - dropped_before
-    print(f"    440 dropped {dropped} of {sent} RTP packets ({100 * dropped / max(sent, 1):.1f} %), "
-          f"longest burst {dropper.longest_burst}", flush=True)
-    check(sent >= LOSS_WINDOW_S * 40 and dropped >= sent * LOSS_SHARE / 2,
-          f"the loss shim dropped {dropped} of {sent} packets")
-    problems = []
+    most_late_ms = stalled_ms(room.participants, started - 0.1)
+    print(f"    440 dropped {dropper.dropped} of {dropper.sent} RTP packets "
+          f"({100 * dropper.dropped / max(dropper.sent, 1):.1f} %), longest burst {dropper.longest_burst}; "
+          f"the tone tracks' frames at most {most_late_ms:.0f} ms late", flush=True)
+    check(dropper.sent >= LOSS_WINDOW_S * 40 and dropper.dropped >= dropper.sent * LOSS_SHARE / 2,
+          f"the loss shim dropped {dropper.dropped} of {dropper.sent} packets")
+    bursts = drop_bursts(dropper.log)
+    print(f"    drop bursts of 2 or more (s after the first packet: packets): "
+          f"{', '.join(f'{at:.2f}: {n}' for at, n in bursts if n >= 2)}", flush=True)
+    problems, stalls = [], []
+    if most_late_ms > STALL_MS:
+        stalls.append(f"the tone tracks' frames went out up to {most_late_ms:.0f} ms late")
     for listener, pcm in zip(listeners, windows):
-        amplitudes = amplitudes_per_window(pcm, 440)
+        other = next(p.frequency for p in listeners if p is not listener)
+        amplitudes = await off_loop(amplitudes_per_window, pcm, 440)
+        others = await off_loop(amplitudes_per_window, pcm, other)
         longest, low, median = longest_gap(amplitudes, GAP_FRACTION)
         print(f"    {listener}: 440 Hz over {len(amplitudes) / 100:.2f} s, median {dbfs(median):.1f} dBFS, "
               f"{low} windows of 10 ms below {GAP_FRACTION:.0%} of it, longest gap {longest * 10} ms", flush=True)
         if abs(dbfs(median) - LEVEL_DBFS) > LEVEL_TOLERANCE_DB:
             problems.append(f"{listener}: 440 Hz median {dbfs(median):.1f} dBFS under loss")
-        if longest * 10 > MAX_GAP_MS:
-            problems.append(f"{listener}: 440 Hz disappeared for {longest * 10} ms (> {MAX_GAP_MS} ms)")
-    check(not problems, "; ".join(problems))
+        if longest * 10 <= MAX_GAP_MS:
+            continue
+        problems.append(f"{listener}: 440 Hz disappeared for {longest * 10} ms (> {MAX_GAP_MS} ms)")
+        # Each long run: the windows around it in % of the median, when the
+        # frame holding it arrived (the clock of the bursts), and whether the
+        # other tone went with it.
+        frames = listener.recorder.frames
+        origin = dropper.log[0][0]
+        other_median = float(numpy.median(others))
+        for start, length in low_runs(amplitudes, GAP_FRACTION):
+            if length * 10 <= MAX_GAP_MS:
+                continue
+            arrived = frames[min(listener.recorder.window_start + start // 2, len(frames) - 1)][0]
+            around = amplitudes[max(0, start - 3):start + length + 3] / median
+            other_low = int(numpy.sum(others[start:start + length] < GAP_FRACTION * other_median))
+            print(f"      {listener}: {length * 10} ms low, arrived {arrived - origin:.2f} s: "
+                  f"{' '.join(f'{100 * a:.0f}' for a in around)} %; {other} Hz low in {other_low} of those windows",
+                  flush=True)
+            if 2 * other_low >= length:
+                stalls.append(f"{listener}'s whole mix went silent for {length * 10} ms")
+    return problems, stalls
+
+
+def drop_bursts(log):
+    """[(seconds after the first packet, length)] of the runs of dropped packets in an RtpDropper log."""
+    if not log:
+        return []
+    origin, bursts, start, length = log[0][0], [], None, 0
+    for at, dropped in log + [(None, False)]:
+        if dropped:
+            start = at if length == 0 else start
+            length += 1
+        elif length:
+            bursts.append((start - origin, length))
+            length = 0
+    return bursts
 
 
 async def bad_input(room):
@@ -590,8 +738,8 @@ async def leave(room):
         _, data = await p.wait_event("left", lambda d: (d.get("participant") or {}).get("id") == p880.id, since=since)
         expected = {"audiobridge": "left", "room": ROOM, "participant": {"id": p880.id, "display": p880.display}}
         check(holds(data, expected), f"{p}: left event {data}")
-    await asyncio.gather(*(wait_until_mix(p, [next(q.frequency for q in stay if q is not p)], [880, p.frequency],
-                                          "880 left") for p in stay))
+    await asyncio.gather(*(wait_until_mix(room.participants, p, [next(q.frequency for q in stay if q is not p)],
+                                          [880, p.frequency], "880 left") for p in stay))
     await expect_error(p880.request({"request": "leave"}), 409)
     since = time.monotonic()
     destroyed = await room.creator_request({"request": "destroy", "room": ROOM})
@@ -620,7 +768,9 @@ async def restore(room):
 async def run(chosen):
     room = Bridge()
     failures = []
+    analysis = start_analysis()
     try:
+        await off_loop(analyse, numpy.zeros(960), TONES)  # started before any measurement
         started = time.monotonic()
         print("  set up: three tones join", flush=True)
         await room.set_up()
@@ -640,6 +790,7 @@ async def run(chosen):
                 await restore(room)
     finally:
         await room.close()
+        analysis.shutdown(cancel_futures=True)
     return failures
 
 
