@@ -7,8 +7,8 @@ room (max_participants 3, talk_hold_ms 500), each sending a sine tone
 (440, 660, 880 Hz at -12 dBFS peak, 20 ms frames at 48 kHz) and recording
 the one Opus stream it receives (decoded PCM laid out by RTP timestamp,
 with arrival times). Joining, each sees the earlier ones in `joined` and
-they see it; then each sees a `talking` for each (from then on all three
-are mixed). Then, in order (each scenario leaves the three as it found
+they see it; then each knows each to be talking (the `joined` list's flag,
+then `talking` events): from then on all three are mixed. Then, in order (each scenario leaves the three as it found
 them, `leave` ends the room), printing figures as it goes:
 
   mix        each client's 2 s of received audio holds the other two tones
@@ -206,6 +206,19 @@ class Participant:
     def events(self, kind, since=0.0):
         """(arrival, data) of this handle's `kind` events that arrived at `since` or later."""
         return [(at, data) for at, data in self.log if data.get("audiobridge") == kind and at >= since]
+
+    def talking(self, participant_id):
+        """Whether, by this handle's events so far, that participant talks:
+        its flag in our `joined` list, then its talking events in order."""
+        state = None
+        for _, data in self.log:
+            kind = data.get("audiobridge")
+            if kind == "joined" and data.get("id") == self.id:
+                state = next((e.get("talking") for e in data.get("participants", []) if e.get("id") == participant_id),
+                             state)
+            elif kind in ("talking", "stopped-talking") and (data.get("participant") or {}).get("id") == participant_id:
+                state = kind == "talking"
+        return state is True
 
     async def wait_event(self, kind, predicate=lambda data: True, since=0.0, timeout=EVENT_DEADLINE_S):
         """The first (arrival, data) of a `kind` event matching `predicate`
@@ -441,12 +454,14 @@ class Bridge:
             self.by_tone[frequency] = p
         for p in self.participants:
             await p.wait_media()
-        # Everyone heard by the bridge: each sees a `talking` for each (a
-        # talker is mixed from then on).
+        # Everyone heard by the bridge: each knows each to be talking (from
+        # its `joined` list or a `talking` event since); a talker is mixed.
         for p in self.participants:
-            for q in self.participants:
-                await p.wait_event("talking", lambda d, q=q: (d.get("participant") or {}).get("id") == q.id,
-                                   timeout=MEDIA_DEADLINE_S)
+            ids = [q.id for q in self.participants]
+            heard = await p.client.wait_until(lambda p=p, ids=ids: all(p.talking(i) for i in ids) or None,
+                                              MEDIA_DEADLINE_S)
+            check(heard, f"{p}: not everyone talking within {MEDIA_DEADLINE_S:g} s "
+                         f"(audiobridge events: {[data for _, data in p.log]})")
         for p in self.participants:
             check(p.tracks == 1, f"{p} received {p.tracks} tracks, expected one mixed stream")
             p.dropper = RtpDropper(p.pc, LOSS_SHARE, LOSS_SEED)
@@ -738,7 +753,8 @@ async def leave(room):
         _, data = await p.wait_event("left", lambda d: (d.get("participant") or {}).get("id") == p880.id, since=since)
         expected = {"audiobridge": "left", "room": ROOM, "participant": {"id": p880.id, "display": p880.display}}
         check(holds(data, expected), f"{p}: left event {data}")
-    await asyncio.gather(*(wait_until_mix(room.participants, p, [next(q.frequency for q in stay if q is not p)],
+    # (880's track is not sent any more: only the others' stalls count.)
+    await asyncio.gather(*(wait_until_mix(stay, p, [next(q.frequency for q in stay if q is not p)],
                                           [880, p.frequency], "880 left") for p in stay))
     await expect_error(p880.request({"request": "leave"}), 409)
     since = time.monotonic()
