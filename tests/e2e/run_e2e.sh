@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_faults signaling_latency lines_chromium
   sfu_werift sfu_chromium
-  plugin_echotest plugin_tone_chromium recorder_chromium
+  plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium)
 
 # The folder of the tone test plugin (tests/plugins/tone) in the build tree
@@ -59,6 +59,7 @@ set_test_command() {
     sfu_chromium) test_command=(node "$here/sfu_chromium.mjs") ;;
     sfu_werift) test_command=(node "$here/sfu_werift.mjs") ;;
     plugin_echotest) test_command=("$python" "$here/plugin_echotest.py") ;;
+    audiobridge_aiortc) test_command=("$python" "$here/audiobridge_aiortc.py") ;;
     plugin_tone_chromium)
       server_env=("PARTYLINE_PLUGIN_FOLDERS=$(tone_plugin_folder)")
       test_command=(node "$here/plugin_tone_chromium.mjs") ;;
