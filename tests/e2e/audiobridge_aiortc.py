@@ -73,9 +73,11 @@ from audio_tones import RtpDropper, amplitudes_per_window, analyse, dbfs, longes
 from partyline_ws import RequestError
 
 from audiobridge_room import (Bridge, EVENT_DEADLINE_S, GAP_FRACTION, HOLD_MS, LEVEL_DBFS, LEVEL_TOLERANCE_DB,
-                              LOSS_ATTEMPTS, LOSS_SEED, LOSS_SHARE, LOSS_WINDOW_S, MAX_GAP_MS, PLUGIN, ROOM, SPARE_ROOM, STALL_MS,
-                              TONES, TOTAL_TIMEOUT_S, TestFailure, audio_offer, bridge, check, check_mixes,
-                              expect_error, holds, off_loop, stalled_ms, start_analysis, wait_until_mix)
+                              LOSS_ATTEMPTS, LOSS_SEED, LOSS_SHARE, LOSS_WINDOW_S,
+                              MAX_GAP_MS, PLUGIN, ROOM, SPARE_ROOM, STALL_MS, TONES,
+                              TOTAL_TIMEOUT_S, TestFailure, audio_offer, bridge, check,
+                              check_mixes, expect_error, holds, off_loop, stalled_ms,
+                              start_analysis, wait_until_mix)
 
 
 async def mix(room):
