@@ -39,7 +39,7 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
     if (!token || *token != line->token) {
       return done(state, make_error(error_code::kForbidden, "not a member of line " + line_id));
     }
-    (void)lines_.add_member(line_id, state.user);
+    if (auto member = lines_.add_member(line_id, state.user); !member) return done(state, member.error());
     presence_changed(line_id);
   }
   if (auto room = roster_.check_room(line_id); !room) return done(state, room.error());

@@ -141,7 +141,14 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   core::EventLoop signaling_loop("signaling");
   signaling_loop.start();
 
-  core::MemoryLineStore line_store({config.limits.max_lines, random_uuid_v4, random_line_token});
+  core::MemoryLineStore::Options store_options;
+  store_options.max_lines = config.limits.max_lines;
+  store_options.max_lines_per_user = config.limits.max_lines_per_user;
+  store_options.max_members_per_line = config.limits.max_members_per_line;
+  store_options.max_pending_invitations_per_user = config.limits.max_pending_invitations_per_user;
+  store_options.make_id = random_uuid_v4;
+  store_options.make_token = random_line_token;
+  core::MemoryLineStore line_store(std::move(store_options));
   const core::PeerConnectionSettings peer_settings = settings.value();
   // Event webhooks (docs/admin-api.md): made before the handler, so they outlive it.
   std::unique_ptr<admin::WebhookSender> webhooks;

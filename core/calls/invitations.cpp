@@ -26,20 +26,18 @@ Result<InviteOutcome> Invitations::invite(const Caller& caller, const std::strin
   }
   if (callee == caller.user) return make_error(error_code::kBadRequest, "field 'user' names the caller itself");
   InviteOutcome outcome;
-  if (!callee_online) {
-    (void)store_.add_member(line_id, callee);
-    return outcome;
-  }
+  // The callee becomes a member whatever follows (offline, blocked, ringing):
+  // a line with all its members refuses the invitation (503).
+  if (auto member = store_.add_member(line_id, callee); !member) return member.error();
+  if (!callee_online) return outcome;
   Invitation call{make_call_id_(), line_id, caller.user, caller.name, caller.session, callee, now_ms + ring_timeout_ms_};
   if (store_.has_blocked(callee, caller.user)) {
     // Declined at once and nothing rings: the callee never hears of it.
-    (void)store_.add_member(line_id, callee);
     outcome.declined_at_once = CallEnd{call, CallEnd::CallerHears::kDeclined, "blocked", "", ""};
     outcome.call = std::move(call);
     return outcome;
   }
   if (auto added = store_.add_invitation(call); !added) return added.error();
-  (void)store_.add_member(line_id, callee);
   deadlines_.emplace(call.deadline_ms, call.call_id);
   outcome.call = std::move(call);
   return outcome;

@@ -11,46 +11,60 @@ Result<LineRecord> MemoryLineStore::create_line(const std::string& creator, int6
     return make_error(error_code::kUnavailable,
                       "the server holds its maximum of " + std::to_string(options_.max_lines) + " lines");
   }
-  LineRecord line{options_.make_id(), options_.make_token(), creator, {creator}, now_ms};
-  creation_order_[line.line_id] = creation_counter_++;
-  lines_.emplace(line.line_id, line);
-  return line;
+  size_t& created = lines_created_by_[creator];
+  if (created >= options_.max_lines_per_user) {
+    return make_error(error_code::kRateLimited, "user '" + creator + "' has created " +
+                                                    std::to_string(options_.max_lines_per_user) +
+                                                    " lines that still exist (limits.max_lines_per_user)");
+  }
+  Line line{LineRecord{options_.make_id(), options_.make_token(), creator, {creator}, now_ms}, {creator},
+            creation_counter_++};
+  ++created;
+  lines_by_member_[creator].insert(line.record.line_id);
+  const LineRecord record = line.record;
+  lines_.emplace(record.line_id, std::move(line));
+  return record;
 }
 
 std::optional<LineRecord> MemoryLineStore::find_line(const std::string& line_id) const {
   auto it = lines_.find(line_id);
   if (it == lines_.end()) return std::nullopt;
-  return it->second;
+  return it->second.record;
 }
 
 bool MemoryLineStore::is_member(const std::string& line_id, const std::string& user) const {
   auto it = lines_.find(line_id);
-  if (it == lines_.end()) return false;
-  const auto& members = it->second.members;
-  return std::find(members.begin(), members.end(), user) != members.end();
+  return it != lines_.end() && it->second.members.count(user) > 0;
 }
 
 Status MemoryLineStore::add_member(const std::string& line_id, const std::string& user) {
   auto it = lines_.find(line_id);
   if (it == lines_.end()) return make_error(error_code::kNotFound, "no line " + line_id);
-  auto& members = it->second.members;
-  if (std::find(members.begin(), members.end(), user) == members.end()) members.push_back(user);
+  Line& line = it->second;
+  if (line.members.count(user) > 0) return {};
+  if (line.members.size() >= options_.max_members_per_line) {
+    return make_error(error_code::kUnavailable, "line " + line_id + " has its " +
+                                                    std::to_string(options_.max_members_per_line) +
+                                                    " members (limits.max_members_per_line)");
+  }
+  line.members.insert(user);
+  line.record.members.push_back(user);
+  lines_by_member_[user].insert(line_id);
   return {};
 }
 
 std::vector<std::string> MemoryLineStore::lines_of(const std::string& user) const {
-  std::vector<std::string> ids;
-  for (const auto& [id, line] : lines_) {
-    if (std::find(line.members.begin(), line.members.end(), user) != line.members.end()) ids.push_back(id);
-  }
+  auto found = lines_by_member_.find(user);
+  if (found == lines_by_member_.end()) return {};
+  std::vector<std::string> ids(found->second.begin(), found->second.end());
   std::sort(ids.begin(), ids.end(),
-            [this](const std::string& a, const std::string& b) { return creation_order_.at(a) < creation_order_.at(b); });
+            [this](const std::string& a, const std::string& b) { return lines_.at(a).creation < lines_.at(b).creation; });
   return ids;
 }
 
 void MemoryLineStore::touch(const std::string& line_id, int64_t now_ms) {
   auto it = lines_.find(line_id);
-  if (it != lines_.end()) it->second.last_active_ms = std::max(it->second.last_active_ms, now_ms);
+  if (it != lines_.end()) it->second.record.last_active_ms = std::max(it->second.record.last_active_ms, now_ms);
 }
 
 std::vector<std::string> MemoryLineStore::forget_idle_lines(int64_t now_ms, int64_t idle_ms) {
@@ -58,10 +72,11 @@ std::vector<std::string> MemoryLineStore::forget_idle_lines(int64_t now_ms, int6
   for (const auto& [call_id, invitation] : invitations_) ringing.insert(invitation.line_id);
   std::vector<std::string> forgotten;
   for (auto it = lines_.begin(); it != lines_.end();) {
-    if (it->second.last_active_ms + idle_ms <= now_ms && ringing.count(it->first) == 0) {
+    if (it->second.record.last_active_ms + idle_ms <= now_ms && ringing.count(it->first) == 0) {
       forgotten.push_back(it->first);
-      creation_order_.erase(it->first);
-      it = lines_.erase(it);
+      auto next = std::next(it);
+      forget_line(it);
+      it = next;
     } else {
       ++it;
     }
@@ -69,13 +84,37 @@ std::vector<std::string> MemoryLineStore::forget_idle_lines(int64_t now_ms, int6
   return forgotten;
 }
 
+void MemoryLineStore::forget_line(std::unordered_map<std::string, Line>::iterator line) {
+  const std::string& line_id = line->first;
+  for (const std::string& member : line->second.members) {
+    auto lines = lines_by_member_.find(member);
+    if (lines == lines_by_member_.end()) continue;
+    lines->second.erase(line_id);
+    if (lines->second.empty()) lines_by_member_.erase(lines);
+  }
+  auto created = lines_created_by_.find(line->second.record.creator);
+  if (created != lines_created_by_.end() && --created->second == 0) lines_created_by_.erase(created);
+  lines_.erase(line);
+}
+
 Status MemoryLineStore::add_invitation(const Invitation& invitation) {
   if (lines_.count(invitation.line_id) == 0) return make_error(error_code::kNotFound, "no line " + invitation.line_id);
-  for (const auto& [call_id, pending] : invitations_) {
-    if (pending.line_id == invitation.line_id && pending.callee == invitation.callee) {
-      return make_error(error_code::kConflict, "user '" + invitation.callee + "' is already ringing for this line");
+  if (auto ringing = invitations_by_callee_.find(invitation.callee); ringing != invitations_by_callee_.end()) {
+    for (const std::string& call_id : ringing->second) {
+      if (invitations_.at(call_id).line_id == invitation.line_id) {
+        return make_error(error_code::kConflict, "user '" + invitation.callee + "' is already ringing for this line");
+      }
     }
   }
+  size_t& sent = invitations_by_caller_[invitation.caller];
+  if (sent >= options_.max_pending_invitations_per_user) {
+    return make_error(error_code::kRateLimited, "user '" + invitation.caller + "' has " +
+                                                    std::to_string(options_.max_pending_invitations_per_user) +
+                                                    " invitations ringing (limits.max_pending_invitations_per_user)");
+  }
+  ++sent;
+  invitations_by_callee_[invitation.callee].insert(invitation.call_id);
+  invitations_by_session_[invitation.caller_session].insert(invitation.call_id);
   invitations_.emplace(invitation.call_id, invitation);
   return {};
 }
@@ -91,21 +130,35 @@ std::optional<Invitation> MemoryLineStore::take_invitation(const std::string& ca
   if (it == invitations_.end()) return std::nullopt;
   Invitation taken = std::move(it->second);
   invitations_.erase(it);
+  unindex(taken);
   return taken;
+}
+
+void MemoryLineStore::unindex(const Invitation& invitation) {
+  auto drop = [&](std::unordered_map<std::string, std::set<std::string>>& index, const std::string& key) {
+    auto found = index.find(key);
+    if (found == index.end()) return;
+    found->second.erase(invitation.call_id);
+    if (found->second.empty()) index.erase(found);
+  };
+  drop(invitations_by_callee_, invitation.callee);
+  drop(invitations_by_session_, invitation.caller_session);
+  auto sent = invitations_by_caller_.find(invitation.caller);
+  if (sent != invitations_by_caller_.end() && --sent->second == 0) invitations_by_caller_.erase(sent);
 }
 
 std::vector<Invitation> MemoryLineStore::invitations_for(const std::string& callee) const {
   std::vector<Invitation> found;
-  for (const auto& [call_id, invitation] : invitations_) {
-    if (invitation.callee == callee) found.push_back(invitation);
+  if (auto ringing = invitations_by_callee_.find(callee); ringing != invitations_by_callee_.end()) {
+    for (const std::string& call_id : ringing->second) found.push_back(invitations_.at(call_id));
   }
   return found;
 }
 
 std::vector<Invitation> MemoryLineStore::invitations_from_session(const std::string& caller_session) const {
   std::vector<Invitation> found;
-  for (const auto& [call_id, invitation] : invitations_) {
-    if (invitation.caller_session == caller_session) found.push_back(invitation);
+  if (auto sent = invitations_by_session_.find(caller_session); sent != invitations_by_session_.end()) {
+    for (const std::string& call_id : sent->second) found.push_back(invitations_.at(call_id));
   }
   return found;
 }

@@ -1,5 +1,9 @@
 // The in-memory LineStore of a single node. Used from one thread (the
-// signaling loop), so it takes no locks.
+// signaling loop), so it takes no locks. Every look-up a request makes is
+// constant time or proportional to its answer (indexes by line member, by
+// user, by callee and by caller), and what one user can make the store hold
+// is bounded (lines it created, members per line, invitations it has
+// ringing), so no user can lock others out or make a request slow.
 #pragma once
 
 #include <functional>
@@ -7,6 +11,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/lines/line_store.hpp"
 
@@ -16,6 +21,9 @@ class MemoryLineStore final : public LineStore {
  public:
   struct Options {
     size_t max_lines = 10000;
+    size_t max_lines_per_user = 100;          // lines one user created that still exist: 429 beyond
+    size_t max_members_per_line = 1000;       // 503 beyond
+    size_t max_pending_invitations_per_user = 100;  // ringing invitations one user sent: 429 beyond
     // Makes ids and tokens; injectable so tests are deterministic.
     std::function<std::string()> make_id;
     std::function<std::string()> make_token;
@@ -43,12 +51,24 @@ class MemoryLineStore final : public LineStore {
   size_t line_count() const override { return lines_.size(); }
 
  private:
+  struct Line {
+    LineRecord record;
+    std::unordered_set<std::string> members;  // record.members, for look-ups
+    uint64_t creation = 0;                    // orders lines_of() by creation
+  };
+  void forget_line(std::unordered_map<std::string, Line>::iterator line);
+  void unindex(const Invitation& invitation);
+
   Options options_;
-  std::unordered_map<std::string, LineRecord> lines_;
+  std::unordered_map<std::string, Line> lines_;
+  uint64_t creation_counter_ = 0;
+  std::unordered_map<std::string, std::unordered_set<std::string>> lines_by_member_;  // user -> line ids
+  std::unordered_map<std::string, size_t> lines_created_by_;                         // user -> count
   std::map<std::string, Invitation> invitations_;  // by call id
+  std::unordered_map<std::string, std::set<std::string>> invitations_by_callee_;    // user -> call ids
+  std::unordered_map<std::string, std::set<std::string>> invitations_by_session_;   // caller session -> call ids
+  std::unordered_map<std::string, size_t> invitations_by_caller_;                   // user -> ringing count
   std::unordered_map<std::string, std::set<std::string>> blocked_;  // user -> users it blocked
-  uint64_t creation_counter_ = 0;  // orders lines_of() by creation
-  std::unordered_map<std::string, uint64_t> creation_order_;
 };
 
 }  // namespace partyline::core

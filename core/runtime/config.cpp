@@ -172,6 +172,9 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
       {"limits",
        {{"max_sessions", &config.limits.max_sessions},
         {"max_lines", &config.limits.max_lines},
+        {"max_lines_per_user", &config.limits.max_lines_per_user},
+        {"max_members_per_line", &config.limits.max_members_per_line},
+        {"max_pending_invitations_per_user", &config.limits.max_pending_invitations_per_user},
         {"max_occupants_per_line", &config.limits.max_occupants_per_line},
         {"max_signal_bytes", &config.limits.max_signal_bytes},
         {"requests_per_second", &config.limits.requests_per_second},
@@ -407,6 +410,11 @@ Status validate_config(const Config& config) {
   if (config.webhooks.timeout_ms == 0) return config_error("webhooks.timeout_ms", "must be at least 1");
   if (config.limits.max_sessions == 0) return config_error("limits.max_sessions", "must be at least 1");
   if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
+  if (config.limits.max_lines_per_user == 0) return config_error("limits.max_lines_per_user", "must be at least 1");
+  if (config.limits.max_members_per_line < 2) return config_error("limits.max_members_per_line", "must be at least 2");
+  if (config.limits.max_pending_invitations_per_user == 0) {
+    return config_error("limits.max_pending_invitations_per_user", "must be at least 1");
+  }
   // The forwarding plane keeps one bit per worker (core/media/media_router.hpp).
   if (config.workers > 64) return config_error("workers", "must be from 0 to 64");
   if (config.limits.max_occupants_per_line < 2) {

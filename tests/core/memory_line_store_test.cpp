@@ -2,12 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace partyline::core {
 namespace {
 
-MemoryLineStore make_store(size_t max_lines = 10) {
+MemoryLineStore make_store(size_t max_lines = 10, size_t per_user = 100, size_t members = 1000,
+                           size_t invitations = 100) {
   MemoryLineStore::Options options;
   options.max_lines = max_lines;
+  options.max_lines_per_user = per_user;
+  options.max_members_per_line = members;
+  options.max_pending_invitations_per_user = invitations;
   options.make_id = [n = 0]() mutable { return "line-" + std::to_string(n++); };
   options.make_token = [n = 0]() mutable { return "token-" + std::to_string(n++); };
   return MemoryLineStore(options);
@@ -30,6 +36,83 @@ TEST(MemoryLineStoreTest, CreatorIsTheFirstMemberAndMembersAreAddedOnce) {
   EXPECT_EQ(store.find_line(line->line_id)->members, (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(store.add_member("nope", "bob").error().code, error_code::kNotFound);
   EXPECT_FALSE(store.find_line("nope").has_value());
+}
+
+// One user could create every line the server holds (10,000 in about 5 s)
+// and lock everyone out; and invitations of absent users grew a line's
+// member list without bound. Each quota is per user or per line.
+TEST(MemoryLineStoreTest, LinesPerUserAreBoundedAndFreedWhenTheirLinesAreForgotten) {
+  auto store = make_store(10, 2);
+  ASSERT_TRUE(store.create_line("alice", 0));
+  ASSERT_TRUE(store.create_line("alice", 100));
+  auto third = store.create_line("alice", 100);
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, error_code::kRateLimited);
+  EXPECT_NE(third.error().message.find("limits.max_lines_per_user"), std::string::npos) << third.error().message;
+  EXPECT_TRUE(store.create_line("bob", 0));  // another user's quota is untouched
+  // Membership of someone else's line does not count.
+  ASSERT_TRUE(store.add_member("line-2", "alice").ok());
+  EXPECT_FALSE(store.create_line("alice", 100));
+  // The first line goes idle and is forgotten: alice may create one more.
+  auto forgotten = store.forget_idle_lines(50, 50);
+  std::sort(forgotten.begin(), forgotten.end());
+  EXPECT_EQ(forgotten, (std::vector<std::string>{"line-0", "line-2"}));
+  EXPECT_TRUE(store.create_line("alice", 100));
+  EXPECT_FALSE(store.create_line("alice", 100));
+}
+
+TEST(MemoryLineStoreTest, MembersPerLineAreBounded) {
+  auto store = make_store(10, 100, 3);
+  auto line = store.create_line("alice", 0);
+  ASSERT_TRUE(store.add_member(line->line_id, "bob").ok());
+  ASSERT_TRUE(store.add_member(line->line_id, "carol").ok());
+  auto fourth = store.add_member(line->line_id, "dave");
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_EQ(fourth.error().code, error_code::kUnavailable);
+  EXPECT_NE(fourth.error().message.find("limits.max_members_per_line"), std::string::npos);
+  EXPECT_TRUE(store.add_member(line->line_id, "bob").ok());  // a member again: nothing added
+  EXPECT_FALSE(store.is_member(line->line_id, "dave"));
+  EXPECT_TRUE(store.lines_of("dave").empty());
+}
+
+TEST(MemoryLineStoreTest, RingingInvitationsPerCallerAreBoundedAndFreedWhenTaken) {
+  auto store = make_store(10, 100, 1000, 2);
+  auto line = store.create_line("alice", 0);
+  ASSERT_TRUE(store.add_invitation(invitation("c1", line->line_id, "bob")).ok());
+  ASSERT_TRUE(store.add_invitation(invitation("c2", line->line_id, "carol")).ok());
+  auto third = store.add_invitation(invitation("c3", line->line_id, "dave"));
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, error_code::kRateLimited);
+  EXPECT_NE(third.error().message.find("limits.max_pending_invitations_per_user"), std::string::npos);
+  EXPECT_FALSE(store.find_invitation("c3"));
+  EXPECT_TRUE(store.invitations_for("dave").empty());
+  ASSERT_TRUE(store.take_invitation("c1"));
+  EXPECT_TRUE(store.add_invitation(invitation("c3", line->line_id, "dave")).ok());
+}
+
+// The indexes answer as the lists did: by callee, by caller session, by member.
+TEST(MemoryLineStoreTest, LookUpsFollowEveryChange) {
+  auto store = make_store();
+  auto first = store.create_line("alice", 0);
+  auto second = store.create_line("bob", 0);
+  ASSERT_TRUE(store.add_member(second->line_id, "alice").ok());
+  EXPECT_EQ(store.lines_of("alice"), (std::vector<std::string>{first->line_id, second->line_id}));
+  ASSERT_TRUE(store.add_invitation(invitation("c1", first->line_id, "carol")).ok());
+  ASSERT_TRUE(store.add_invitation(invitation("c2", second->line_id, "carol")).ok());
+  EXPECT_EQ(store.add_invitation(invitation("c3", first->line_id, "carol")).error().code, error_code::kConflict);
+  EXPECT_EQ(store.invitations_for("carol").size(), 2u);
+  EXPECT_EQ(store.invitations_from_session("session-a").size(), 2u);
+  ASSERT_TRUE(store.take_invitation("c1"));
+  ASSERT_EQ(store.invitations_for("carol").size(), 1u);
+  EXPECT_EQ(store.invitations_for("carol")[0].call_id, "c2");
+  EXPECT_EQ(store.invitations_from_session("session-a").size(), 1u);
+  ASSERT_TRUE(store.take_invitation("c2"));
+  EXPECT_TRUE(store.invitations_for("carol").empty());
+  EXPECT_TRUE(store.invitations_from_session("session-a").empty());
+  // A forgotten line leaves its members' look-ups.
+  EXPECT_EQ(store.forget_idle_lines(10, 5).size(), 2u);
+  EXPECT_TRUE(store.lines_of("alice").empty());
+  EXPECT_TRUE(store.lines_of("bob").empty());
 }
 
 TEST(MemoryLineStoreTest, LineLimitIsEnforced) {
