@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "rtp/result.hpp"
 #include "signaling/http_server.hpp"
@@ -37,6 +38,12 @@ inline constexpr size_t kMaxAnonymousNameChars = 64;
 inline constexpr size_t kMaxTokenBytes = 8192;
 // Every refusal's message fits a WebSocket close frame with room to spare.
 inline constexpr size_t kMaxAuthReasonBytes = 120;
+
+// What libjwt lets through: a token whose header or claims repeat a member
+// (jansson keeps one of the two values) or whose header has `crit` (no
+// extension is understood here). Checks the raw base64url-decoded JSON of
+// both; the error is a 4001 with the reason.
+Status check_token_json(std::string_view token);
 
 // `token` wins over `name` when both are given. Errors have code 4001 and a
 // short message meant as the close reason ("token expired", "token signature

@@ -10,15 +10,25 @@ Run through run_e2e.sh with lines.json (auth.jwt_secret set, anonymous
 access on). `lines_identity.py SCENARIO...` runs only those.
 """
 
+import hashlib
+import hmac
 import sys
 import time
 
-from lines_helpers import (EventCursor, SignalingClient, anonymous_url, barrier, check, expect_error, is_line_event,
-                           make_jwt, session_of, token_url, user_of, wait_occupants)
+from lines_helpers import (JWT_SECRET, EventCursor, SignalingClient, anonymous_url, b64url, barrier, check, expect_error,
+                           is_line_event, make_jwt, session_of, token_url, user_of, wait_occupants)
 
 
 def message_events(client):
     return EventCursor(client, accept=lambda event: event.get("event") == "message")
+
+
+def raw_jwt(header_json, claims_json):
+    """An HS256 token over JSON text as it is (repeated members included),
+    which json.dumps of a dict cannot write."""
+    signing_input = f"{b64url(header_json.encode())}.{b64url(claims_json.encode())}"
+    signature = hmac.new(JWT_SECRET, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
 
 
 async def refused_tokens(scenario):
@@ -33,13 +43,20 @@ async def refused_tokens(scenario):
         "no sub": token_url(make_jwt({"name": "Eve", "exp": now + 300})),
         "alg none": token_url(make_jwt({"sub": "eve"}, header={"alg": "none", "typ": "JWT"}).rsplit(".", 1)[0] + "."),
         "sub over 128 bytes": token_url(make_jwt({"sub": "e" * 129})),
+        # What libjwt would let through: a repeated claim (it keeps one of
+        # the two), a repeated header member, a `crit` header.
+        "sub twice": token_url(raw_jwt('{"alg":"HS256","typ":"JWT"}', '{"sub":"eve","sub":"admin"}')),
+        "alg twice": token_url(raw_jwt('{"alg":"HS256","alg":"HS256"}', '{"sub":"eve"}')),
+        "crit": token_url(make_jwt({"sub": "eve"}, header={"alg": "HS256", "typ": "JWT", "crit": ["exp"]})),
         # Not listed word for word in the doc; a name outside the allowed
         # alphabet/length is no valid anonymous identity.
         "invalid anonymous name": anonymous_url("eve has spaces!"),
         "anonymous name over 64": anonymous_url("e" * 65),
     }
     # The reasons the doc quotes word for word.
-    documented_reasons = {"expired": "token expired", "wrongly signed": "token signature does not verify"}
+    documented_reasons = {"expired": "token expired", "wrongly signed": "token signature does not verify",
+                          "sub twice": "token claims repeat a member", "alg twice": "token header repeats a member",
+                          "crit": "token header has 'crit': no header extension is supported"}
     problems = []
     for label, url in cases.items():
         code, reason, received = await SignalingClient.expect_refused(url)

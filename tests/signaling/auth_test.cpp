@@ -156,6 +156,19 @@ std::vector<AuthCase> token_cases() {
               "token is longer than 8192 bytes"),
       refused("bad_token_with_a_good_name", {{"token", "not-a-token"}, {"name", "alice"}}, with_secret(),
               "token is malformed"),
+
+      // What libjwt lets through (check_token_json), signed with the secret.
+      refused("sub_twice", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})")), with_secret(),
+              "token claims repeat a member"),
+      refused("same_sub_twice", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"alice"})")),
+              with_secret(), "token claims repeat a member"),
+      refused("alg_twice", token(hmac_token(R"({"alg":"HS256","alg":"HS256"})", R"({"sub":"alice"})")), with_secret(),
+              "token header repeats a member"),
+      refused("crit_naming_an_extension", token(hmac_token(R"({"alg":"HS256","crit":["b64"],"b64":false})",
+                                                           R"({"sub":"alice"})")),
+              with_secret(), "token header has 'crit'"),
+      refused("crit_empty", token(hmac_token(R"({"alg":"HS256","crit":[]})", R"({"sub":"alice"})")), with_secret(),
+              "token header has 'crit'"),
   };
 }
 
@@ -212,6 +225,64 @@ TEST(Authenticate, RefusalNeverEchoesTheClaims) {
   ASSERT_FALSE(wrong_issuer.ok());
   EXPECT_EQ(wrong_issuer.error().message.find("evil"), std::string::npos);
 }
+
+struct TokenJsonCase {
+  std::string label;
+  std::string token;
+  std::string reason;  // empty: accepted
+};
+
+void PrintTo(const TokenJsonCase& test, std::ostream* out) { *out << test.label; }
+
+std::string raw_token(const std::string& header, const std::string& claims, const std::string& signature = "c2ln") {
+  return base64url(header) + "." + base64url(claims) + "." + signature;
+}
+
+std::vector<TokenJsonCase> token_json_cases() {
+  return {
+      {"plain", raw_token(R"({"alg":"HS256","typ":"JWT"})", R"({"sub":"alice","exp":1})"), ""},
+      {"no_signature", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice"})", ""), ""},
+      {"sub_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})"), "token claims repeat a member"},
+      {"other_claim_twice", raw_token(R"({"alg":"HS256"})", R"({"exp":1,"sub":"a","exp":2})"),
+       "token claims repeat a member"},
+      {"nested_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"a","x":{"k":1,"k":2}})"),
+       "token claims repeat a member"},
+      {"escaped_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})"),
+       "token claims repeat a member"},
+      {"header_alg_twice", raw_token(R"({"alg":"none","alg":"HS256"})", R"({"sub":"a"})"),
+       "token header repeats a member"},
+      {"crit", raw_token(R"({"alg":"HS256","crit":["exp"]})", R"({"sub":"a"})"), "token header has 'crit'"},
+      {"crit_null", raw_token(R"({"alg":"HS256","crit":null})", R"({"sub":"a"})"), "token header has 'crit'"},
+      {"crit_in_the_claims_is_a_claim", raw_token(R"({"alg":"HS256"})", R"({"sub":"a","crit":["x"]})"), ""},
+      {"header_not_an_object", raw_token(R"(["alg","HS256"])", R"({"sub":"a"})"), "token is malformed"},
+      {"claims_not_an_object", raw_token(R"({"alg":"HS256"})", R"("alice")"), "token is malformed"},
+      {"claims_not_json", raw_token(R"({"alg":"HS256"})", R"({"sub":)"), "token is malformed"},
+      {"padding", base64url(R"({"alg":"HS256"})") + "=." + base64url(R"({"sub":"a"})") + ".c2ln", "token is malformed"},
+      {"standard_alphabet", raw_token(R"({"alg":"HS256"})", R"({"sub":"a"})").replace(0, 1, "+"),
+       "token is malformed"},
+      {"one_character_group", "eyJhbGciOiJIUzI1NiJ9A." + base64url(R"({"sub":"a"})") + ".c2ln", "token is malformed"},
+      {"two_segments", base64url(R"({"alg":"HS256"})") + "." + base64url(R"({"sub":"a"})"), "token is malformed"},
+      {"four_segments", raw_token(R"({"alg":"HS256"})", R"({"sub":"a"})") + ".x", "token is malformed"},
+      {"empty", "", "token is malformed"},
+  };
+}
+
+class TokenJsonTest : public ::testing::TestWithParam<TokenJsonCase> {};
+
+TEST_P(TokenJsonTest, RefusesDuplicatesAndCrit) {
+  const TokenJsonCase& test = GetParam();
+  Status status = check_token_json(test.token);
+  if (test.reason.empty()) {
+    EXPECT_TRUE(status.ok()) << status.error().message;
+    return;
+  }
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, close_code::kUnauthorized);
+  EXPECT_NE(status.error().message.find(test.reason), std::string::npos) << status.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TokenJsonTest, ::testing::ValuesIn(token_json_cases()),
+                         [](const ::testing::TestParamInfo<TokenJsonCase>& info) { return info.param.label; });
 
 }  // namespace
 }  // namespace partyline::signaling
