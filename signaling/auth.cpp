@@ -132,6 +132,10 @@ Result<core::JsonPtr> segment_object(std::string_view segment, const char* dupli
   return value;
 }
 
+bool starts_with(const std::string& text, std::string_view prefix) {
+  return std::string_view(text).substr(0, prefix.size()) == prefix;
+}
+
 Result<Identity> identity_from_claims(const json_t* claims) {
   auto subject = string_claim(claims, "sub");
   if (!subject) return subject.error();
@@ -139,6 +143,12 @@ Result<Identity> identity_from_claims(const json_t* claims) {
   if ((*subject)->empty()) return unauthorized("token claim 'sub' is empty");
   if ((*subject)->size() > kMaxUserIdBytes) {
     return unauthorized("token claim 'sub' is longer than " + std::to_string(kMaxUserIdBytes) + " bytes");
+  }
+  for (std::string_view reserved : {kGuestIdPrefix, kPluginIdPrefix}) {
+    if (starts_with(**subject, reserved)) {
+      return unauthorized("token claim 'sub' may not start with '" + std::string(reserved) +
+                          "': those user ids are the server's");
+    }
   }
   auto name = string_claim(claims, "name");
   if (!name) return name.error();
@@ -188,10 +198,16 @@ Result<Identity> anonymous_identity(const std::string& name, const AuthOptions& 
       return unauthorized("name may only contain letters, digits, '.', '_', '-' and '@'");
     }
   }
-  return Identity{name, name, "", true};
+  return Identity{guest_user_id(name, options), name, "", true};
 }
 
 }  // namespace
+
+std::string guest_user_id(const std::string& name, const AuthOptions& options) {
+  return options.jwt_secret.empty() ? name : std::string(kGuestIdPrefix) + name;
+}
+
+std::string plugin_user_id(const std::string& plugin) { return std::string(kPluginIdPrefix) + plugin; }
 
 Status check_token_json(std::string_view token) {
   const size_t first_dot = token.find('.');

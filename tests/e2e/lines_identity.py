@@ -15,8 +15,9 @@ import hmac
 import sys
 import time
 
-from lines_helpers import (JWT_SECRET, EventCursor, SignalingClient, anonymous_url, b64url, barrier, check, expect_error,
-                           is_line_event, make_jwt, session_of, token_url, user_of, wait_occupants)
+from lines_helpers import (JWT_SECRET, EventCursor, SignalingClient, anonymous_url, b64url, barrier, check,
+                           expect_error, guest_id, is_line_event, make_jwt, session_of, token_url, user_of,
+                           wait_occupants)
 
 
 def message_events(client):
@@ -43,6 +44,8 @@ async def refused_tokens(scenario):
         "no sub": token_url(make_jwt({"name": "Eve", "exp": now + 300})),
         "alg none": token_url(make_jwt({"sub": "eve"}, header={"alg": "none", "typ": "JWT"}).rsplit(".", 1)[0] + "."),
         "sub over 128 bytes": token_url(make_jwt({"sub": "e" * 129})),
+        # The guests' id space is the server's: no token enters it.
+        "sub in the guest space": token_url(make_jwt({"sub": "guest:eve"})),
         # What libjwt would let through: a repeated claim (it keeps one of
         # the two), a repeated header member, a `crit` header.
         "sub twice": token_url(raw_jwt('{"alg":"HS256","typ":"JWT"}', '{"sub":"eve","sub":"admin"}')),
@@ -55,6 +58,8 @@ async def refused_tokens(scenario):
     }
     # The reasons the doc quotes word for word.
     documented_reasons = {"expired": "token expired", "wrongly signed": "token signature does not verify",
+                          "sub in the guest space": "token claim 'sub' may not start with 'guest:': "
+                                                    "those user ids are the server's",
                           "sub twice": "token claims repeat a member", "alg twice": "token header repeats a member",
                           "crit": "token header has 'crit': no header extension is supported"}
     problems = []
@@ -75,16 +80,16 @@ async def valid_tokens(scenario):
                       "exp": now + 300, "nbf": now - 10, "iat": now})
     alice = await scenario.connect("alice-jwt", token=token)
     user = user_of(alice)
-    check((user.get("user"), user.get("name")) == ("u-alice", "Alice Liddell"),
-          f"handshake user should be u-alice / Alice Liddell, got {alice.handshake}")
+    check(user == {"user": "u-alice", "name": "Alice Liddell"},
+          f"handshake user should be u-alice / Alice Liddell (no email, not a guest), got {alice.handshake}")
     bare = await scenario.connect("bare-jwt", token=make_jwt({"sub": "u-bare"}))
     user = user_of(bare)
     check((user.get("user"), user.get("name")) == ("u-bare", "u-bare"),
           f"a token without name: name defaults to sub, got {bare.handshake}")
     anonymous = await scenario.connect("anon.carol")
     user = user_of(anonymous)
-    check((user.get("user"), user.get("name")) == ("anon.carol", "anon.carol"),
-          f"anonymous user is its name, got {anonymous.handshake}")
+    check(user == {"user": "guest:anon.carol", "name": "anon.carol", "guest": True},
+          f"an anonymous user is a guest, its id in the guests' space, got {anonymous.handshake}")
     for client in (alice, bare, anonymous):
         check(isinstance(client.handshake.get("keepalive_interval"), int) and client.handshake.get("session"),
               f"handshake state fields: {client.handshake}")
@@ -130,9 +135,9 @@ async def stamped_sender(scenario):
         scenario, alice_token=make_jwt({"sub": "u-alice-msg", "name": "Alice"}), tag="msg")
     alice_messages, bob_messages = message_events(alice), message_events(bob)
     real_sender = {"user": "u-alice-msg", "name": "Alice", "session": session_of(alice)}
-    forged = {"user": "bob.msg", "name": "bob.msg", "session": session_of(bob)}
+    forged = {"user": guest_id("bob.msg"), "name": "bob.msg", "session": session_of(bob)}
 
-    data = {"text": "hi", "from": forged, "user": "bob.msg"}
+    data = {"text": "hi", "from": forged, "user": guest_id("bob.msg")}
     response = await alice.request("message", line_id=line_id, data=data)
     check(response.get("delivered") == 1, f"message to every other occupant (1): {response}")
     event = await bob_messages.expect("message", line_id=line_id, data=data)
@@ -141,7 +146,7 @@ async def stamped_sender(scenario):
 
     # A 'from' at the top level of the request must not be believed either.
     reply = await alice.request_raw({"request": "message", "transaction": "forged-1", "line_id": line_id,
-                                     "to": "bob.msg", "data": {"n": 2}, "from": forged})
+                                     "to": guest_id("bob.msg"), "data": {"n": 2}, "from": forged})
     if reply.get("response") == "success":
         check(reply.get("delivered") == 1, f"message to bob: {reply}")
         event = await bob_messages.expect("message", line_id=line_id, data={"n": 2})
@@ -161,15 +166,16 @@ async def no_cross_line_messages(scenario):
     await wait_occupants(carol, other["line_id"], [session_of(carol)])
     watched = {client.name: message_events(client) for client in (alice, bob, carol)}
 
-    await expect_error(alice.request("message", line_id=line_id, to="carol.xl", data={"leak": 1}), 404)
-    await expect_error(alice.request("message", line_id=line_id, to="nobody.xl", data={"leak": 2}), 404)
+    await expect_error(alice.request("message", line_id=line_id, to=guest_id("carol.xl"), data={"leak": 1}), 404)
+    await expect_error(alice.request("message", line_id=line_id, to=guest_id("nobody.xl"), data={"leak": 2}), 404)
     # Naming carol's line is no way in: alice does not occupy it.
-    await expect_error(alice.request("message", line_id=other["line_id"], to="carol.xl", data={"leak": 3}), 403)
+    await expect_error(alice.request("message", line_id=other["line_id"], to=guest_id("carol.xl"), data={"leak": 3}),
+                       403)
     # A session of a member that does not occupy the line may not send either.
     alice_elsewhere = await scenario.connect("alice.xl")
     await expect_error(alice_elsewhere.request("message", line_id=line_id, data={"leak": 4}), 403)
 
-    response = await alice.request("message", line_id=line_id, to="bob.xl", data={"ok": True})
+    response = await alice.request("message", line_id=line_id, to=guest_id("bob.xl"), data={"ok": True})
     check(response.get("delivered") == 1, f"message to bob: {response}")
     await watched["bob.xl"].expect("message", line_id=line_id, data={"ok": True})
     await barrier(alice, bob, carol)
@@ -184,7 +190,8 @@ async def handshake_lists_occupied_lines(scenario):
     await scenario.peer(alice).join(line_id)
     # Settled (connected), so that nothing changes the line while bob connects.
     await wait_occupants(alice, line_id, [session_of(alice)], timeout=15.0, state="connected")
-    invited = await alice.request("invite", line_id=line_id, user="bob.hs")  # bob is offline: delivered false
+    # bob is offline: delivered false.
+    invited = await alice.request("invite", line_id=line_id, user=guest_id("bob.hs"))
     check(invited.get("delivered") is False, f"invite of an offline user: {invited}")
 
     bob = await scenario.connect("bob.hs")  # now a member of a line with an occupant
@@ -195,8 +202,8 @@ async def handshake_lists_occupied_lines(scenario):
     presence = bob.events[0]
     check(presence.get("event") == "presence" and presence.get("line_id") == line_id
           and presence.get("members") == [
-              {"user": "alice.hs", "name": "alice.hs", "online": True, "in_line": True},
-              {"user": "bob.hs", "name": "bob.hs", "online": True, "in_line": False}],
+              {"user": "guest:alice.hs", "name": "alice.hs", "guest": True, "online": True, "in_line": True},
+              {"user": "guest:bob.hs", "name": "bob.hs", "guest": True, "online": True, "in_line": False}],
           f"bob's presence event after the handshake: {presence}")
     check(first["line"]["line_id"] == line_id and [o["session"] for o in first["line"]["occupants"]]
           == [session_of(alice)], f"bob's occupants event should list alice's session in {line_id}: {first}")

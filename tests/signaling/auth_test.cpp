@@ -157,6 +157,16 @@ std::vector<AuthCase> token_cases() {
       refused("bad_token_with_a_good_name", {{"token", "not-a-token"}, {"name", "alice"}}, with_secret(),
               "token is malformed"),
 
+      // The guests' and plugins' id spaces are the server's: no token enters them.
+      refused("sub_in_the_guest_space", token(signed_token(R"({"sub":"guest:alice"})")), with_secret(),
+              "token claim 'sub' may not start with 'guest:'"),
+      refused("sub_in_the_plugin_space", token(signed_token(R"({"sub":"plugin:recorder"})")), with_secret(),
+              "token claim 'sub' may not start with 'plugin:'"),
+      accepted("sub_guest_without_the_colon", token(signed_token(R"({"sub":"guestbook"})")), with_secret(),
+               Identity{"guestbook", "guestbook", "", false}),
+      accepted("sub_with_guest_inside", token(signed_token(R"({"sub":"a:guest:b"})")), with_secret(),
+               Identity{"a:guest:b", "a:guest:b", "", false}),
+
       // What libjwt lets through (check_token_json), signed with the secret.
       refused("sub_twice", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})")), with_secret(),
               "token claims repeat a member"),
@@ -188,6 +198,12 @@ std::vector<AuthCase> anonymous_cases() {
       refused("anonymous_non_ascii", name("\xc3\xa9lan"), AuthOptions{}, "name may only contain"),
       refused("neither", {}, AuthOptions{}, "a token or a name is required"),
       refused("neither_anonymous_off", {{"other", "x"}}, with_secret("", false), "a token is required"),
+
+      // With a secret, tokens may name any user: the guests get their own space.
+      accepted("anonymous_beside_tokens", name("alice"), with_secret(), Identity{"guest:alice", "alice", "", true}),
+      accepted("anonymous_64_characters_beside_tokens", name(std::string(64, 'n')), with_secret(),
+               Identity{"guest:" + std::string(64, 'n'), std::string(64, 'n'), "", true}),
+      refused("anonymous_colon", name("guest:alice"), with_secret(), "name may only contain"),
   };
 }
 
@@ -224,6 +240,19 @@ TEST(Authenticate, RefusalNeverEchoesTheClaims) {
                                    with_secret("https://login.example.org"), kNow);
   ASSERT_FALSE(wrong_issuer.ok());
   EXPECT_EQ(wrong_issuer.error().message.find("evil"), std::string::npos);
+}
+
+TEST(UserIds, GuestsHaveTheirOwnSpaceOnlyWhereTokensAreAccepted) {
+  EXPECT_EQ(guest_user_id("alice", AuthOptions{}), "alice");
+  EXPECT_EQ(guest_user_id("alice", with_secret()), "guest:alice");
+  EXPECT_EQ(plugin_user_id("recorder"), "plugin:recorder");
+  // The same name, anonymous and as a token's `sub`: two users.
+  auto anonymous = authenticate(name("alice"), with_secret(), kNow);
+  auto token_user = authenticate(token(signed_token(R"({"sub":"alice"})")), with_secret(), kNow);
+  ASSERT_TRUE(anonymous.ok() && token_user.ok());
+  EXPECT_NE(anonymous->user, token_user->user);
+  EXPECT_TRUE(anonymous->anonymous);
+  EXPECT_FALSE(token_user->anonymous);
 }
 
 struct TokenJsonCase {
