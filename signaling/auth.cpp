@@ -93,6 +93,49 @@ Status check_validity(const json_t* claims, const AuthOptions& options, int64_t 
   return {};
 }
 
+// RFC 4648 section 5, without padding (RFC 7515 section 2); nullopt for
+// anything else, including '=' and a final group of one character.
+std::optional<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string decoded;
+  decoded.reserve(text.size() * 3 / 4);
+  uint32_t bits = 0;
+  int bit_count = 0;
+  for (char c : text) {
+    int value = c >= 'A' && c <= 'Z'   ? c - 'A'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 26
+                : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '-'             ? 62
+                : c == '_'             ? 63
+                                       : -1;
+    if (value < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<uint32_t>(value);
+    bit_count += 6;
+    if (bit_count >= 8) {
+      bit_count -= 8;
+      decoded.push_back(static_cast<char>((bits >> bit_count) & 0xff));
+    }
+  }
+  return decoded;
+}
+
+// One segment of the token as a JSON object, duplicate members refused.
+Result<core::JsonPtr> segment_object(std::string_view segment, const char* duplicate_reason) {
+  auto text = base64url_decode(segment);
+  if (!text) return unauthorized("token is malformed");
+  json_error_t error;
+  core::JsonPtr value = core::adopt_json(json_loadb(text->data(), text->size(), JSON_REJECT_DUPLICATES, &error));
+  if (!value && json_error_code(&error) == json_error_duplicate_key) {
+    return unauthorized(duplicate_reason);
+  }
+  if (!value || !json_is_object(value.get())) return unauthorized("token is malformed");
+  return value;
+}
+
+bool starts_with(const std::string& text, std::string_view prefix) {
+  return std::string_view(text).substr(0, prefix.size()) == prefix;
+}
+
 Result<Identity> identity_from_claims(const json_t* claims) {
   auto subject = string_claim(claims, "sub");
   if (!subject) return subject.error();
@@ -100,6 +143,12 @@ Result<Identity> identity_from_claims(const json_t* claims) {
   if ((*subject)->empty()) return unauthorized("token claim 'sub' is empty");
   if ((*subject)->size() > kMaxUserIdBytes) {
     return unauthorized("token claim 'sub' is longer than " + std::to_string(kMaxUserIdBytes) + " bytes");
+  }
+  for (std::string_view reserved : {kGuestIdPrefix, kPluginIdPrefix}) {
+    if (starts_with(**subject, reserved)) {
+      return unauthorized("token claim 'sub' may not start with '" + std::string(reserved) +
+                          "': those user ids are the server's");
+    }
   }
   auto name = string_claim(claims, "name");
   if (!name) return name.error();
@@ -126,6 +175,7 @@ Result<Identity> verify_token(const std::string& token, const AuthOptions& optio
   if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256 || !header_says_hs256(jwt.get())) {
     return unauthorized("token algorithm must be HS256");
   }
+  if (Status form = check_token_json(token); !form) return form.error();
   auto claims = claims_of(jwt.get());
   if (!claims) return claims.error();
   if (Status valid = check_validity(claims->get(), options, now); !valid) return valid.error();
@@ -148,10 +198,34 @@ Result<Identity> anonymous_identity(const std::string& name, const AuthOptions& 
       return unauthorized("name may only contain letters, digits, '.', '_', '-' and '@'");
     }
   }
-  return Identity{name, name, "", true};
+  return Identity{guest_user_id(name, options), name, "", true};
 }
 
 }  // namespace
+
+std::string guest_user_id(const std::string& name, const AuthOptions& options) {
+  return options.jwt_secret.empty() ? name : std::string(kGuestIdPrefix) + name;
+}
+
+std::string plugin_user_id(const std::string& plugin) { return std::string(kPluginIdPrefix) + plugin; }
+
+Status check_token_json(std::string_view token) {
+  const size_t first_dot = token.find('.');
+  const size_t second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
+    return unauthorized("token is malformed");
+  }
+  auto header = segment_object(token.substr(0, first_dot), "token header repeats a member");
+  if (!header) return header.error();
+  // RFC 7515 section 4.1.11: an extension named in `crit` must be understood,
+  // and this server understands none.
+  if (json_object_get(header->get(), "crit") != nullptr) {
+    return unauthorized("token header has 'crit': no header extension is supported");
+  }
+  auto claims = segment_object(token.substr(first_dot + 1, second_dot - first_dot - 1), "token claims repeat a member");
+  if (!claims) return claims.error();
+  return {};
+}
 
 Result<Identity> authenticate(const QueryParameters& query, const AuthOptions& options, int64_t now_unix_seconds) {
   if (auto token = query.find("token"); token != query.end()) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "rtp/result.hpp"
 #include "signaling/http_server.hpp"
@@ -19,10 +20,10 @@ inline constexpr uint16_t kUnauthorized = 4001;
 }  // namespace close_code
 
 struct Identity {
-  std::string user;   // the user id: the token's `sub`, or the anonymous name
+  std::string user;   // the user id: the token's `sub`, or guest_user_id() of the anonymous name
   std::string name;   // display name
   std::string email;  // empty when unknown
-  bool anonymous = false;
+  bool anonymous = false;  // a guest: shown with "guest": true
 };
 
 struct AuthOptions {
@@ -37,6 +38,27 @@ inline constexpr size_t kMaxAnonymousNameChars = 64;
 inline constexpr size_t kMaxTokenBytes = 8192;
 // Every refusal's message fits a WebSocket close frame with room to spare.
 inline constexpr size_t kMaxAuthReasonBytes = 120;
+
+// The user id spaces (docs/protocol.md, "Identity"): the rule lives here and
+// nowhere else. A token's `sub` is the user id as it is, except that ids
+// starting with a reserved prefix belong to the server: a token claiming one
+// is refused, so a token user never shares an id with a guest or a plugin.
+inline constexpr std::string_view kGuestIdPrefix = "guest:";
+inline constexpr std::string_view kPluginIdPrefix = "plugin:";
+
+// The user id of an anonymous client named `name`: "guest:NAME" when the
+// server accepts tokens too (a secret is set), so that it can never be the
+// user of a token whose `sub` is NAME; NAME itself when the server accepts
+// names only (no token user exists to collide with).
+std::string guest_user_id(const std::string& name, const AuthOptions& options);
+// The user id a plugin handle occupying a line is listed with.
+std::string plugin_user_id(const std::string& plugin);
+
+// What libjwt lets through: a token whose header or claims repeat a member
+// (jansson keeps one of the two values) or whose header has `crit` (no
+// extension is understood here). Checks the raw base64url-decoded JSON of
+// both; the error is a 4001 with the reason.
+Status check_token_json(std::string_view token);
 
 // `token` wins over `name` when both are given. Errors have code 4001 and a
 // short message meant as the close reason ("token expired", "token signature

@@ -124,6 +124,9 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   struct SessionState {
     std::weak_ptr<ClientSession> session;
     std::string id, user, name;
+    // Authenticated by name, not token (Identity::anonymous): "guest": true
+    // in `occupants` and `presence` entries.
+    bool anonymous = false;
     // Its line PeerConnection, if any.
     std::shared_ptr<core::PeerConnectionHandle> peer;
     // Its echo test: a handle on the echotest plugin ("" when none).

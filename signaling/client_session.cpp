@@ -58,7 +58,8 @@ void ClientSession::open() {
                        options_.server_name,
                        options_.server_version,
                        identity_.user,
-                       identity_.name};
+                       identity_.name,
+                       identity_.anonymous};
   connection_->send_text(format_handshake_state(state));
   last_keepalive_us_ = g_get_monotonic_time();
   // A repeating check instead of a timer re-armed per keepalive; it fires

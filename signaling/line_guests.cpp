@@ -5,6 +5,7 @@
 // it publishes is offered to the others like any occupant's streams.
 #include "core/media/guest_media.hpp"
 #include "core/runtime/log.hpp"
+#include "signaling/auth.hpp"
 #include "signaling/call_handler.hpp"
 
 namespace partyline::signaling {
@@ -26,7 +27,7 @@ Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJo
   if (auto room = roster_.check_room(join.line_id); !room) return room.error();
   SessionState& guest = sessions_[join.guest_id];
   guest.id = join.guest_id;
-  guest.user = "plugin:" + join.plugin;
+  guest.user = plugin_user_id(join.plugin);
   guest.name = join.display_name;
   guest.guest = join.guest;
   guest.guest_subscribes = join.subscribe;

@@ -34,6 +34,8 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
   json_t* occupants = json_array();
   for (const core::Occupant& occupant : roster_.occupants(line_id)) {
     core::JsonPtr entry = events::user(occupant.user, occupant.name);
+    auto state = sessions_.find(occupant.session);
+    if (state != sessions_.end() && state->second.anonymous) json_object_set_new(entry.get(), "guest", json_true());
     json_object_set_new(entry.get(), "session", json_string(occupant.session.c_str()));
     if (occupant.media == core::OccupantMedia::kPlugin) {
       json_object_set_new(entry.get(), "plugin", json_string(occupant.plugin.c_str()));
@@ -54,16 +56,22 @@ core::JsonPtr CallHandler::members_json(const std::string& line_id) const {
   core::JsonPtr members = core::adopt_json(json_array());
   auto record = lines_.find_line(line_id);
   if (!record) return members;
-  const auto presence = roster_.presence(line_id, record->members, [this](const std::string& user) {
-    std::optional<std::string> name;
+  // An online member's first session: its name, and whether it is a guest.
+  auto online_session = [this](const std::string& user) -> const SessionState* {
     auto it = sessions_by_user_.find(user);
-    if (it != sessions_by_user_.end() && !it->second.empty()) name = sessions_.at(it->second.front()).name;
-    return name;
+    return it != sessions_by_user_.end() && !it->second.empty() ? &sessions_.at(it->second.front()) : nullptr;
+  };
+  const auto presence = roster_.presence(line_id, record->members, [&](const std::string& user) {
+    const SessionState* state = online_session(user);
+    return state != nullptr ? std::optional<std::string>(state->name) : std::nullopt;
   });
   for (const core::MemberPresence& member : presence) {
     json_t* entry = json_object();
     json_object_set_new(entry, "user", json_string(member.user.c_str()));
     if (member.name) json_object_set_new(entry, "name", json_string(member.name->c_str()));
+    if (const SessionState* state = online_session(member.user); state != nullptr && state->anonymous) {
+      json_object_set_new(entry, "guest", json_true());
+    }
     json_object_set_new(entry, "online", json_boolean(member.online));
     json_object_set_new(entry, "in_line", json_boolean(member.in_line));
     json_array_append_new(members.get(), entry);

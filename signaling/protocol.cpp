@@ -77,6 +77,7 @@ std::string format_handshake_state(const HandshakeState& state) {
   core::JsonPtr user = core::adopt_json(json_object());
   json_object_set_new(user.get(), "user", json_stringn(state.user_id.data(), state.user_id.size()));
   json_object_set_new(user.get(), "name", json_stringn(state.user_name.data(), state.user_name.size()));
+  if (state.user_guest) json_object_set_new(user.get(), "guest", json_true());
   json_object_set_new(message.get(), "user", user.release());
   return core::dump_json(message.get());
 }

@@ -56,6 +56,7 @@ struct HandshakeState {
   // keep older positional initializers free of warnings.
   std::string user_id{};
   std::string user_name{};
+  bool user_guest{};  // anonymous: "guest": true
 };
 
 std::string format_handshake_state(const HandshakeState& state);

@@ -1,6 +1,7 @@
 // Phone-line view of the demo page ("Phone lines" in docs/protocol.md):
 // an anonymous identity (`?name=`), create or join a line (the page URL
-// becomes `#line=ID&token=TOKEN`, to share), invite a user by name, the
+// becomes `#line=ID&token=TOKEN`, to share), invite a user by id (a guest's
+// is its name, or guest:NAME on a server that takes tokens too), the
 // incoming-call prompt, one tile per occupant (the others' tiles show and
 // play their forwarded camera and microphone; ours is a muted preview), mute,
 // hang up. Also switches between the Echo test and Phone line views.

@@ -248,11 +248,11 @@ function withIdentity(url, name) {
   return parsed.toString();
 }
 
-/** A random anonymous user id, e.g. `guest-3f9a1c`. */
+/** A random anonymous name, e.g. `guest-3f9a1c` (its user id is the server's: docs/protocol.md, Identity). */
 export function guestName() {
   const bytes = crypto.getRandomValues(new Uint8Array(3));
   return `guest-${[...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** Anonymous user ids: what `?name=` accepts. */
+/** Anonymous names: what `?name=` accepts. */
 export const ANONYMOUS_NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -41,6 +41,12 @@ from server_process import ServerProcess, check, fail  # noqa: E402
 
 TOKEN = "admin-test-token-7f3a9c"
 JWT_SECRET = "jwt-secret-that-must-not-show"
+
+
+def guest_id(name):
+    """The user id of the anonymous client `name`: with a JWT secret set, a
+    guest's id is in its own space (docs/protocol.md, Identity)."""
+    return f"guest:{name}"
 DEADLINE_S = 10.0
 
 
@@ -149,7 +155,7 @@ async def check_sessions_and_lines(admin, alice, bob, carol, line_id):
     check(set(by_id) == {session_of(c) for c in (alice, bob, carol)}, f"sessions {sorted(by_id)}")
     for client in (alice, bob, carol):
         entry = by_id[session_of(client)]
-        check(entry["user"] == client.name and entry["remote_address"] == "127.0.0.1",
+        check(entry["user"] == guest_id(client.name) and entry["remote_address"] == "127.0.0.1",
               f"{client.name}: {entry}")
         single = await admin.get(f"/admin/v1/sessions/{session_of(client)}")
         # The detail adds the PeerConnection's figures (check_session_figures).
@@ -173,7 +179,8 @@ async def check_sessions_and_lines(admin, alice, bob, carol, line_id):
     check([line["line_id"] for line in lines] == [line_id], f"lines {lines}")
     line = await admin.get(f"/admin/v1/lines/{line_id}")
     check(line == lines[0], f"GET line {line} != listed {lines[0]}")
-    check(line["creator"] == "alice" and set(line["members"]) == {"alice", "bob"}, f"line members {line}")
+    check(line["creator"] == guest_id("alice") and set(line["members"]) == {guest_id("alice"), guest_id("bob")},
+          f"line members {line}")
     # The occupants as the occupants themselves were told, plus the streams.
     seen = last_occupants(alice, line_id)
     stripped = [{k: v for k, v in o.items() if k not in ("published_streams", "worker")} for o in line["occupants"]]
@@ -305,13 +312,13 @@ async def check_log_level(admin, server, url):
     check((await admin.get("/admin/v1/info"))["log_level"] == "warn", "info does not show the new level")
     quiet = await SignalingClient.connect(url, "quiet.user")
     listed = {e["user"] for e in (await admin.get("/admin/v1/sessions"))["sessions"]}
-    check("quiet.user" in listed, f"quiet.user not listed: {listed}")  # so its connect line was due by now
-    check("user=quiet.user" not in server.text(), "an info line was logged at level warn")
+    check(guest_id("quiet.user") in listed, f"quiet.user not listed: {listed}")  # so its connect line was due by now
+    check("user=guest:quiet.user" not in server.text(), "an info line was logged at level warn")
     await admin.call("PUT", "/admin/v1/log-level", body={"level": "info"})
     loud = await SignalingClient.connect(url, "loud.user")
     listed = {e["user"] for e in (await admin.get("/admin/v1/sessions"))["sessions"]}
-    check("loud.user" in listed, f"loud.user not listed: {listed}")
-    check(re.search(r"user=loud\.user: connected from 127\.0\.0\.1", server.text()),
+    check(guest_id("loud.user") in listed, f"loud.user not listed: {listed}")
+    check(re.search(r"user=guest:loud\.user: connected from 127\.0\.0\.1", server.text()),
           "no info line for loud.user after the level went back to info")
     await quiet.close()
     await loud.close()

@@ -22,8 +22,8 @@ import time
 from aiortc import RTCSessionDescription
 
 from lines_helpers import (EVENT_DEADLINE_S, MAX_OCCUPANTS_PER_LINE, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
-                           TestFailure, barrier, check, check_occupant_media_form, expect_error, is_presence_event,
-                           join_without_media, last_occupants, session_of, wait_occupants)
+                           TestFailure, barrier, check, check_occupant_media_form, expect_error, guest_id,
+                           is_presence_event, join_without_media, last_occupants, session_of, wait_occupants)
 from partyline_ws import RequestError, SignalingClient
 from slow_turn import SlowTurnServer
 
@@ -39,7 +39,8 @@ def occupant_of(line, client):
 
 
 def sender(client):
-    return {"user": client.name, "name": client.name, "session": session_of(client)}
+    """An anonymous client as `from` shows it."""
+    return {"user": guest_id(client.name), "name": client.name, "session": session_of(client)}
 
 
 async def wait_entry(client, line_id, subject, predicate, what, timeout=SETTLE_S):
@@ -98,7 +99,7 @@ async def signaling_only(scenario):
 
     # Messages reach a signaling-only occupant.
     bob_messages = EventCursor(bob, accept=lambda e: e.get("event") == "message")
-    sent = await alice.request("message", line_id=line_id, to="bob.so", data={"text": "to bob"})
+    sent = await alice.request("message", line_id=line_id, to=guest_id("bob.so"), data={"text": "to bob"})
     check(sent.get("delivered") == 1, f"message to bob: delivered {sent}")
     event = await bob_messages.expect("message", line_id=line_id, data={"text": "to bob"})
     check(event.get("from") == sender(alice), f"message from alice: {event}")
@@ -230,7 +231,7 @@ async def ready(scenario):
     alice_events = EventCursor(alice, accept=lambda e: e.get("event") == "ready")
     line = await alice.request("create_line")
     line_id = line["line_id"]
-    call = await alice.request("invite", line_id=line_id, user="bob.rd")
+    call = await alice.request("invite", line_id=line_id, user=guest_id("bob.rd"))
     call_id = call["call_id"]
     # Before anyone accepted: 404 (never accepted).
     await expect_error(bob.request("ready", call_id=call_id, ready=True), 404)
@@ -271,10 +272,13 @@ async def check_eventually_404(bob, call_id):
 
 # ---------------------------------------------------------------- presence
 
-def member(user, online, in_line):
-    entry = {"user": user, "online": online, "in_line": in_line}
+def member(name, online, in_line):
+    """The presence entry of the anonymous client `name`: a guest, whose
+    name (and that it is a guest) show while it is online."""
+    entry = {"user": guest_id(name), "online": online, "in_line": in_line}
     if online:
-        entry["name"] = user  # anonymous: the display name is the user id
+        entry["name"] = name
+        entry["guest"] = True
     return entry
 
 
@@ -318,7 +322,7 @@ async def presence(scenario):
           f"alice: no presence {alone} after she joined: {[e for e in alice.events if on_line(e)]}")
     # bob and carol become members by invitation, and decline.
     for invitee in (bob, carol):
-        call = await alice.request("invite", line_id=line_id, user=invitee.name)
+        call = await alice.request("invite", line_id=line_id, user=guest_id(invitee.name))
         check(call.get("delivered") is True, f"invite {invitee.name}: {call}")
         await invitee.request("decline", call_id=call["call_id"])
     expected = [member("alice.pr", True, True), member("bob.pr", True, False), member("carol.pr", True, False)]
@@ -622,9 +626,9 @@ async def invite_blocked(scenario):
     alice, bob = await scenario.connect("alice.ib"), await scenario.connect("bob.ib")
     alice_calls = EventCursor(alice)
     bob_calls = EventCursor(bob)
-    await bob.request("block", user="alice.ib")
+    await bob.request("block", user=guest_id("alice.ib"))
     line = await alice.request("create_line")
-    response = await alice.request("invite", line_id=line["line_id"], user="bob.ib")
+    response = await alice.request("invite", line_id=line["line_id"], user=guest_id("bob.ib"))
     print(f"    invite of a user who blocked the caller: {response}")
     check(response.get("delivered") is False, f"invite blocked: expected delivered false, got {response}")
     check(isinstance(response.get("call_id"), str) and response["call_id"], f"invite blocked: no call_id: {response}")

@@ -99,6 +99,13 @@ def make_jwt(claims, secret=JWT_SECRET, header=None):
     return f"{signing_input}.{b64url(signature)}"
 
 
+def guest_id(name):
+    """The user id of the anonymous client `?name=NAME`: lines.json accepts
+    tokens too, so it is in the guests' own id space (docs/protocol.md,
+    "Identity"), never the id of a token whose `sub` is NAME."""
+    return f"guest:{name}"
+
+
 def anonymous_url(name):
     return f"{WS_URL}?name={urllib.parse.quote(name)}"
 
@@ -108,7 +115,8 @@ def token_url(token):
 
 
 async def connect(name, token=None):
-    """A connected client; `name` is the anonymous user id unless a token is given."""
+    """A connected client; `name` is the anonymous name (user id
+    guest_id(name)) unless a token is given."""
     url = token_url(token) if token is not None else anonymous_url(name)
     return await SignalingClient.connect(url, name=name)
 
@@ -221,6 +229,10 @@ async def wait_occupants(client, line_id, sessions, timeout=10.0, state=None):
 def check_occupant_form(occupant, where):
     """Every field of an occupant, as the doc shows it."""
     expected_keys = {"session", "user", "name", "media", "publishing", "muted", "state"}
+    # A guest (an anonymous user) says so; nobody else has the field.
+    if occupant.get("user", "").startswith("guest:"):
+        expected_keys.add("guest")
+        check(occupant.get("guest") is True, f"{where}: a guest occupant should have guest true: {occupant}")
     check(set(occupant) == expected_keys, f"{where}: occupant keys {sorted(occupant)} != {sorted(expected_keys)}")
     check(occupant["media"] in ("server", "none"), f"{where}: occupant media {occupant['media']!r}")
     for flags in ("publishing", "muted"):

@@ -13,8 +13,8 @@ runs only those.
 import itertools
 import sys
 
-from lines_helpers import (MAX_OCCUPANTS_PER_LINE, EventCursor, barrier, check, check_occupant_form, expect_error, last_occupants,
-                           session_of, wait_occupants)
+from lines_helpers import (MAX_OCCUPANTS_PER_LINE, EventCursor, barrier, check, check_occupant_form, expect_error,
+                           guest_id, last_occupants, session_of, wait_occupants)
 
 SETTLE_S = 15.0  # a join reaches `connected` once its DTLS is done
 
@@ -35,8 +35,8 @@ async def check_line(clients, line_id, expected_flags, step):
         for member in clients:
             occupant = by_session[session_of(member)]
             check_occupant_form(occupant, f"{step}/{client.name}")
-            check((occupant["user"], occupant["name"]) == (member.name, member.name),
-                  f"{step}: occupant {occupant} should be user and name {member.name}")
+            check((occupant["user"], occupant["name"]) == (guest_id(member.name), member.name),
+                  f"{step}: occupant {occupant} should be user {guest_id(member.name)} and name {member.name}")
             publishing, muted = expected_flags[member.name]
             check(occupant["publishing"] == publishing, f"{step}: {member.name} publishing {occupant}")
             check(occupant["muted"] == muted, f"{step}: {member.name} muted {occupant}")

@@ -7,7 +7,8 @@ real WebSocket clients and aiortc peers in a line.
 A second connection of a user takes over: the first is closed with 4005 and
 its line occupancy ends; with `force=false` the second is refused with 4006
 before any handshake and the first keeps working. Another user in the same
-line is never disturbed.
+line is never disturbed. A guest (`?name=alice`) and the token user
+`alice` are two users, each with its own session.
 
 Run through run_e2e.sh with sessions.json (lines.json's settings plus
 `auth.sessions_per_user` "one"). `lines_sessions.py SCENARIO...` runs only
@@ -19,8 +20,8 @@ import time
 
 import websockets
 
-from lines_helpers import (EVENT_DEADLINE_S, SignalingClient, anonymous_url, barrier, check, last_occupants,
-                           session_of, wait_occupants)
+from lines_helpers import (EVENT_DEADLINE_S, SignalingClient, anonymous_url, barrier, check, guest_id, last_occupants,
+                           make_jwt, session_of, token_url, wait_occupants)
 
 SETTLE_S = 15.0  # a media join reaches `connected` once its DTLS is done
 
@@ -67,7 +68,8 @@ async def replaced_by_new_session(scenario):
     started = time.monotonic()
     second = await scenario.connect("alice.rp")
     closed_after = await wait_closed(alice, 4005)
-    check(second.handshake.get("user", {}).get("user") == "alice.rp", f"second session's handshake {second.handshake}")
+    check(second.handshake.get("user", {}).get("user") == guest_id("alice.rp"),
+          f"second session's handshake {second.handshake}")
     check(session_of(second) != session_of(alice), "the new connection got the old session id")
     await wait_occupants(bob, line_id, [session_of(bob)], timeout=EVENT_DEADLINE_S)
     gone_after = time.monotonic() - started
@@ -118,7 +120,38 @@ async def force_false_refused(scenario):
     await still_served(bob, line_id, [session_of(bob)], "bob at the end")
 
 
-SCENARIOS = [replaced_by_new_session, force_false_refused]
+async def guest_and_token_user_apart(scenario):
+    """`?name=ida` is the guest guest:ida, not the token user ida: neither
+    takes the other's session, neither's force=false is refused for the
+    other's, and each still replaces its own."""
+    token = make_jwt({"sub": "ida.gt"})
+    token_user = await scenario.connect("ida.gt[token]", token=token)
+    # A guest of the same name connects beside it, even asking not to take over.
+    guest = await SignalingClient.connect(anonymous_url("ida.gt") + "&force=false", name="ida.gt")
+    scenario.clients.append(guest)
+    check(guest.handshake.get("user") == {"user": guest_id("ida.gt"), "name": "ida.gt", "guest": True},
+          f"the guest's handshake user: {guest.handshake.get('user')}")
+    # Its handshake came after any close of an older session of its user.
+    await still_served(token_user, None, None, "the token user after the guest connected")
+    # The token user's own force=false is refused: the slot taken is its own.
+    code, reason, received = await SignalingClient.expect_refused(token_url(token) + "&force=false")
+    check(code == 4006 and not received,
+          f"the token user's force=false: expected close 4006 before any message, got {code} '{reason}' {received}")
+    await still_served(guest, None, None, "the guest after the token user's force=false")
+    await still_served(token_user, None, None, "the token user after its own force=false")
+
+    # Each replaces only its own older session.
+    guest_second = await scenario.connect("ida.gt")
+    await wait_closed(guest, 4005)
+    await still_served(token_user, None, None, "the token user after the guest's second session")
+    token_second = await scenario.connect("ida.gt[token-3]", token=token)
+    await wait_closed(token_user, 4005)
+    await still_served(guest_second, None, None, "the guest after the token user's second session")
+    await still_served(token_second, None, None, "the token user's second session")
+    print("    guest:ida.gt and the token user ida.gt: one session each, each replaced only by its own user")
+
+
+SCENARIOS = [replaced_by_new_session, force_false_refused, guest_and_token_user_apart]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios

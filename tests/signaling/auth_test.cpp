@@ -156,6 +156,29 @@ std::vector<AuthCase> token_cases() {
               "token is longer than 8192 bytes"),
       refused("bad_token_with_a_good_name", {{"token", "not-a-token"}, {"name", "alice"}}, with_secret(),
               "token is malformed"),
+
+      // The guests' and plugins' id spaces are the server's: no token enters them.
+      refused("sub_in_the_guest_space", token(signed_token(R"({"sub":"guest:alice"})")), with_secret(),
+              "token claim 'sub' may not start with 'guest:'"),
+      refused("sub_in_the_plugin_space", token(signed_token(R"({"sub":"plugin:recorder"})")), with_secret(),
+              "token claim 'sub' may not start with 'plugin:'"),
+      accepted("sub_guest_without_the_colon", token(signed_token(R"({"sub":"guestbook"})")), with_secret(),
+               Identity{"guestbook", "guestbook", "", false}),
+      accepted("sub_with_guest_inside", token(signed_token(R"({"sub":"a:guest:b"})")), with_secret(),
+               Identity{"a:guest:b", "a:guest:b", "", false}),
+
+      // What libjwt lets through (check_token_json), signed with the secret.
+      refused("sub_twice", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})")), with_secret(),
+              "token claims repeat a member"),
+      refused("same_sub_twice", token(hmac_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"alice"})")),
+              with_secret(), "token claims repeat a member"),
+      refused("alg_twice", token(hmac_token(R"({"alg":"HS256","alg":"HS256"})", R"({"sub":"alice"})")), with_secret(),
+              "token header repeats a member"),
+      refused("crit_naming_an_extension", token(hmac_token(R"({"alg":"HS256","crit":["b64"],"b64":false})",
+                                                           R"({"sub":"alice"})")),
+              with_secret(), "token header has 'crit'"),
+      refused("crit_empty", token(hmac_token(R"({"alg":"HS256","crit":[]})", R"({"sub":"alice"})")), with_secret(),
+              "token header has 'crit'"),
   };
 }
 
@@ -175,6 +198,12 @@ std::vector<AuthCase> anonymous_cases() {
       refused("anonymous_non_ascii", name("\xc3\xa9lan"), AuthOptions{}, "name may only contain"),
       refused("neither", {}, AuthOptions{}, "a token or a name is required"),
       refused("neither_anonymous_off", {{"other", "x"}}, with_secret("", false), "a token is required"),
+
+      // With a secret, tokens may name any user: the guests get their own space.
+      accepted("anonymous_beside_tokens", name("alice"), with_secret(), Identity{"guest:alice", "alice", "", true}),
+      accepted("anonymous_64_characters_beside_tokens", name(std::string(64, 'n')), with_secret(),
+               Identity{"guest:" + std::string(64, 'n'), std::string(64, 'n'), "", true}),
+      refused("anonymous_colon", name("guest:alice"), with_secret(), "name may only contain"),
   };
 }
 
@@ -212,6 +241,77 @@ TEST(Authenticate, RefusalNeverEchoesTheClaims) {
   ASSERT_FALSE(wrong_issuer.ok());
   EXPECT_EQ(wrong_issuer.error().message.find("evil"), std::string::npos);
 }
+
+TEST(UserIds, GuestsHaveTheirOwnSpaceOnlyWhereTokensAreAccepted) {
+  EXPECT_EQ(guest_user_id("alice", AuthOptions{}), "alice");
+  EXPECT_EQ(guest_user_id("alice", with_secret()), "guest:alice");
+  EXPECT_EQ(plugin_user_id("recorder"), "plugin:recorder");
+  // The same name, anonymous and as a token's `sub`: two users.
+  auto anonymous = authenticate(name("alice"), with_secret(), kNow);
+  auto token_user = authenticate(token(signed_token(R"({"sub":"alice"})")), with_secret(), kNow);
+  ASSERT_TRUE(anonymous.ok() && token_user.ok());
+  EXPECT_NE(anonymous->user, token_user->user);
+  EXPECT_TRUE(anonymous->anonymous);
+  EXPECT_FALSE(token_user->anonymous);
+}
+
+struct TokenJsonCase {
+  std::string label;
+  std::string token;
+  std::string reason;  // empty: accepted
+};
+
+void PrintTo(const TokenJsonCase& test, std::ostream* out) { *out << test.label; }
+
+std::string raw_token(const std::string& header, const std::string& claims, const std::string& signature = "c2ln") {
+  return base64url(header) + "." + base64url(claims) + "." + signature;
+}
+
+std::vector<TokenJsonCase> token_json_cases() {
+  return {
+      {"plain", raw_token(R"({"alg":"HS256","typ":"JWT"})", R"({"sub":"alice","exp":1})"), ""},
+      {"no_signature", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice"})", ""), ""},
+      {"sub_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})"), "token claims repeat a member"},
+      {"other_claim_twice", raw_token(R"({"alg":"HS256"})", R"({"exp":1,"sub":"a","exp":2})"),
+       "token claims repeat a member"},
+      {"nested_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"a","x":{"k":1,"k":2}})"),
+       "token claims repeat a member"},
+      {"escaped_twice", raw_token(R"({"alg":"HS256"})", R"({"sub":"alice","sub":"bob"})"),
+       "token claims repeat a member"},
+      {"header_alg_twice", raw_token(R"({"alg":"none","alg":"HS256"})", R"({"sub":"a"})"),
+       "token header repeats a member"},
+      {"crit", raw_token(R"({"alg":"HS256","crit":["exp"]})", R"({"sub":"a"})"), "token header has 'crit'"},
+      {"crit_null", raw_token(R"({"alg":"HS256","crit":null})", R"({"sub":"a"})"), "token header has 'crit'"},
+      {"crit_in_the_claims_is_a_claim", raw_token(R"({"alg":"HS256"})", R"({"sub":"a","crit":["x"]})"), ""},
+      {"header_not_an_object", raw_token(R"(["alg","HS256"])", R"({"sub":"a"})"), "token is malformed"},
+      {"claims_not_an_object", raw_token(R"({"alg":"HS256"})", R"("alice")"), "token is malformed"},
+      {"claims_not_json", raw_token(R"({"alg":"HS256"})", R"({"sub":)"), "token is malformed"},
+      {"padding", base64url(R"({"alg":"HS256"})") + "=." + base64url(R"({"sub":"a"})") + ".c2ln", "token is malformed"},
+      {"standard_alphabet", raw_token(R"({"alg":"HS256"})", R"({"sub":"a"})").replace(0, 1, "+"),
+       "token is malformed"},
+      {"one_character_group", "eyJhbGciOiJIUzI1NiJ9A." + base64url(R"({"sub":"a"})") + ".c2ln", "token is malformed"},
+      {"two_segments", base64url(R"({"alg":"HS256"})") + "." + base64url(R"({"sub":"a"})"), "token is malformed"},
+      {"four_segments", raw_token(R"({"alg":"HS256"})", R"({"sub":"a"})") + ".x", "token is malformed"},
+      {"empty", "", "token is malformed"},
+  };
+}
+
+class TokenJsonTest : public ::testing::TestWithParam<TokenJsonCase> {};
+
+TEST_P(TokenJsonTest, RefusesDuplicatesAndCrit) {
+  const TokenJsonCase& test = GetParam();
+  Status status = check_token_json(test.token);
+  if (test.reason.empty()) {
+    EXPECT_TRUE(status.ok()) << status.error().message;
+    return;
+  }
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, close_code::kUnauthorized);
+  EXPECT_NE(status.error().message.find(test.reason), std::string::npos) << status.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, TokenJsonTest, ::testing::ValuesIn(token_json_cases()),
+                         [](const ::testing::TestParamInfo<TokenJsonCase>& info) { return info.param.label; });
 
 }  // namespace
 }  // namespace partyline::signaling

@@ -172,6 +172,7 @@ TEST_F(SignalingServerTest, HandshakeStateArrivesFirst) {
   json_t* user = json_object_get(state.get(), "user");
   EXPECT_STREQ(json_string_value(json_object_get(user, "user")), "alice");
   EXPECT_STREQ(json_string_value(json_object_get(user, "name")), "alice");
+  EXPECT_TRUE(json_is_true(json_object_get(user, "guest")));  // anonymous
 
   ASSERT_TRUE(handler_.wait_opened(1));
   auto query = handler_.last_query();
@@ -394,6 +395,44 @@ TEST_F(SignalingServerTest, OneSessionPerUserReplacesTheOlderWith4005OrRefusesWi
   auto other_pong = other_user.next_json();
   ASSERT_TRUE(other_pong);
   EXPECT_STREQ(string_field(other_pong, "transaction"), "t2");
+}
+
+// With a secret and anonymous access, `?name=alice` is the guest
+// "guest:alice", never the token user "alice": neither replaces the other,
+// and no token can claim the guest's id.
+TEST_F(SignalingServerTest, OneSessionPerUserKeepsGuestsAndTokenUsersApart) {
+  options_.one_session_per_user = true;
+  options_.auth.jwt_secret = kSecret;
+  start_server();
+  WebSocketClient token_user, guest;
+  connect(token_user, "/ws?token=" + testing::make_token(R"({"sub":"alice"})", JWT_ALG_HS256, kSecret));
+  auto failure = guest.connect(server_->port(), "/ws?name=alice&force=false");
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  auto state = guest.next_json();
+  ASSERT_TRUE(state);
+  ASSERT_STREQ(string_field(state, "handshake"), "state");
+  json_t* user = json_object_get(state.get(), "user");
+  EXPECT_STREQ(json_string_value(json_object_get(user, "user")), "guest:alice");
+  EXPECT_STREQ(json_string_value(json_object_get(user, "name")), "alice");
+  EXPECT_TRUE(json_is_true(json_object_get(user, "guest")));
+  ASSERT_TRUE(handler_.wait_opened(2));
+  EXPECT_EQ(server_->session_count(), 2u);
+
+  WebSocketClient impostor;
+  failure = impostor.connect(server_->port(),
+                             "/ws?token=" + testing::make_token(R"({"sub":"guest:alice"})", JWT_ALG_HS256, kSecret));
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  auto refused = impostor.next();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->opcode, WSLAY_CONNECTION_CLOSE);
+  EXPECT_EQ(refused->close_code, close_code::kUnauthorized);
+  EXPECT_EQ(server_->session_count(), 2u);
+  for (WebSocketClient* client : {&token_user, &guest}) {
+    client->send_text(R"({"request":"ping","transaction":"still-here"})");
+    auto pong = client->next_json();
+    ASSERT_TRUE(pong);
+    EXPECT_STREQ(string_field(pong, "transaction"), "still-here");
+  }
 }
 
 TEST_F(SignalingServerTest, ManySessionsPerUserByDefaultAndForceIsIgnored) {
