@@ -21,12 +21,12 @@ class MemoryLineStore final : public LineStore {
  public:
   struct Options {
     size_t max_lines = 10000;
-    size_t max_lines_per_user = 100;          // lines one user created that still exist: 429 beyond
-    size_t max_members_per_line = 1000;       // 503 beyond
-    size_t max_pending_invitations_per_user = 100;  // ringing invitations one user sent: 429 beyond
     // Makes ids and tokens; injectable so tests are deterministic.
     std::function<std::string()> make_id;
     std::function<std::string()> make_token;
+    size_t max_lines_per_user = 100;          // lines one user created that still exist: 429 beyond
+    size_t max_members_per_line = 1000;       // 503 beyond
+    size_t max_pending_invitations_per_user = 100;  // ringing invitations one user sent: 429 beyond
   };
   explicit MemoryLineStore(Options options);
 

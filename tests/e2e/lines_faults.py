@@ -26,6 +26,12 @@ with aiortc peers and WebSocket clients.
   (http.max_connections_per_address 256), and clients are still served.
   libmicrohttpd's default limit of about 1,020 locked everyone out before.
 
+- user_quotas (faults.json: 3 lines per user, 4 members per line, 2
+  invitations ringing per user): a 4th line gets 429, another user still
+  creates one; a 5th member by invitation or by token gets 503; a 3rd
+  ringing invitation gets 429, and passes once one is cancelled. Each
+  reason names its limit.
+
 Run through run_e2e.sh with faults.json (lines.json plus ice.setup_timeout_ms
 3000). `lines_faults.py SCENARIO...` runs only those.
 """
@@ -38,7 +44,7 @@ import socket
 import sys
 import time
 
-from lines_helpers import check, session_of, wait_occupants
+from lines_helpers import check, expect_error, guest_id, session_of, user_of, wait_occupants
 
 SETUP_TIMEOUT_S = 3.0
 
@@ -52,7 +58,7 @@ async def ghost_occupant(scenario):
     alice = await scenario.connect("alice.fault")
     ghost = await scenario.connect("ghost.fault")
     line_id = (await alice.request("create_line"))["line_id"]
-    await alice.request("invite", line_id=line_id, user="ghost.fault")  # makes the ghost a member
+    await alice.request("invite", line_id=line_id, user=guest_id("ghost.fault"))  # makes the ghost a member
     peer = scenario.peer(alice)
     await peer.join(line_id)
     await wait_occupants(alice, line_id, [session_of(alice)], state="connected", timeout=15.0)
@@ -95,7 +101,7 @@ async def slow_reader(scenario):
     alice = await scenario.connect("alice.slow")
     reader = await scenario.connect("reader.slow")
     line_id = (await alice.request("create_line"))["line_id"]
-    await alice.request("invite", line_id=line_id, user="reader.slow")
+    await alice.request("invite", line_id=line_id, user=guest_id("reader.slow"))
     await alice.request("join", line_id=line_id)
     await reader.request("join", line_id=line_id)
     await wait_occupants(alice, line_id, [session_of(alice), session_of(reader)])
@@ -201,7 +207,38 @@ async def connection_exhaustion(scenario):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-SCENARIOS = [ghost_occupant, slow_reader, connection_exhaustion]
+async def user_quotas(scenario):
+    # faults.json: limits.max_lines_per_user 3, max_members_per_line 4,
+    # max_pending_invitations_per_user 2. One user created all the server's
+    # lines (locking everyone out), and invitations of absent users grew a
+    # line's members without bound, before these quotas.
+    owner = await scenario.connect("owner.quota")
+    created = [await owner.request("create_line") for _ in range(3)]
+    lines = [line["line_id"] for line in created]
+    error = await expect_error(owner.request("create_line"), 429, mentions="limits.max_lines_per_user")
+    print(f"    a 4th line: 429 {error.reason!r}", flush=True)
+    other = await scenario.connect("other.quota")
+    await other.request("create_line")  # another user's quota is its own
+    # Members: the owner and three absent users fill the first line.
+    for name in ("m1.quota", "m2.quota", "m3.quota"):
+        await owner.request("invite", line_id=lines[0], user=guest_id(name))
+    error = await expect_error(owner.request("invite", line_id=lines[0], user=guest_id("m4.quota")), 503,
+                               mentions="limits.max_members_per_line")
+    print(f"    a 5th member by invitation: 503 {error.reason!r}", flush=True)
+    token = created[0]["token"]
+    joiner = await scenario.connect("m5.quota")
+    await expect_error(joiner.request("join", line_id=lines[0], token=token), 503, mentions="limits.max_members_per_line")
+    # Ringing invitations: two at once, the third refused until one ends.
+    callees = [await scenario.connect(f"r{n}.quota") for n in range(3)]
+    calls = [await owner.request("invite", line_id=lines[1], user=user_of(callee)["user"]) for callee in callees[:2]]
+    error = await expect_error(owner.request("invite", line_id=lines[1], user=user_of(callees[2])["user"]), 429,
+                               mentions="limits.max_pending_invitations_per_user")
+    print(f"    a 3rd ringing invitation: 429 {error.reason!r}", flush=True)
+    await owner.request("cancel", call_id=calls[0]["call_id"])
+    await owner.request("invite", line_id=lines[1], user=user_of(callees[2])["user"])
+
+
+SCENARIOS = [ghost_occupant, slow_reader, connection_exhaustion, user_quotas]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
