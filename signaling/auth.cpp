@@ -1,6 +1,7 @@
 #include "signaling/auth.hpp"
 
 #include <jwt.h>
+#include <nettle/base64.h>
 
 #include <cstdlib>
 #include <memory>
@@ -94,28 +95,22 @@ Status check_validity(const json_t* claims, const AuthOptions& options, int64_t 
 }
 
 // RFC 4648 section 5, without padding (RFC 7515 section 2); nullopt for
-// anything else, including '=' and a final group of one character.
+// anything else, '=' included. Decoded by nettle, which wants the padding a
+// JWT leaves out.
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string decoded;
-  decoded.reserve(text.size() * 3 / 4);
-  uint32_t bits = 0;
-  int bit_count = 0;
-  for (char c : text) {
-    int value = c >= 'A' && c <= 'Z'   ? c - 'A'
-                : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                : c >= '0' && c <= '9' ? c - '0' + 52
-                : c == '-'             ? 62
-                : c == '_'             ? 63
-                                       : -1;
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<uint32_t>(value);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      decoded.push_back(static_cast<char>((bits >> bit_count) & 0xff));
-    }
+  if (text.find('=') != std::string_view::npos || text.size() % 4 == 1) return std::nullopt;
+  std::string padded(text);
+  padded.append((4 - padded.size() % 4) % 4, '=');
+  base64_decode_ctx context;
+  base64url_decode_init(&context);
+  std::string decoded(BASE64_DECODE_LENGTH(padded.size()), '\0');
+  size_t length = decoded.size();
+  if (!base64_decode_update(&context, &length, reinterpret_cast<uint8_t*>(decoded.data()), padded.size(),
+                            padded.data()) ||
+      !base64_decode_final(&context)) {
+    return std::nullopt;
   }
+  decoded.resize(length);
   return decoded;
 }
 
