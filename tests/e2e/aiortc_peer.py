@@ -46,6 +46,22 @@ def corrupt_fingerprints(sdp):
     return corrupted
 
 
+async def add_server_candidate(pc, candidate):
+    """Applies a candidate the server trickled (an `ice_candidate` event's
+    `candidate`) to aiortc's PeerConnection; nothing for an end marker."""
+    if candidate is None or candidate.get("completed") or not candidate.get("candidate"):
+        return  # aiortc 1.4 keeps checking what it has; no end marker needed
+    line = candidate["candidate"]
+    line = line[2:] if line.startswith("a=") else line
+    line = line[len("candidate:"):] if line.startswith("candidate:") else line
+    parsed = candidate_from_sdp(line)
+    parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+    # aiortc 1.4 applies a candidate only when sdpMid names the m-line
+    # owning the transport; with BUNDLE every candidate belongs to it.
+    parsed.sdpMid = pc.getTransceivers()[0].mid
+    await pc.addIceCandidate(parsed)
+
+
 class FrameCounter:
     """Counts the audio and video frames of every track a PeerConnection
     receives (`received`, per kind)."""
@@ -147,16 +163,4 @@ class EchoPeer:
                 self._pending_candidates.append(candidate)
 
     async def _add_candidate(self, candidate):
-        if candidate is None or candidate.get("completed"):
-            return  # aiortc 1.4 keeps checking what it has; no end marker needed
-        line = candidate["candidate"]
-        if line.startswith("a="):
-            line = line[2:]
-        if line.startswith("candidate:"):
-            line = line[len("candidate:"):]
-        parsed = candidate_from_sdp(line)
-        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-        # aiortc 1.4 applies a candidate only when sdpMid names the m-line
-        # owning the transport; with BUNDLE every candidate belongs to it.
-        parsed.sdpMid = self.pc.getTransceivers()[0].mid
-        await self.pc.addIceCandidate(parsed)
+        await add_server_candidate(self.pc, candidate)

@@ -16,8 +16,8 @@ import time
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import VideoStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
+from aiortc_peer import add_server_candidate
 from audio_tones import PcmRecorder, RtpDropper, ToneTrack, analyse
 from partyline_ws import RequestError, SignalingClient
 
@@ -230,16 +230,8 @@ class Participant:
                 self._pending_candidates.append(candidate)
 
     async def _add_candidate(self, candidate):
-        if candidate is None or candidate.get("completed"):
-            return
         try:
-            line = candidate["candidate"]
-            line = line[2:] if line.startswith("a=") else line
-            line = line[len("candidate:"):] if line.startswith("candidate:") else line
-            parsed = candidate_from_sdp(line)
-            parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-            parsed.sdpMid = self.pc.getTransceivers()[0].mid  # aiortc 1.4: the transport-owning m-line
-            await self.pc.addIceCandidate(parsed)
+            await add_server_candidate(self.pc, candidate)
         except Exception as error:  # noqa: BLE001 - reported by the scenario runner
             self.errors.append(f"candidate {candidate}: {error!r}")
 

@@ -32,9 +32,8 @@ import urllib.parse
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-from aiortc.sdp import candidate_from_sdp
 
-from aiortc_peer import FrameCounter, configure_logging, use_loopback_only
+from aiortc_peer import FrameCounter, add_server_candidate, configure_logging, use_loopback_only
 from partyline_ws import RequestError, SignalingClient
 
 WS_URL = os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws")
@@ -441,16 +440,8 @@ class LinePeer:
             self.errors.append(f"update: {error!r}")
 
     async def _add_candidate(self, candidate):
-        if candidate is None or candidate.get("completed") or not candidate.get("candidate"):
-            return
-        line = candidate["candidate"]
-        line = line[2:] if line.startswith("a=") else line
-        line = line[len("candidate:"):] if line.startswith("candidate:") else line
-        parsed = candidate_from_sdp(line)
-        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-        parsed.sdpMid = self.pc.getTransceivers()[0].mid
         try:
-            await self.pc.addIceCandidate(parsed)
+            await add_server_candidate(self.pc, candidate)
         except Exception as error:
             self.errors.append(f"candidate: {error!r}")
 
