@@ -30,6 +30,8 @@ import time
 import traceback
 import urllib.parse
 
+import websockets
+
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
@@ -435,6 +437,12 @@ class LinePeer:
                 lambda e: e.get("event") == "webrtc_state" and e.get("state") in ("closed", "failed"),
                 EVENT_DEADLINE_S, since=since)
             if not closed:
+                self.errors.append(f"update: {error!r}")
+        except (ConnectionError, websockets.ConnectionClosed) as error:
+            # The server closed the session (replaced by a newer one, 4005,
+            # or kicked, 4004) while this answer was on its way: nothing of
+            # the server's SDP was refused. Anything else is an error.
+            if not (self.client.closed.is_set() and self.client.close_code in (4004, 4005)):
                 self.errors.append(f"update: {error!r}")
         except Exception as error:  # recorded here, failed on by the runner
             self.errors.append(f"update: {error!r}")
