@@ -127,10 +127,6 @@ Result<core::JsonPtr> segment_object(std::string_view segment, const char* dupli
   return value;
 }
 
-bool starts_with(const std::string& text, std::string_view prefix) {
-  return std::string_view(text).substr(0, prefix.size()) == prefix;
-}
-
 Result<Identity> identity_from_claims(const json_t* claims) {
   auto subject = string_claim(claims, "sub");
   if (!subject) return subject.error();
@@ -140,7 +136,7 @@ Result<Identity> identity_from_claims(const json_t* claims) {
     return unauthorized("token claim 'sub' is longer than " + std::to_string(kMaxUserIdBytes) + " bytes");
   }
   for (std::string_view reserved : {kGuestIdPrefix, kPluginIdPrefix}) {
-    if (starts_with(**subject, reserved)) {
+    if ((*subject)->starts_with(reserved)) {
       return unauthorized("token claim 'sub' may not start with '" + std::string(reserved) +
                           "': those user ids are the server's");
     }

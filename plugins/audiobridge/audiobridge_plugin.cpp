@@ -57,6 +57,10 @@ struct Room {
   std::vector<Participant*> participants;  // in join order
 };
 
+void push(pl_handle* handle, const std::string& json) {
+  (void)g_host->push_event(handle, json.data(), json.size(), nullptr, nullptr, 0);
+}
+
 // RoomMedia's requests, as host services.
 class HostPort final : public MediaPort {
  public:
@@ -65,9 +69,7 @@ class HostPort final : public MediaPort {
   }
   void start_clock(pl_handle* handle, uint32_t period_ms) override { (void)g_host->start_timer(handle, period_ms); }
   void stop_clock(pl_handle* handle) override { (void)g_host->stop_timer(handle); }
-  void push_event(pl_handle* handle, const std::string& json) override {
-    (void)g_host->push_event(handle, json.data(), json.size(), nullptr, nullptr, 0);
-  }
+  void push_event(pl_handle* handle, const std::string& json) override { push(handle, json); }
 };
 
 struct Plugin {
@@ -87,10 +89,6 @@ void log(pl_handle* handle, pl_log_level level, const std::string& message) {
 }
 
 int reply_text(pl_reply* reply, const std::string& text) { return g_host->reply(reply, text.data(), text.size()); }
-
-void push(pl_handle* handle, const std::string& json) {
-  (void)g_host->push_event(handle, json.data(), json.size(), nullptr, nullptr, 0);
-}
 
 // Queues `task` on the handle's media thread; false when the handle is
 // being destroyed (its media_thread_released does the cleanup then).
