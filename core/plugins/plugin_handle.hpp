@@ -138,4 +138,7 @@ int host_media_thread(pl_handle* handle);
 int host_use_media_thread(pl_handle* handle, int index);
 int host_run_on_media_thread(pl_handle* handle, void (*fn)(void*, void*, void*), void* arg);
 
+// The host services of API 1.4 (plugin_host_mixers.cpp).
+int host_line_send_rtp_to(pl_handle* handle, uint32_t listener, const uint8_t* packet, size_t length);
+
 }  // namespace partyline::core

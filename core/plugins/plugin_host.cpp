@@ -161,7 +161,8 @@ void PluginHost::load() {
                                   &host_stop_timer,
                                   &host_media_thread,
                                   &host_use_media_thread,
-                                  &host_run_on_media_thread};
+                                  &host_run_on_media_thread,
+                                  &host_line_send_rtp_to};
     plugin->context.name = abi.name;
     auto config = settings_.config_json.find(name);
     const std::string config_json = config != settings_.config_json.end() ? config->second : "{}";

@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define PARTYLINE_PLUGIN_API_VERSION_MAJOR 1
-#define PARTYLINE_PLUGIN_API_VERSION_MINOR 3
+#define PARTYLINE_PLUGIN_API_VERSION_MINOR 4
 
 /* The symbol every plugin exports (extern "C" in C++), and what marks it
    exported when the plugin builds with hidden visibility. */
@@ -122,6 +122,21 @@ typedef struct pl_line_stream {
   const char* publisher;      /* the publisher's occupant id: one publisher's streams share it */
   const char* publisher_name; /* its display name */
 } pl_line_stream;
+
+/* ---- API 1.4: mixing a phone line's audio ---- */
+
+/*
+ * An occupant of a line whose audio the handle mixes (mix_line): the host's
+ * stream to it, which carries what the plugin sends with line_send_rtp_to
+ * and reaches that occupant only. The strings are valid during the
+ * callback that passes them.
+ */
+typedef struct pl_line_listener {
+  size_t struct_size;        /* sizeof(pl_line_listener) */
+  uint32_t listener;         /* the host's number for it: unique within the handle, never reused */
+  const char* occupant;      /* its occupant id: pl_line_stream.publisher of its own streams */
+  const char* display_name;  /* how the occupants see it */
+} pl_line_listener;
 
 typedef struct pl_host {
   uint32_t api_major; /* PARTYLINE_PLUGIN_API_VERSION_MAJOR of the host */
@@ -276,6 +291,18 @@ typedef struct pl_host {
    */
   int (*run_on_media_thread)(pl_handle* handle, void (*fn)(void* plugin_state, void* handle_state, void* arg),
                              void* arg);
+
+  /* ---- API 1.4: mixing a phone line's audio ---- */
+
+  /*
+   * One RTP packet of the mix for `listener` (line_listener_added): payload
+   * type PL_LINE_OPUS_PAYLOAD_TYPE, the plugin's own SSRC, sequence numbers
+   * and timestamps (48 kHz), one numbering per listener. Copied; it reaches
+   * that listener only. Returns PL_OK, 400 (malformed, another payload
+   * type), 404 (no such listener: removed meanwhile), 409 (the handle mixes
+   * no line, or called inside line_rtp). [the handle's media thread]
+   */
+  int (*line_send_rtp_to)(pl_handle* handle, uint32_t listener, const uint8_t* packet, size_t length);
 } pl_host;
 
 /* States of a handle's PeerConnection, as media_state reports them. */
@@ -389,6 +416,34 @@ typedef struct pl_plugin {
    * that had a media thread. [media thread]
    */
   void (*media_thread_released)(void* plugin_state, void* handle_state);
+
+  /* ---- API 1.4: mixing a phone line's audio. May be NULL (the plugin
+     mixes no line). ---- */
+
+  /*
+   * The host asks the plugin to mix the audio of phone line `line_id`, one
+   * created with "audio": "mixed" (docs/protocol.md): instead of every
+   * occupant receiving every other occupant's audio, each receives one
+   * stream from the plugin. `handle` is the host's own (no client: no
+   * handle_message, push_event goes nowhere), made for this line with
+   * create_handle just before; the host destroys it (destroy_handle) when
+   * the line empties or ends. Return PL_OK to accept: the host then seats
+   * the handle in the line, where, on its media thread,
+   *   - every occupant's audio stream arrives as for a subscribing handle
+   *     (line_stream_added, line_rtp, line_stream_removed; video does not),
+   *   - every occupant (publishing or not, the plugin's own handle aside)
+   *     is announced by line_listener_added, with the stream the plugin
+   *     sends it its mix on (line_send_rtp_to), and line_listener_removed
+   *     when it left.
+   * The handle is not listed among the line's occupants. Any other return
+   * refuses (the occupants then hear nothing; the host logs the code).
+   * [signaling thread]
+   */
+  int (*mix_line)(void* plugin_state, void* handle_state, const char* line_id);
+  /* An occupant to send a mix to, from now on. [media thread] */
+  void (*line_listener_added)(void* plugin_state, void* handle_state, const pl_line_listener* listener);
+  /* The occupant left: line_send_rtp_to answers 404 for it from now on. [media thread] */
+  void (*line_listener_removed)(void* plugin_state, void* handle_state, uint32_t listener);
 } pl_plugin;
 
 /* What a plugin defines:
