@@ -46,7 +46,9 @@ struct Participant {
   double gain = 1.0;
   bool joined = false;  // negotiated, and the others were told
   std::atomic<bool> talking = false;  // written by the media thread
-  std::shared_ptr<RoomMedia> media_room;  // media thread only
+  // Media thread only: the room its seat is in, and the seat's id there.
+  std::shared_ptr<RoomMedia> media_room;
+  uint32_t seat = 0;
 };
 
 struct Room {
@@ -64,8 +66,8 @@ void push(pl_handle* handle, const std::string& json) {
 // RoomMedia's requests, as host services.
 class HostPort final : public MediaPort {
  public:
-  void send_rtp(pl_handle* handle, uint32_t mline, std::span<const uint8_t> packet) override {
-    (void)g_host->send_rtp(handle, mline, packet.data(), packet.size());
+  void send_rtp(const SeatConfig& seat, std::span<const uint8_t> packet) override {
+    (void)g_host->send_rtp(seat.handle, seat.mline, packet.data(), packet.size());
   }
   void start_clock(pl_handle* handle, uint32_t period_ms) override { (void)g_host->start_timer(handle, period_ms); }
   void stop_clock(pl_handle* handle) override { (void)g_host->stop_timer(handle); }
@@ -129,7 +131,7 @@ void remove_from_room(Participant& participant) {
   }
   on_media_thread(participant.handle, [target = &participant] {
     if (!target->media_room) return;
-    target->media_room->detach(target->handle);
+    target->media_room->detach(target->seat);
     target->media_room.reset();
   });
   participant.room = nullptr;
@@ -236,7 +238,7 @@ int configure(Participant& participant, const BridgeRequest& request, pl_reply* 
   participant.display = request.display.value_or(participant.display);
   on_media_thread(participant.handle, [target = &participant, muted = participant.muted,
                                        gain = static_cast<float>(participant.gain), display = participant.display] {
-    if (target->media_room) target->media_room->configure(target->handle, muted, gain, display);
+    if (target->media_room) target->media_room->configure(target->seat, muted, gain, display);
   });
   if (mute_changed && participant.joined) {
     const std::string event = participant_event("muted", room.id, view(participant, true));
@@ -353,6 +355,7 @@ void negotiated(void*, void* handle_state, int status, const char* answer_or_rea
   seat.id = participant.id;
   seat.display = participant.display;
   seat.payload_type = static_cast<uint8_t>(*payload_type);
+  seat.incoming_payload_type = seat.payload_type;
   seat.level_id = extension_id(text, kAudioLevelUri);
   seat.muted = participant.muted;
   seat.gain = static_cast<float>(participant.gain);
@@ -360,6 +363,7 @@ void negotiated(void*, void* handle_state, int status, const char* answer_or_rea
   on_media_thread(participant.handle, [target = &participant, media = room.media, seat] {
     if (media->attach(seat)) {
       target->media_room = media;
+      target->seat = seat.id;
     } else {
       log(target->handle, PL_LOG_WARN, "the mixer refused the participant (full, or libopus failed)");
     }
@@ -397,7 +401,7 @@ int admin_query(void* state, void*, const char*, size_t, pl_reply* reply) {
 void incoming_rtp(void*, void* handle_state, uint32_t, int video, int rtx, uint8_t* packet, size_t length) {
   auto& participant = *static_cast<Participant*>(handle_state);
   if (video || rtx || !participant.media_room) return;
-  participant.media_room->receive(participant.handle, std::span<const uint8_t>(packet, length), steady_now());
+  participant.media_room->receive(participant.seat, std::span<const uint8_t>(packet, length), steady_now());
 }
 
 void timer(void*, void* handle_state) {
@@ -408,7 +412,7 @@ void timer(void*, void* handle_state) {
 void media_thread_released(void*, void* handle_state) {
   auto& participant = *static_cast<Participant*>(handle_state);
   if (!participant.media_room) return;
-  participant.media_room->detach(participant.handle);
+  participant.media_room->detach(participant.seat);
   participant.media_room.reset();
 }
 

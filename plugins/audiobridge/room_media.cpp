@@ -13,6 +13,11 @@ namespace {
 // behind than that, the clock restarts from now instead of bursting.
 constexpr int kMaxCatchUpFrames = 3;
 
+// The header's SSRC (bytes 8-11, network order); 0 leaves write_rtp_header's 0.
+void write_ssrc(std::span<uint8_t> header, uint32_t ssrc) {
+  for (int i = 0; i < 4; ++i) header[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+}
+
 }  // namespace
 
 RoomMedia::RoomMedia(std::string room, const MixerConfig& config, MediaPort& port)
@@ -21,7 +26,7 @@ RoomMedia::RoomMedia(std::string room, const MixerConfig& config, MediaPort& por
 }
 
 bool RoomMedia::attach(const SeatConfig& config) {
-  if (find(config.handle) != nullptr) return true;
+  if (find(config.id) != nullptr) return true;
   if (mixer_.add_participant(config.id) != RoomMixer::Join::kOk) return false;
   mixer_.set_muted(config.id, config.muted);
   mixer_.set_gain(config.id, config.gain);
@@ -36,19 +41,20 @@ bool RoomMedia::attach(const SeatConfig& config) {
   return true;
 }
 
-void RoomMedia::detach(pl_handle* handle) {
-  auto found = std::find_if(seats_.begin(), seats_.end(), [handle](const Seat& seat) { return seat.config.handle == handle; });
+void RoomMedia::detach(uint32_t id) {
+  auto found = std::find_if(seats_.begin(), seats_.end(), [id](const Seat& seat) { return seat.config.id == id; });
   if (found == seats_.end()) return;
-  mixer_.remove_participant(found->config.id);
+  pl_handle* handle = found->config.handle;
+  mixer_.remove_participant(id);
   seats_.erase(found);
-  if (clock_ != handle) return;
+  if (clock_ != handle || uses(handle)) return;
   port_.stop_clock(handle);
   clock_ = seats_.empty() ? nullptr : seats_.front().config.handle;
   if (clock_ != nullptr) port_.start_clock(clock_, kClockPeriodMs);
 }
 
-void RoomMedia::configure(pl_handle* handle, bool muted, float gain, const std::string& display) {
-  Seat* seat = find(handle);
+void RoomMedia::configure(uint32_t id, bool muted, float gain, const std::string& display) {
+  Seat* seat = find(id);
   if (seat == nullptr) return;
   seat->config.muted = muted;
   seat->config.gain = gain;
@@ -57,11 +63,15 @@ void RoomMedia::configure(pl_handle* handle, bool muted, float gain, const std::
   mixer_.set_gain(seat->config.id, gain);
 }
 
-void RoomMedia::receive(pl_handle* handle, std::span<const uint8_t> packet, Micros now) {
-  Seat* seat = find(handle);
+void RoomMedia::set_incoming_payload_type(uint32_t id, uint8_t payload_type) {
+  if (Seat* seat = find(id)) seat->config.incoming_payload_type = payload_type;
+}
+
+void RoomMedia::receive(uint32_t id, std::span<const uint8_t> packet, Micros now) {
+  Seat* seat = find(id);
   if (seat == nullptr) return;
   auto rtp = parse_rtp(packet, seat->config.level_id);
-  if (!rtp || rtp->payload_type != seat->config.payload_type) {
+  if (!rtp || rtp->payload_type != seat->config.incoming_payload_type) {
     ++packets_malformed_;
     return;
   }
@@ -88,7 +98,7 @@ void RoomMedia::mix_frame(Micros now) {
   const MixedFrame frame = mixer_.mix(now);
   for (size_t i = 0; i < frame.outputs.size(); ++i) {
     const MixOutput& output = frame.outputs[i];
-    Seat* seat = seat_of(output.participant, i);
+    Seat* seat = find(output.participant, i);
     if (seat == nullptr) continue;
     // The stream's clock advances every frame, sent or not, so a gap reads
     // as a loss to the client rather than as time standing still.
@@ -96,14 +106,14 @@ void RoomMedia::mix_frame(Micros now) {
     seat->timestamp += kFrameSamples;
     if (output.payload.empty()) continue;
     write_rtp_header(packet_, seat->config.payload_type, !seat->started, seat->sequence++, timestamp);
+    write_ssrc(packet_, seat->config.ssrc);
     std::memcpy(packet_.data() + kRtpHeaderBytes, output.payload.data(), output.payload.size());
-    port_.send_rtp(seat->config.handle, seat->config.mline,
-                   std::span<const uint8_t>(packet_.data(), kRtpHeaderBytes + output.payload.size()));
+    port_.send_rtp(seat->config, std::span<const uint8_t>(packet_.data(), kRtpHeaderBytes + output.payload.size()));
     seat->started = true;
     ++packets_sent_;
   }
   for (const TalkEvent& event : frame.events) {
-    const Seat* talker = seat_of(event.participant, 0);
+    const Seat* talker = find(event.participant);
     if (talker == nullptr) continue;
     if (talker->config.talking != nullptr) talker->config.talking->store(event.started, std::memory_order_relaxed);
     announce(event.started ? "talking" : "stopped-talking", *talker);
@@ -115,19 +125,16 @@ void RoomMedia::announce(const char* kind, const Seat& talker) {
   for (const Seat& seat : seats_) port_.push_event(seat.config.handle, json);
 }
 
-RoomMedia::Seat* RoomMedia::find(pl_handle* handle) {
-  for (Seat& seat : seats_) {
-    if (seat.config.handle == handle) return &seat;
-  }
-  return nullptr;
-}
-
-RoomMedia::Seat* RoomMedia::seat_of(uint32_t id, size_t hint) {
+RoomMedia::Seat* RoomMedia::find(uint32_t id, size_t hint) {
   if (hint < seats_.size() && seats_[hint].config.id == id) return &seats_[hint];
   for (Seat& seat : seats_) {
     if (seat.config.id == id) return &seat;
   }
   return nullptr;
+}
+
+bool RoomMedia::uses(const pl_handle* handle) const {
+  return std::any_of(seats_.begin(), seats_.end(), [handle](const Seat& seat) { return seat.config.handle == handle; });
 }
 
 }  // namespace audiobridge

@@ -1,6 +1,8 @@
 // One room on its media thread: the mixer, each participant's outgoing RTP
 // (sequence numbers and timestamps of the stream of its mix), the room's
-// clock, and the talking events. Every method runs on the room's media
+// clock, and the talking events. A seat is a participant id: in a room of
+// the bridge each seat has a handle of its own, in a mixed phone line
+// (LineMix) every seat is a listener of the one handle mixing the line. Every method runs on the room's media
 // thread (all its participants' handles share that thread: API 1.3
 // use_media_thread), so nothing here is locked; the signaling thread
 // reaches it only through tasks it queues there (run_on_media_thread).
@@ -8,7 +10,8 @@
 // The clock is one participant handle's timer: the room mixes a frame every
 // 20 ms of the steady clock, whatever the timer's drift (it fires every
 // 10 ms and a frame is due by a deadline), and when the clock's handle
-// leaves, another participant's timer takes over.
+// leaves (no seat uses it any more), another seat's handle's timer takes
+// over.
 #pragma once
 
 #include <partyline/plugin.h>
@@ -31,24 +34,31 @@ using plugin_rtp::kRtpHeaderBytes;
 using plugin_rtp::parse_rtp;
 using plugin_rtp::write_rtp_header;
 
-// What the room asks of the host, about one participant's handle.
+struct SeatConfig;
+
+// What the room asks of the host, about one seat or its handle.
 class MediaPort {
  public:
   virtual ~MediaPort() = default;
-  virtual void send_rtp(pl_handle* handle, uint32_t mline, std::span<const uint8_t> packet) = 0;
+  // One packet of the seat's mix (a bridge participant: send_rtp on its
+  // handle and m-line; a line's listener: line_send_rtp_to).
+  virtual void send_rtp(const SeatConfig& seat, std::span<const uint8_t> packet) = 0;
   virtual void start_clock(pl_handle* handle, uint32_t period_ms) = 0;
   virtual void stop_clock(pl_handle* handle) = 0;
   virtual void push_event(pl_handle* handle, const std::string& json) = 0;
 };
 
-// A participant as its media thread knows it, from its negotiated answer.
+// A participant as its media thread knows it (a bridge participant: from
+// its negotiated answer).
 struct SeatConfig {
-  pl_handle* handle = nullptr;
-  uint32_t id = 0;
+  pl_handle* handle = nullptr;  // whose timer can be the clock; seats may share one
+  uint32_t id = 0;              // the seat: unique in the room
   std::string display;
-  uint32_t mline = 0;         // its audio m-line
-  uint8_t payload_type = 111; // its Opus payload type
-  int level_id = 0;           // the RFC 6464 extension's id, 0 when not negotiated
+  uint32_t mline = 0;          // its audio m-line
+  uint8_t payload_type = 111;  // the Opus payload type written on the stream sent to it
+  uint8_t incoming_payload_type = 111;  // the one its own packets carry (others are malformed)
+  uint32_t ssrc = 0;           // written on the stream sent to it; 0 leaves it to the host
+  int level_id = 0;            // the RFC 6464 extension's id, 0 when not negotiated
   bool muted = false;
   float gain = 1.0f;
   // Where the room keeps the signaling thread's view of "talking" current
@@ -62,12 +72,17 @@ class RoomMedia {
 
   RoomMedia(std::string room, const MixerConfig& config, MediaPort& port);
 
-  // False when the mixer refused the participant (room full, codec error).
+  // False when the mixer refused the participant (room full, codec error);
+  // true for an id seated already (unchanged).
   bool attach(const SeatConfig& seat);
-  // Forgets the handle (a no-op for one not here); hands the clock on.
-  void detach(pl_handle* handle);
-  void configure(pl_handle* handle, bool muted, float gain, const std::string& display);
-  void receive(pl_handle* handle, std::span<const uint8_t> packet, Micros now);
+  // Forgets the seat (a no-op for an id not here); when no seat left uses
+  // the clock's handle, hands the clock on.
+  void detach(uint32_t id);
+  void configure(uint32_t id, bool muted, float gain, const std::string& display);
+  // What the seat's own packets carry from now on (a line's stream came).
+  void set_incoming_payload_type(uint32_t id, uint8_t payload_type);
+  // One RTP packet the seat sent.
+  void receive(uint32_t id, std::span<const uint8_t> packet, Micros now);
   // The clock's timer fired on `handle`: mixes and sends the frames due.
   void tick(pl_handle* handle, Micros now);
 
@@ -83,8 +98,9 @@ class RoomMedia {
     uint32_t timestamp = 0;
     bool started = false;  // its first packet carries the marker bit
   };
-  Seat* find(pl_handle* handle);
-  Seat* seat_of(uint32_t id, size_t hint);
+  // `hint`: where the seat probably is (the mixer's outputs come in seat order).
+  Seat* find(uint32_t id, size_t hint = SIZE_MAX);
+  bool uses(const pl_handle* handle) const;
   void mix_frame(Micros now);
   void announce(const char* kind, const Seat& talker);
 

@@ -48,8 +48,8 @@ class FakePort final : public MediaPort {
     std::string json;
   };
 
-  void send_rtp(pl_handle* handle, uint32_t mline, std::span<const uint8_t> packet) override {
-    sent.push_back({handle, mline, Bytes(packet.begin(), packet.end())});
+  void send_rtp(const SeatConfig& seat, std::span<const uint8_t> packet) override {
+    sent.push_back({seat.handle, seat.mline, Bytes(packet.begin(), packet.end())});
   }
   void start_clock(pl_handle* handle, uint32_t period_ms) override { clocks.push_back({handle, period_ms}); }
   void stop_clock(pl_handle* handle) override { clocks.push_back({handle, 0}); }
@@ -73,8 +73,8 @@ ClockCall stop(pl_handle* handle) { return {handle, 0}; }
 
 // A participant's client: a tone encoded by libopus, packetized as RTP.
 struct ToneClient {
-  ToneClient(pl_handle* handle_, double frequency, uint8_t payload_type_ = 111)
-      : handle(handle_), payload_type(payload_type_), tone(frequency, kAmplitude) {}
+  ToneClient(uint32_t seat_, double frequency, uint8_t payload_type_ = 111)
+      : seat(seat_), payload_type(payload_type_), tone(frequency, kAmplitude) {}
 
   Bytes next_packet(bool on) {
     const std::span<const uint8_t> payload = tone.next_packet(on);
@@ -84,7 +84,7 @@ struct ToneClient {
     return packet;
   }
 
-  pl_handle* handle;
+  uint32_t seat;
   uint8_t payload_type;
   test::ToneSender tone;
 };
@@ -103,10 +103,12 @@ class RoomMediaTest : public ::testing::Test {
     config.id = 100 + static_cast<uint32_t>(i);
     config.display = "seat " + std::to_string(i);
     config.payload_type = payload_type;
+    config.incoming_payload_type = payload_type;
     config.mline = mline;
     return config;
   }
   pl_handle* handle(int i) { return &handles_[i]; }
+  static uint32_t id(int i) { return 100 + static_cast<uint32_t>(i); }
 
   // One tick on `clock` at now_, then now_ advances by `step`.
   void tick(pl_handle* clock, Micros step = 10ms) {
@@ -118,7 +120,7 @@ class RoomMediaTest : public ::testing::Test {
   // packet for the frame (its tone when `on`, else silence) arrives first.
   void run(pl_handle* clock, int frames, std::vector<ToneClient*> clients = {}, bool on = true) {
     for (int i = 0; i < frames; ++i) {
-      for (ToneClient* client : clients) room_.receive(client->handle, client->next_packet(on), now_);
+      for (ToneClient* client : clients) room_.receive(client->seat, client->next_packet(on), now_);
       tick(clock);
       tick(clock);
     }
@@ -224,7 +226,7 @@ TEST_F(RoomMediaTest, ATimerFarBehindRestartsFromNowInsteadOfBursting) {
 
 TEST_F(RoomMediaTest, DetachingTheClocksHandleHandsTheClockToTheNextSeatInJoinOrder) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(room_.attach(seat(i)));
-  room_.detach(handle(0));
+  room_.detach(id(0));
   EXPECT_EQ(port_.clocks, (std::vector<ClockCall>{start(handle(0)), stop(handle(0)), start(handle(1))}));
   tick(handle(0));  // the old timer's last firing
   EXPECT_TRUE(port_.sent.empty());
@@ -232,15 +234,15 @@ TEST_F(RoomMediaTest, DetachingTheClocksHandleHandsTheClockToTheNextSeatInJoinOr
   EXPECT_EQ(port_.sent.size(), 2u);
   EXPECT_TRUE(port_.sent_to(handle(0)).empty());
   // Another seat leaving leaves the clock alone.
-  room_.detach(handle(2));
+  room_.detach(id(2));
   EXPECT_EQ(port_.clocks.size(), 3u);
 }
 
 TEST_F(RoomMediaTest, DetachingTheLastSeatStopsTheClockAndTheNextAttachStartsIt) {
   ASSERT_TRUE(room_.attach(seat(0)));
   ASSERT_TRUE(room_.attach(seat(1)));
-  room_.detach(handle(1));
-  room_.detach(handle(0));
+  room_.detach(id(1));
+  room_.detach(id(0));
   EXPECT_EQ(port_.clocks, (std::vector<ClockCall>{start(handle(0)), stop(handle(0))}));
   EXPECT_EQ(room_.seats(), 0u);
   EXPECT_EQ(room_.mixer().size(), 0u);
@@ -248,16 +250,73 @@ TEST_F(RoomMediaTest, DetachingTheLastSeatStopsTheClockAndTheNextAttachStartsIt)
   EXPECT_EQ(port_.clocks.back(), start(handle(2)));
 }
 
-TEST_F(RoomMediaTest, DetachingAnUnknownHandleChangesNothing) {
+TEST_F(RoomMediaTest, SeatsSharingTheClocksHandleKeepTheClockUntilTheLastOfThemLeaves) {
+  // A mixed line: every seat is a listener of the one handle mixing it.
+  for (int i = 0; i < 3; ++i) {
+    SeatConfig config = seat(i);
+    config.handle = handle(0);
+    ASSERT_TRUE(room_.attach(config));
+  }
+  room_.detach(id(0));
+  room_.detach(id(1));
+  EXPECT_EQ(port_.clocks, std::vector<ClockCall>{start(handle(0))});
+  tick(handle(0));
+  EXPECT_EQ(port_.sent.size(), 1u) << "seat 2 still gets its frame";
+  room_.detach(id(2));
+  EXPECT_EQ(port_.clocks, (std::vector<ClockCall>{start(handle(0)), stop(handle(0))}));
+}
+
+TEST_F(RoomMediaTest, AHandleStillUsedByAnotherSeatKeepsTheClockWhenOneOfItsSeatsLeaves) {
+  SeatConfig first = seat(0), second = seat(1), other = seat(2);
+  second.handle = handle(0);
+  for (const SeatConfig& config : {first, second, other}) ASSERT_TRUE(room_.attach(config));
+  room_.detach(id(0));
+  EXPECT_EQ(port_.clocks, std::vector<ClockCall>{start(handle(0))});
+  room_.detach(id(1));
+  EXPECT_EQ(port_.clocks, (std::vector<ClockCall>{start(handle(0)), stop(handle(0)), start(handle(2))}));
+}
+
+TEST_F(RoomMediaTest, TheIncomingPayloadTypeIsCheckedAndTheOutgoingOneWritten) {
+  SeatConfig config = seat(0, 111);
+  config.incoming_payload_type = 109;
+  ASSERT_TRUE(room_.attach(config));
+  ToneClient as_109(id(0), 440, 109), as_111(id(0), 440, 111);
+  room_.receive(id(0), as_111.next_packet(true), now_);
+  EXPECT_EQ(room_.packets_malformed(), 1u);
+  room_.receive(id(0), as_109.next_packet(true), now_);
+  EXPECT_EQ(room_.packets_malformed(), 1u);
+  EXPECT_EQ(room_.mixer().jitter_counters(id(0))->received, 1u);
+  // Another type from now on (a line's stream announced with it).
+  room_.set_incoming_payload_type(id(0), 111);
+  room_.receive(id(0), as_109.next_packet(true), now_);
+  EXPECT_EQ(room_.packets_malformed(), 2u);
+  tick(handle(0));
+  ASSERT_EQ(port_.sent.size(), 1u);
+  EXPECT_EQ(parse_rtp(port_.sent[0].bytes, 0)->payload_type, 111);
+}
+
+TEST_F(RoomMediaTest, ASeatsSsrcIsWrittenWhenItHasOne) {
+  SeatConfig own = seat(0), host = seat(1);
+  own.ssrc = 0x01020304;
+  ASSERT_TRUE(room_.attach(own));
+  ASSERT_TRUE(room_.attach(host));
+  tick(handle(0));
+  const Bytes mine = port_.sent_to(handle(0)).at(0).bytes;
+  EXPECT_EQ(Bytes(mine.begin() + 8, mine.begin() + 12), (Bytes{1, 2, 3, 4}));
+  const Bytes theirs = port_.sent_to(handle(1)).at(0).bytes;
+  EXPECT_EQ(Bytes(theirs.begin() + 8, theirs.begin() + 12), Bytes(4, 0));
+}
+
+TEST_F(RoomMediaTest, DetachingAnUnknownSeatChangesNothing) {
   ASSERT_TRUE(room_.attach(seat(0)));
-  room_.detach(handle(3));
+  room_.detach(id(3));
   EXPECT_EQ(room_.seats(), 1u);
   EXPECT_EQ(port_.clocks, std::vector<ClockCall>{start(handle(0))});
   tick(handle(0));
   EXPECT_EQ(port_.sent.size(), 1u);
 }
 
-TEST_F(RoomMediaTest, AttachingTheSameHandleTwiceKeepsOneSeat) {
+TEST_F(RoomMediaTest, AttachingTheSameIdTwiceKeepsOneSeat) {
   ASSERT_TRUE(room_.attach(seat(0)));
   EXPECT_TRUE(room_.attach(seat(0)));
   EXPECT_EQ(room_.seats(), 1u);
@@ -282,14 +341,14 @@ TEST_F(RoomMediaTest, AttachBeyondTheMixersMaxParticipantsIsRefused) {
 
 TEST_F(RoomMediaTest, APacketWithAnotherPayloadTypeIsCountedMalformedAndNotMixed) {
   ASSERT_TRUE(room_.attach(seat(0, 111)));
-  ToneClient wrong(handle(0), 440, 96);
-  ToneClient right(handle(0), 440, 111);
-  room_.receive(handle(0), wrong.next_packet(true), now_);
+  ToneClient wrong(id(0), 440, 96);
+  ToneClient right(id(0), 440, 111);
+  room_.receive(id(0), wrong.next_packet(true), now_);
   EXPECT_EQ(room_.packets_malformed(), 1u);
   EXPECT_EQ(room_.mixer().jitter_counters(100)->received, 0u);
-  room_.receive(handle(0), Bytes{0x80, 111, 0}, now_);  // not RTP at all
+  room_.receive(id(0), Bytes{0x80, 111, 0}, now_);  // not RTP at all
   EXPECT_EQ(room_.packets_malformed(), 2u);
-  room_.receive(handle(0), right.next_packet(true), now_);
+  room_.receive(id(0), right.next_packet(true), now_);
   EXPECT_EQ(room_.packets_malformed(), 2u);
   EXPECT_EQ(room_.mixer().jitter_counters(100)->received, 1u);
 }
@@ -322,7 +381,7 @@ TEST_F(RoomMediaTest, TalkingEventsReachEverySeatAndStopAfterTheHold) {
     SeatConfig config = seat(i);
     config.talking = &talking[i];
     ASSERT_TRUE(room_.attach(config));
-    clients.push_back(std::make_unique<ToneClient>(handle(i), 440 + 220 * i));
+    clients.push_back(std::make_unique<ToneClient>(id(i), 440 + 220 * i));
     senders.push_back(clients.back().get());
   }
   const std::vector<std::pair<json_int_t, std::string>> everyone = {{100, "seat 0"}, {101, "seat 1"}, {102, "seat 2"}};
@@ -341,10 +400,10 @@ TEST_F(RoomMediaTest, TalkingEventsReachEverySeatAndStopAfterTheHold) {
 }
 
 TEST_F(RoomMediaTest, MutingASeatRemovesItsToneFromTheOthersMix) {
-  ToneClient a(handle(0), 440), b(handle(1), 660), c(handle(2), 880);
+  ToneClient a(id(0), 440), b(id(1), 660), c(id(2), 880);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(room_.attach(seat(i)));
   run(handle(0), 50, {&a, &b, &c});
-  room_.configure(handle(0), true, 1.0f, "seat 0");
+  room_.configure(id(0), true, 1.0f, "seat 0");
   run(handle(0), 50, {&a, &b, &c});
   // Decode what seat 1 received, frame by frame, as its client would.
   test::Listener listener;
