@@ -5,12 +5,15 @@
 // RoomMedia: mixer, outgoing streams, clock) lives on one media thread,
 // shared by all its participants' handles (API 1.3 use_media_thread), and
 // the signaling thread reaches it only by queuing tasks there
-// (run_on_media_thread), so neither side locks.
+// (run_on_media_thread), so neither side locks. A handle the host made to
+// mix a phone line (mix_line, API 1.4) holds a LineMix instead (line_mix.*),
+// which only that handle's media callbacks touch.
 #include <partyline/plugin.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +22,7 @@
 
 #include "bridge_json.hpp"
 #include "bridge_sdp.hpp"
+#include "line_mix.hpp"
 #include "room_media.hpp"
 
 namespace audiobridge {
@@ -49,6 +53,10 @@ struct Participant {
   // Media thread only: the room its seat is in, and the seat's id there.
   std::shared_ptr<RoomMedia> media_room;
   uint32_t seat = 0;
+  // A handle of the host's own mixing a line: set by mix_line, then its
+  // media thread's (the host seats the handle after mix_line returned).
+  bool mixes_line = false;  // signaling thread
+  std::unique_ptr<LineMix> line_mix;
 };
 
 struct Room {
@@ -64,7 +72,7 @@ void push(pl_handle* handle, const std::string& json) {
 }
 
 // RoomMedia's requests, as host services.
-class HostPort final : public MediaPort {
+class HostPort : public MediaPort {
  public:
   void send_rtp(const SeatConfig& seat, std::span<const uint8_t> packet) override {
     (void)g_host->send_rtp(seat.handle, seat.mline, packet.data(), packet.size());
@@ -74,12 +82,23 @@ class HostPort final : public MediaPort {
   void push_event(pl_handle* handle, const std::string& json) override { push(handle, json); }
 };
 
+// A mixed line's: each seat is a listener of the line's handle, which has no
+// client to push events to.
+class LinePort final : public HostPort {
+ public:
+  void send_rtp(const SeatConfig& seat, std::span<const uint8_t> packet) override {
+    (void)g_host->line_send_rtp_to(seat.handle, seat.id, packet.data(), packet.size());
+  }
+  void push_event(pl_handle*, const std::string&) override {}
+};
+
 struct Plugin {
   BridgeConfig config;
   std::map<std::string, std::unique_ptr<Room>> rooms;
   uint32_t next_participant = 1;
   uint64_t next_room = 1;
   HostPort port;
+  LinePort line_port;
 };
 
 Micros steady_now() {
@@ -190,6 +209,7 @@ int join(Plugin& plugin, Participant& participant, const BridgeRequest& request,
   if (participant.room != nullptr) {
     return reply_text(reply, "this handle is in room '" + participant.room->id + "' already"), kConflict;
   }
+  if (participant.mixes_line) return reply_text(reply, "this handle mixes a phone line"), kConflict;
   if (jsep_type == nullptr || std::string_view(jsep_type) != "offer") {
     return reply_text(reply, "join needs a jsep offer"), kBadRequest;
   }
@@ -396,6 +416,25 @@ int admin_query(void* state, void*, const char*, size_t, pl_reply* reply) {
   return list_rooms(*static_cast<Plugin*>(state), reply);
 }
 
+// The host's own handle for a line with mixed audio (no client, no room of
+// the bridge: `list` does not show it). Its LineMix is made here and used
+// only on the handle's media thread from the seating on.
+int mix_line(void* state, void* handle_state, const char* line_id) {
+  auto& plugin = *static_cast<Plugin*>(state);
+  auto& participant = *static_cast<Participant*>(handle_state);
+  if (participant.room != nullptr || participant.mixes_line) {
+    log(participant.handle, PL_LOG_WARN, "mix_line refused: the handle is in a room or mixes a line already");
+    return kConflict;
+  }
+  if (g_host->api_minor < 4) return kNotImplemented;  // no line_send_rtp_to
+  RoomSettings settings = plugin.config.defaults;
+  settings.max_participants = plugin.config.line_max_listeners;
+  participant.line_mix = std::make_unique<LineMix>(line_id != nullptr ? line_id : "", mixer_config(settings),
+                                                   plugin.line_port, participant.handle);
+  participant.mixes_line = true;
+  return PL_OK;
+}
+
 // ---- ABI callbacks: the room's media thread ----
 
 void incoming_rtp(void*, void* handle_state, uint32_t, int video, int rtx, uint8_t* packet, size_t length) {
@@ -406,14 +445,49 @@ void incoming_rtp(void*, void* handle_state, uint32_t, int video, int rtx, uint8
 
 void timer(void*, void* handle_state) {
   auto& participant = *static_cast<Participant*>(handle_state);
+  if (participant.line_mix) participant.line_mix->tick(steady_now());
   if (participant.media_room) participant.media_room->tick(participant.handle, steady_now());
 }
 
 void media_thread_released(void*, void* handle_state) {
   auto& participant = *static_cast<Participant*>(handle_state);
+  participant.line_mix.reset();  // a line's mixer: its line seat and timer have ended
   if (!participant.media_room) return;
   participant.media_room->detach(participant.seat);
   participant.media_room.reset();
+}
+
+// ---- ABI callbacks: a mixed line's media thread ----
+
+LineMix* line_of(void* handle_state) { return static_cast<Participant*>(handle_state)->line_mix.get(); }
+
+void line_stream_added(void*, void* handle_state, const pl_line_stream* stream) {
+  if (LineMix* line = line_of(handle_state); line != nullptr && stream != nullptr) line->stream_added(*stream);
+}
+
+void line_stream_removed(void*, void* handle_state, uint32_t stream) {
+  if (LineMix* line = line_of(handle_state)) line->stream_removed(stream);
+}
+
+void line_rtp(void*, void* handle_state, uint32_t stream, const uint8_t* packet, size_t length) {
+  if (LineMix* line = line_of(handle_state)) line->rtp(stream, std::span<const uint8_t>(packet, length), steady_now());
+}
+
+void line_listener_added(void*, void* handle_state, const pl_line_listener* listener) {
+  LineMix* line = line_of(handle_state);
+  if (line == nullptr || listener == nullptr ||
+      listener->struct_size < offsetof(pl_line_listener, display_name) + sizeof(listener->display_name)) {
+    return;
+  }
+  if (!line->listener_added(listener->listener, listener->occupant != nullptr ? listener->occupant : "",
+                            listener->display_name != nullptr ? listener->display_name : "")) {
+    log(static_cast<Participant*>(handle_state)->handle, PL_LOG_WARN,
+        "the line's mixer refused a listener (line_max_listeners reached, or libopus failed): it hears nothing");
+  }
+}
+
+void line_listener_removed(void*, void* handle_state, uint32_t listener) {
+  if (LineMix* line = line_of(handle_state)) line->listener_removed(listener);
 }
 
 const pl_plugin kAudioBridge = [] {
@@ -435,6 +509,12 @@ const pl_plugin kAudioBridge = [] {
   plugin.incoming_rtp = incoming_rtp;
   plugin.timer = timer;
   plugin.media_thread_released = media_thread_released;
+  plugin.mix_line = mix_line;
+  plugin.line_stream_added = line_stream_added;
+  plugin.line_stream_removed = line_stream_removed;
+  plugin.line_rtp = line_rtp;
+  plugin.line_listener_added = line_listener_added;
+  plugin.line_listener_removed = line_listener_removed;
   return plugin;
 }();
 

@@ -154,6 +154,12 @@ std::string parse_config(std::string_view json, BridgeConfig& out) {
     return reason;
   }
   if (max_rooms) out.max_rooms = static_cast<size_t>(*max_rooms);
+  std::optional<json_int_t> line_max_listeners;
+  if (std::string reason = read_integer(root.get(), "line_max_listeners", 1, kMaxParticipantsLimit, line_max_listeners);
+      !reason.empty()) {
+    return reason;
+  }
+  if (line_max_listeners) out.line_max_listeners = static_cast<size_t>(*line_max_listeners);
   if (json_t* defaults = json_object_get(root.get(), "defaults")) {
     if (!json_is_object(defaults)) return "'defaults' must be an object";
     if (std::string reason = read_settings(defaults, out.defaults); !reason.empty()) return "defaults: " + reason;

@@ -34,7 +34,8 @@ std::string parse_request(std::string_view body, const RoomSettings& defaults, B
 
 struct BridgeConfig {
   size_t max_rooms = 100;
-  RoomSettings defaults;
+  size_t line_max_listeners = 256;  // occupants a mixed phone line's mix reaches (mix_line)
+  RoomSettings defaults;  // a mixed line's too: its talk_threshold and talk_hold_ms
   std::vector<std::pair<std::string, RoomSettings>> rooms;  // created at start
 };
 

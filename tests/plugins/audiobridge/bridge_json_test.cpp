@@ -1,8 +1,8 @@
 // The bridge's JSON: every 400 reason of parse_request names the field at
 // fault; valid requests fill their fields, `create` over the defaults given;
-// parse_config reads max_rooms, defaults and the rooms made at start. The
-// reply and event builders are parsed back with jansson and compared field
-// by field, so a missing, extra or mistyped key fails.
+// parse_config reads max_rooms, line_max_listeners, defaults and the rooms
+// made at start. The reply and event builders are parsed back with jansson
+// and compared field by field, so a missing, extra or mistyped key fails.
 #include <gtest/gtest.h>
 #include <jansson.h>
 
@@ -207,6 +207,7 @@ TEST(BridgeJsonTest, ConfigDefaultsWhenEmpty) {
   BridgeConfig config;
   ASSERT_EQ(parse_config("{}", config), "");
   EXPECT_EQ(config.max_rooms, 100u);
+  EXPECT_EQ(config.line_max_listeners, 256u);
   EXPECT_EQ(config.defaults.max_participants, 100u);
   EXPECT_EQ(config.defaults.talk_threshold, 40);
   EXPECT_EQ(config.defaults.talk_hold_ms, 500);
@@ -216,10 +217,12 @@ TEST(BridgeJsonTest, ConfigDefaultsWhenEmpty) {
 TEST(BridgeJsonTest, ConfigRoomsGetTheDefaultsUnderTheirOwnSettings) {
   // "rooms" comes first in the text: the defaults still apply to them.
   const char* json = R"({"rooms": [{"room": "a"}, {"room": "b", "description": "B", "max_participants": 10}],
-                         "max_rooms": 5, "defaults": {"talk_threshold": 30, "talk_hold_ms": 300}})";
+                         "max_rooms": 5, "line_max_listeners": 12,
+                         "defaults": {"talk_threshold": 30, "talk_hold_ms": 300}})";
   BridgeConfig config;
   ASSERT_EQ(parse_config(json, config), "");
   EXPECT_EQ(config.max_rooms, 5u);
+  EXPECT_EQ(config.line_max_listeners, 12u);
   EXPECT_EQ(config.defaults.talk_threshold, 30);
   EXPECT_EQ(config.defaults.max_participants, 100u);
   ASSERT_EQ(config.rooms.size(), 2u);
@@ -243,6 +246,8 @@ TEST(BridgeJsonTest, ConfigErrorsNameTheFieldAndTheRoom) {
       {"{", "the config must be a JSON object"},
       {R"({"max_rooms": 0})", "'max_rooms' must be an integer from 1 to 10000"},
       {R"({"max_rooms": 10001})", "'max_rooms' must be an integer from 1 to 10000"},
+      {R"({"line_max_listeners": 0})", "'line_max_listeners' must be an integer from 1 to 1000"},
+      {R"({"line_max_listeners": "8"})", "'line_max_listeners' must be an integer from 1 to 1000"},
       {R"({"defaults": 3})", "'defaults' must be an object"},
       {R"({"defaults": {"talk_hold_ms": 5}})", "defaults: 'talk_hold_ms' must be an integer from 20 to 10000"},
       {R"({"rooms": {}})", "'rooms' must be an array"},
