@@ -80,6 +80,9 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // Where the echo test runs (its echotest plugin); without it `echo`
   // answers 501. Set once, before sessions arrive.
   void use_plugins(core::PluginHost* plugins);
+  // Who mixes lines of mixed audio (use_plugins sets the plugin host; a
+  // test may set another). Null: create_line with "audio": "mixed" gets 501.
+  void use_mixers(core::LineMixers* mixers) { mixers_ = mixers; }
   // Where call events go (webhooks); null: nowhere. Set before sessions arrive.
   void use_events(CallEvents* events) { events_ = events; }
 
@@ -229,6 +232,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // What a scheduled change does when due: `occupants` to every occupant,
   // then new server offers where the streams changed.
   void publish_line_change(const std::string& line_id);
+  // line_mixing.cpp: a line of mixed audio has its mixer while it has
+  // occupants (started, stopped), and the mixer a stream to each occupant.
+  void update_mixer(const std::string& line_id);
+  core::LineAudio line_audio(const std::string& line_id) const;
   void broadcast_occupants(const std::string& line_id);
   void broadcast_presence(const std::string& line_id);
   void send_member_lines(SessionState& state);
@@ -266,6 +273,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   core::LineStore& lines_;
   Options options_;
   core::PluginHost* plugins_ = nullptr;
+  core::LineMixers* mixers_ = nullptr;  // the plugin host, when there is one
   CallEvents* events_ = nullptr;
   std::unordered_map<std::string, Handler> handlers_;
 

@@ -17,7 +17,10 @@ namespace {
 constexpr std::string_view kEchoPlugin = "echotest";
 }  // namespace
 
-void CallHandler::use_plugins(core::PluginHost* plugins) { plugins_ = plugins; }
+void CallHandler::use_plugins(core::PluginHost* plugins) {
+  plugins_ = plugins;
+  mixers_ = plugins;
+}
 
 void CallHandler::handle_echo(SessionState& state, const Request& request) {
   if ((state.peer && !state.peer_finished) || !state.line_id.empty() || !state.echo_handle.empty()) {

@@ -31,8 +31,10 @@ core::JsonPtr presence_event(const std::string& line_id, core::JsonPtr members) 
 core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
   core::JsonPtr line = core::adopt_json(json_object());
   json_object_set_new(line.get(), "line_id", json_string(line_id.c_str()));
+  if (line_audio(line_id) == core::LineAudio::kMixed) json_object_set_new(line.get(), "audio", json_string("mixed"));
   json_t* occupants = json_array();
   for (const core::Occupant& occupant : roster_.occupants(line_id)) {
+    if (occupant.mixer) continue;  // part of the line, not a participant
     core::JsonPtr entry = events::user(occupant.user, occupant.name);
     auto state = sessions_.find(occupant.session);
     if (state != sessions_.end() && state->second.anonymous) json_object_set_new(entry.get(), "guest", json_true());
@@ -94,6 +96,8 @@ void CallHandler::publish_line_change(const std::string& line_id) {
     line_changes_.forget(line_id);  // emptied meanwhile: nobody to tell
     return;
   }
+  update_mixer(line_id);
+  if (!roster_.occupied(line_id)) return;  // only its mixer was left
   // The list first, then the offers: an `update` carrying a newcomer's
   // streams never precedes the `occupants` event that lists it (the offers
   // are built on the workers and come back later).

@@ -75,7 +75,7 @@ void CallHandler::become_occupant(SessionState& state, const std::string& line_i
   occupant.connected = negotiation == nullptr;  // signaling only: nothing to connect
   if (negotiation != nullptr) occupant.published = negotiation->published;
   occupant.worker_index = state.worker_index;
-  roster_.add(line_id, std::move(occupant));
+  roster_.add(line_id, std::move(occupant), line_audio(line_id));
   state.line_id = line_id;
   lines_.touch(line_id, monotonic_ms());
   report("joined", core::adopt_json(json_pack("{s:s, s:s, s:s, s:s}", "line_id", line_id.c_str(), "session",
@@ -92,11 +92,17 @@ void CallHandler::leave_line(SessionState& state) {
   const std::string line_id = std::move(state.line_id);
   state.line_id.clear();
   invitations_.left_line(state.id, line_id);
-  if (!roster_.remove(line_id, state.id)) return;  // was still negotiating
+  const core::Occupant* occupant = roster_.find(line_id, state.id);
+  if (occupant == nullptr) return;  // was still negotiating
+  const bool mixer = occupant->mixer;
+  roster_.remove(line_id, state.id);
   lines_.touch(line_id, monotonic_ms());
-  PL_LOG(kInfo, "line=" + line_id) << "user " << state.user << " left (session " << state.id.substr(0, 8) << ")";
-  report("left", core::adopt_json(json_pack("{s:s, s:s, s:s}", "line_id", line_id.c_str(), "session",
-                                            state.id.c_str(), "user", state.user.c_str())));
+  PL_LOG(kInfo, "line=" + line_id) << (mixer ? "the audio mixer" : "user " + state.user) << " left (session "
+                                   << state.id.substr(0, 8) << ")";
+  if (!mixer) {
+    report("left", core::adopt_json(json_pack("{s:s, s:s, s:s}", "line_id", line_id.c_str(), "session",
+                                              state.id.c_str(), "user", state.user.c_str())));
+  }
   if (roster_.occupied(line_id)) {
     line_changed(line_id);
   } else {
@@ -106,12 +112,27 @@ void CallHandler::leave_line(SessionState& state) {
 }
 
 void CallHandler::handle_create_line(SessionState& state, const Request& request) {
-  auto line = lines_.create_line(state.user, monotonic_ms());
+  auto audio_name = optional_string(request.message.get(), "audio", 16);
+  if (!audio_name) return respond(state, request, audio_name.error());
+  core::LineAudio audio = core::LineAudio::kForwarded;
+  if (*audio_name && **audio_name == "mixed") {
+    audio = core::LineAudio::kMixed;
+    if (auto mixing = mixers_ != nullptr ? mixers_->can_mix()
+                                         : Status(make_error(error_code::kNotImplemented, "this server mixes no audio"));
+        !mixing) {
+      return respond(state, request, mixing.error());
+    }
+  } else if (*audio_name && **audio_name != "forwarded") {
+    return respond(state, request, make_error(error_code::kBadRequest, "field 'audio' must be \"forwarded\" or \"mixed\""));
+  }
+  auto line = lines_.create_line(state.user, monotonic_ms(), audio);
   if (!line) return respond(state, request, line.error());
   core::JsonPtr fields = core::adopt_json(json_object());
   json_object_set_new(fields.get(), "line_id", json_string(line->line_id.c_str()));
   json_object_set_new(fields.get(), "token", json_string(line->token.c_str()));
-  PL_LOG(kInfo, "line=" + line->line_id) << "created by " << state.user;
+  if (audio == core::LineAudio::kMixed) json_object_set_new(fields.get(), "audio", json_string("mixed"));
+  PL_LOG(kInfo, "line=" + line->line_id) << "created by " << state.user
+                                         << (audio == core::LineAudio::kMixed ? ", audio mixed" : "");
   report("line_created", core::adopt_json(json_pack("{s:s, s:s}", "line_id", line->line_id.c_str(), "creator",
                                                     state.user.c_str())));
   respond(state, request, std::move(fields));

@@ -209,7 +209,9 @@ async function startCall(lineId, sendOffer) {
 
 async function createLine() {
   const client = await connect();
-  const line = await client.request('create_line');
+  // A mixed line: the server sends each occupant one mix of the others'
+  // audio instead of one stream per occupant (docs/protocol.md, create_line).
+  const line = await client.request('create_line', $('line-mixed').checked ? { audio: 'mixed' } : {});
   state.lineId = line.line_id;
   state.token = line.token;
   writeHash();

@@ -16,21 +16,22 @@ bool Occupant::publishes(rtp::MediaKind kind) const {
 }
 
 Status LineRoster::check_room(const std::string& line_id) const {
-  if (occupants(line_id).size() < max_occupants_per_line_) return {};
+  if (people(line_id) < max_occupants_per_line_) return {};
   return make_error(error_code::kUnavailable, "line " + line_id + " is full (" +
                                                   std::to_string(max_occupants_per_line_) + " occupants)");
 }
 
-Occupant& LineRoster::add(const std::string& line_id, Occupant occupant) {
-  auto& occupants = lines_[line_id];
-  occupants.push_back(std::move(occupant));
-  return occupants.back();
+Occupant& LineRoster::add(const std::string& line_id, Occupant occupant, LineAudio audio) {
+  auto [it, first] = lines_.try_emplace(line_id);
+  if (first) it->second.audio = audio;
+  it->second.occupants.push_back(std::move(occupant));
+  return it->second.occupants.back();
 }
 
 bool LineRoster::remove(const std::string& line_id, const std::string& session) {
   auto it = lines_.find(line_id);
   if (it == lines_.end()) return false;
-  auto& occupants = it->second;
+  auto& occupants = it->second.occupants;
   auto position = std::find_if(occupants.begin(), occupants.end(),
                                [&](const Occupant& occupant) { return occupant.session == session; });
   if (position == occupants.end()) return false;
@@ -46,7 +47,7 @@ Occupant* LineRoster::find(const std::string& line_id, const std::string& sessio
 const Occupant* LineRoster::find(const std::string& line_id, const std::string& session) const {
   auto it = lines_.find(line_id);
   if (it == lines_.end()) return nullptr;
-  for (const Occupant& occupant : it->second) {
+  for (const Occupant& occupant : it->second.occupants) {
     if (occupant.session == session) return &occupant;
   }
   return nullptr;
@@ -55,19 +56,38 @@ const Occupant* LineRoster::find(const std::string& line_id, const std::string& 
 const std::vector<Occupant>& LineRoster::occupants(const std::string& line_id) const {
   static const std::vector<Occupant> kNobody;
   auto it = lines_.find(line_id);
-  return it == lines_.end() ? kNobody : it->second;
+  return it == lines_.end() ? kNobody : it->second.occupants;
+}
+
+LineAudio LineRoster::audio(const std::string& line_id) const {
+  auto it = lines_.find(line_id);
+  return it == lines_.end() ? LineAudio::kForwarded : it->second.audio;
+}
+
+Occupant* LineRoster::mixer(const std::string& line_id) {
+  auto it = lines_.find(line_id);
+  if (it == lines_.end()) return nullptr;
+  for (Occupant& occupant : it->second.occupants) {
+    if (occupant.mixer) return &occupant;
+  }
+  return nullptr;
+}
+
+size_t LineRoster::people(const std::string& line_id) const {
+  const std::vector<Occupant>& here = occupants(line_id);
+  return static_cast<size_t>(std::count_if(here.begin(), here.end(), [](const Occupant& occupant) { return !occupant.mixer; }));
 }
 
 std::vector<std::string> LineRoster::occupied_lines() const {
   std::vector<std::string> ids;
   ids.reserve(lines_.size());
-  for (const auto& [line_id, occupants] : lines_) ids.push_back(line_id);
+  for (const auto& [line_id, line] : lines_) ids.push_back(line_id);
   return ids;
 }
 
 size_t LineRoster::occupant_count() const {
   size_t count = 0;
-  for (const auto& [line_id, occupants] : lines_) count += occupants.size();
+  for (const auto& [line_id, line] : lines_) count += line.occupants.size();
   return count;
 }
 
@@ -85,6 +105,7 @@ Status LineRoster::mute(const std::string& line_id, const std::string& session, 
 
 std::string LineRoster::track_id(const Occupant& publisher, const PublishedStream& stream) {
   std::string name = std::string(kind_name(stream.format.kind)) + "-" + publisher.session.substr(0, 8);
+  if (!stream.audience.empty()) return name;  // its listener receives no other of the publisher's
   for (const PublishedStream& other : publisher.published) {
     if (&other == &stream) break;
     if (other.format.kind == stream.format.kind) return name + "-" + stream.mid;
@@ -94,9 +115,17 @@ std::string LineRoster::track_id(const Occupant& publisher, const PublishedStrea
 
 std::vector<ReceivedStream> LineRoster::received_by(const std::string& line_id, const std::string& session) const {
   std::vector<ReceivedStream> streams;
+  const Occupant* receiver = find(line_id, session);
+  const bool mixed = audio(line_id) == LineAudio::kMixed;
+  const bool mixer = receiver != nullptr && receiver->mixer;
   for (const Occupant& publisher : occupants(line_id)) {
     if (publisher.session == session) continue;
     for (const PublishedStream& stream : publisher.published) {
+      if (!stream.audience.empty() && stream.audience != session) continue;
+      const bool audio_stream = stream.format.kind == rtp::MediaKind::kAudio;
+      // The mixer hears every occupant and sees no one; the others hear the mixer only.
+      if (mixer && !audio_stream) continue;
+      if (mixed && audio_stream && !publisher.mixer && !mixer) continue;
       streams.push_back(ReceivedStream{&publisher, &stream, track_id(publisher, stream)});
     }
   }

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/lines/line_store.hpp"
 #include "core/media/line_media.hpp"
 #include "rtp/result.hpp"
 
@@ -28,6 +29,7 @@ enum class OccupantMedia {
 struct Occupant {
   std::string session, user, name;
   OccupantMedia media = OccupantMedia::kNone;
+  bool mixer = false;       // kPlugin: the line's audio mixer (not listed to the occupants)
   std::string plugin;       // kPlugin: the plugin's name
   bool connected = false;   // media secure (kNone, kPlugin: at once)
   bool muted_audio = false, muted_video = false;
@@ -59,16 +61,25 @@ class LineRoster {
  public:
   explicit LineRoster(size_t max_occupants_per_line) : max_occupants_per_line_(max_occupants_per_line) {}
 
-  // 503 when the line holds max_occupants_per_line occupants.
   Status check_room(const std::string& line_id) const;
+  // 503 when the line holds max_occupants_per_line occupants (its mixer
+  // not counted).
   // Appends (join order). The occupant's session must not be in a line.
-  Occupant& add(const std::string& line_id, Occupant occupant);
+  // `audio` is taken from the line's first occupant and kept while it is
+  // occupied.
+  Occupant& add(const std::string& line_id, Occupant occupant, LineAudio audio = LineAudio::kForwarded);
   // False: the session did not occupy the line. An emptied line is dropped.
   bool remove(const std::string& line_id, const std::string& session);
   Occupant* find(const std::string& line_id, const std::string& session);
   const Occupant* find(const std::string& line_id, const std::string& session) const;
-  // In join order; empty for a line nobody occupies.
+  // In join order (a mixer among them); empty for a line nobody occupies.
   const std::vector<Occupant>& occupants(const std::string& line_id) const;
+  // kForwarded for a line nobody occupies.
+  LineAudio audio(const std::string& line_id) const;
+  // The line's mixer, while it has one.
+  Occupant* mixer(const std::string& line_id);
+  // Occupants other than the mixer.
+  size_t people(const std::string& line_id) const;
   bool occupied(const std::string& line_id) const { return lines_.count(line_id) != 0; }
   std::vector<std::string> occupied_lines() const;
   size_t occupant_count() const;
@@ -80,7 +91,10 @@ class LineRoster {
 
   // Every other occupant's published streams, in join order, each stream
   // with its track id: "<kind>-<first 8 of the session>" for a publisher's
-  // first stream of a kind, "-<mid>" appended for further ones.
+  // first stream of a kind, "-<mid>" appended for further ones. A stream
+  // with an audience goes to that occupant only. In a line of mixed audio,
+  // the occupants' audio goes to the mixer only, and the mixer receives no
+  // video.
   std::vector<ReceivedStream> received_by(const std::string& line_id, const std::string& session) const;
   static std::string track_id(const Occupant& publisher, const PublishedStream& stream);
 
@@ -91,8 +105,12 @@ class LineRoster {
       const std::function<std::optional<std::string>(const std::string& user)>& online_name) const;
 
  private:
+  struct Line {
+    std::vector<Occupant> occupants;  // in join order
+    LineAudio audio = LineAudio::kForwarded;
+  };
   size_t max_occupants_per_line_;
-  std::unordered_map<std::string, std::vector<Occupant>> lines_;  // line -> occupants in join order
+  std::unordered_map<std::string, Line> lines_;
 };
 
 }  // namespace partyline::core

@@ -17,12 +17,19 @@
 
 namespace partyline::core {
 
+// How a line's occupants hear each other (docs/protocol.md, create_line's
+// "audio"): every occupant's audio forwarded to every other, or mixed by
+// the line's mixer (a plugin handle, plugin API 1.4), which alone receives
+// the occupants' audio and sends each occupant one stream.
+enum class LineAudio { kForwarded, kMixed };
+
 struct LineRecord {
   std::string line_id;  // UUID
   std::string token;    // capability: whoever presents it may join
   std::string creator;  // user id
   std::vector<std::string> members;  // user ids, creator first, in order of admission
   int64_t last_active_ms = 0;
+  LineAudio audio = LineAudio::kForwarded;
 };
 
 struct Invitation {
@@ -40,7 +47,8 @@ class LineStore {
   virtual ~LineStore() = default;
 
   // A new line with `creator` as its first member; 503 beyond the limit.
-  virtual Result<LineRecord> create_line(const std::string& creator, int64_t now_ms) = 0;
+  virtual Result<LineRecord> create_line(const std::string& creator, int64_t now_ms,
+                                         LineAudio audio = LineAudio::kForwarded) = 0;
   virtual std::optional<LineRecord> find_line(const std::string& line_id) const = 0;
   virtual bool is_member(const std::string& line_id, const std::string& user) const = 0;
   // Adds `user` to the members (no-op if already one); 404 for an unknown line.

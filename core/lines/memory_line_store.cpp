@@ -6,7 +6,7 @@ namespace partyline::core {
 
 MemoryLineStore::MemoryLineStore(Options options) : options_(std::move(options)) {}
 
-Result<LineRecord> MemoryLineStore::create_line(const std::string& creator, int64_t now_ms) {
+Result<LineRecord> MemoryLineStore::create_line(const std::string& creator, int64_t now_ms, LineAudio audio) {
   if (lines_.size() >= options_.max_lines) {
     return make_error(error_code::kUnavailable,
                       "the server holds its maximum of " + std::to_string(options_.max_lines) + " lines");
@@ -17,7 +17,7 @@ Result<LineRecord> MemoryLineStore::create_line(const std::string& creator, int6
                                                     std::to_string(options_.max_lines_per_user) +
                                                     " lines that still exist (limits.max_lines_per_user)");
   }
-  Line line{LineRecord{options_.make_id(), options_.make_token(), creator, {creator}, now_ms}, {creator},
+  Line line{LineRecord{options_.make_id(), options_.make_token(), creator, {creator}, now_ms, audio}, {creator},
             creation_counter_++};
   ++created;
   lines_by_member_[creator].insert(line.record.line_id);

@@ -22,7 +22,7 @@ rtp::StreamFormat guest_audio_format() {
   format.kind = rtp::MediaKind::kAudio;
   format.codec_name = "opus";
   format.clock_rate = 48000;
-  format.payload_type = 111;
+  format.payload_type = kGuestAudioPayloadType;
   return format;
 }
 
@@ -32,6 +32,7 @@ GuestMedia::GuestMedia(WorkerRouter& router, GuestMediaSink& sink, uint32_t seed
 GuestMedia::~GuestMedia() {
   for (const auto& leg : legs_) router_.remove_leg(&leg->leg);
   if (published_key_) router_.remove_source(*published_key_);
+  for (const Listener& listener : listeners_) router_.remove_source(listener.key);
 }
 
 void GuestMedia::publish(StreamKey key, const rtp::StreamFormat& format) {
@@ -94,15 +95,65 @@ void GuestMedia::remove_all_streams() {
   for (uint32_t number : numbers) sink_.on_stream_removed(number);
 }
 
+void GuestMedia::set_listeners(const std::vector<ListenerStream>& listeners) {
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    const bool kept = std::any_of(listeners.begin(), listeners.end(),
+                                  [&](const ListenerStream& listener) { return listener.key == it->key; });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    router_.remove_source(it->key);
+    const uint32_t number = it->told.number;
+    it = listeners_.erase(it);
+    sink_.on_listener_removed(number);
+  }
+  for (const ListenerStream& listener : listeners) {
+    const bool known = std::any_of(listeners_.begin(), listeners_.end(),
+                                   [&](const Listener& existing) { return existing.key == listener.key; });
+    if (known) continue;
+    listeners_.push_back(Listener{GuestListener{next_number_++, listener.occupant, listener.name}, listener.key});
+    router_.add_source(listener.key, this);
+    sink_.on_listener_added(listeners_.back().told);
+  }
+}
+
+GuestSendResult GuestMedia::check_packet(std::span<const uint8_t> packet, uint8_t payload_type,
+                                         std::optional<rtp::RtpPacketView>& parsed) const {
+  if (delivering_) return GuestSendResult::kInsideDelivery;
+  auto view = rtp::parse_rtp_packet(packet);
+  if (!view || view->payload_type != payload_type || packet.size() > PacketRing::kSlotBytes) {
+    return GuestSendResult::kBadPacket;
+  }
+  parsed = *view;
+  return GuestSendResult::kSent;
+}
+
 GuestSendResult GuestMedia::send_rtp(std::span<const uint8_t> packet, int64_t now_us) {
   if (!published_key_) return GuestSendResult::kNotPublishing;
-  if (delivering_) return GuestSendResult::kInsideDelivery;
-  auto parsed = rtp::parse_rtp_packet(packet);
-  if (!parsed || parsed->payload_type != published_payload_type_ || packet.size() > PacketRing::kSlotBytes) {
-    return GuestSendResult::kBadPacket;
+  std::optional<rtp::RtpPacketView> parsed;
+  if (auto checked = check_packet(packet, published_payload_type_, parsed); checked != GuestSendResult::kSent) {
+    return checked;
   }
   ++stats_.packets_published;
   router_.on_source_rtp(*published_key_, *parsed, now_us);
+  return GuestSendResult::kSent;
+}
+
+GuestSendResult GuestMedia::send_rtp_to(uint32_t number, std::span<const uint8_t> packet, int64_t now_us) {
+  if (listeners_.empty()) return GuestSendResult::kNotPublishing;
+  // Numbers grow as listeners are appended and erasing keeps the order:
+  // sorted, so a mixer sending to many listeners finds each in log time.
+  auto listener = std::lower_bound(listeners_.begin(), listeners_.end(), number,
+                                   [](const Listener& candidate, uint32_t wanted) { return candidate.told.number < wanted; });
+  if (listener == listeners_.end() || listener->told.number != number) return GuestSendResult::kNoSuchListener;
+  std::optional<rtp::RtpPacketView> parsed;
+  if (auto checked = check_packet(packet, kGuestAudioPayloadType, parsed);
+      checked != GuestSendResult::kSent) {
+    return checked;
+  }
+  ++stats_.packets_published;
+  router_.on_source_rtp(listener->key, *parsed, now_us);
   return GuestSendResult::kSent;
 }
 

@@ -26,6 +26,7 @@ namespace partyline::core {
 // The format of a guest's published audio: Opus 48 kHz stereo on payload
 // type 111 (plugin.h PL_LINE_OPUS_PAYLOAD_TYPE), no RTX, no header extensions.
 rtp::StreamFormat guest_audio_format();
+constexpr uint8_t kGuestAudioPayloadType = 111;
 
 // A stream the guest receives, as it is told of it.
 struct GuestStream {
@@ -33,6 +34,20 @@ struct GuestStream {
   rtp::StreamFormat format;
   std::string publisher;       // the publisher's occupant id: its streams share it
   std::string publisher_name;  // its display name
+};
+
+// A stream the guest sends to one occupant only: a line mixer's mix for
+// that listener (plugin API 1.4), as the control plane hands it out.
+struct ListenerStream {
+  StreamKey key = 0;
+  std::string occupant;  // the listener's occupant id (session)
+  std::string name;      // its display name
+};
+
+// ... and as the guest is told of it.
+struct GuestListener {
+  uint32_t number = 0;  // the guest's own number for it: never reused
+  std::string occupant, name;
 };
 
 // Where a guest's streams go (on the worker).
@@ -45,11 +60,14 @@ class GuestMediaSink {
   virtual void on_stream_removed(uint32_t number) = 0;
   // One clear RTP packet of the stream, rewritten for the guest's leg.
   virtual void on_stream_rtp(uint32_t number, std::span<const uint8_t> packet) = 0;
+  // A mixer's listeners (set_listeners), before / after its stream is in the router.
+  virtual void on_listener_added(const GuestListener&) {}
+  virtual void on_listener_removed(uint32_t) {}
 };
 
 // kInsideDelivery: sent from inside on_stream_rtp, which could loop through
 // another guest on this worker back to itself; send from a timer instead.
-enum class GuestSendResult { kSent, kBadPacket, kNotPublishing, kInsideDelivery };
+enum class GuestSendResult { kSent, kBadPacket, kNotPublishing, kInsideDelivery, kNoSuchListener };
 
 struct GuestMediaStats {
   uint64_t packets_received = 0;   // delivered to the sink (retransmissions included)
@@ -74,11 +92,18 @@ class GuestMedia final : public SourceOwner {
   size_t set_streams(const std::vector<LegRequest>& streams);
   // Removes every leg, announcing each (the guest leaves its line).
   void remove_all_streams();
+  // The listeners it sends to from now on (a line mixer's): a source for
+  // each new one, announced after it is in the router; those no longer
+  // listed leave the router, then are announced gone. Their format is
+  // guest_audio_format().
+  void set_listeners(const std::vector<ListenerStream>& listeners);
 
   // One RTP packet of the published stream (copied by the router). The
   // packet an on_stream_rtp() in progress was given is not valid after a
   // nack() (its answer is written to the same buffer).
   GuestSendResult send_rtp(std::span<const uint8_t> packet, int64_t now_us);
+  // One RTP packet of listener `number`'s stream.
+  GuestSendResult send_rtp_to(uint32_t number, std::span<const uint8_t> packet, int64_t now_us);
   // False: no such stream.
   bool request_keyframe(uint32_t number);
   bool nack(uint32_t number, std::span<const uint16_t> sequence_numbers, int64_t now_us);
@@ -90,6 +115,7 @@ class GuestMedia final : public SourceOwner {
 
   const GuestMediaStats& stats() const { return stats_; }
   size_t stream_count() const { return legs_.size(); }
+  size_t listener_count() const { return listeners_.size(); }
 
  private:
   // One received stream: the router's leg, whose sink is this object.
@@ -104,6 +130,13 @@ class GuestMedia final : public SourceOwner {
     SubscriberLeg leg;
   };
   Leg* leg_by_number(uint32_t number);
+  struct Listener {
+    GuestListener told;
+    StreamKey key = 0;
+  };
+  // kSent when `packet` may enter the router as a source of `payload_type`.
+  GuestSendResult check_packet(std::span<const uint8_t> packet, uint8_t payload_type,
+                               std::optional<rtp::RtpPacketView>& parsed) const;
 
   WorkerRouter& router_;
   GuestMediaSink& sink_;
@@ -111,6 +144,7 @@ class GuestMedia final : public SourceOwner {
   uint32_t next_number_ = 1;
   std::vector<std::unique_ptr<Leg>> legs_;
   std::optional<StreamKey> published_key_;
+  std::vector<Listener> listeners_;
   uint8_t published_payload_type_ = 0;
   GuestMediaStats stats_;
   bool delivering_ = false;  // inside the sink's on_stream_rtp

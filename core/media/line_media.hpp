@@ -39,6 +39,9 @@ struct PublishedStream {
   StreamKey key = 0;
   rtp::StreamFormat format;
   std::string mid;  // the participant's m-line it arrives on ("" for a plugin guest's)
+  // The one occupant (session id) it is for: a line mixer's stream of one
+  // listener's mix. Empty: every other occupant receives it.
+  std::string audience;
 };
 
 // A stream this participant should receive: another occupant's.

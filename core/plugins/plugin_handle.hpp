@@ -67,6 +67,10 @@ class HandleLine final : public LineGuest, public GuestMediaSink {
   void on_stream_added(const GuestStream& stream) override;
   void on_stream_removed(uint32_t number) override;
   void on_stream_rtp(uint32_t number, std::span<const uint8_t> packet) override;
+  // API 1.4: a line mixer's listeners.
+  void set_listeners(std::vector<ListenerStream> listeners) override;
+  void on_listener_added(const GuestListener& listener) override;
+  void on_listener_removed(uint32_t number) override;
 
  private:
   pl_handle& handle_;
@@ -98,6 +102,9 @@ struct pl_handle {
   // a line) and its timer.
   std::string line_id;
   partyline::core::HandleLine line_seat{*this};
+  // API 1.4: the line whose audio this handle of the host's own mixes ("":
+  // a client's handle).
+  std::string mixed_line;
   std::unique_ptr<partyline::core::GuestMedia> guest_media;
   std::unique_ptr<partyline::core::Timer> timer;
   // What push_event needs from any thread: where to post, and the handle
@@ -116,6 +123,9 @@ namespace partyline::core {
 struct PluginHost::Handles {
   std::unordered_map<std::string, std::unique_ptr<pl_handle>> by_id;
 };
+
+// A plugin's error code as the client sees it: a protocol code, else 500.
+int client_code(int code);
 
 // The host services of API 1.1 (plugin_host_media.cpp).
 int host_negotiate(pl_handle* handle, const char* offer, size_t length);

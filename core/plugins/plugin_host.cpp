@@ -78,10 +78,9 @@ std::string new_handle_id() {
   return id;
 }
 
-// A plugin's error code as the client sees it: a protocol code, else 500.
-int client_code(int code) { return code >= 400 && code <= 599 ? code : error_code::kInternal; }
-
 }  // namespace
+
+int client_code(int code) { return code >= 400 && code <= 599 ? code : error_code::kInternal; }
 
 PluginSettings make_plugin_settings(const Config& config) {
   PluginSettings settings;
@@ -91,6 +90,7 @@ PluginSettings make_plugin_settings(const Config& config) {
   settings.config_json = config.plugins.config;
   settings.max_message_bytes = config.plugins.max_message_bytes;
   settings.max_handles_per_session = config.plugins.max_handles_per_session;
+  settings.line_mixer = config.plugins.line_mixer;
   return settings;
 }
 
@@ -190,7 +190,11 @@ std::vector<PluginInfo> PluginHost::plugins() const {
 }
 
 PluginHost::Loaded* PluginHost::find_plugin(std::string_view name) {
-  for (auto& plugin : plugins_) {
+  return const_cast<Loaded*>(static_cast<const PluginHost*>(this)->find_plugin(name));
+}
+
+const PluginHost::Loaded* PluginHost::find_plugin(std::string_view name) const {
+  for (const auto& plugin : plugins_) {
     if (plugin->library.plugin().name == name) return plugin.get();
   }
   return nullptr;
@@ -206,27 +210,35 @@ Result<std::string> PluginHost::attach(std::string_view plugin_name, const std::
     return make_error(error_code::kUnavailable, "this session holds " + std::to_string(held) +
                                                     " plugin handles already (plugins.max_handles_per_session)");
   }
+  auto handle = make_handle(*plugin, session_id, log_context, std::move(sinks));
+  if (!handle) return handle.error();
+  return (*handle)->id;
+}
+
+Result<pl_handle*> PluginHost::make_handle(Loaded& plugin, const std::string& session_id,
+                                           const std::string& log_context, HandleSinks sinks) {
+  const std::string plugin_name = plugin.library.plugin().name;
   auto handle = std::make_unique<pl_handle>();
   handle->id = new_handle_id();
   while (handles_->by_id.contains(handle->id)) handle->id = new_handle_id();
   handle->session_id = session_id;
-  handle->log_context = "plugin=" + std::string(plugin_name) + " handle=" + handle->id + " " + log_context;
-  handle->plugin = plugin;
+  handle->log_context = "plugin=" + plugin_name + " handle=" + handle->id + " " + log_context;
+  handle->plugin = &plugin;
   handle->host = this;
   handle->sinks = std::move(sinks);
   handle->loop = &loop_;
   handle->handles = handles_;
-  const pl_plugin& abi = plugin->library.plugin();
-  const int status = abi.create_handle(plugin->state, handle.get(), &handle->state);
+  const pl_plugin& abi = plugin.library.plugin();
+  const int status = abi.create_handle(plugin.state, handle.get(), &handle->state);
   if (status != PL_OK) {
-    return make_error(client_code(status), "plugin '" + std::string(plugin_name) + "' refused the handle (" +
+    return make_error(client_code(status), "plugin '" + plugin_name + "' refused the handle (" +
                                                std::to_string(status) + ")");
   }
-  ++plugin->handles;
-  std::string id = handle->id;
+  ++plugin.handles;
   PL_LOG(kDebug, handle->log_context) << "attached";
-  handles_->by_id.emplace(id, std::move(handle));
-  return id;
+  pl_handle* made = handle.get();
+  handles_->by_id.emplace(made->id, std::move(handle));
+  return made;
 }
 
 Result<std::optional<JsonPtr>> PluginHost::message(std::string_view handle_id, const std::string& session_id,

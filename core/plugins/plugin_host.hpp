@@ -38,6 +38,7 @@ struct PluginSettings {
   std::map<std::string, std::string> config_json;  // plugin name -> its config section (a JSON object)
   size_t max_message_bytes = 16384;                // a larger `message` body gets 413
   size_t max_handles_per_session = 16;             // more `attach`es get 503
+  std::string line_mixer = "audiobridge";          // mixes lines of mixed audio (plugin API 1.4)
 };
 
 // plugins.* of the config; folders default to the installed plugin folder,
@@ -77,7 +78,7 @@ struct PluginMediaServices {
   LineGuests* lines = nullptr;
 };
 
-class PluginHost {
+class PluginHost final : public LineMixers {
  public:
   PluginHost(EventLoop& loop, PluginSettings settings, std::optional<PluginMediaServices> media = std::nullopt);
   // Destroys every handle, then every plugin, then unloads them.
@@ -139,8 +140,22 @@ class PluginHost {
   // removed) once the control plane let it go.
   void end_line_seat(pl_handle& handle);
 
+  // LineMixers (plugin API 1.4, plugin_host_mixers.cpp): a handle of the
+  // plugin settings.line_mixer names, of the host's own, per line of mixed
+  // audio.
+  Status can_mix() const override;
+  Status start(const std::string& line_id) override;
+  void stop(const std::string& line_id) override;
+
  private:
   Loaded* find_plugin(std::string_view name);
+  const Loaded* find_plugin(std::string_view name) const;
+  // A new handle of `plugin` (create_handle called): its id, or the
+  // plugin's refusal. `session_id` is "" for the host's own.
+  Result<pl_handle*> make_handle(Loaded& plugin, const std::string& session_id, const std::string& log_context,
+                                 HandleSinks sinks);
+  // Seats the handle in request.line_id through the control plane.
+  int take_line_seat(pl_handle& handle, GuestJoin request);
   pl_handle* find_handle(std::string_view handle_id, const std::string& session_id);
   // Closes the handle's PeerConnection, then (once the worker destroyed it)
   // destroys the plugin's handle; `wait`: block until then (shutdown).
@@ -157,6 +172,7 @@ class PluginHost {
   std::optional<PluginMediaServices> media_;
   std::vector<std::unique_ptr<Loaded>> plugins_;
   std::shared_ptr<Handles> handles_;  // shared with events in flight
+  std::map<std::string, std::string> mixers_;  // line id -> its mixer's handle id
 };
 
 }  // namespace partyline::core

@@ -79,27 +79,33 @@ int PluginHost::line_join(pl_handle& handle, const pl_line_join& join) {
   if (!media_ || media_->workers == nullptr || media_->lines == nullptr || media_->settings.fabric == nullptr) {
     return error_code::kNotImplemented;
   }
-  if (handle.retiring || !handle.line_id.empty()) return error_code::kConflict;
-  EventLoop& worker = handle_worker(handle);
+  if (handle.retiring || !handle.line_id.empty() || !handle.mixed_line.empty()) return error_code::kConflict;
   GuestJoin request;
-  request.guest_id = handle.id;
   request.owner_session = handle.session_id;
   request.line_id = join.line_id;
-  request.plugin = handle.plugin->library.plugin().name;
   request.display_name = display_name;
-  request.worker_index = *handle.worker_index;
   request.subscribe = join.subscribe != 0;
   request.publish_audio = join.publish_audio != 0;
+  return take_line_seat(handle, std::move(request));
+}
+
+int PluginHost::take_line_seat(pl_handle& handle, GuestJoin request) {
+  EventLoop& worker = handle_worker(handle);
+  request.guest_id = handle.id;
+  request.plugin = handle.plugin->library.plugin().name;
+  request.worker_index = *handle.worker_index;
   request.guest = &handle.line_seat;
+  const std::string line_id = request.line_id, display_name = request.display_name;
+  const bool subscribe = request.subscribe, publish_audio = request.publish_audio, mixer = request.mixer;
   auto published = media_->lines->join_guest(std::move(request));
   if (!published) {
-    PL_LOG(kInfo, handle.log_context) << "line_join " << join.line_id << " refused: " << published.error().message;
+    PL_LOG(kInfo, handle.log_context) << "line_join " << line_id << " refused: " << published.error().message;
     return published.error().code;
   }
-  handle.line_id = join.line_id;
+  handle.line_id = line_id;
   PL_LOG(kInfo, handle.log_context) << "joined line " << handle.line_id << " as '" << display_name << "'"
-                                    << (join.subscribe ? ", subscribing" : "")
-                                    << (join.publish_audio ? ", publishing audio" : "");
+                                    << (subscribe ? ", subscribing" : "") << (publish_audio ? ", publishing audio" : "")
+                                    << (mixer ? ", mixing its audio" : "");
   // The GuestMedia is made on the worker before any stream the control
   // plane gives it (posted later, on the same queue) arrives there.
   WorkerRouter* router = &media_->settings.fabric->router(*handle.worker_index);
@@ -179,11 +185,36 @@ void HandleLine::receive_streams(std::vector<LegRequest> streams) {
   });
 }
 
+void HandleLine::set_listeners(std::vector<ListenerStream> listeners) {
+  if (handle_.worker == nullptr) return;
+  handle_.worker->post([target = &handle_, listeners = std::move(listeners)] {
+    if (target->guest_media) target->guest_media->set_listeners(listeners);
+  });
+}
+
 void HandleLine::removed(const std::string& line_id, const std::string& reason) {
   PL_LOG(kInfo, handle_.log_context) << "removed from line " << line_id << ": " << reason;
   handle_.host->end_line_seat(handle_);
+  if (!handle_.mixed_line.empty()) {  // the host's own handle: nobody to tell, and no use for it any more
+    handle_.host->stop(handle_.mixed_line);
+    return;
+  }
   const pl_plugin& abi = handle_.plugin->library.plugin();
   if (auto left = PL_CALLBACK(abi, line_left)) left(handle_.plugin->state, handle_.state, line_id.c_str(), reason.c_str());
+}
+
+void HandleLine::on_listener_added(const GuestListener& listener) {
+  const pl_plugin& abi = handle_.plugin->library.plugin();
+  auto added = PL_CALLBACK(abi, line_listener_added);
+  if (added == nullptr) return;
+  const pl_line_listener announced{sizeof(pl_line_listener), listener.number, listener.occupant.c_str(),
+                                   listener.name.c_str()};
+  added(handle_.plugin->state, handle_.state, &announced);
+}
+
+void HandleLine::on_listener_removed(uint32_t number) {
+  const pl_plugin& abi = handle_.plugin->library.plugin();
+  if (auto removed = PL_CALLBACK(abi, line_listener_removed)) removed(handle_.plugin->state, handle_.state, number);
 }
 
 void HandleLine::on_stream_added(const GuestStream& stream) {

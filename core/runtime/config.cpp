@@ -187,6 +187,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"enabled", &config.plugins.enabled},
         {"max_message_bytes", &config.plugins.max_message_bytes},
         {"max_handles_per_session", &config.plugins.max_handles_per_session},
+        {"line_mixer", &config.plugins.line_mixer},
         {"config", &config.plugins.config}}},
   };
 }

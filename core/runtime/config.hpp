@@ -118,6 +118,7 @@ struct Config {
     std::vector<std::string> enabled;  // names to load; empty: every plugin found
     unsigned max_message_bytes = 16384;
     unsigned max_handles_per_session = 16;
+    std::string line_mixer = "audiobridge";  // the plugin that mixes lines of mixed audio (API 1.4)
     PluginConfigs config;
   } plugins;
 };

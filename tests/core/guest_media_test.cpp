@@ -35,6 +35,10 @@ class RecordingGuest : public GuestMediaSink {
     return std::to_string(stream.number) + " " + stream.format.codec_name + " " + stream.publisher + " " +
            stream.publisher_name;
   }
+  void on_listener_added(const GuestListener& listener) override {
+    events.push_back("listener " + std::to_string(listener.number) + " " + listener.occupant + " " + listener.name);
+  }
+  void on_listener_removed(uint32_t number) override { events.push_back("listener removed " + std::to_string(number)); }
   std::vector<std::string> events;
   std::vector<GuestStream> added;
   std::vector<std::pair<uint32_t, Bytes>> packets;
@@ -214,6 +218,41 @@ TEST_F(GuestMediaTest, AGuestThatDoesNotPublishCannotSendAndNoneSendsFromInsideA
   send_source(router, kVideoKey, kVp8Pt, 1);
   EXPECT_EQ(results, std::vector<GuestSendResult>{GuestSendResult::kInsideDelivery});
   EXPECT_EQ(echoing.send_rtp(packet(111, 6), kNow), GuestSendResult::kSent);  // outside: fine
+}
+
+// A line mixer's listeners: one source each, reaching only the leg that
+// subscribes to that listener's key.
+TEST_F(GuestMediaTest, AMixerSendsEachListenerItsOwnStream) {
+  GuestMedia mixer(router, sink, 7);
+  EXPECT_EQ(mixer.send_rtp_to(1, packet(111, 1), kNow), GuestSendResult::kNotPublishing);
+  mixer.set_listeners({ListenerStream{20, "s-alice", "Alice"}, ListenerStream{21, "s-bob", "Bob"}});
+  EXPECT_EQ(sink.events, (std::vector<std::string>{"listener 1 s-alice Alice", "listener 2 s-bob Bob"}));
+  EXPECT_EQ(mixer.listener_count(), 2u);
+  auto config = rtp::make_leg_config(guest_audio_format(), guest_audio_format(), 0x22220000, std::nullopt, 5);
+  ASSERT_TRUE(config);
+  RecordingLegSink alice, bob;
+  SubscriberLeg alice_leg(20, 0, *config, &alice), bob_leg(21, 0, *config, &bob);
+  router.add_leg(&alice_leg, false);
+  router.add_leg(&bob_leg, false);
+
+  EXPECT_EQ(mixer.send_rtp_to(1, packet(111, 1), kNow), GuestSendResult::kSent);
+  EXPECT_EQ(mixer.send_rtp_to(2, packet(111, 1), kNow), GuestSendResult::kSent);
+  EXPECT_EQ(mixer.send_rtp_to(2, packet(111, 2), kNow), GuestSendResult::kSent);
+  EXPECT_EQ(alice.packets.size(), 1u);
+  EXPECT_EQ(bob.packets.size(), 2u);
+  EXPECT_EQ(mixer.send_rtp_to(3, packet(111, 3), kNow), GuestSendResult::kNoSuchListener);
+  EXPECT_EQ(mixer.send_rtp_to(1, packet(96, 3), kNow), GuestSendResult::kBadPacket);
+
+  // Alice leaves: her stream leaves the router, then she is announced gone;
+  // a newcomer gets a new number.
+  sink.events.clear();
+  mixer.set_listeners({ListenerStream{21, "s-bob", "Bob"}, ListenerStream{22, "s-carol", "Carol"}});
+  EXPECT_EQ(sink.events, (std::vector<std::string>{"listener removed 1", "listener 3 s-carol Carol"}));
+  EXPECT_EQ(mixer.send_rtp_to(1, packet(111, 4), kNow), GuestSendResult::kNoSuchListener);
+  EXPECT_EQ(mixer.send_rtp_to(3, packet(111, 1), kNow), GuestSendResult::kSent);
+  EXPECT_EQ(alice.packets.size(), 1u);
+  router.remove_leg(&alice_leg);
+  router.remove_leg(&bob_leg);
 }
 
 TEST_F(GuestMediaTest, LeavesTheRouterWhenDestroyed) {

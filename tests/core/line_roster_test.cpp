@@ -91,6 +91,55 @@ TEST(LineRosterTest, EachOccupantReceivesEveryOtherOccupantsStreamsInJoinOrder) 
   EXPECT_EQ(for_alice[0].stream->key, 7u);
 }
 
+// A line of mixed audio: the mixer hears every occupant's audio and sees
+// no video; each occupant hears only its own stream from the mixer, and
+// still sees every other occupant's video.
+TEST(LineRosterTest, InALineOfMixedAudioOnlyTheMixerHearsTheOccupantsAndEachHearsOnlyItsMix) {
+  LineRoster roster(2);  // the mixer takes no room
+  roster.add("L", occupant("aaaaaaaa-1", "alice", {stream(1, rtp::MediaKind::kAudio, "0"), stream(2, rtp::MediaKind::kVideo, "1")}),
+             LineAudio::kMixed);
+  // A later add does not change how the line hears.
+  roster.add("L", occupant("bbbbbbbb-2", "bob", {stream(3, rtp::MediaKind::kAudio, "0"), stream(4, rtp::MediaKind::kVideo, "1")}),
+             LineAudio::kForwarded);
+  EXPECT_EQ(roster.audio("L"), LineAudio::kMixed);
+  EXPECT_EQ(roster.mixer("L"), nullptr);
+  Occupant mixer = occupant("mmmmmmmm-9", "plugin:audiobridge", {}, OccupantMedia::kPlugin);
+  mixer.mixer = true;
+  PublishedStream for_alice = stream(10, rtp::MediaKind::kAudio, "");
+  for_alice.audience = "aaaaaaaa-1";
+  PublishedStream for_bob = stream(11, rtp::MediaKind::kAudio, "");
+  for_bob.audience = "bbbbbbbb-2";
+  mixer.published = {for_alice, for_bob};
+  roster.add("L", mixer);
+  ASSERT_NE(roster.mixer("L"), nullptr);
+  EXPECT_EQ(roster.people("L"), 2u);
+  EXPECT_EQ(roster.check_room("L").error().code, error_code::kUnavailable);
+
+  auto keys = [&](const std::string& session) {
+    std::vector<StreamKey> received;
+    for (const ReceivedStream& stream : roster.received_by("L", session)) received.push_back(stream.stream->key);
+    return received;
+  };
+  EXPECT_EQ(keys("aaaaaaaa-1"), (std::vector<StreamKey>{4, 10}));  // bob's video, its own mix
+  EXPECT_EQ(keys("bbbbbbbb-2"), (std::vector<StreamKey>{2, 11}));
+  EXPECT_EQ(keys("mmmmmmmm-9"), (std::vector<StreamKey>{1, 3}));   // everyone's audio, no video
+  // The mix's track id does not depend on where the listener's stream sits.
+  EXPECT_EQ(roster.received_by("L", "bbbbbbbb-2")[1].track_id, "audio-mmmmmmmm");
+  EXPECT_EQ(roster.received_by("L", "aaaaaaaa-1")[1].track_id, "audio-mmmmmmmm");
+  // A line that forwards audio ignores nobody's audio.
+  roster.add("F", occupant("cccccccc-3", "carol", {stream(20, rtp::MediaKind::kAudio, "0")}));
+  roster.add("F", occupant("dddddddd-4", "dave", {stream(21, rtp::MediaKind::kAudio, "0")}));
+  EXPECT_EQ(roster.audio("F"), LineAudio::kForwarded);
+  std::vector<StreamKey> for_dave;
+  for (const ReceivedStream& stream : roster.received_by("F", "dddddddd-4")) for_dave.push_back(stream.stream->key);
+  EXPECT_EQ(for_dave, std::vector<StreamKey>{20});
+  // Emptied, the line forgets how it heard.
+  roster.remove("L", "aaaaaaaa-1");
+  roster.remove("L", "bbbbbbbb-2");
+  roster.remove("L", "mmmmmmmm-9");
+  EXPECT_EQ(roster.audio("L"), LineAudio::kForwarded);
+}
+
 TEST(LineRosterTest, PresenceListsMembersSortedWithOnlineAndInLine) {
   LineRoster roster(10);
   roster.add("L", occupant("s1", "carol"));

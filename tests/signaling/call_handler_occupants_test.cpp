@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "core/media/media_plane.hpp"
@@ -293,7 +294,9 @@ class RecordingGuest : public core::LineGuest {
  public:
   void receive_streams(std::vector<core::LegRequest> given) override { streams = std::move(given); ++deliveries; }
   void removed(const std::string& line_id, const std::string& reason) override { removals.push_back(line_id + " " + reason); }
+  void set_listeners(std::vector<core::ListenerStream> given) override { listeners = std::move(given); }
   std::vector<core::LegRequest> streams;
+  std::vector<core::ListenerStream> listeners;
   int deliveries = 0;
   std::vector<std::string> removals;
 };
@@ -366,6 +369,99 @@ TEST_F(CallHandlerOccupantsTest, APluginGuestIsListedGetsThePublishersStreamsAnd
     removals = guest.removals;
   });
   EXPECT_EQ(removals, std::vector<std::string>{line_id + " line_closed"});
+}
+
+// A mixer that joins at once, as the plugin host's does.
+class JoiningMixers : public core::LineMixers {
+ public:
+  Status can_mix() const override { return {}; }
+  Status start(const std::string& line_id) override {
+    starts.push_back(line_id);
+    core::GuestJoin join;
+    join.guest_id = "mixer-1";
+    join.line_id = line_id;
+    join.plugin = "mixer";
+    join.display_name = "mixer";
+    join.mixer = true;
+    join.guest = &guest;
+    auto joined = handler->join_guest(join);
+    return joined ? Status{} : Status(joined.error());
+  }
+  void stop(const std::string& line_id) override {
+    stops.push_back(line_id);
+    handler->leave_guest("mixer-1");
+  }
+  CallHandler* handler = nullptr;
+  RecordingGuest guest;
+  std::vector<std::string> starts, stops;
+};
+
+TEST_F(CallHandlerOccupantsTest, ALineOfMixedAudioHasAMixerWhileOccupiedThatAloneHearsTheOccupants) {
+  start(20ms);
+  auto ann = connect("ann");
+  auto bob = connect("bob");
+  auto mixed_fields = [] { return core::adopt_json(json_pack("{s:s}", "audio", "mixed")); };
+  // Without a mixer, no line of mixed audio; a mode that does not exist is malformed.
+  send_request(*ann, "create_line", "no-mixer", mixed_fields());
+  ASSERT_TRUE(ann->read_until([](const json_t* m) { return is_response(m, "no-mixer"); }));
+  EXPECT_EQ(json_integer_value(json_object_get(ann->received.back().get(), "code")), error_code::kNotImplemented);
+  send_request(*ann, "create_line", "bad-mode", core::adopt_json(json_pack("{s:s}", "audio", "loud")));
+  ASSERT_TRUE(ann->read_until([](const json_t* m) { return is_response(m, "bad-mode"); }));
+  EXPECT_EQ(json_integer_value(json_object_get(ann->received.back().get(), "code")), error_code::kBadRequest);
+
+  JoiningMixers mixers;
+  mixers.handler = handler_.get();
+  loop_.run_sync([&] { handler_->use_mixers(&mixers); });
+  send_request(*ann, "create_line", "create", mixed_fields());
+  ASSERT_TRUE(ann->read_until([](const json_t* m) { return is_response(m, "create"); }));
+  const json_t* created = ann->received.back().get();
+  EXPECT_EQ(string_of(created, "audio"), "mixed");
+  const std::string line_id = string_of(created, "line_id"), token = string_of(created, "token");
+
+  send_join(*ann, line_id, token);
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session}));  // the mixer is not listed
+  EXPECT_EQ(string_of(ann->last_line(), "audio"), "mixed");
+  send_join(*bob, line_id, token);
+  ASSERT_TRUE(wait_for_list(*bob, {ann->session, bob->session}));
+  // bob's first offer: ann's video and his own mix, not ann's audio.
+  ASSERT_TRUE(bob->read_until([](const json_t* m) { return string_of(m, "event") == "update"; }));
+  const std::string offer = string_of(json_object_get(bob->received.back().get(), "jsep"), "sdp");
+  EXPECT_NE(offer.find("a=msid:" + ann->session + " video-"), std::string::npos) << offer;
+  EXPECT_EQ(offer.find("a=msid:" + ann->session + " audio-"), std::string::npos) << offer;
+  EXPECT_NE(offer.find("a=msid:mixer-1 audio-mixer-1"), std::string::npos) << offer;
+
+  std::vector<core::ListenerStream> listeners;
+  std::vector<core::LegRequest> heard;
+  loop_.run_sync([&] {
+    listeners = mixers.guest.listeners;
+    heard = mixers.guest.streams;
+  });
+  EXPECT_EQ(mixers.starts, std::vector<std::string>{line_id});  // one mixer for the line
+  ASSERT_EQ(listeners.size(), 2u);
+  EXPECT_EQ(listeners[0].occupant, ann->session);
+  EXPECT_EQ(listeners[1].occupant, bob->session);
+  EXPECT_EQ(listeners[1].name, "bob");
+  EXPECT_NE(listeners[0].key, listeners[1].key);
+  ASSERT_EQ(heard.size(), 2u);  // both occupants' audio, no video
+  for (const core::LegRequest& stream : heard) EXPECT_EQ(stream.source_format.kind, rtp::MediaKind::kAudio);
+
+  // bob leaves: his listener goes; ann leaves: the mixer is stopped.
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session, bob->session}));
+  send_request(*bob, "leave", "leave", core::adopt_json(json_pack("{s:s}", "line_id", line_id.c_str())));
+  ASSERT_TRUE(wait_for_list(*ann, {ann->session}));
+  loop_.run_sync([&] { listeners = mixers.guest.listeners; });
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(listeners[0].occupant, ann->session);
+  send_request(*ann, "leave", "leave", core::adopt_json(json_pack("{s:s}", "line_id", line_id.c_str())));
+  ASSERT_TRUE(ann->read_until([](const json_t* m) { return is_response(m, "leave"); }));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  std::vector<std::string> stops;
+  while (stops.empty() && std::chrono::steady_clock::now() < deadline) {
+    loop_.run_sync([&] { stops = mixers.stops; });
+    if (stops.empty()) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(stops, std::vector<std::string>{line_id});
+  loop_.run_sync([&] { handler_->use_mixers(nullptr); });
 }
 
 }  // namespace
