@@ -13,8 +13,8 @@
 // any) is a number after now, `nbf` (if any) a number not after now, and
 // `iss` the configured issuer when one is set; the identity is the token's
 // `sub`, `name` and `email`. A refusal is 4001 with one of the reasons
-// auth.hpp and docs/protocol.md name (kReasons below), at most
-// kMaxAuthReasonBytes, never repeating the token.
+// auth.hpp and docs/protocol.md name (kReasons below: fixed texts, so none
+// repeats the token), at most kMaxAuthReasonBytes.
 #include <gnutls/crypto.h>
 #include <jansson.h>
 
@@ -165,11 +165,10 @@ void check_accepted(const std::string& token, const Identity& identity, const Au
   if (!options.jwt_issuer.empty()) FUZZ_REQUIRE(string_member(claims.get(), "iss") == options.jwt_issuer);
 }
 
-void check_refused(const std::string& token, const Error& error) {
+void check_refused(const Error& error) {
   if (!documented(error.message)) std::fprintf(stderr, "undocumented reason: %s\n", error.message.c_str());
   FUZZ_REQUIRE(error.code == close_code::kUnauthorized);
   FUZZ_REQUIRE(documented(error.message) && error.message.size() <= kMaxAuthReasonBytes);
-  if (token.size() >= 8) FUZZ_REQUIRE(error.message.find(token) == std::string::npos);
 }
 
 }  // namespace
@@ -191,7 +190,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (result) {
     check_accepted(token, *result, options);
   } else {
-    check_refused(token, result.error());
+    check_refused(result.error());
   }
   return 0;
 }
