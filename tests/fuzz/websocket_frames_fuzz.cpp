@@ -155,6 +155,54 @@ Expected on_close_frame(Expected expected, const std::string& payload) {
   return closed(std::move(expected), 0);
 }
 
+// A frame header (RFC 6455 section 5.2), as far as the input has it.
+struct FrameHeader {
+  bool fin = false;
+  uint8_t rsv = 0;
+  uint8_t opcode = 0;
+  bool masked = false;
+  uint64_t length = 0;
+  uint8_t key[4] = {0, 0, 0, 0};
+  size_t size = 0;  // bytes, with the extended length and the masking key
+};
+
+enum class HeaderRead { kComplete, kCutShort, kRefused };
+
+// kRefused: what wslay's frame layer refuses (a control frame over 125 bytes
+// or fragmented; an extended length that is not minimal or sets bit 63).
+HeaderRead read_header(const uint8_t* frame, size_t available, FrameHeader& header) {
+  if (available < 2) return HeaderRead::kCutShort;
+  header.fin = (frame[0] & 0x80) != 0;
+  header.rsv = frame[0] & 0x70;
+  header.opcode = frame[0] & 0x0F;
+  header.masked = (frame[1] & 0x80) != 0;
+  const uint8_t length7 = frame[1] & 0x7F;
+  if ((header.opcode & 0x8) != 0 && (length7 > 125 || !header.fin)) return HeaderRead::kRefused;
+  header.size = 2;
+  header.length = length7;
+  if (length7 >= 126) {
+    const size_t extended = length7 == 126 ? 2 : 8;
+    if (available < header.size + extended) return HeaderRead::kCutShort;
+    header.length = read_big_endian(frame + header.size, extended);
+    header.size += extended;
+    const bool minimal = extended == 2 ? header.length >= 126 : header.length >= 65536;
+    if (!minimal || (header.length >> 63) != 0) return HeaderRead::kRefused;
+  }
+  if (header.masked) {
+    if (available < header.size + 4) return HeaderRead::kCutShort;
+    std::memcpy(header.key, frame + header.size, 4);
+    header.size += 4;
+  }
+  return HeaderRead::kComplete;
+}
+
+// RFC 6455 section 5.4: inside a fragmented message only continuations and
+// control frames; outside it no continuation. 3-7 and B-F are reserved.
+bool opcode_allowed(uint8_t opcode, bool in_message) {
+  if (opcode == kClose || opcode == kPing || opcode == kPong) return true;
+  return in_message ? opcode == kContinuation : opcode == kText || opcode == kBinary;
+}
+
 Expected model(const uint8_t* data, size_t size, size_t limit) {
   Expected expected;
   std::optional<uint8_t> message_opcode;  // a data message in progress
@@ -162,48 +210,23 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
   Utf8 text_utf8;
   size_t pos = 0;
   for (;;) {
-    if (size - pos < 2) return expected;  // the peer closed between or inside a header
-    const uint8_t* frame = data + pos;
-    const bool fin = (frame[0] & 0x80) != 0;
-    const uint8_t rsv = frame[0] & 0x70;
-    const uint8_t opcode = frame[0] & 0x0F;
-    const bool masked = (frame[1] & 0x80) != 0;
-    const uint8_t length7 = frame[1] & 0x7F;
+    FrameHeader header;
+    const HeaderRead read = read_header(data + pos, size - pos, header);
+    if (read == HeaderRead::kCutShort) return expected;  // the peer closed between frames or in a header
+    if (read == HeaderRead::kRefused) return failed(std::move(expected));
+    const uint8_t opcode = header.opcode;
     const bool control = (opcode & 0x8) != 0;
-    if (control && (length7 > 125 || !fin)) return failed(std::move(expected));
-    size_t header = 2;
-    uint64_t length = length7;
-    if (length7 >= 126) {
-      const size_t extended = length7 == 126 ? 2 : 8;
-      if (size - pos < header + extended) return expected;
-      length = read_big_endian(frame + header, extended);
-      header += extended;
-      const bool minimal = extended == 2 ? length >= 126 : length >= 65536;
-      if (!minimal || (length >> 63) != 0) return failed(std::move(expected));
-    }
-    uint8_t key[4] = {0, 0, 0, 0};
-    if (masked) {
-      if (size - pos < header + 4) return expected;
-      std::memcpy(key, frame + header, 4);
-      header += 4;
-    }
-    const size_t available = static_cast<size_t>(std::min<uint64_t>(length, size - pos - header));
+    const uint64_t length = header.length;
+    const size_t available = static_cast<size_t>(std::min<uint64_t>(length, size - pos - header.size));
     if (length > 0 && available == 0) return expected;  // wslay looks at a frame with its first byte
 
-    if (rsv != 0 || !masked) return closed(std::move(expected), 1002);
-    const bool data_frame = opcode == kText || opcode == kBinary;
-    if (!message_opcode && !data_frame && !control) return closed(std::move(expected), 1002);
-    if (!message_opcode && control && opcode != kClose && opcode != kPing && opcode != kPong) {
-      return closed(std::move(expected), 1002);
-    }
-    if (message_opcode && opcode != kContinuation && opcode != kClose && opcode != kPing && opcode != kPong) {
-      return closed(std::move(expected), 1002);
-    }
+    if (header.rsv != 0 || !header.masked) return closed(std::move(expected), 1002);
+    if (!opcode_allowed(opcode, message_opcode.has_value())) return closed(std::move(expected), 1002);
     const size_t so_far = control ? 0 : message.size();
     if (so_far + length > limit) return closed(std::move(expected), 1009);
 
-    std::string payload(reinterpret_cast<const char*>(frame + header), available);
-    for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
+    std::string payload(reinterpret_cast<const char*>(data + pos + header.size), available);
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ header.key[i % 4]);
     if (opcode == kClose && payload.size() > 2) {
       expected.close_may_be_1007 = true;
       expected.messages_before_close = expected.messages.size();
@@ -218,7 +241,7 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
       }
     }
     if (available < length) return expected;  // the peer closed inside the payload
-    pos += header + available;
+    pos += header.size + available;
 
     if (control) {
       if (opcode == kClose) return on_close_frame(std::move(expected), payload);
@@ -228,7 +251,7 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
     }
     if (!message_opcode) message_opcode = opcode;
     message += payload;
-    if (!fin) continue;
+    if (!header.fin) continue;
     if (text && !text_utf8.complete()) return closed(std::move(expected), 1007);
     expected.messages.push_back({*message_opcode, std::move(message)});
     message.clear();
