@@ -205,7 +205,8 @@ bool opcode_allowed(uint8_t opcode, bool in_message) {
 
 Expected model(const uint8_t* data, size_t size, size_t limit) {
   Expected expected;
-  std::optional<uint8_t> message_opcode;  // a data message in progress
+  bool in_message = false;  // a data message in progress, of message_opcode
+  uint8_t message_opcode = 0;
   std::string message;
   Utf8 text_utf8;
   size_t pos = 0;
@@ -221,7 +222,7 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
     if (length > 0 && available == 0) return expected;  // wslay looks at a frame with its first byte
 
     if (header.rsv != 0 || !header.masked) return closed(std::move(expected), 1002);
-    if (!opcode_allowed(opcode, message_opcode.has_value())) return closed(std::move(expected), 1002);
+    if (!opcode_allowed(opcode, in_message)) return closed(std::move(expected), 1002);
     const size_t so_far = control ? 0 : message.size();
     if (so_far + length > limit) return closed(std::move(expected), 1009);
 
@@ -234,7 +235,7 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
       expected.close_code_unless_1007 = valid_close_code(code) ? code : 1002;
       if (!utf8_so_far(std::string_view(payload).substr(2))) return closed(std::move(expected), 1007);
     }
-    const bool text = !control && (opcode == kText || message_opcode == kText);
+    const bool text = !control && (opcode == kText || (in_message && message_opcode == kText));
     if (text) {
       for (char c : payload) {
         if (!text_utf8.feed(static_cast<uint8_t>(c))) return closed(std::move(expected), 1007);
@@ -249,13 +250,14 @@ Expected model(const uint8_t* data, size_t size, size_t limit) {
       if (opcode == kPing) expected.pongs.push_back(payload);
       continue;
     }
-    if (!message_opcode) message_opcode = opcode;
+    if (!in_message) message_opcode = opcode;
+    in_message = true;
     message += payload;
     if (!header.fin) continue;
     if (text && !text_utf8.complete()) return closed(std::move(expected), 1007);
-    expected.messages.push_back({*message_opcode, std::move(message)});
+    expected.messages.push_back({message_opcode, std::move(message)});
     message.clear();
-    message_opcode.reset();
+    in_message = false;
     text_utf8 = Utf8();
   }
 }
