@@ -60,6 +60,15 @@ Result<std::string> websocket_accept_for_key(std::string_view key) {
   return std::string(reinterpret_cast<const char*>(accept.data), accept.size);
 }
 
+WslayContextPtr make_server_wslay_context(const wslay_event_callbacks& callbacks, void* user_data,
+                                          const WebSocketOptions& options) {
+  wslay_event_context_ptr raw = nullptr;
+  if (wslay_event_context_server_init(&raw, &callbacks, user_data) != 0) throw std::bad_alloc();
+  WslayContextPtr context(raw);
+  wslay_event_config_set_max_recv_msg_length(context.get(), options.max_message_bytes);
+  return context;
+}
+
 UpgradedSocket::UpgradedSocket(UpgradedSocket&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), release_(std::move(other.release_)) {}
 
@@ -92,10 +101,7 @@ WebSocketConnection::WebSocketConnection(GMainContext* context, UpgradedSocket s
   callbacks.recv_callback = &WebSocketConnection::recv_callback;
   callbacks.send_callback = &WebSocketConnection::send_callback;
   callbacks.on_msg_recv_callback = &WebSocketConnection::on_msg_recv_callback;
-  wslay_event_context_ptr raw = nullptr;
-  if (wslay_event_context_server_init(&raw, &callbacks, this) != 0) throw std::bad_alloc();
-  wslay_.reset(raw);
-  wslay_event_config_set_max_recv_msg_length(wslay_.get(), options_.max_message_bytes);
+  wslay_ = make_server_wslay_context(callbacks, this, options_);
 }
 
 WebSocketConnection::~WebSocketConnection() {

@@ -76,6 +76,18 @@ inline constexpr uint16_t kAlreadyConnected = 4006;  // one session per user, an
 inline constexpr uint16_t kTooSlow = 4007;  // the peer did not read what the server sent it (WebSocketOptions)
 }  // namespace close_code
 
+struct WslayContextDeleter {
+  void operator()(wslay_event_context* context) const { wslay_event_context_free(context); }
+};
+using WslayContextPtr = std::unique_ptr<wslay_event_context, WslayContextDeleter>;
+
+// The server's wslay context: server side (client frames must be masked),
+// messages over options.max_message_bytes closed with 1009. The one place
+// this is configured, for WebSocketConnection and the websocket_frames fuzz
+// target. Throws std::bad_alloc when wslay cannot allocate.
+WslayContextPtr make_server_wslay_context(const wslay_event_callbacks& callbacks, void* user_data,
+                                          const WebSocketOptions& options);
+
 class WebSocketConnection {
  public:
   struct Handlers {
@@ -108,9 +120,6 @@ class WebSocketConnection {
   bool is_finished() const { return finished_; }
 
  private:
-  struct WslayDeleter {
-    void operator()(wslay_event_context* context) const { wslay_event_context_free(context); }
-  };
   struct SourceDeleter {
     void operator()(GSource* source) const;
   };
@@ -141,7 +150,7 @@ class WebSocketConnection {
   size_t pending_offset_ = 0;
   WebSocketOptions options_;
   Handlers handlers_;
-  std::unique_ptr<wslay_event_context, WslayDeleter> wslay_;
+  WslayContextPtr wslay_;
   std::unique_ptr<GSource, SourceDeleter> source_;
   gpointer fd_tag_ = nullptr;
   core::Timer ping_timer_;
