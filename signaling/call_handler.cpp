@@ -150,6 +150,8 @@ void CallHandler::on_session_closed(const std::shared_ptr<ClientSession>& sessio
   if (!still_online) sessions_by_user_.erase(state->user);
   tell_call_ends(invitations_.session_closed(state->id, state->user, still_online));
   const std::string user = state->user;
+  // A guest's name is anyone's once its last session is gone: so is its block list.
+  if (!still_online && state->anonymous) lines_.forget_blocks(user);
   sessions_.erase(session->id());
   if (!still_online) user_presence_changed(user);
   PL_LOG(kInfo, session->log_context()) << "disconnected";

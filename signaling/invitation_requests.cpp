@@ -202,7 +202,7 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
 void CallHandler::handle_block(SessionState& state, const Request& request) {
   auto user = required_string(request.message.get(), "user", 128);
   if (!user) return respond(state, request, user.error());
-  lines_.block(state.user, *user);
+  if (auto blocked = lines_.block(state.user, *user); !blocked) return respond(state, request, blocked.error());
   respond(state, request, core::JsonPtr());
 }
 

@@ -53,7 +53,7 @@ Result<std::vector<core::PublishedStream>> CallHandler::join_guest(core::GuestJo
   occupant.connected = true;  // its media is in-process: nothing to connect
   occupant.worker_index = join.worker_index;
   if (join.publish_audio && !join.mixer) {
-    occupant.published.push_back(core::PublishedStream{core::next_stream_key(), core::guest_audio_format(), ""});
+    occupant.published.push_back(core::PublishedStream{core::next_stream_key(), core::guest_audio_format(), "", ""});
   }
   const std::vector<core::PublishedStream> published =
       roster_.add(join.line_id, std::move(occupant), line_audio(join.line_id)).published;

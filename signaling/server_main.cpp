@@ -146,6 +146,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   store_options.max_lines_per_user = config.limits.max_lines_per_user;
   store_options.max_members_per_line = config.limits.max_members_per_line;
   store_options.max_pending_invitations_per_user = config.limits.max_pending_invitations_per_user;
+  store_options.max_blocked_per_user = config.limits.max_blocked_per_user;
   store_options.make_id = random_uuid_v4;
   store_options.make_token = random_line_token;
   core::MemoryLineStore line_store(std::move(store_options));

@@ -61,9 +61,9 @@ class LineRoster {
  public:
   explicit LineRoster(size_t max_occupants_per_line) : max_occupants_per_line_(max_occupants_per_line) {}
 
-  Status check_room(const std::string& line_id) const;
   // 503 when the line holds max_occupants_per_line occupants (its mixer
   // not counted).
+  Status check_room(const std::string& line_id) const;
   // Appends (join order). The occupant's session must not be in a line.
   // `audio` is taken from the line's first occupant and kept while it is
   // occupied.

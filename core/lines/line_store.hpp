@@ -70,8 +70,11 @@ class LineStore {
   virtual std::vector<Invitation> invitations_for(const std::string& callee) const = 0;
   virtual std::vector<Invitation> invitations_from_session(const std::string& caller_session) const = 0;
 
-  virtual void block(const std::string& user, const std::string& blocked) = 0;
+  // 429 when `user` has blocked its maximum of users already.
+  virtual Status block(const std::string& user, const std::string& blocked) = 0;
   virtual void unblock(const std::string& user, const std::string& blocked) = 0;
+  // Forgets whom `user` blocked (a guest, gone: its name may be anyone's next).
+  virtual void forget_blocks(const std::string& user) = 0;
   // Whether `user` has blocked `other`.
   virtual bool has_blocked(const std::string& user, const std::string& other) const = 0;
 

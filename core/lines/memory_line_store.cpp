@@ -163,7 +163,18 @@ std::vector<Invitation> MemoryLineStore::invitations_from_session(const std::str
   return found;
 }
 
-void MemoryLineStore::block(const std::string& user, const std::string& blocked) { blocked_[user].insert(blocked); }
+Status MemoryLineStore::block(const std::string& user, const std::string& blocked) {
+  std::set<std::string>& list = blocked_[user];
+  if (list.size() >= options_.max_blocked_per_user && !list.contains(blocked)) {
+    return make_error(error_code::kRateLimited, "user '" + user + "' has blocked " +
+                                                    std::to_string(options_.max_blocked_per_user) +
+                                                    " users already (limits.max_blocked_per_user)");
+  }
+  list.insert(blocked);
+  return {};
+}
+
+void MemoryLineStore::forget_blocks(const std::string& user) { blocked_.erase(user); }
 
 void MemoryLineStore::unblock(const std::string& user, const std::string& blocked) {
   auto it = blocked_.find(user);

@@ -27,6 +27,7 @@ class MemoryLineStore final : public LineStore {
     size_t max_lines_per_user = 100;          // lines one user created that still exist: 429 beyond
     size_t max_members_per_line = 1000;       // 503 beyond
     size_t max_pending_invitations_per_user = 100;  // ringing invitations one user sent: 429 beyond
+    size_t max_blocked_per_user = 1000;       // users one user may block: 429 beyond
   };
   explicit MemoryLineStore(Options options);
 
@@ -45,8 +46,9 @@ class MemoryLineStore final : public LineStore {
   std::vector<Invitation> invitations_for(const std::string& callee) const override;
   std::vector<Invitation> invitations_from_session(const std::string& caller_session) const override;
 
-  void block(const std::string& user, const std::string& blocked) override;
+  Status block(const std::string& user, const std::string& blocked) override;
   void unblock(const std::string& user, const std::string& blocked) override;
+  void forget_blocks(const std::string& user) override;
   bool has_blocked(const std::string& user, const std::string& other) const override;
 
   size_t line_count() const override { return lines_.size(); }

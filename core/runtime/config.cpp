@@ -175,6 +175,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"max_lines_per_user", &config.limits.max_lines_per_user},
         {"max_members_per_line", &config.limits.max_members_per_line},
         {"max_pending_invitations_per_user", &config.limits.max_pending_invitations_per_user},
+        {"max_blocked_per_user", &config.limits.max_blocked_per_user},
         {"max_occupants_per_line", &config.limits.max_occupants_per_line},
         {"max_signal_bytes", &config.limits.max_signal_bytes},
         {"requests_per_second", &config.limits.requests_per_second},
@@ -413,6 +414,7 @@ Status validate_config(const Config& config) {
   if (config.limits.max_lines == 0) return config_error("limits.max_lines", "must be at least 1");
   if (config.limits.max_lines_per_user == 0) return config_error("limits.max_lines_per_user", "must be at least 1");
   if (config.limits.max_members_per_line < 2) return config_error("limits.max_members_per_line", "must be at least 2");
+  if (config.limits.max_blocked_per_user == 0) return config_error("limits.max_blocked_per_user", "must be at least 1");
   if (config.limits.max_pending_invitations_per_user == 0) {
     return config_error("limits.max_pending_invitations_per_user", "must be at least 1");
   }

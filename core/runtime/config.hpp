@@ -104,6 +104,7 @@ struct Config {
     unsigned max_lines_per_user = 100;       // lines one user created that still exist
     unsigned max_members_per_line = 1000;
     unsigned max_pending_invitations_per_user = 100;  // invitations one user has ringing
+    unsigned max_blocked_per_user = 1000;  // users one user may block
     unsigned max_occupants_per_line = 100;
     unsigned max_signal_bytes = 16384;  // a `signal`'s data, serialized
     unsigned requests_per_second = 50;  // per session, sustained

@@ -78,7 +78,7 @@ TEST_F(InvitationsTest, AnOfflineCalleeIsNotRungButBecomesAMember) {
 }
 
 TEST_F(InvitationsTest, ACalleeWhoBlockedTheCallerDeclinesAtOnceAndNothingRings) {
-  store_.block("bob", "alice");
+  ASSERT_TRUE(store_.block("bob", "alice").ok());
   auto outcome = invitations_.invite(alice_, line_, "bob", true, 0);
   ASSERT_TRUE(outcome);
   ASSERT_TRUE(outcome->call);

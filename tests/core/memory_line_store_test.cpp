@@ -167,14 +167,37 @@ TEST(MemoryLineStoreTest, InvitationsAreTakenExactlyOnce) {
 
 TEST(MemoryLineStoreTest, BlockListsBelongToTheBlockingUser) {
   auto store = make_store();
-  store.block("bob", "mallory");
+  EXPECT_TRUE(store.block("bob", "mallory").ok());
   EXPECT_TRUE(store.has_blocked("bob", "mallory"));
   EXPECT_FALSE(store.has_blocked("mallory", "bob"));
   EXPECT_FALSE(store.has_blocked("alice", "mallory"));
-  store.block("bob", "mallory");
+  EXPECT_TRUE(store.block("bob", "mallory").ok());  // again: no change
   store.unblock("bob", "mallory");
   EXPECT_FALSE(store.has_blocked("bob", "mallory"));
   store.unblock("bob", "nobody");  // harmless
+}
+
+// A block list is bounded (limit N: the Nth succeeds, the N+1th is 429, one
+// already there still succeeds), and a gone guest's list can be forgotten.
+TEST(MemoryLineStoreTest, BlockListsAreBoundedPerUserAndForgettable) {
+  MemoryLineStore::Options options;
+  options.max_blocked_per_user = 3;
+  options.make_id = [] { return std::string("line"); };
+  options.make_token = [] { return std::string("token"); };
+  MemoryLineStore store(options);
+  for (const char* user : {"u1", "u2", "u3"}) EXPECT_TRUE(store.block("bob", user).ok());
+  auto refused = store.block("bob", "u4");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, error_code::kRateLimited);
+  EXPECT_NE(refused.error().message.find("limits.max_blocked_per_user"), std::string::npos);
+  EXPECT_FALSE(store.has_blocked("bob", "u4"));
+  EXPECT_TRUE(store.block("bob", "u2").ok());  // already blocked: no change, no refusal
+  EXPECT_TRUE(store.block("alice", "u4").ok());  // another user's own list
+  store.unblock("bob", "u1");
+  EXPECT_TRUE(store.block("bob", "u4").ok());
+  store.forget_blocks("bob");
+  EXPECT_FALSE(store.has_blocked("bob", "u2"));
+  EXPECT_TRUE(store.has_blocked("alice", "u4"));
 }
 
 }  // namespace
