@@ -152,17 +152,30 @@ void HttpServer::stop() {
 }
 
 MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const char* url, const char* method,
-                                  const char*, const char*, size_t*, void**) {
+                                  const char*, const char*, size_t* upload_data_size, void** request_context) {
   auto* server = static_cast<HttpServer*>(self);
   std::string_view path(url != nullptr ? url : "");
   bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-  // Answering on the first call, before any body is read, is allowed by MHD
-  // and is what we want for methods we refuse.
-  if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-  if (path == server->options_.websocket_path) {
-    if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-    return server->serve_upgrade(connection);
+  if (*request_context == nullptr) {
+    // libmicrohttpd 0.9.75 ends the connection after a response queued in
+    // this first call (made as soon as the headers are in): it takes it for
+    // an answer given before the request's body, which it then does not
+    // read. That is what we want for the requests answered here: a refused
+    // method (its body is never read) and the WebSocket path (upgraded, or
+    // a 400 for a bad upgrade). Files are served on the next call, and the
+    // connection is kept alive for HTTP/1.1 clients.
+    if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    if (path == server->options_.websocket_path) {
+      if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      return server->serve_upgrade(connection);
+    }
+    *request_context = server;  // a marker: the next call answers
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {  // a body sent with a GET means nothing here
+    *upload_data_size = 0;
+    return MHD_YES;
   }
   return server->serve_file(connection, url);
 }

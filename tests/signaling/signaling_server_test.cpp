@@ -503,6 +503,57 @@ TEST_F(SignalingServerTest, TraversalAttemptsAre404) {
   }
 }
 
+// Issue 14: every response said `Connection: close` (libmicrohttpd 0.9.75
+// closes after a response queued in the access handler's first call).
+TEST_F(SignalingServerTest, HttpOneOneConnectionIsKeptAliveAcrossRequests) {
+  start_server();
+  testing::Fd fd(testing::connect_loopback(server_->port()));
+  ASSERT_GE(fd.get(), 0);
+  std::string pending;
+  struct Exchange {
+    const char* method;
+    const char* target;
+    int status;
+    const char* body;
+  };
+  for (const Exchange& exchange : {Exchange{"GET", "/app.js", 200, "console.log(1);"},
+                                   Exchange{"GET", "/missing.js", 404, "not found\n"},
+                                   Exchange{"HEAD", "/index.html", 200, ""},
+                                   Exchange{"GET", "/", 200, "<!doctype html><title>partyline</title>"}}) {
+    ASSERT_TRUE(testing::send_all(fd.get(), std::string(exchange.method) + " " + exchange.target +
+                                                " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    auto response = testing::read_http_response(fd.get(), pending, std::string_view(exchange.method) == "HEAD");
+    EXPECT_EQ(response.status, exchange.status) << exchange.target;
+    EXPECT_EQ(response.body, exchange.body) << exchange.target;
+    EXPECT_EQ(response.headers.count("connection"), 0u) << exchange.target << ": " << response.headers["connection"];
+  }
+  // Two requests in one send (pipelined) are both answered, in order.
+  ASSERT_TRUE(testing::send_all(fd.get(), "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\nGET /a%20b.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(testing::read_http_response(fd.get(), pending).body, "console.log(1);");
+  EXPECT_EQ(testing::read_http_response(fd.get(), pending).body, "spaced");
+  // A client that asks to close is told so and the connection ends.
+  ASSERT_TRUE(testing::send_all(fd.get(), "GET /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto last = testing::read_http_response(fd.get(), pending);
+  EXPECT_EQ(last.status, 200);
+  EXPECT_EQ(last.headers["connection"], "close");
+  EXPECT_TRUE(testing::wait_for_close(fd.get()));
+}
+
+TEST_F(SignalingServerTest, RefusedMethodAndBadUpgradeEndTheConnection) {
+  start_server();
+  for (const char* request : {"POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+                              "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+    testing::Fd fd(testing::connect_loopback(server_->port()));
+    ASSERT_GE(fd.get(), 0);
+    ASSERT_TRUE(testing::send_all(fd.get(), request));
+    std::string pending;
+    auto response = testing::read_http_response(fd.get(), pending);
+    EXPECT_TRUE(response.status == 405 || response.status == 400) << request;
+    EXPECT_EQ(response.headers["connection"], "close") << request;
+    EXPECT_TRUE(testing::wait_for_close(fd.get())) << request;
+  }
+}
+
 TEST_F(SignalingServerTest, OtherMethodsAre405) {
   start_server();
   auto post = testing::http_exchange(
