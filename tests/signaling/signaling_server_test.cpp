@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
+#include "signaling/header_deadline.hpp"
 #include "tests/signaling/test_clients.hpp"
 
 namespace partyline::signaling {
@@ -552,6 +554,63 @@ TEST_F(SignalingServerTest, RefusedMethodAndBadUpgradeEndTheConnection) {
     EXPECT_EQ(response.headers["connection"], "close") << request;
     EXPECT_TRUE(testing::wait_for_close(fd.get())) << request;
   }
+}
+
+// Sends `request` one byte per `pace` until the server ends the connection
+// (waiting for that between bytes, not sleeping); the time from `since` to
+// the end, or nullopt when the whole request went out or 5 s passed first.
+std::optional<std::chrono::milliseconds> trickle_until_closed(int fd, const std::string& request,
+                                                              testing::Clock::time_point since,
+                                                              std::chrono::milliseconds pace = 200ms) {
+  for (char byte : request) {
+    if (testing::Clock::now() - since > 5s) return std::nullopt;
+    if (!testing::send_all(fd, std::string(1, byte)) || testing::wait_for_close(fd, pace)) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(testing::Clock::now() - since);
+    }
+  }
+  return std::nullopt;
+}
+
+// Issue 14: a client trickling its headers was never timed out.
+TEST_F(SignalingServerTest, TricklingHeadersAreCutAtTheHeaderDeadlineWhileOthersAreServed) {
+  options_.header_timeout_ms = 500;
+  start_server();
+  const uint64_t cut_before = header_timeouts(HttpListener::kSignaling);
+  const std::string slow_request = "GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(40, 'a') + "\r\n\r\n";
+  auto served = [](int fd, std::string& pending) {
+    if (!testing::send_all(fd, "GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) return false;
+    return testing::read_http_response(fd, pending).body == "console.log(1);";
+  };
+
+  // A kept-alive client, served before and after the trickler is cut: it
+  // sits idle longer than the deadline, which governs headers only.
+  testing::Fd normal(testing::connect_loopback(server_->port()));
+  std::string pending;
+  ASSERT_TRUE(served(normal.get(), pending));
+
+  auto connected = testing::Clock::now();
+  testing::Fd trickler(testing::connect_loopback(server_->port()));
+  ASSERT_GE(trickler.get(), 0);
+  auto cut_after = trickle_until_closed(trickler.get(), slow_request, connected);
+  ASSERT_TRUE(cut_after.has_value()) << "the trickling client was never disconnected";
+  EXPECT_GE(*cut_after, 500ms);
+  EXPECT_LT(*cut_after, 1500ms);  // deadline + a tick (50 ms) + room for a loaded machine
+  EXPECT_EQ(header_timeouts(HttpListener::kSignaling), cut_before + 1);
+  EXPECT_TRUE(served(normal.get(), pending));
+
+  // On a kept-alive connection the deadline runs from the next request's
+  // first byte: that one trickled is cut too.
+  auto first_byte = testing::Clock::now();
+  auto second_cut_after = trickle_until_closed(normal.get(), slow_request, first_byte);
+  ASSERT_TRUE(second_cut_after.has_value()) << "a trickled second request was never cut";
+  EXPECT_GE(*second_cut_after, 450ms);
+  EXPECT_LT(*second_cut_after, 1500ms);
+  EXPECT_EQ(header_timeouts(HttpListener::kSignaling), cut_before + 2);
+
+  // And a new client is still served.
+  testing::Fd late(testing::connect_loopback(server_->port()));
+  std::string late_pending;
+  EXPECT_TRUE(served(late.get(), late_pending));
 }
 
 TEST_F(SignalingServerTest, OtherMethodsAre405) {
