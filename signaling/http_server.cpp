@@ -82,7 +82,9 @@ std::string remote_address_of(MHD_Connection* connection) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, UpgradeHandler on_upgrade)
-    : options_(std::move(options)), on_upgrade_(std::move(on_upgrade)) {}
+    : options_(std::move(options)),
+      on_upgrade_(std::move(on_upgrade)),
+      header_deadline_(options_.header_timeout, HttpListener::kSignaling) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -123,9 +125,12 @@ Status HttpServer::start() {
     std::lock_guard lock(log_mutex_);
     last_mhd_message_.clear();
   }
+  header_deadline_.start();
   daemon_.reset(MHD_start_daemon(flags, options_.port, nullptr, nullptr, &HttpServer::on_request, this,
                                  MHD_OPTION_EXTERNAL_LOGGER, &HttpServer::log_from_mhd, this,
                                  MHD_OPTION_ARRAY, tls->items.data(),
+                                 MHD_OPTION_NOTIFY_CONNECTION, &HeaderDeadline::on_connection, &header_deadline_,
+                                 MHD_OPTION_NOTIFY_COMPLETED, &HttpServer::on_completed, this,
                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
                                  MHD_OPTION_UNESCAPE_CALLBACK, &HttpServer::unescape, this,
                                  MHD_OPTION_CONNECTION_TIMEOUT, kHttpIdleTimeoutSeconds,
@@ -133,6 +138,7 @@ Status HttpServer::start() {
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, options_.max_connections_per_address,
                                  MHD_OPTION_END));
   if (!daemon_) {
+    header_deadline_.stop();
     std::lock_guard lock(log_mutex_);
     std::string reason = last_mhd_message_.empty() ? "libmicrohttpd could not start" : last_mhd_message_;
     return make_error(error_code::kInternal, "cannot listen on " + options_.bind_address + ":" +
@@ -148,21 +154,36 @@ Status HttpServer::start() {
 void HttpServer::stop() {
   if (!daemon_) return;
   daemon_.reset();
+  header_deadline_.stop();
   bound_port_ = 0;
 }
 
 MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const char* url, const char* method,
-                                  const char*, const char*, size_t*, void**) {
+                                  const char*, const char*, size_t* upload_data_size, void** request_context) {
   auto* server = static_cast<HttpServer*>(self);
   std::string_view path(url != nullptr ? url : "");
   bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-  // Answering on the first call, before any body is read, is allowed by MHD
-  // and is what we want for methods we refuse.
-  if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-  if (path == server->options_.websocket_path) {
-    if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-    return server->serve_upgrade(connection);
+  if (*request_context == nullptr) {
+    server->header_deadline_.headers_received(connection);
+    // libmicrohttpd 0.9.75 ends the connection after a response queued in
+    // this first call (made as soon as the headers are in): it takes it for
+    // an answer given before the request's body, which it then does not
+    // read. That is what we want for the requests answered here: a refused
+    // method (its body is never read) and the WebSocket path (upgraded, or
+    // a 400 for a bad upgrade). Files are served on the next call, and the
+    // connection is kept alive for HTTP/1.1 clients.
+    if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    if (path == server->options_.websocket_path) {
+      if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      return server->serve_upgrade(connection);
+    }
+    *request_context = server;  // a marker: the next call answers
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {  // a body sent with a GET means nothing here
+    *upload_data_size = 0;
+    return MHD_YES;
   }
   return server->serve_file(connection, url);
 }
@@ -249,7 +270,12 @@ void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void*, cons
   upgrade.remote_address = remote_address_of(connection);
   PL_LOG(kDebug, "server") << "WebSocket upgrade from " << upgrade.remote_address << ", "
                            << extra_in_size << " bytes already received";
+  server->header_deadline_.upgraded(connection);
   server->on_upgrade_(std::move(upgrade));
+}
+
+void HttpServer::on_completed(void* self, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
+  static_cast<HttpServer*>(self)->header_deadline_.request_completed(connection);
 }
 
 size_t HttpServer::unescape(void*, MHD_Connection*, char* text) {

@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 
+#include <chrono>
 #include <cstdarg>
 #include <cstdint>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "rtp/result.hpp"
+#include "signaling/header_deadline.hpp"
 #include "signaling/static_files.hpp"
 #include "signaling/tls_files.hpp"
 #include "signaling/websocket_connection.hpp"
@@ -36,6 +38,9 @@ struct HttpServerOptions {
   // which idle connections from one address could fill.
   unsigned max_connections = 10000;
   unsigned max_connections_per_address = 256;
+  // A request's headers must be complete this long after the connection
+  // opened, or after the next request's first byte (header_deadline.hpp).
+  std::chrono::milliseconds header_timeout{10000};
 };
 
 // A successful upgrade: the socket (released through MHD when destroyed),
@@ -77,6 +82,8 @@ class HttpServer {
                                void** request_context);
   static void on_upgraded(void* self, MHD_Connection* connection, void* request_context, const char* extra_in,
                           size_t extra_in_size, MHD_socket sock, MHD_UpgradeResponseHandle* handle);
+  static void on_completed(void* self, MHD_Connection* connection, void** request_context,
+                           MHD_RequestTerminationCode code);
   static size_t unescape(void* self, MHD_Connection* connection, char* text);
   static void log_from_mhd(void* self, const char* format, va_list args);
 
@@ -86,6 +93,7 @@ class HttpServer {
   HttpServerOptions options_;
   UpgradeHandler on_upgrade_;
   std::optional<StaticFiles> files_;
+  HeaderDeadline header_deadline_;  // outlives daemon_ (declared before it)
   std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;
   uint16_t bound_port_ = 0;
   std::mutex log_mutex_;

@@ -45,6 +45,7 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.max_sessions = config.limits.max_sessions;
   options.max_connections = config.http.max_connections;
   options.max_connections_per_address = config.http.max_connections_per_address;
+  options.header_timeout_ms = config.http.header_timeout_ms;
   options.auth.jwt_secret = config.auth.jwt_secret;
   options.auth.jwt_issuer = config.auth.jwt_issuer;
   options.auth.allow_anonymous = config.auth.allow_anonymous;
@@ -96,6 +97,7 @@ admin::AdminHttpOptions admin_options(const core::Config& config, TlsCredentials
   options.port = config.admin.port;
   options.token = config.admin.token;
   options.tls = std::move(tls);
+  options.header_timeout = std::chrono::milliseconds(config.http.header_timeout_ms);
   return options;
 }
 

@@ -16,6 +16,7 @@ HttpServerOptions http_options(const SignalingOptions& options) {
   http.tls = options.tls;
   http.max_connections = options.max_connections;
   http.max_connections_per_address = options.max_connections_per_address;
+  http.header_timeout = std::chrono::milliseconds(options.header_timeout_ms);
   return http;
 }
 

@@ -34,6 +34,7 @@ struct SignalingOptions {
   size_t max_sessions = 1000;           // one more WebSocket is closed with 4003
   unsigned max_connections = 10000;     // TCP connections of the listener (HttpServerOptions)
   unsigned max_connections_per_address = 256;
+  uint32_t header_timeout_ms = 10000;   // HTTP request headers (HttpServerOptions::header_timeout)
   uint32_t close_timeout_ms = 2000;     // wait for the peer's close frame
   size_t max_pending_transactions = 64; // per session; more get 429
   AuthOptions auth;                     // refused at connect: closed with 4001

@@ -129,6 +129,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"web_root", &config.http.web_root},
         {"max_connections", &config.http.max_connections},
         {"max_connections_per_address", &config.http.max_connections_per_address},
+        {"header_timeout_ms", &config.http.header_timeout_ms},
         {"tls_certificate", &config.http.tls_certificate_file},
         {"tls_private_key", &config.http.tls_private_key_file}}},
       {"admin",
@@ -360,6 +361,7 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
 Status validate_config(const Config& config) {
   if (auto level = parse_log_level(config.log_level); !level) return config_error("log_level", level.error().message);
   if (config.http.max_connections < 16) return config_error("http.max_connections", "must be at least 16");
+  if (config.http.header_timeout_ms < 100) return config_error("http.header_timeout_ms", "must be at least 100");
   if (config.signaling.max_message_bytes < 1024) return config_error("signaling.max_message_bytes", "must be at least 1024");
   if (config.signaling.max_queued_bytes < config.signaling.max_message_bytes) {
     return config_error("signaling.max_queued_bytes", "must be at least signaling.max_message_bytes");

@@ -36,6 +36,10 @@ struct Config {
     // from one remote address (0: no per-address limit, e.g. behind a proxy).
     unsigned max_connections = 10000;
     unsigned max_connections_per_address = 256;
+    // A request's headers must be complete this long after the connection
+    // opened (or after the next request's first byte on a kept-alive one);
+    // beyond, the connection is closed. Both listeners (signaling and admin).
+    unsigned header_timeout_ms = 10000;
     // HTTPS and WSS when both are set (PEM files); plain HTTP otherwise.
     std::string tls_certificate_file;
     std::string tls_private_key_file;

@@ -11,6 +11,7 @@
 #include "core/runtime/log.hpp"
 #include "signaling/admin/admin_metrics.hpp"
 #include "signaling/admin/admin_session_stats.hpp"
+#include "signaling/header_deadline.hpp"
 #include "signaling/websocket_connection.hpp"
 
 namespace partyline::signaling::admin {
@@ -252,6 +253,8 @@ void AdminApi::metrics(AdminReply reply) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - context_.started).count();
   scrape->reply = std::move(reply);
   if (webhooks_ != nullptr) scrape->snapshot.webhooks = webhooks_->counts();  // atomics: read here
+  scrape->snapshot.signaling_header_timeouts = header_timeouts(HttpListener::kSignaling);
+  scrape->snapshot.admin_header_timeouts = header_timeouts(HttpListener::kAdmin);
   auto part_done = [scrape] {
     std::unique_lock lock(scrape->mutex);
     if (--scrape->remaining > 0) return;

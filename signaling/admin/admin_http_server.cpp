@@ -112,7 +112,10 @@ struct AdminHttpServer::Pending {
 };
 
 AdminHttpServer::AdminHttpServer(AdminHttpOptions options, const AdminRouter& router)
-    : options_(std::move(options)), router_(router), pending_(std::make_shared<Pending>()) {}
+    : options_(std::move(options)),
+      router_(router),
+      pending_(std::make_shared<Pending>()),
+      header_deadline_(options_.header_timeout, HttpListener::kAdmin) {}
 
 AdminHttpServer::~AdminHttpServer() { stop(); }
 
@@ -135,15 +138,18 @@ Status AdminHttpServer::start() {
     std::lock_guard lock(pending_->mutex);
     pending_->accepting = true;
   }
+  header_deadline_.start();
   // The logger first: MHD warns through its own logger about options before it.
   daemon_.reset(MHD_start_daemon(flags, options_.port, nullptr, nullptr, &AdminHttpServer::on_request, this,
                                  MHD_OPTION_EXTERNAL_LOGGER, &AdminHttpServer::log_from_mhd, this,
                                  MHD_OPTION_ARRAY, tls->items.data(),
                                  MHD_OPTION_NOTIFY_COMPLETED, &AdminHttpServer::on_completed, this,
+                                 MHD_OPTION_NOTIFY_CONNECTION, &HeaderDeadline::on_connection, &header_deadline_,
                                  MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&*address),
                                  MHD_OPTION_CONNECTION_LIMIT, kMaxConnections,
                                  MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds, MHD_OPTION_END));
   if (!daemon_) {
+    header_deadline_.stop();
     {
       std::lock_guard lock(pending_->mutex);
       pending_->accepting = false;
@@ -174,6 +180,7 @@ void AdminHttpServer::stop() {
     pending_->waiting.clear();
   }
   daemon_.reset();
+  header_deadline_.stop();
   bound_port_ = 0;
 }
 
@@ -183,6 +190,7 @@ MHD_Result AdminHttpServer::on_request(void* self, MHD_Connection* connection, c
   auto* server = static_cast<AdminHttpServer*>(self);
   auto* state = static_cast<Connection*>(*request_context);
   if (state == nullptr) {
+    server->header_deadline_.headers_received(connection);
     *request_context = new Connection();  // freed in on_completed
     return MHD_YES;
   }
@@ -274,7 +282,9 @@ void AdminHttpServer::deliver(const std::shared_ptr<Pending>& pending, Connectio
   pending->drained.notify_all();
 }
 
-void AdminHttpServer::on_completed(void*, MHD_Connection*, void** request_context, MHD_RequestTerminationCode) {
+void AdminHttpServer::on_completed(void* self, MHD_Connection* connection, void** request_context,
+                                   MHD_RequestTerminationCode) {
+  static_cast<AdminHttpServer*>(self)->header_deadline_.request_completed(connection);
   delete static_cast<Connection*>(*request_context);
   *request_context = nullptr;
 }

@@ -12,6 +12,7 @@
 
 #include <microhttpd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdint>
@@ -21,6 +22,7 @@
 
 #include "rtp/result.hpp"
 #include "signaling/admin/admin_router.hpp"
+#include "signaling/header_deadline.hpp"
 #include "signaling/tls_files.hpp"
 
 namespace partyline::signaling::admin {
@@ -31,6 +33,7 @@ struct AdminHttpOptions {
   std::string token;                       // empty: no Authorization required (loopback only, config checks)
   size_t max_body_bytes = 65536;           // larger bodies get 413
   TlsCredentials tls;                      // set: HTTPS only (tls_files.hpp)
+  std::chrono::milliseconds header_timeout{10000};  // request headers (header_deadline.hpp)
 };
 
 // True when `presented` equals `expected`, in time that depends on neither
@@ -77,6 +80,7 @@ class AdminHttpServer {
   // Shared with the reply functions handed to handlers: a late reply after
   // stop() finds its connection gone and is dropped.
   std::shared_ptr<Pending> pending_;
+  HeaderDeadline header_deadline_;  // outlives daemon_ (declared before it)
   std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;
   uint16_t bound_port_ = 0;
   std::mutex log_mutex_;

@@ -98,6 +98,11 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   out.family("partyline_slow_reader_closes_total", "counter",
              "WebSockets closed with 4007: more unsent outbound bytes or messages than signaling.max_queued_*.");
   out.sample("partyline_slow_reader_closes_total", "", snapshot.slow_reader_closes);
+  out.family("partyline_http_header_timeouts_total", "counter",
+             "HTTP connections closed because their request headers took longer than http.header_timeout_ms, "
+             "by listener.");
+  out.sample("partyline_http_header_timeouts_total", "listener=\"signaling\"", snapshot.signaling_header_timeouts);
+  out.sample("partyline_http_header_timeouts_total", "listener=\"admin\"", snapshot.admin_header_timeouts);
   out.family("partyline_sessions", "gauge", "Signaling sessions (WebSockets past the handshake) open now.");
   out.sample("partyline_sessions", "", snapshot.sessions);
   out.family("partyline_lines", "gauge", "Phone lines that exist now (occupied or not).");

@@ -34,6 +34,10 @@ struct MetricsSnapshot {
   uint64_t lines = 0;      // lines in the LineStore
   uint64_t occupants = 0;  // sessions occupying a line
   uint64_t slow_reader_closes = 0;  // WebSockets closed with 4007 since start
+  // Connections closed because their request headers outlasted
+  // http.header_timeout_ms, on the signaling and the admin listener.
+  uint64_t signaling_header_timeouts = 0;
+  uint64_t admin_header_timeouts = 0;
   std::vector<WorkerFigures> workers;
   std::vector<RequestCounts::Entry> requests;  // answered by the signaling loop
   WebhookCounts webhooks;  // the webhook sender's counters (all 0 without webhooks)

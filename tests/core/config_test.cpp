@@ -189,6 +189,18 @@ TEST(ConfigTest, AdminListenerOffLoopbackNeedsAToken) {
   EXPECT_FALSE(validate_config(config).ok());  // the signaling port on the same address
 }
 
+TEST(ConfigTest, HeaderTimeoutDefaultsTo10SecondsAndIsAtLeast100Ms) {
+  Config config;
+  EXPECT_EQ(config.http.header_timeout_ms, 10000u);
+  ASSERT_TRUE(apply(config, R"({"http": {"header_timeout_ms": 99}})").ok());
+  Status status = validate_config(config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("http.header_timeout_ms"), std::string::npos) << status.error().message;
+  ASSERT_TRUE(apply(config, R"({"http": {"header_timeout_ms": 500}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  EXPECT_EQ(config.http.header_timeout_ms, 500u);
+}
+
 TEST(ConfigTest, TlsFilesComeInPairsAndWebhooksNeedASecretAndHttpUrls) {
   Config config;
   ASSERT_TRUE(apply(config, R"({"http": {"tls_certificate": "server.pem"}})").ok());

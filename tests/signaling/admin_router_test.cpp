@@ -108,6 +108,7 @@ TEST(AdminMetricsTest, TotalsAreTheSumOfTheWorkersAndEveryFamilyIsDeclared) {
   snapshot.sessions = 3;
   snapshot.lines = 1;
   snapshot.occupants = 2;
+  snapshot.admin_header_timeouts = 4;
   snapshot.workers.resize(2);
   snapshot.workers[0].forwarded = 10;
   snapshot.workers[1].forwarded = 32;
@@ -119,6 +120,8 @@ TEST(AdminMetricsTest, TotalsAreTheSumOfTheWorkersAndEveryFamilyIsDeclared) {
   EXPECT_NE(text.find("\npartyline_worker_forwarded_packets_total{worker=\"1\"} 32\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\npartyline_sessions 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\npartyline_occupants 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\npartyline_http_header_timeouts_total{listener=\"admin\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\npartyline_http_header_timeouts_total{listener=\"signaling\"} 0\n"), std::string::npos);
   // Each sample's family has its HELP and TYPE lines before it.
   size_t start = 0;
   while (start < text.size()) {

@@ -94,21 +94,10 @@ struct HttpResponse {
   std::string body;
 };
 
-// Sends `request` verbatim and reads the response until the server closes.
-inline HttpResponse http_exchange(uint16_t port, const std::string& request) {
-  HttpResponse response;
-  Fd fd(connect_loopback(port));
-  if (fd.get() < 0 || !send_all(fd.get(), request)) return response;
-  std::string raw;
-  auto deadline = Clock::now() + std::chrono::seconds(5);
-  char buffer[4096];
-  while (wait_readable(fd.get(), deadline)) {
-    ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    raw.append(buffer, static_cast<size_t>(n));
-  }
-  size_t header_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.1 ", 0) != 0 || header_end == std::string::npos) return response;
+// Fills `response` from the status line and headers of `raw` (which holds
+// at least the head, ending at `header_end`); false when it is no HTTP/1.1 response.
+inline bool parse_http_head(const std::string& raw, size_t header_end, HttpResponse& response) {
+  if (raw.rfind("HTTP/1.1 ", 0) != 0) return false;
   response.status = std::stoi(raw.substr(9, 3));
   size_t line_start = raw.find("\r\n") + 2;
   while (line_start < header_end) {
@@ -123,8 +112,68 @@ inline HttpResponse http_exchange(uint16_t port, const std::string& request) {
     }
     line_start = line_end + 2;
   }
+  return true;
+}
+
+// Sends `request` verbatim and reads the response until the server closes.
+inline HttpResponse http_exchange(uint16_t port, const std::string& request) {
+  HttpResponse response;
+  Fd fd(connect_loopback(port));
+  if (fd.get() < 0 || !send_all(fd.get(), request)) return response;
+  std::string raw;
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  char buffer[4096];
+  while (wait_readable(fd.get(), deadline)) {
+    ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  size_t header_end = raw.find("\r\n\r\n");
+  if (header_end == std::string::npos || !parse_http_head(raw, header_end, response)) return HttpResponse{};
   response.body = raw.substr(header_end + 4);
   return response;
+}
+
+// Reads one response from a connection that may stay open: the head, then
+// Content-Length bytes of body (none for a HEAD request). `pending` keeps
+// what was read past it. Status 0 when no whole response came in time.
+inline HttpResponse read_http_response(int fd, std::string& pending, bool head_request = false,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  HttpResponse response;
+  auto deadline = Clock::now() + timeout;
+  char buffer[4096];
+  auto fill = [&] {
+    if (!wait_readable(fd, deadline)) return false;
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    pending.append(buffer, static_cast<size_t>(n));
+    return true;
+  };
+  size_t header_end;
+  while ((header_end = pending.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill()) return response;
+  }
+  if (!parse_http_head(pending, header_end, response)) return HttpResponse{};
+  auto declared = response.headers.find("content-length");
+  size_t length = head_request || declared == response.headers.end() ? 0 : std::stoul(declared->second);
+  while (pending.size() < header_end + 4 + length) {
+    if (!fill()) return HttpResponse{};
+  }
+  response.body = pending.substr(header_end + 4, length);
+  pending.erase(0, header_end + 4 + length);
+  return response;
+}
+
+// True when the server ends the connection (EOF or reset) before `timeout`;
+// whatever arrives first is read and dropped.
+inline bool wait_for_close(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  auto deadline = Clock::now() + timeout;
+  char buffer[4096];
+  while (wait_readable(fd, deadline)) {
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+  }
+  return false;
 }
 
 inline HttpResponse http_get(uint16_t port, const std::string& target, const std::string& method = "GET") {
