@@ -41,6 +41,7 @@ int host_line_send_rtp(pl_handle* handle, const uint8_t* packet, size_t length) 
     case GuestSendResult::kBadPacket: return error_code::kBadRequest;
     case GuestSendResult::kNotPublishing:
     case GuestSendResult::kInsideDelivery: return error_code::kConflict;
+    case GuestSendResult::kNoSuchListener: break;  // only a mixer's send_rtp_to names a listener
   }
   return error_code::kInternal;
 }
