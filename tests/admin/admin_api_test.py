@@ -541,8 +541,7 @@ def main():
             server.stop()
             print("ok: SIGTERM: exit 0")
         except BaseException:
-            server.kill()
-            print(server.text()[-5000:], file=sys.stderr)
+            server.report_failure()
             raise
     print("admin_api: passed")
 

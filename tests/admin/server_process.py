@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -57,3 +58,8 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+    def report_failure(self):
+        """After a failed test: kills the server and prints the end of its log."""
+        self.kill()
+        print(self.text()[-5000:], file=sys.stderr)

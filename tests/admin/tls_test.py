@@ -207,8 +207,7 @@ def main():
             server.stop()
             print("ok: SIGTERM: exit 0")
         except BaseException:
-            server.kill()
-            print(server.text()[-5000:], file=sys.stderr)
+            server.report_failure()
             raise
     print("tls: passed")
 

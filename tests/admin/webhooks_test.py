@@ -296,8 +296,7 @@ async def first_server(binary, receiver):
         server.stop()
         print("ok: SIGTERM: exit 0")
     except BaseException:
-        server.kill()
-        print(server.text()[-5000:], file=sys.stderr)
+        server.report_failure()
         raise
     finally:
         server.close()
@@ -325,8 +324,7 @@ async def second_server(binary):
         check(took < 5.0, f"SIGTERM with a webhook request in flight took {took:.1f} s")
         print(f"ok: SIGTERM with a request in flight (timeout 20 s): stopped in {took:.2f} s")
     except BaseException:
-        server.kill()
-        print(server.text()[-5000:], file=sys.stderr)
+        server.report_failure()
         raise
     finally:
         receiver.release()

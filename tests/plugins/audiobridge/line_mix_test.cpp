@@ -16,12 +16,6 @@
 #include "line_mix.hpp"
 #include "tone_tools.hpp"
 
-// The host's handle is opaque to plugins; the tests only need an address
-// (the same definition as room_media_test's).
-struct pl_handle {
-  int n;
-};
-
 namespace audiobridge {
 namespace {
 

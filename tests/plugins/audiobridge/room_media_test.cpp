@@ -16,11 +16,6 @@
 #include "room_media.hpp"
 #include "tone_tools.hpp"
 
-// The host's handle is opaque to plugins; the tests only need distinct addresses.
-struct pl_handle {
-  int n;
-};
-
 namespace audiobridge {
 namespace {
 

@@ -9,6 +9,12 @@
 
 #include "opus_codec.hpp"
 
+// The host's handle is opaque to plugins (partyline/plugin.h declares it);
+// the tests only need distinct addresses of it.
+struct pl_handle {
+  int n;
+};
+
 namespace audiobridge::test {
 
 // The amplitude of the `frequency` component of `pcm` (a sine of amplitude A
