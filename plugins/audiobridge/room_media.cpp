@@ -13,11 +13,6 @@ namespace {
 // behind than that, the clock restarts from now instead of bursting.
 constexpr int kMaxCatchUpFrames = 3;
 
-// The header's SSRC (bytes 8-11, network order); 0 leaves write_rtp_header's 0.
-void write_ssrc(std::span<uint8_t> header, uint32_t ssrc) {
-  for (int i = 0; i < 4; ++i) header[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
-}
-
 }  // namespace
 
 RoomMedia::RoomMedia(std::string room, const MixerConfig& config, MediaPort& port)
@@ -105,8 +100,7 @@ void RoomMedia::mix_frame(Micros now) {
     const uint32_t timestamp = seat->timestamp;
     seat->timestamp += kFrameSamples;
     if (output.payload.empty()) continue;
-    write_rtp_header(packet_, seat->config.payload_type, !seat->started, seat->sequence++, timestamp);
-    write_ssrc(packet_, seat->config.ssrc);
+    write_rtp_header(packet_, seat->config.payload_type, !seat->started, seat->sequence++, timestamp, seat->config.ssrc);
     std::memcpy(packet_.data() + kRtpHeaderBytes, output.payload.data(), output.payload.size());
     port_.send_rtp(seat->config, std::span<const uint8_t>(packet_.data(), kRtpHeaderBytes + output.payload.size()));
     seat->started = true;

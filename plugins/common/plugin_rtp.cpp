@@ -76,7 +76,7 @@ std::optional<RtpView> parse_rtp(std::span<const uint8_t> packet, int level_id) 
 }
 
 void write_rtp_header(std::span<uint8_t> out, uint8_t payload_type, bool marker, uint16_t sequence,
-                      uint32_t timestamp) {
+                      uint32_t timestamp, uint32_t ssrc) {
   out[0] = 0x80;
   out[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | (payload_type & 0x7F));
   out[2] = static_cast<uint8_t>(sequence >> 8);
@@ -85,7 +85,10 @@ void write_rtp_header(std::span<uint8_t> out, uint8_t payload_type, bool marker,
   out[5] = static_cast<uint8_t>(timestamp >> 16);
   out[6] = static_cast<uint8_t>(timestamp >> 8);
   out[7] = static_cast<uint8_t>(timestamp);
-  for (size_t i = 8; i < kRtpHeaderBytes; ++i) out[i] = 0;
+  out[8] = static_cast<uint8_t>(ssrc >> 24);
+  out[9] = static_cast<uint8_t>(ssrc >> 16);
+  out[10] = static_cast<uint8_t>(ssrc >> 8);
+  out[11] = static_cast<uint8_t>(ssrc);
 }
 
 }  // namespace plugin_rtp

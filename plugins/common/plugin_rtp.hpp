@@ -28,9 +28,10 @@ std::optional<RtpView> parse_rtp(std::span<const uint8_t> packet, int level_id =
 
 inline constexpr size_t kRtpHeaderBytes = 12;
 
-// Writes a 12-byte header (version 2, no CSRC, no extension, SSRC 0) at the
-// start of `out`, which must hold at least kRtpHeaderBytes.
+// Writes a 12-byte header (version 2, no CSRC, no extension) at the start
+// of `out`, which must hold at least kRtpHeaderBytes. SSRC 0 leaves it to
+// the host (send_rtp puts in the server's).
 void write_rtp_header(std::span<uint8_t> out, uint8_t payload_type, bool marker, uint16_t sequence,
-                      uint32_t timestamp);
+                      uint32_t timestamp, uint32_t ssrc = 0);
 
 }  // namespace plugin_rtp
