@@ -73,6 +73,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void on_session_open(const std::shared_ptr<ClientSession>& session) override;
   void on_request(const std::shared_ptr<ClientSession>& session, Request request) override;
   void on_session_closed(const std::shared_ptr<ClientSession>& session) override;
+  // session_resume.cpp: a detached session keeps its line, PeerConnection
+  // and invitations; on resume it gets the current state.
+  void on_session_detached(const std::shared_ptr<ClientSession>& session) override;
+  void on_session_resumed(const std::shared_ptr<ClientSession>& session) override;
 
   // Closes every PeerConnection (server shutdown).
   void close_all();
@@ -97,6 +101,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     size_t sessions = 0;   // sessions this handler knows
     size_t lines = 0;      // lines in the LineStore
     size_t occupants = 0;  // sessions occupying a line
+    size_t detached = 0;   // sessions whose connection was lost, awaiting a resume
   };
   AdminCounts admin_counts() const;
   // PeerConnections open (not failed or closed) on each media worker.
@@ -151,6 +156,9 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     size_t worker_index = 0;
     core::Renegotiation renegotiation;
     std::vector<core::StreamKey> offered_keys;
+    // The last server `update` offer event, sent again on a resume while it
+    // awaits its answer.
+    std::string server_offer_event;
     // A guest (a plugin handle in a line): no client session, no
     // PeerConnection; its streams go to `guest`. Gone when it leaves.
     core::LineGuest* guest = nullptr;

@@ -37,6 +37,9 @@ core::JsonPtr CallHandler::admin_session_json(const SessionState& state) const {
   auto session = state.session.lock();
   json_object_set_new(entry.get(), "remote_address",
                       session ? json_string(session->remote_address().c_str()) : json_null());
+  if (state.guest == nullptr) {
+    json_object_set_new(entry.get(), "detached", json_boolean(session && session->is_detached()));
+  }
   json_object_set_new(entry.get(), "line_id", state.line_id.empty() ? json_null() : json_string(state.line_id.c_str()));
   const std::optional<size_t> echo_worker =
       state.echo_handle.empty() || plugins_ == nullptr ? std::nullopt : plugins_->worker_of(state.echo_handle);
@@ -117,7 +120,10 @@ core::JsonPtr CallHandler::admin_lines() const {
 CallHandler::AdminCounts CallHandler::admin_counts() const {
   AdminCounts counts;
   for (const auto& [id, state] : sessions_) {
-    if (state.guest == nullptr) ++counts.sessions;  // client sessions, not plugin guests
+    if (state.guest != nullptr) continue;  // client sessions, not plugin guests
+    ++counts.sessions;
+    auto session = state.session.lock();
+    if (session && session->is_detached()) ++counts.detached;
   }
   counts.lines = lines_.line_count();
   counts.occupants = roster_.occupant_count();

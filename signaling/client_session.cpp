@@ -28,6 +28,20 @@ std::string random_uuid_v4() {
   return text;
 }
 
+std::string random_token() {
+  std::array<unsigned char, 18> bytes{};
+  if (gnutls_rnd(GNUTLS_RND_KEY, bytes.data(), bytes.size()) != 0) {
+    throw std::runtime_error("gnutls_rnd failed: no randomness for a token");
+  }
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string token;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t group = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) token.push_back(kAlphabet[(group >> shift) & 63]);
+  }
+  return token;
+}
+
 ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection,
                              QueryParameters query, std::string remote_address, Identity identity,
                              const ClientSessionOptions& options, RequestHandler& handler, ClosedCallback on_closed)
@@ -42,14 +56,40 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
       keepalive_limiter_(options.keepalive_limit),
       byte_limiter_(options.byte_limit),
       handler_(handler),
-      on_closed_(std::move(on_closed)) {}
+      on_closed_(std::move(on_closed)) {
+  if (options_.resume_grace.count() > 0) resume_token_ = random_token();
+}
 
 ClientSession::~ClientSession() {
   keepalive_timer_.cancel();
+  grace_timer_.cancel();
   connection_.reset();
 }
 
 void ClientSession::open() {
+  PL_LOG(kInfo, log_context()) << "WebSocket open from " << remote_address_;
+  start_connection(false);
+}
+
+void ClientSession::resume(std::unique_ptr<WebSocketConnection> connection, QueryParameters query,
+                           std::string remote_address) {
+  if (closed_) return;
+  // The old connection's callbacks speak for a connection no longer ours.
+  ++connection_generation_;
+  if (!connection_->is_finished()) {
+    // The client moved on before the server noticed the old connection die.
+    connection_->close_now(close_code::kReplaced, "resumed on a newer connection");
+  }
+  grace_timer_.cancel();
+  detached_ = false;
+  connection_ = std::move(connection);
+  query_ = std::move(query);
+  remote_address_ = std::move(remote_address);
+  PL_LOG(kInfo, log_context()) << "resumed from " << remote_address_;
+  start_connection(true);
+}
+
+void ClientSession::start_connection(bool resumed) {
   // Queued before the connection starts reading, so the handshake state goes
   // out first even when a request arrived together with the upgrade.
   HandshakeState state{id_,
@@ -59,26 +99,34 @@ void ClientSession::open() {
                        options_.server_version,
                        identity_.user,
                        identity_.name,
-                       identity_.anonymous};
+                       identity_.anonymous,
+                       resume_token_,
+                       options_.resume_grace.count(),
+                       resumed};
   connection_->send_text(format_handshake_state(state));
   last_keepalive_us_ = g_get_monotonic_time();
   // A repeating check instead of a timer re-armed per keepalive; it fires
   // 8 times per allowed gap, so 4002 comes at most 1/8 late.
   auto period = std::max((2 * options_.keepalive_interval) / 8, std::chrono::milliseconds(10));
   keepalive_timer_.start(context_, period, [this] { return check_keepalive(); });
-  PL_LOG(kInfo, log_context()) << "WebSocket open from " << remote_address_;
 
   auto self = shared_from_this();
-  handler_.on_session_open(self);
+  if (resumed) {
+    handler_.on_session_resumed(self);
+  } else {
+    handler_.on_session_open(self);
+  }
   // The connection's callbacks hold a weak reference: they may fire while the
   // owner is already dropping the session.
   std::weak_ptr<ClientSession> weak = self;
+  const uint64_t generation = connection_generation_;
   connection_->start({
-      [weak](std::string text) {
-        if (auto session = weak.lock()) session->on_text(std::move(text));
+      [weak, generation](std::string text) {
+        auto session = weak.lock();
+        if (session && session->connection_generation_ == generation) session->on_text(std::move(text));
       },
-      [weak](uint16_t code) {
-        if (auto session = weak.lock()) session->on_connection_closed(code);
+      [weak, generation](uint16_t code) {
+        if (auto session = weak.lock()) session->on_connection_closed(generation, code);
       },
   });
 }
@@ -89,7 +137,7 @@ std::optional<std::string_view> ClientSession::query_parameter(std::string_view 
   return std::string_view(found->second);
 }
 
-bool ClientSession::is_open() const { return !closed_ && connection_->is_open(); }
+bool ClientSession::is_open() const { return !closed_ && !detached_ && connection_->is_open(); }
 
 std::string ClientSession::log_context() const { return "session=" + id_.substr(0, 8) + " user=" + identity_.user; }
 
@@ -125,13 +173,28 @@ void ClientSession::send_event_text(std::string_view text) {
 }
 
 void ClientSession::close(int code, std::string reason) {
-  if (!is_open()) return;
+  if (closed_ || ending_) return;
+  ending_ = true;
   PL_LOG(kInfo, log_context()) << "closing (" << code << " " << reason << ")";
+  if (detached_) {
+    // No connection to close: over on the next iteration, not inside the
+    // caller (a handler may be iterating over its sessions).
+    grace_timer_.start(context_, std::chrono::milliseconds(0), [this, code] {
+      finish(static_cast<uint16_t>(code));
+      return false;
+    });
+    return;
+  }
   connection_->close(static_cast<uint16_t>(code), reason);
 }
 
 void ClientSession::close_now(int code, std::string reason) {
   if (closed_) return;
+  ending_ = true;
+  if (detached_) {
+    finish(static_cast<uint16_t>(code));
+    return;
+  }
   connection_->close_now(static_cast<uint16_t>(code), reason);
 }
 
@@ -220,14 +283,54 @@ bool ClientSession::check_keepalive() {
   if (!is_open()) return false;
   auto allowed = std::chrono::duration_cast<std::chrono::microseconds>(2 * options_.keepalive_interval).count();
   if (g_get_monotonic_time() - last_keepalive_us_ < allowed) return true;
-  close(close_code::kKeepaliveMissed, "keepalive missed");
+  // The connection goes, the session may be resumed (the client's network
+  // may have stalled, as on a mobile handover): not close(), which ends it.
+  PL_LOG(kInfo, log_context()) << "closing the connection (4002 keepalive missed)";
+  connection_->close(close_code::kKeepaliveMissed, "keepalive missed");
   return false;
 }
 
-void ClientSession::on_connection_closed(uint16_t code) {
+void ClientSession::on_connection_closed(uint64_t generation, uint16_t code) {
+  if (closed_ || generation != connection_generation_) return;
+  // A client that sent a close frame said goodbye; a session the server
+  // ended was ended on purpose, and one that broke the protocol (1003,
+  // 1009) or did not read what it was sent (4007: resuming would let it
+  // pile up the same again) is not resumed either. What is left is a lost
+  // connection: no close frame (1006) or silence (4002, 1001 idle).
+  const bool lost_code = code == close_code::kAbnormal || code == close_code::kKeepaliveMissed ||
+                         code == close_code::kGoingAway;
+  const bool lost = lost_code && !ending_ && !connection_->closed_by_peer();
+  if (lost && !resume_token_.empty()) {
+    detach(code);
+  } else {
+    finish(code);
+  }
+}
+
+void ClientSession::detach(uint16_t code) {
+  detached_ = true;
+  keepalive_timer_.cancel();
+  // Their responses cannot reach the client: it learns the outcome from the
+  // state sent on resume.
+  pending_.clear();
+  PL_LOG(kInfo, log_context()) << "WebSocket lost (" << code << "); resumable for " << options_.resume_grace.count()
+                               << " ms";
+  grace_timer_.start(context_, options_.resume_grace, [this, code] {
+    PL_LOG(kInfo, log_context()) << "not resumed within " << options_.resume_grace.count() << " ms";
+    resume_expired_ = true;
+    finish(code);
+    return false;
+  });
+  auto self = shared_from_this();
+  handler_.on_session_detached(self);
+}
+
+void ClientSession::finish(uint16_t code) {
   if (closed_) return;
   closed_ = true;
+  detached_ = false;
   keepalive_timer_.cancel();
+  grace_timer_.cancel();
   pending_.clear();
   PL_LOG(kInfo, log_context()) << "WebSocket closed (" << code << ")";
   auto self = shared_from_this();

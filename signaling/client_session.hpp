@@ -1,7 +1,14 @@
-// One client on one WebSocket, already authenticated: sends the handshake
-// state, answers keepalives, closes the socket (4002) when they stop, and
-// passes requests to the RequestHandler, making sure each transaction is
-// answered once and that the session stays within its request rate (429).
+// One client session, already authenticated: sends the handshake state,
+// answers keepalives, closes the socket (4002) when they stop, and passes
+// requests to the RequestHandler, making sure each transaction is answered
+// once and that the session stays within its request rate (429).
+//
+// A session outlives a lost connection: when its WebSocket ends without a
+// goodbye (no close frame from the client, no decision of the server's to
+// end it), the session is detached for `resume_grace` and comes back on the
+// client's next connection that presents its resume token
+// (SignalingServer::adopt, docs/protocol.md "Resuming a session"); after
+// the grace it closes as any session does.
 // Everything here runs on the signaling loop thread.
 #pragma once
 
@@ -36,8 +43,16 @@ class RequestHandler {
   // Must lead to exactly one respond_* for request.transaction, possibly
   // later (keep a std::weak_ptr<ClientSession>). Unknown names: answer 404.
   virtual void on_request(const std::shared_ptr<ClientSession>& session, Request request) = 0;
-  // The socket is gone; responses and events sent from now on are dropped.
+  // The session is over (its socket gone and not resumed in time, or closed
+  // for good); responses and events sent from now on are dropped.
   virtual void on_session_closed(const std::shared_ptr<ClientSession>& session) = 0;
+  // Its connection was lost; the session waits for a resume. Events sent
+  // meanwhile are dropped (what the client missed, on_session_resumed
+  // sends as the current state).
+  virtual void on_session_detached(const std::shared_ptr<ClientSession>& session) = 0;
+  // A new connection took the detached session over, after its handshake
+  // state (saying "resumed") was queued.
+  virtual void on_session_resumed(const std::shared_ptr<ClientSession>& session) = 0;
 };
 
 struct ClientSessionOptions {
@@ -46,13 +61,15 @@ struct ClientSessionOptions {
   RateLimit rate_limit;                                 // requests beyond it: 429; keepalives are not counted here
   RateLimit keepalive_limit{10, 20};                    // keepalives beyond it: 429 (a bucket of their own)
   RateLimit byte_limit{262144, 1048576};                // request bytes (keepalives not counted); beyond: 429
+  std::chrono::milliseconds resume_grace{20000};        // a lost connection's session waits this long; 0: no resume
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
-  // Called once, after the socket was released, so the owner can forget it.
+  // Called once, when the session is over (its socket released and no
+  // resume pending), so the owner can forget it.
   using ClosedCallback = std::function<void(const std::shared_ptr<ClientSession>&)>;
 
   // Made by SignalingServer, which then calls open().
@@ -65,6 +82,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Starts the connection, sends the handshake state, starts the keepalive watch.
   void open();
+  // A new connection for this session (its resume token checked by the
+  // caller): a detached session is attached to it; one whose old connection
+  // still looks open has that closed first (4005, the client moved on). The
+  // handshake state says "resumed", then the handler's on_session_resumed.
+  void resume(std::unique_ptr<WebSocketConnection> connection, QueryParameters query, std::string remote_address);
 
   const std::string& id() const { return id_; }
   const QueryParameters& query() const { return query_; }
@@ -73,6 +95,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Who the server authenticated at connect; never taken from a message.
   const Identity& identity() const { return identity_; }
   bool is_open() const;
+  // Its connection was lost and it waits for a resume.
+  bool is_detached() const { return detached_; }
+  // It closed because no resume came within the grace.
+  bool resume_expired() const { return resume_expired_; }
+  // The secret a reconnecting client presents (?resume=); empty when
+  // sessions are not resumable (resume_grace 0).
+  const std::string& resume_token() const { return resume_token_; }
   // "session=<first 8 characters of the id> user=<user id>", for PL_LOG.
   std::string log_context() const;
 
@@ -85,9 +114,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // An event already formatted (format_event's text): one event sent to
   // many sessions is serialized once.
   void send_event_text(std::string_view text);
-  // Starts the WebSocket closing handshake with `code` (see close_code).
+  // Ends the session for good (no resume): starts the WebSocket closing
+  // handshake with `code` (see close_code); a detached session closes on the
+  // loop's next iteration.
   void close(int code, std::string reason);
-  // Closes the socket at once (server shutdown); the closed callback runs before it returns.
+  // Ends the session for good at once (server shutdown, replaced); the
+  // closed callback runs before it returns.
   void close_now(int code, std::string reason);
 
  private:
@@ -100,8 +132,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
               const Error& error);
   bool take_pending(const std::string& transaction, const char* what);
+  // Sends the handshake state, starts the keepalive watch and the connection.
+  void start_connection(bool resumed);
   bool check_keepalive();
-  void on_connection_closed(uint16_t code);
+  void on_connection_closed(uint64_t generation, uint16_t code);
+  void detach(uint16_t code);
+  void finish(uint16_t code);
 
   GMainContext* context_;
   std::unique_ptr<WebSocketConnection> connection_;
@@ -119,10 +155,20 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::unordered_map<std::string, std::string> pending_;
   core::Timer keepalive_timer_;
   int64_t last_keepalive_us_ = 0;  // g_get_monotonic_time()
+  std::string resume_token_;
+  // Which connection the callbacks speak for: a replaced one's are ignored.
+  uint64_t connection_generation_ = 0;
+  core::Timer grace_timer_;  // while detached: the end of the resume grace
+  bool detached_ = false;
+  bool ending_ = false;  // closed for good by a decision: no resume
+  bool resume_expired_ = false;
   bool closed_ = false;
 };
 
 // A random (version 4) UUID from GnuTLS's generator, lowercase.
 std::string random_uuid_v4();
+// A secret that travels in URLs (a line token, a resume token): 144 random
+// bits from GnuTLS's key generator, base64url (24 characters).
+std::string random_token();
 
 }  // namespace partyline::signaling

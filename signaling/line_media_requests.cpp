@@ -72,7 +72,13 @@ void CallHandler::send_server_offer(SessionState& state, std::vector<core::LegRe
         core::JsonPtr event = events::event("update");
         json_object_set_new(event.get(), "line_id", json_string(line_id.c_str()));
         json_object_set_new(event.get(), "jsep", events::jsep("offer", *offer).release());
-        send_event(session_id, std::move(event));
+        auto text = format_event(event.get());
+        if (!text) {
+          PL_LOG(kError, "session=" + session_id.substr(0, 8)) << "update offer not sent: " << text.error().message;
+          return;
+        }
+        current->server_offer_event = *text;
+        send_text({session_id}, current->server_offer_event);
       });
 }
 

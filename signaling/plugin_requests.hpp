@@ -22,6 +22,10 @@ class PluginRequests : public RequestHandler {
   void on_session_open(const std::shared_ptr<ClientSession>& session) override;
   void on_request(const std::shared_ptr<ClientSession>& session, Request request) override;
   void on_session_closed(const std::shared_ptr<ClientSession>& session) override;
+  // A session's handles live on while it is detached; plugin events sent
+  // meanwhile are lost (a plugin's own state request tells the current state).
+  void on_session_detached(const std::shared_ptr<ClientSession>&) override {}
+  void on_session_resumed(const std::shared_ptr<ClientSession>&) override {}
 
  private:
   Result<core::JsonPtr> attach(const std::shared_ptr<ClientSession>& session, const Request& request);

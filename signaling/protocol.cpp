@@ -79,6 +79,11 @@ std::string format_handshake_state(const HandshakeState& state) {
   json_object_set_new(user.get(), "name", json_stringn(state.user_name.data(), state.user_name.size()));
   if (state.user_guest) json_object_set_new(user.get(), "guest", json_true());
   json_object_set_new(message.get(), "user", user.release());
+  if (!state.resume_token.empty()) {
+    json_object_set_new(message.get(), "resume_token", json_string(state.resume_token.c_str()));
+    json_object_set_new(message.get(), "resume_grace", json_integer(state.resume_grace_ms));
+  }
+  if (state.resumed) json_object_set_new(message.get(), "resumed", json_true());
   return core::dump_json(message.get());
 }
 

@@ -57,6 +57,11 @@ struct HandshakeState {
   std::string user_id{};
   std::string user_name{};
   bool user_guest{};  // anonymous: "guest": true
+  // Resuming (docs/protocol.md): the token (omitted when empty) and how long
+  // a lost connection's session waits for it; `resumed` on a resume.
+  std::string resume_token{};
+  int64_t resume_grace_ms{};
+  bool resumed{};
 };
 
 std::string format_handshake_state(const HandshakeState& state);

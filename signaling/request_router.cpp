@@ -31,6 +31,14 @@ void RequestRouter::on_request(const std::shared_ptr<ClientSession>& session, Re
   handler->on_request(session, std::move(request));
 }
 
+void RequestRouter::on_session_detached(const std::shared_ptr<ClientSession>& session) {
+  for (RequestHandler* handler : handlers_) handler->on_session_detached(session);
+}
+
+void RequestRouter::on_session_resumed(const std::shared_ptr<ClientSession>& session) {
+  for (RequestHandler* handler : handlers_) handler->on_session_resumed(session);
+}
+
 void RequestRouter::on_session_closed(const std::shared_ptr<ClientSession>& session) {
   for (auto it = handlers_.rbegin(); it != handlers_.rend(); ++it) (*it)->on_session_closed(session);
 }

@@ -31,6 +31,8 @@ class RequestRouter : public RequestHandler {
   void on_session_open(const std::shared_ptr<ClientSession>& session) override;
   void on_request(const std::shared_ptr<ClientSession>& session, Request request) override;
   void on_session_closed(const std::shared_ptr<ClientSession>& session) override;
+  void on_session_detached(const std::shared_ptr<ClientSession>& session) override;
+  void on_session_resumed(const std::shared_ptr<ClientSession>& session) override;
 
  private:
   RequestHandler& fallback_;

@@ -1,7 +1,5 @@
 #include "signaling/server_main.hpp"
 
-#include <gnutls/crypto.h>
-
 #include <chrono>
 
 #include "core/runtime/event_loop.hpp"
@@ -42,6 +40,7 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.ping_interval_ms = config.signaling.ping_interval_ms;
   options.idle_timeout_ms = config.signaling.idle_timeout_ms;
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;
+  options.resume_grace_ms = config.signaling.resume_grace_ms;
   options.max_sessions = config.limits.max_sessions;
   options.max_connections = config.http.max_connections;
   options.max_connections_per_address = config.http.max_connections_per_address;
@@ -58,19 +57,6 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.byte_limit.burst = config.limits.request_burst_bytes;
   options.tls = std::move(tls);
   return options;
-}
-
-// A line token: 144 random bits, base64url (it travels in URLs).
-std::string random_line_token() {
-  unsigned char bytes[18];
-  gnutls_rnd(GNUTLS_RND_KEY, bytes, sizeof bytes);
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string token;
-  for (size_t i = 0; i < sizeof bytes; i += 3) {
-    const uint32_t group = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    for (int shift = 18; shift >= 0; shift -= 6) token.push_back(kAlphabet[(group >> shift) & 63]);
-  }
-  return token;
 }
 
 CallHandler::Options call_options(const core::Config& config) {
@@ -150,7 +136,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   store_options.max_pending_invitations_per_user = config.limits.max_pending_invitations_per_user;
   store_options.max_blocked_per_user = config.limits.max_blocked_per_user;
   store_options.make_id = random_uuid_v4;
-  store_options.make_token = random_line_token;
+  store_options.make_token = random_token;
   core::MemoryLineStore line_store(std::move(store_options));
   const core::PeerConnectionSettings peer_settings = settings.value();
   // Event webhooks (docs/admin-api.md): made before the handler, so they outlive it.

@@ -8,6 +8,10 @@ namespace partyline::signaling {
 
 namespace {
 
+std::atomic<uint64_t> resumed_total{0};
+std::atomic<uint64_t> resumes_refused_total{0};
+std::atomic<uint64_t> resumes_expired_total{0};
+
 HttpServerOptions http_options(const SignalingOptions& options) {
   HttpServerOptions http;
   http.bind_address = options.bind_address;
@@ -21,6 +25,11 @@ HttpServerOptions http_options(const SignalingOptions& options) {
 }
 
 }  // namespace
+
+ResumeTotals resume_totals() {
+  return {resumed_total.load(std::memory_order_relaxed), resumes_refused_total.load(std::memory_order_relaxed),
+          resumes_expired_total.load(std::memory_order_relaxed)};
+}
 
 SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoop& loop, RequestHandler& handler)
     : options_(options),
@@ -38,6 +47,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.rate_limit = options.rate_limit;
   session_options_.keepalive_limit = options.keepalive_limit;
   session_options_.byte_limit = options.byte_limit;
+  session_options_.resume_grace = std::chrono::milliseconds(options.resume_grace_ms);
 }
 
 SignalingServer::~SignalingServer() {
@@ -117,6 +127,10 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
     refuse(std::move(connection), close_code::kUnauthorized, identity.error().message);
     return;
   }
+  if (auto token = upgrade.query.find("resume"); token != upgrade.query.end()) {
+    resume(std::move(connection), upgrade, *identity, token->second);
+    return;
+  }
   if (!make_room_for(*identity, upgrade.query)) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user "
                             << identity->user << " is already connected (force=false)";
@@ -136,8 +150,29 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
         if (alive.lock()) on_session_closed(closed);
       });
   sessions_.emplace(session->id(), session);
+  if (!session->resume_token().empty()) session_by_resume_token_.emplace(session->resume_token(), session->id());
   session_count_ = sessions_.size();
   session->open();
+}
+
+void SignalingServer::resume(std::unique_ptr<WebSocketConnection> connection, WebSocketUpgrade& upgrade,
+                             const Identity& identity, const std::string& token) {
+  std::shared_ptr<ClientSession> session;
+  if (auto id = session_by_resume_token_.find(token); id != session_by_resume_token_.end()) {
+    session = sessions_.at(id->second);
+  }
+  // The token is the session's secret, and only its own user may present
+  // it: a token leaked to someone else resumes nothing. The same answer for
+  // both, so the refusal tells nothing about other users' sessions.
+  if (!session || session->identity().user != identity.user) {
+    PL_LOG(kInfo, "server") << "refusing a resume from " << upgrade.remote_address << " (user " << identity.user
+                            << "): unknown or expired resume token";
+    resumes_refused_total.fetch_add(1, std::memory_order_relaxed);
+    refuse(std::move(connection), close_code::kResumeRefused, "cannot resume: unknown or expired resume token");
+    return;
+  }
+  resumed_total.fetch_add(1, std::memory_order_relaxed);
+  session->resume(std::move(connection), std::move(upgrade.query), std::move(upgrade.remote_address));
 }
 
 bool SignalingServer::make_room_for(const Identity& identity, const QueryParameters& query) {
@@ -180,6 +215,8 @@ void SignalingServer::on_session_closed(const std::shared_ptr<ClientSession>& se
   if (found == sessions_.end()) return;
   auto owned = std::move(found->second);
   sessions_.erase(found);
+  session_by_resume_token_.erase(owned->resume_token());
+  if (owned->resume_expired()) resumes_expired_total.fetch_add(1, std::memory_order_relaxed);
   session_count_ = sessions_.size();
   handler_.on_session_closed(owned);
   // Destroyed later: this runs inside the session's connection callback.

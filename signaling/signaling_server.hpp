@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "core/runtime/event_loop.hpp"
 #include "rtp/result.hpp"
@@ -44,8 +45,19 @@ struct SignalingOptions {
   RateLimit rate_limit;                 // per session; more get 429 (keepalives not counted)
   RateLimit keepalive_limit{10, 20};    // keepalives per session; more get 429
   RateLimit byte_limit{262144, 1048576};  // request bytes per session; more get 429
+  // A session whose connection was lost waits this long for the client to
+  // come back with ?resume=<its token>; 0: no resume (ClientSession).
+  uint32_t resume_grace_ms = 20000;
   TlsCredentials tls;                   // set: HTTPS and WSS only
 };
+
+// Resumes since start, every server of the process (all threads), for /metrics.
+struct ResumeTotals {
+  uint64_t resumed = 0;  // a lost connection's session taken over by a new one
+  uint64_t refused = 0;  // ?resume= refused with 4008
+  uint64_t expired = 0;  // sessions closed because no resume came within the grace
+};
+ResumeTotals resume_totals();
 
 class SignalingServer {
  public:
@@ -62,8 +74,9 @@ class SignalingServer {
   // stops HTTP. Callable from any thread, including the loop's. Idempotent.
   void stop();
 
-  // Open sessions; callable from any thread.
+  // Open sessions (detached ones awaiting a resume included); callable from any thread.
   size_t session_count() const { return session_count_.load(); }
+
   // The bound port (the actual one when 0 was configured); 0 when stopped.
   uint16_t port() const { return http_.port(); }
 
@@ -73,6 +86,10 @@ class SignalingServer {
   // Closes a connection that never becomes a session (no handshake state).
   void refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code, const std::string& reason);
   void on_session_closed(const std::shared_ptr<ClientSession>& session);
+  // ?resume=<token>: the connection takes over the session of that token,
+  // or is refused with 4008 (unknown or expired token, another user's).
+  void resume(std::unique_ptr<WebSocketConnection> connection, WebSocketUpgrade& upgrade, const Identity& identity,
+              const std::string& token);
   // One session per user: false when the new connection must be refused
   // (force=false); otherwise the user's older sessions are closed (4005).
   bool make_room_for(const Identity& identity, const QueryParameters& query);
@@ -95,6 +112,7 @@ class SignalingServer {
 
   // Loop thread only.
   std::map<std::string, std::shared_ptr<ClientSession>> sessions_;
+  std::unordered_map<std::string, std::string> session_by_resume_token_;
   std::map<WebSocketConnection*, std::shared_ptr<WebSocketConnection>> refused_;
   std::atomic<size_t> session_count_{0};
 };

@@ -317,6 +317,7 @@ void WebSocketConnection::on_message(const wslay_event_on_msg_recv_arg& arg) {
     case WSLAY_CONNECTION_CLOSE:
       // wslay queues the answering close frame itself; the socket is released
       // once it is sent (update_io sees nothing left to read or write).
+      if (!closing_) closed_by_peer_ = true;
       closing_ = true;
       break;
     default:  // ping (wslay answers it) and pong: only count as activity

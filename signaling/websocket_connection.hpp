@@ -74,6 +74,7 @@ inline constexpr uint16_t kKicked = 4004;  // an operator kicked the session (ad
 inline constexpr uint16_t kReplaced = 4005;  // one session per user: the same user connected again
 inline constexpr uint16_t kAlreadyConnected = 4006;  // one session per user, and ?force=false
 inline constexpr uint16_t kTooSlow = 4007;  // the peer did not read what the server sent it (WebSocketOptions)
+inline constexpr uint16_t kResumeRefused = 4008;  // ?resume= with an unknown or expired token, or another user's
 }  // namespace close_code
 
 struct WslayContextDeleter {
@@ -118,6 +119,9 @@ class WebSocketConnection {
 
   bool is_open() const { return !closing_ && !finished_; }
   bool is_finished() const { return finished_; }
+  // The peer started the closing handshake (it said goodbye), as opposed to
+  // the server closing, or the socket ending without a close frame.
+  bool closed_by_peer() const { return closed_by_peer_; }
 
  private:
   struct SourceDeleter {
@@ -159,6 +163,7 @@ class WebSocketConnection {
   int64_t last_activity_us_ = 0;  // g_get_monotonic_time()
   bool closing_ = false;
   bool finished_ = false;
+  bool closed_by_peer_ = false;
   std::optional<uint16_t> forced_code_;  // closed without a handshake: the code reported
   // After our close frame: the write side is shut and unread input is
   // discarded until the peer closes, so the close frame is not lost to a

@@ -37,7 +37,8 @@ import { CandidateBridge, DEFAULT_RTC_CONFIGURATION, forwardPeerStates } from '.
  * 'negotiation' (`{ step, ... }`, each step of an offer/answer exchange:
  * 'server-offer', 'answer-sent', 'offer-sent', 'answer-applied', 'refused',
  * 'rollback'); 'webrtc_state', 'iceconnectionstatechange',
- * 'connectionstatechange', 'error'.
+ * 'connectionstatechange', 'error'; 'ended' (`{ reason }`: after the
+ * client resumed its session, the server no longer counts it in this line).
  */
 export class LineCall extends Emitter {
   static ANSWER_TIMEOUT_MS = 15000;
@@ -185,6 +186,14 @@ export class LineCall extends Emitter {
       this.#client.on('update', (message) => this.#onServerOffer(message)),
       this.#client.on('signal', (message) => {
         if (message.line_id === this.lineId) this.emit('signal', message);
+      }),
+      // After a resume the server says which line the session occupies: a
+      // call whose line it left meanwhile (kicked, its media failed, the
+      // line closed) is over. The occupants and a pending offer follow.
+      this.#client.on('resumed', (message) => {
+        if (this.lineId && message.line_id !== this.lineId) {
+          this.emit('ended', { reason: 'no longer in the line after a reconnection' });
+        }
       }),
     );
   }

@@ -170,6 +170,12 @@ function wireClient(client) {
       endCall({ notifyServer: false });
     }
   });
+  client.on('reconnecting', ({ attempt }) => {
+    $('line-identity').textContent = `Connection lost: reconnecting (attempt ${attempt})…`;
+  });
+  client.on('reconnected', () => {
+    $('line-identity').textContent = `Connected as ${state.user?.name ?? ''}`;
+  });
   client.on('occupants', (message) => onOccupants(message.line));
   client.on('incoming_call', (message) => onIncomingCall(message));
   for (const name of ['cancelled', 'answered_elsewhere']) {
@@ -196,6 +202,10 @@ async function startCall(lineId, sendOffer) {
   call.on('remotetrack', () => renderTiles());
   call.on('remotetrackremoved', () => renderTiles());
   call.on('error', (error) => showError(describe(error)));
+  call.on('ended', ({ reason }) => {
+    showError(`The call ended: ${reason}`);
+    endCall({ notifyServer: false });
+  });
   refreshControls();
   try {
     const response = await call.start((jsep) => sendOffer(client, jsep), lineId);

@@ -26,15 +26,33 @@ export const CLOSE_CODES = Object.freeze({
   4005: 'replaced by a newer session of the same user',
   4006: 'the user is already connected',
   4007: 'too slow: the client did not read what the server sent it',
+  4008: 'cannot resume: unknown or expired resume token',
 });
 
 /**
- * One WebSocket session with the server.
+ * Close codes after which the session is over. After any other (1006: the
+ * connection was lost; 4002: the server heard no keepalive) the client
+ * tries to resume ("Resuming a session" in docs/protocol.md).
+ */
+const FINAL_CLOSE_CODES = new Set([1000, 1001, 1003, 1009, 4001, 4003, 4004, 4005, 4006, 4007, 4008]);
+
+/** Resume attempts: the first after about this long, then twice as long each time, up to the most. */
+const RESUME_FIRST_DELAY_MS = 250;
+const RESUME_MAX_DELAY_MS = 4000;
+
+/**
+ * One session with the server, over one WebSocket at a time: when the
+ * connection is lost, the client reconnects with exponential backoff and
+ * resumes the same session (its line, PeerConnection and invitations
+ * survive on the server for the handshake's `resume_grace`).
  *
  * Events: 'ice_candidate' (candidate object or null), 'webrtc_state'
- * ({state, reason}), 'error' (PartylineError), 'close' ({code, reason,
- * meaning}: `meaning` from CLOSE_CODES, or null), and every other server
- * event under its own name with the whole message ('occupants',
+ * ({state, reason}), 'error' (PartylineError), 'reconnecting' ({code,
+ * attempt, delayMs}: the connection was lost, the next attempt comes in
+ * delayMs), 'reconnected' (the new handshake state; the server's
+ * `resumed` event, emitted as 'resumed', and the current state follow), 'close' ({code, reason, meaning}:
+ * the session is over; `meaning` from CLOSE_CODES, or null), and every other
+ * server event under its own name with the whole message ('occupants',
  * 'presence', 'signal', 'ready', 'incoming_call', 'ringing', 'accepted',
  * 'update', ...).
  */
@@ -43,8 +61,13 @@ export class PartylineClient extends Emitter {
   #pending = new Map();
   #nextTransaction = 1;
   #keepaliveTimer = null;
+  #url = null;  // with the identity, without `resume`
+  #timeoutMs = 10000;
+  #resume = true;
+  #closing = false;  // close() was called: no more reconnecting
+  #reconnectTimer = null;
 
-  /** The handshake state message, once connected. */
+  /** The handshake state message, once connected (the latest, after a resume). */
   handshake = null;
   /**
    * line id -> its members as the last `presence` event or `get_line`
@@ -54,6 +77,11 @@ export class PartylineClient extends Emitter {
 
   get connected() {
     return this.#socket?.readyState === WebSocket.OPEN && this.handshake !== null;
+  }
+
+  /** True while the connection is lost and a resume is being tried. */
+  get reconnecting() {
+    return this.#reconnectTimer !== null;
   }
 
   get sessionId() {
@@ -68,41 +96,76 @@ export class PartylineClient extends Emitter {
    * `force: false` refuses to take over when the server allows one session
    * per user and the user has one (the socket then closes with 4006);
    * by default a new session replaces the old one (which gets 4005).
+   * `resume: false` ends the session with its first lost connection.
    */
-  connect(url, { timeoutMs = 10000, name = null, force = true } = {}) {
-    if (this.#socket) throw new Error('PartylineClient: already connected');
+  connect(url, { timeoutMs = 10000, name = null, force = true, resume = true } = {}) {
+    if (this.#socket || this.#reconnectTimer) throw new Error('PartylineClient: already connected');
     url = withIdentity(url, name ?? guestName());
     if (!force) url = withParameter(url, 'force', 'false');
+    this.#url = url;
+    this.#timeoutMs = timeoutMs;
+    this.#resume = resume;
+    this.#closing = false;
+    return this.#open(url, timeoutMs).then((handshake) => {
+      this.#attach(handshake);
+      return handshake;
+    }, (error) => {
+      this.emit('close', { code: error.closeCode, reason: error.closeReason, meaning: CLOSE_CODES[error.closeCode] ?? null });
+      throw error;
+    });
+  }
+
+  /**
+   * One WebSocket up to its handshake state: resolves with it, or rejects
+   * (a PartylineError with the close code in `closeCode`) when the socket
+   * closes first or no handshake came within `timeoutMs`.
+   */
+  #open(url, timeoutMs) {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       this.#socket = socket;
+      let handshaken = false;
+      const fail = (code, reason, text) => {
+        if (this.#socket === socket) this.#socket = null;
+        const error = new PartylineError(CLOSED_CODE, text);
+        error.closeCode = code;
+        error.closeReason = reason;
+        reject(error);
+      };
       const timer = setTimeout(() => {
-        reject(new PartylineError(CLOSED_CODE, `no handshake within ${timeoutMs} ms`));
+        fail(CLOSED_CODE, '', `no handshake within ${timeoutMs} ms`);
         socket.close();
       }, timeoutMs);
-      const settle = () => clearTimeout(timer);
 
       socket.addEventListener('message', (event) => {
+        if (this.#socket !== socket) return;
         const message = this.#parse(event.data);
         if (!message) return;
-        if (this.handshake === null) {
+        if (!handshaken) {
           if (message.handshake !== 'state') return;
-          settle();
-          this.handshake = message;
-          this.#startKeepalive(message.keepalive_interval);
+          handshaken = true;
+          clearTimeout(timer);
           resolve(message);
           return;
         }
         this.#dispatch(message);
       });
       socket.addEventListener('close', (event) => {
-        settle();
-        this.#onClose(event.code, event.reason);
-        const meaning = CLOSE_CODES[event.code];
-        reject(new PartylineError(CLOSED_CODE,
-          `socket closed (${event.code}${meaning ? `: ${meaning}` : ''}) before the handshake`));
+        clearTimeout(timer);
+        if (!handshaken) {
+          const meaning = CLOSE_CODES[event.code];
+          fail(event.code, event.reason,
+            `socket closed (${event.code}${meaning ? `: ${meaning}` : ''}) before the handshake`);
+        } else if (this.#socket === socket) {
+          this.#onConnectionLost(event.code, event.reason);
+        }
       });
     });
+  }
+
+  #attach(handshake) {
+    this.handshake = handshake;
+    this.#startKeepalive(handshake.keepalive_interval);
   }
 
   /**
@@ -141,8 +204,15 @@ export class PartylineClient extends Emitter {
     return { line: response.line, members: response.members ?? null };
   }
 
-  /** Closes the socket (normal closure). */
+  /** Ends the session: closes the socket (normal closure), or stops reconnecting. */
   close() {
+    this.#closing = true;
+    if (this.#reconnectTimer !== null) {
+      clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = null;
+      this.#end(1000, 'client closing');
+      return;
+    }
     this.#socket?.close(1000, 'client closing');
   }
 
@@ -205,16 +275,67 @@ export class PartylineClient extends Emitter {
     }, period);
   }
 
-  #onClose(code, reason) {
+  // The socket of a session past its handshake closed: resume, or the end.
+  #onConnectionLost(code, reason) {
+    this.#stopConnection(code);
+    const resumable = this.#resume && !this.#closing && this.handshake?.resume_token && !FINAL_CLOSE_CODES.has(code);
+    if (!resumable) {
+      this.#end(code, reason);
+      return;
+    }
+    this.#reconnect(code, reason, Date.now() + (this.handshake.resume_grace ?? 0));
+  }
+
+  // Tries again until the server's grace for the session has passed; each
+  // wait doubles (with +-20 % jitter, so clients cut off together do not
+  // come back together).
+  #reconnect(code, reason, deadline, attempt = 1) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      this.#end(code, reason || 'not resumed within the grace period');
+      return;
+    }
+    const backoff = Math.min(RESUME_MAX_DELAY_MS, RESUME_FIRST_DELAY_MS * 2 ** (attempt - 1));
+    const delayMs = Math.min(left, Math.round(backoff * (0.8 + 0.4 * Math.random())));
+    this.emit('reconnecting', { code, attempt, delayMs });
+    this.#reconnectTimer = setTimeout(async () => {
+      const url = withParameter(this.#url, 'resume', this.handshake.resume_token);
+      try {
+        const handshake = await this.#open(url, Math.max(1000, Math.min(this.#timeoutMs, deadline - Date.now())));
+        this.#reconnectTimer = null;
+        if (this.#closing) {
+          this.#socket?.close(1000, 'client closing');
+          return;
+        }
+        this.#attach(handshake);
+        this.emit('reconnected', handshake);
+      } catch (error) {
+        this.#reconnectTimer = null;
+        if (this.#closing) return;
+        if (FINAL_CLOSE_CODES.has(error.closeCode)) {
+          this.#end(error.closeCode, error.closeReason);
+        } else {
+          this.#reconnect(code, reason, deadline, attempt + 1);
+        }
+      }
+    }, delayMs);
+  }
+
+  // The connection is gone: requests waiting for a response fail (their
+  // outcome shows in the state a resume brings).
+  #stopConnection(code) {
     clearInterval(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
-    const wasOpen = this.#socket !== null;
     this.#socket = null;
     for (const { reject, label } of this.#pending.values()) {
       reject(new PartylineError(CLOSED_CODE, `socket closed (${code})`, label));
     }
     this.#pending.clear();
-    if (wasOpen) this.emit('close', { code, reason, meaning: CLOSE_CODES[code] ?? null });
+  }
+
+  #end(code, reason) {
+    this.#stopConnection(code);
+    this.emit('close', { code, reason, meaning: CLOSE_CODES[code] ?? null });
   }
 }
 

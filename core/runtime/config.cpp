@@ -151,7 +151,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"max_queued_messages", &config.signaling.max_queued_messages},
         {"ping_interval_ms", &config.signaling.ping_interval_ms},
         {"idle_timeout_ms", &config.signaling.idle_timeout_ms},
-        {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms}}},
+        {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms},
+        {"resume_grace_ms", &config.signaling.resume_grace_ms}}},
       {"ice",
        {{"addresses", &config.ice.addresses},
         {"allow_loopback", &config.ice.allow_loopback},
@@ -371,6 +372,10 @@ Status validate_config(const Config& config) {
   }
   if (config.signaling.keepalive_interval_ms < 100) {
     return config_error("signaling.keepalive_interval_ms", "must be at least 100");
+  }
+  // A day at most: a detached session holds its line seat and PeerConnection.
+  if (config.signaling.resume_grace_ms > 86400000) {
+    return config_error("signaling.resume_grace_ms", "must be at most 86400000 (a day)");
   }
   if (config.signaling.ping_interval_ms < 100) return config_error("signaling.ping_interval_ms", "must be at least 100");
   if (config.signaling.idle_timeout_ms <= config.signaling.ping_interval_ms) {

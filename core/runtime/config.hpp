@@ -72,6 +72,9 @@ struct Config {
     unsigned ping_interval_ms = 15000;
     unsigned idle_timeout_ms = 45000;
     unsigned keepalive_interval_ms = 30000;
+    // A session whose WebSocket was lost keeps its line, PeerConnection and
+    // invitations this long, for the client to resume it; 0: no resume.
+    unsigned resume_grace_ms = 20000;
   } signaling;
 
   struct Ice {

@@ -272,7 +272,9 @@ void AdminApi::metrics(AdminReply reply) {
       scrape->snapshot.sessions = counts.sessions;
       scrape->snapshot.lines = counts.lines;
       scrape->snapshot.occupants = counts.occupants;
+      scrape->snapshot.detached = counts.detached;
       scrape->snapshot.slow_reader_closes = slow_reader_closes();
+      scrape->snapshot.resumes = resume_totals();
       scrape->snapshot.requests = thread_request_counts().snapshot();
     }
     part_done();

@@ -103,8 +103,17 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
              "by listener.");
   out.sample("partyline_http_header_timeouts_total", "listener=\"signaling\"", snapshot.signaling_header_timeouts);
   out.sample("partyline_http_header_timeouts_total", "listener=\"admin\"", snapshot.admin_header_timeouts);
-  out.family("partyline_sessions", "gauge", "Signaling sessions (WebSockets past the handshake) open now.");
+  out.family("partyline_sessions", "gauge",
+             "Signaling sessions (WebSockets past the handshake) open now, detached ones awaiting a resume included.");
   out.sample("partyline_sessions", "", snapshot.sessions);
+  out.family("partyline_sessions_detached", "gauge",
+             "Sessions whose WebSocket was lost, kept for signaling.resume_grace_ms awaiting a resume.");
+  out.sample("partyline_sessions_detached", "", snapshot.detached);
+  out.family("partyline_session_resumes_total", "counter",
+             "Resumes (?resume=) by outcome: resumed, refused (4008), expired (no resume within the grace).");
+  out.sample("partyline_session_resumes_total", "outcome=\"resumed\"", snapshot.resumes.resumed);
+  out.sample("partyline_session_resumes_total", "outcome=\"refused\"", snapshot.resumes.refused);
+  out.sample("partyline_session_resumes_total", "outcome=\"expired\"", snapshot.resumes.expired);
   out.family("partyline_lines", "gauge", "Phone lines that exist now (occupied or not).");
   out.sample("partyline_lines", "", snapshot.lines);
   out.family("partyline_occupants", "gauge", "Sessions occupying a line now.");

@@ -13,6 +13,7 @@
 #include "ice/transport_totals.hpp"
 #include "signaling/admin/webhook_queue.hpp"
 #include "signaling/request_counts.hpp"
+#include "signaling/signaling_server.hpp"
 
 namespace partyline::signaling::admin {
 
@@ -33,7 +34,9 @@ struct MetricsSnapshot {
   uint64_t sessions = 0;   // WebSocket sessions known to the CallHandler
   uint64_t lines = 0;      // lines in the LineStore
   uint64_t occupants = 0;  // sessions occupying a line
+  uint64_t detached = 0;   // of those, sessions whose connection was lost, awaiting a resume
   uint64_t slow_reader_closes = 0;  // WebSockets closed with 4007 since start
+  ResumeTotals resumes;             // since start
   // Connections closed because their request headers outlasted
   // http.header_timeout_ms, on the signaling and the admin listener.
   uint64_t signaling_header_timeouts = 0;

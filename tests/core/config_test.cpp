@@ -201,6 +201,19 @@ TEST(ConfigTest, HeaderTimeoutDefaultsTo10SecondsAndIsAtLeast100Ms) {
   EXPECT_EQ(config.http.header_timeout_ms, 500u);
 }
 
+TEST(ConfigTest, ResumeGraceDefaultsTo20SecondsZeroTurnsItOffAndADayIsTheMost) {
+  Config config;
+  EXPECT_EQ(config.signaling.resume_grace_ms, 20000u);
+  ASSERT_TRUE(apply(config, R"({"signaling": {"resume_grace_ms": 0}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  ASSERT_TRUE(apply(config, R"({"signaling": {"resume_grace_ms": 86400000}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  ASSERT_TRUE(apply(config, R"({"signaling": {"resume_grace_ms": 86400001}})").ok());
+  Status status = validate_config(config);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("signaling.resume_grace_ms"), std::string::npos) << status.error().message;
+}
+
 TEST(ConfigTest, TlsFilesComeInPairsAndWebhooksNeedASecretAndHttpUrls) {
   Config config;
   ASSERT_TRUE(apply(config, R"({"http": {"tls_certificate": "server.pem"}})").ok());

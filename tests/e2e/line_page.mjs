@@ -38,17 +38,25 @@ export function lineHarnessIn() {
     trackSessions: new Map(),
     errors: [],
 
-    async connect(name) {
+    /**
+     * Connects as `name`, to the page's own server or to `url` (a WebSocket
+     * URL, e.g. through a proxy); `expectClose`: the session's end is
+     * logged as an event instead of counted as an error.
+     */
+    async connect(name, { url = null, expectClose = false } = {}) {
       const { PartylineClient, signalingUrlFor } = await library();
       const client = new PartylineClient();
-      for (const event of ['occupants', 'presence', 'signal', 'update']) {
+      for (const event of ['occupants', 'presence', 'signal', 'update', 'resumed', 'reconnecting', 'reconnected']) {
         client.on(event, (message) => {
           harness.log.push({ event, at: performance.now(), message });
           if (event === 'occupants' && message.line?.line_id === harness.lineId) harness.line = message.line;
         });
       }
-      client.on('close', ({ code, reason }) => harness.errors.push(`socket closed ${code} ${reason}`));
-      const handshake = await client.connect(signalingUrlFor({ name }));
+      client.on('close', (close) => {
+        if (expectClose) harness.log.push({ event: 'close', at: performance.now(), message: close });
+        else harness.errors.push(`socket closed ${close.code} ${close.reason}`);
+      });
+      const handshake = await client.connect(url ? signalingUrlFor({ name }, url) : signalingUrlFor({ name }));
       harness.client = client;
       return { session: handshake.session, user: handshake.user ?? null };
     },

@@ -18,7 +18,7 @@ import time
 
 from websockets.frames import Frame, Opcode
 
-from lines_helpers import (KEEPALIVE_INTERVAL_S, MAX_LINES, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
+from lines_helpers import (KEEPALIVE_INTERVAL_S, RESUME_GRACE_S, MAX_LINES, MAX_MESSAGE_BYTES, REQUEST_BURST, REQUESTS_PER_SECOND, EventCursor,
                            check, expect_error, session_of, wait_occupants)
 
 # The flood: 1000 pings a second, 50 every 50 ms, for FLOOD_SECONDS. The
@@ -309,9 +309,16 @@ async def keepalive_missed(scenario):
           f"closed {gap:.2f} s after the last keepalive; the client may wait up to the interval "
           f"({KEEPALIVE_INTERVAL_S:g} s) between keepalives")
     print(f"    closed with 4002 {gap:.2f} s after the last keepalive (interval {KEEPALIVE_INTERVAL_S:g} s)")
-    event = await occupants_events.expect("occupants", timeout=5.0)
+    # The session waits lines.json's resume grace for a resume that never
+    # comes (its media flows on meanwhile), then leaves the line.
+    closed_at = time.monotonic()
+    event = await occupants_events.expect("occupants", timeout=RESUME_GRACE_S + 4.0)
+    left_after = time.monotonic() - closed_at
     check([o["session"] for o in event["line"]["occupants"]] == [session_of(lively)],
           f"the others get occupants without the dropped session: {event}")
+    check(left_after >= RESUME_GRACE_S * 0.8,
+          f"the session left {left_after:.2f} s after its close, before the resume grace ({RESUME_GRACE_S:g} s)")
+    print(f"    left the line {left_after:.2f} s after the close (resume grace {RESUME_GRACE_S:g} s)")
     got = (await lively.request("get_line", line_id=line_id))["line"]
     check(session_of(quiet) not in [o["session"] for o in got["occupants"]], f"get_line still lists it: {got}")
     check(not lively.closed.is_set(), f"the client sending keepalives was closed too ({lively.close_code})")

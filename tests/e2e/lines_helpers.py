@@ -43,6 +43,7 @@ WS_URL = os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws")
 JWT_SECRET = b"partyline-e2e-secret"
 RING_TIMEOUT_S = 1.5
 KEEPALIVE_INTERVAL_S = 2.0
+RESUME_GRACE_S = 1.0  # signaling.resume_grace_ms
 REQUESTS_PER_SECOND = 50
 REQUEST_BURST = 100
 MAX_MESSAGE_BYTES = 65536

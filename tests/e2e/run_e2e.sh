@@ -21,7 +21,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_faults signaling_latency lines_chromium
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
-  admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium)
+  admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium)
 
 # The folder of the tone test plugin (tests/plugins/tone) in the build tree
 # of the server binary.
@@ -72,6 +72,9 @@ set_test_command() {
     p2p_chromium) test_command=(node "$here/p2p_chromium.mjs") ;;
     screenshare_chromium) test_command=(node "$here/screenshare_chromium.mjs") ;;
     lines_mixed_chromium) test_command=(node "$here/lines_mixed_chromium.mjs") ;;
+    resume_chromium)
+      server_options=(--config "$here/resume.json")
+      test_command=(node "$here/resume_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }

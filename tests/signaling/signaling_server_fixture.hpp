@@ -1,7 +1,7 @@
 // The SignalingServer tests' shared parts: a test RequestHandler that
 // records what it sees, and a fixture that runs a server on port 0 over a
 // temporary web root (signaling_server_test.cpp: WebSocket sessions;
-// http_listener_test.cpp: the HTTP side).
+// http_listener_test.cpp: the HTTP side; session_resume_test.cpp: resume).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -68,6 +68,43 @@ class TestHandler : public RequestHandler {
     changed_.notify_all();
   }
 
+  void on_session_detached(const std::shared_ptr<ClientSession>& session) override {
+    std::lock_guard lock(mutex_);
+    ++detached_;
+    last_detached_ = session->id();
+    changed_.notify_all();
+  }
+
+  void on_session_resumed(const std::shared_ptr<ClientSession>& session) override {
+    std::lock_guard lock(mutex_);
+    ++resumed_;
+    last_resumed_ = session->id();
+    // What a handler sends on resume goes out after the handshake state.
+    session->send_event(core::adopt_json(json_pack("{s:s}", "event", "resumed")));
+    changed_.notify_all();
+  }
+
+  bool wait_detached(int count, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return detached_ >= count; });
+  }
+  bool wait_resumed(int count, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return resumed_ >= count; });
+  }
+  int closed() {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+  int detached() {
+    std::lock_guard lock(mutex_);
+    return detached_;
+  }
+  std::string last_resumed() {
+    std::lock_guard lock(mutex_);
+    return last_resumed_;
+  }
+
   bool wait_closed(int count, std::chrono::milliseconds timeout = 5s) {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return closed_ >= count; });
@@ -99,6 +136,10 @@ class TestHandler : public RequestHandler {
   std::condition_variable changed_;
   int opened_ = 0;
   int closed_ = 0;
+  int detached_ = 0;
+  int resumed_ = 0;
+  std::string last_detached_;
+  std::string last_resumed_;
   QueryParameters last_query_;
   Identity last_identity_;
   std::string last_log_context_;

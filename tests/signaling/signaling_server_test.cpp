@@ -163,8 +163,10 @@ TEST_F(SignalingServerTest, BinaryMessageClosesWith1003) {
   ASSERT_TRUE(handler_.wait_closed(1));
 }
 
+// Without resume: session_resume_test.cpp has a 4002 that detaches instead.
 TEST_F(SignalingServerTest, MissedKeepaliveClosesWith4002) {
   options_.keepalive_interval_ms = 100;
+  options_.resume_grace_ms = 0;
   start_server();
   WebSocketClient client;
   connect(client);
@@ -177,6 +179,7 @@ TEST_F(SignalingServerTest, MissedKeepaliveClosesWith4002) {
 }
 
 TEST_F(SignalingServerTest, SilentClientClosesWith1001) {
+  options_.resume_grace_ms = 0;  // the session ends with its connection
   options_.ping_interval_ms = 50;
   options_.idle_timeout_ms = 200;
   options_.close_timeout_ms = 200;

@@ -301,6 +301,13 @@ class WebSocketClient {
   // From now on the client answers nothing: no pong, no close reply.
   void stop_writing() { wslay_event_shutdown_write(ws_); }
 
+  // Closes the TCP connection without a close frame, as a lost network
+  // path or a killed client does (the server sees 1006).
+  void drop() {
+    fd_.reset();
+    ended_ = true;
+  }
+
   // The next text or close message, or nullopt when none came in time or the
   // socket ended.
   std::optional<Message> next(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
