@@ -258,16 +258,23 @@ bool ClientSession::within_rate_limit(const std::optional<std::string>& transact
                                       const std::optional<std::string>& request, size_t bytes) {
   const int64_t now_us = g_get_monotonic_time();
   // Counted in requests and in bytes: a large message relayed to a whole
-  // line costs its sender its size, not one request.
-  const bool requests_ok = rate_limiter_.allow(now_us);
-  if (requests_ok && byte_limiter_.allow(now_us, bytes)) return true;
-  Error limited = make_error(error_code::kRateLimited,
-                             requests_ok ? "rate limited: more than " +
-                                               std::to_string(options_.byte_limit.requests_per_second) +
-                                               " bytes per second"
-                                         : "rate limited: more than " +
-                                               std::to_string(options_.rate_limit.requests_per_second) +
-                                               " requests per second");
+  // line costs its sender its size, not one request. Then the user's and
+  // the address's budgets, which its other sessions (and its reconnections)
+  // share.
+  std::string exceeded;
+  if (!rate_limiter_.allow(now_us)) {
+    exceeded = std::to_string(options_.rate_limit.requests_per_second) + " requests per second";
+  } else if (!byte_limiter_.allow(now_us, bytes)) {
+    exceeded = std::to_string(options_.byte_limit.requests_per_second) + " bytes per second";
+  } else if (options_.user_requests && !options_.user_requests->allow(identity_.user, now_us)) {
+    exceeded = std::to_string(options_.user_requests->limit().requests_per_second) + " requests per second from this user";
+  } else if (options_.address_requests && !options_.address_requests->allow(remote_address_, now_us)) {
+    exceeded =
+        std::to_string(options_.address_requests->limit().requests_per_second) + " requests per second from this address";
+  } else {
+    return true;
+  }
+  Error limited = make_error(error_code::kRateLimited, "rate limited: more than " + exceeded);
   PL_LOG(kDebug, log_context()) << "refused a message: " << limited.message;
   refuse(transaction, request, limited);
   return false;

@@ -62,6 +62,11 @@ struct ClientSessionOptions {
   RateLimit keepalive_limit{10, 20};                    // keepalives beyond it: 429 (a bucket of their own)
   RateLimit byte_limit{262144, 1048576};                // request bytes (keepalives not counted); beyond: 429
   std::chrono::milliseconds resume_grace{20000};        // a lost connection's session waits this long; 0: no resume
+  // Request budgets shared by every session of a user and of a remote
+  // address (null: none); owned by the SignalingServer, which outlives its
+  // sessions. Counted like rate_limit, after it.
+  KeyedRateLimiter* user_requests = nullptr;
+  KeyedRateLimiter* address_requests = nullptr;
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };

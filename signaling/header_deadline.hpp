@@ -23,6 +23,14 @@
 //   upgraded(): when the connection is handed over (WebSocket)
 // A thread of its own checks the deadlines every tick (timeout / 10, between
 // 10 and 250 ms), so a connection is closed within timeout + tick.
+//
+// It also keeps a share of the listener for WebSockets: with `max_plain`
+// set, a new connection that finds that many plain HTTP connections (not
+// upgraded, not already being closed) makes room by closing one: the one
+// idle the longest on keep-alive, else the one awaiting its headers the
+// longest (a client that sends its request at once is never the oldest for
+// long, a squatter always is). Only when every plain connection is in the
+// middle of a request is none closed. Counted apart from the timeouts.
 #pragma once
 
 #include <microhttpd.h>
@@ -41,12 +49,15 @@ enum class HttpListener { kSignaling, kAdmin };
 // Connections each listener's HeaderDeadline closed since start (all
 // instances), for /metrics.
 uint64_t header_timeouts(HttpListener listener);
+// Plain connections closed to make room for a newer one (max_plain), since start.
+uint64_t connections_evicted(HttpListener listener);
 
 class HeaderDeadline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  HeaderDeadline(std::chrono::milliseconds timeout, HttpListener listener);
+  // `max_plain` 0: no cap on plain connections (MHD's own limit only).
+  HeaderDeadline(std::chrono::milliseconds timeout, HttpListener listener, size_t max_plain = 0);
   ~HeaderDeadline();  // stop()
   HeaderDeadline(const HeaderDeadline&) = delete;
   HeaderDeadline& operator=(const HeaderDeadline&) = delete;
@@ -65,20 +76,27 @@ class HeaderDeadline {
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
-  enum class Phase { kAwaitingHeaders, kInRequest, kIdle };
+  // kClosing: shut down by us, until MHD reports it closed.
+  enum class Phase { kAwaitingHeaders, kInRequest, kIdle, kClosing };
   struct Entry {
     int fd = -1;
     Phase phase = Phase::kAwaitingHeaders;
     Clock::time_point deadline;     // kAwaitingHeaders
+    Clock::time_point idle_since;   // kIdle
     uint64_t bytes_at_idle = 0;     // kIdle: what the socket had received when the last response ended
   };
 
   void run();
   void check(Clock::time_point now);
+  // Under mutex_: shuts `entry`'s socket down (MHD then closes it).
+  void close_entry(Entry& entry);
+  // Under mutex_: at max_plain, closes the oldest idle or header-awaiting one.
+  void make_room();
 
   const std::chrono::milliseconds timeout_;
   const std::chrono::milliseconds tick_;
   const HttpListener listener_;
+  const size_t max_plain_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -86,6 +104,7 @@ class HeaderDeadline {
   // before MHD closes its socket, so the checker never shuts down a
   // descriptor that was reused.
   std::unordered_map<MHD_Connection*, Entry> entries_;
+  size_t closing_ = 0;  // entries in kClosing
   std::thread thread_;
 };
 

@@ -84,7 +84,7 @@ std::string remote_address_of(MHD_Connection* connection) {
 HttpServer::HttpServer(HttpServerOptions options, UpgradeHandler on_upgrade)
     : options_(std::move(options)),
       on_upgrade_(std::move(on_upgrade)),
-      header_deadline_(options_.header_timeout, HttpListener::kSignaling) {}
+      header_deadline_(options_.header_timeout, HttpListener::kSignaling, options_.max_plain_connections) {}
 
 HttpServer::~HttpServer() { stop(); }
 

@@ -38,6 +38,10 @@ struct HttpServerOptions {
   // which idle connections from one address could fill.
   unsigned max_connections = 10000;
   unsigned max_connections_per_address = 256;
+  // Of max_connections, how many may be plain HTTP (not upgraded to
+  // WebSockets): at this many, a new connection closes the longest idle or
+  // header-awaiting one (HeaderDeadline). 0: no such cap.
+  unsigned max_plain_connections = 0;
   // A request's headers must be complete this long after the connection
   // opened, or after the next request's first byte (header_deadline.hpp).
   std::chrono::milliseconds header_timeout{10000};

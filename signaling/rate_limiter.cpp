@@ -1,6 +1,7 @@
 #include "signaling/rate_limiter.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace partyline::signaling {
 
@@ -15,6 +16,23 @@ bool RateLimiter::allow(int64_t now_us, uint64_t units) {
   if (credit_ < cost) return false;
   credit_ -= cost;
   return true;
+}
+
+bool RateLimiter::full(int64_t now_us) {
+  refill(now_us);
+  return credit_ == capacity_;
+}
+
+bool KeyedRateLimiter::allow(const std::string& key, int64_t now_us, uint64_t units) {
+  if (limit_.requests_per_second == 0) return true;
+  if (now_us >= next_sweep_us_) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = it->second.full(now_us) ? buckets_.erase(it) : std::next(it);
+    }
+    next_sweep_us_ = now_us + 1'000'000;
+  }
+  auto bucket = buckets_.try_emplace(key, limit_).first;
+  return bucket->second.allow(now_us, units);
 }
 
 void RateLimiter::refill(int64_t now_us) {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 
 namespace partyline::signaling {
 
@@ -23,6 +25,8 @@ class RateLimiter {
   bool allow(int64_t now_us, uint64_t units = 1);
 
   const RateLimit& limit() const { return limit_; }
+  // Whether the bucket is full at `now_us` (a new bucket would be the same).
+  bool full(int64_t now_us);
 
  private:
   void refill(int64_t now_us);
@@ -35,6 +39,28 @@ class RateLimiter {
   int64_t credit_;
   int64_t last_us_ = 0;
   bool started_ = false;
+};
+
+// Token buckets by key (a user, a remote address), each shared by every
+// session of its key, so that reconnecting does not refill a budget (20
+// reconnects x 100 pings all passed when the only bucket was the
+// session's). A bucket that has refilled completely is forgotten at the next
+// sweep (at most one a second, over every key): a new one would start full
+// anyway, so only keys active in the last burst/rate seconds are held.
+class KeyedRateLimiter {
+ public:
+  // requests_per_second 0: no limit at all (every call passes, nothing kept).
+  explicit KeyedRateLimiter(const RateLimit& limit) : limit_(limit) {}
+
+  bool allow(const std::string& key, int64_t now_us, uint64_t units = 1);
+
+  const RateLimit& limit() const { return limit_; }
+  size_t keys() const { return buckets_.size(); }
+
+ private:
+  RateLimit limit_;
+  std::unordered_map<std::string, RateLimiter> buckets_;
+  int64_t next_sweep_us_ = 0;
 };
 
 }  // namespace partyline::signaling

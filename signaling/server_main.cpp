@@ -53,6 +53,11 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.rate_limit.burst = config.limits.request_burst;
   options.keepalive_limit.requests_per_second = config.limits.keepalives_per_second;
   options.keepalive_limit.burst = 2 * config.limits.keepalives_per_second;
+  const auto shared = [](unsigned per_second) { return RateLimit{per_second, 2 * per_second}; };
+  options.user_connect_limit = shared(config.limits.user_connects_per_second);
+  options.address_connect_limit = shared(config.limits.address_connects_per_second);
+  options.user_request_limit = shared(config.limits.user_requests_per_second);
+  options.address_request_limit = shared(config.limits.address_requests_per_second);
   options.byte_limit.requests_per_second = config.limits.request_bytes_per_second;
   options.byte_limit.burst = config.limits.request_burst_bytes;
   options.tls = std::move(tls);

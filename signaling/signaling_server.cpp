@@ -20,6 +20,10 @@ HttpServerOptions http_options(const SignalingOptions& options) {
   http.tls = options.tls;
   http.max_connections = options.max_connections;
   http.max_connections_per_address = options.max_connections_per_address;
+  // The WebSocket sessions' share is kept for them: plain connections (page
+  // loads, upgrades in progress, idle ones) may take only the rest.
+  http.max_plain_connections =
+      options.max_connections > options.max_sessions ? options.max_connections - options.max_sessions : 0;
   http.header_timeout = std::chrono::milliseconds(options.header_timeout_ms);
   return http;
 }
@@ -35,6 +39,10 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
     : options_(options),
       loop_(loop),
       handler_(handler),
+      connects_by_user_(options.user_connect_limit),
+      connects_by_address_(options.address_connect_limit),
+      requests_by_user_(options.user_request_limit),
+      requests_by_address_(options.address_request_limit),
       http_(http_options(options), [this](WebSocketUpgrade upgrade) { on_upgrade(std::move(upgrade)); }) {
   websocket_options_.max_message_bytes = options.max_message_bytes;
   websocket_options_.max_queued_bytes = options.max_queued_bytes;
@@ -48,6 +56,8 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.keepalive_limit = options.keepalive_limit;
   session_options_.byte_limit = options.byte_limit;
   session_options_.resume_grace = std::chrono::milliseconds(options.resume_grace_ms);
+  session_options_.user_requests = &requests_by_user_;
+  session_options_.address_requests = &requests_by_address_;
 }
 
 SignalingServer::~SignalingServer() {
@@ -120,11 +130,28 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
                                                           std::move(upgrade.already_received), websocket_options_);
   // Before anything else: a refused client gets no handshake state, no
   // session and no place among max_sessions.
+  const int64_t now_us = g_get_monotonic_time();
+  if (!connects_by_address_.allow(upgrade.remote_address, now_us)) {
+    PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address
+                            << ": too many connections per second from this address";
+    refuse(std::move(connection), close_code::kConnectsLimited,
+           "rate limited: more than " + std::to_string(options_.address_connect_limit.requests_per_second) +
+               " connections per second from this address");
+    return;
+  }
   auto identity = authenticate(upgrade.query, options_.auth, g_get_real_time() / G_USEC_PER_SEC);
   if (!identity) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
                             << identity.error().message;
     refuse(std::move(connection), close_code::kUnauthorized, identity.error().message);
+    return;
+  }
+  if (!connects_by_user_.allow(identity->user, now_us)) {
+    PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user " << identity->user
+                            << " connects too often";
+    refuse(std::move(connection), close_code::kConnectsLimited,
+           "rate limited: more than " + std::to_string(options_.user_connect_limit.requests_per_second) +
+               " connections per second from this user");
     return;
   }
   if (auto token = upgrade.query.find("resume"); token != upgrade.query.end()) {

@@ -48,6 +48,14 @@ struct SignalingOptions {
   // A session whose connection was lost waits this long for the client to
   // come back with ?resume=<its token>; 0: no resume (ClientSession).
   uint32_t resume_grace_ms = 20000;
+  // Budgets shared by every connection of one user and of one remote
+  // address (requests_per_second 0: none), so that reconnecting refills
+  // nothing: WebSocket connects beyond them are closed with 4009 before any
+  // handshake state, requests get 429 (ClientSession).
+  RateLimit user_connect_limit{5, 10};
+  RateLimit address_connect_limit{200, 400};
+  RateLimit user_request_limit{100, 200};
+  RateLimit address_request_limit{2000, 4000};
   TlsCredentials tls;                   // set: HTTPS and WSS only
 };
 
@@ -100,6 +108,11 @@ class SignalingServer {
   RequestHandler& handler_;
   WebSocketOptions websocket_options_;
   ClientSessionOptions session_options_;
+  // Loop thread only, like the sessions that use the request budgets.
+  KeyedRateLimiter connects_by_user_;
+  KeyedRateLimiter connects_by_address_;
+  KeyedRateLimiter requests_by_user_;
+  KeyedRateLimiter requests_by_address_;
   HttpServer http_;
   // Lets tasks posted to the loop notice that the server is gone.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -75,6 +75,7 @@ inline constexpr uint16_t kReplaced = 4005;  // one session per user: the same u
 inline constexpr uint16_t kAlreadyConnected = 4006;  // one session per user, and ?force=false
 inline constexpr uint16_t kTooSlow = 4007;  // the peer did not read what the server sent it (WebSocketOptions)
 inline constexpr uint16_t kResumeRefused = 4008;  // ?resume= with an unknown or expired token, or another user's
+inline constexpr uint16_t kConnectsLimited = 4009;  // more connections per second from the user or address than allowed
 }  // namespace close_code
 
 struct WslayContextDeleter {

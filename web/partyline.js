@@ -27,6 +27,7 @@ export const CLOSE_CODES = Object.freeze({
   4006: 'the user is already connected',
   4007: 'too slow: the client did not read what the server sent it',
   4008: 'cannot resume: unknown or expired resume token',
+  4009: 'too many connections per second: retry later',
 });
 
 /**

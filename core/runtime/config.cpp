@@ -184,7 +184,11 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"request_burst", &config.limits.request_burst},
         {"keepalives_per_second", &config.limits.keepalives_per_second},
         {"request_bytes_per_second", &config.limits.request_bytes_per_second},
-        {"request_burst_bytes", &config.limits.request_burst_bytes}}},
+        {"request_burst_bytes", &config.limits.request_burst_bytes},
+        {"user_connects_per_second", &config.limits.user_connects_per_second},
+        {"address_connects_per_second", &config.limits.address_connects_per_second},
+        {"user_requests_per_second", &config.limits.user_requests_per_second},
+        {"address_requests_per_second", &config.limits.address_requests_per_second}}},
       {"plugins",
        {{"folders", &config.plugins.folders},
         {"enabled", &config.plugins.enabled},
@@ -362,6 +366,11 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
 Status validate_config(const Config& config) {
   if (auto level = parse_log_level(config.log_level); !level) return config_error("log_level", level.error().message);
   if (config.http.max_connections < 16) return config_error("http.max_connections", "must be at least 16");
+  // Every WebSocket session is one of the connections, and plain HTTP gets
+  // what the sessions leave (signaling_server.cpp).
+  if (config.http.max_connections <= config.limits.max_sessions) {
+    return config_error("http.max_connections", "must be more than limits.max_sessions (each session is a connection)");
+  }
   if (config.http.header_timeout_ms < 100) return config_error("http.header_timeout_ms", "must be at least 100");
   if (config.signaling.max_message_bytes < 1024) return config_error("signaling.max_message_bytes", "must be at least 1024");
   if (config.signaling.max_queued_bytes < config.signaling.max_message_bytes) {

@@ -119,6 +119,12 @@ struct Config {
     unsigned keepalives_per_second = 10;  // per session, sustained, in bursts of twice as many
     unsigned request_bytes_per_second = 262144;  // per session, sustained: large messages cost their size
     unsigned request_burst_bytes = 1048576;      // per session, at once
+    // Shared by every session of one user, or from one remote address (so
+    // reconnecting refills nothing), in bursts of twice as many; 0: no limit.
+    unsigned user_connects_per_second = 5;       // WebSocket connects; more are closed with 4009
+    unsigned address_connects_per_second = 200;
+    unsigned user_requests_per_second = 100;     // requests; more get 429
+    unsigned address_requests_per_second = 2000;
   } limits;
 
   struct Plugins {

@@ -255,6 +255,7 @@ void AdminApi::metrics(AdminReply reply) {
   if (webhooks_ != nullptr) scrape->snapshot.webhooks = webhooks_->counts();  // atomics: read here
   scrape->snapshot.signaling_header_timeouts = header_timeouts(HttpListener::kSignaling);
   scrape->snapshot.admin_header_timeouts = header_timeouts(HttpListener::kAdmin);
+  scrape->snapshot.signaling_connections_evicted = connections_evicted(HttpListener::kSignaling);
   auto part_done = [scrape] {
     std::unique_lock lock(scrape->mutex);
     if (--scrape->remaining > 0) return;

@@ -103,6 +103,11 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
              "by listener.");
   out.sample("partyline_http_header_timeouts_total", "listener=\"signaling\"", snapshot.signaling_header_timeouts);
   out.sample("partyline_http_header_timeouts_total", "listener=\"admin\"", snapshot.admin_header_timeouts);
+  out.family("partyline_http_connections_evicted_total", "counter",
+             "Plain HTTP connections closed (longest idle, else longest awaiting headers) to keep limits.max_sessions "
+             "of http.max_connections for WebSocket sessions.");
+  out.sample("partyline_http_connections_evicted_total", "listener=\"signaling\"",
+             snapshot.signaling_connections_evicted);
   out.family("partyline_sessions", "gauge",
              "Signaling sessions (WebSockets past the handshake) open now, detached ones awaiting a resume included.");
   out.sample("partyline_sessions", "", snapshot.sessions);

@@ -41,6 +41,9 @@ struct MetricsSnapshot {
   // http.header_timeout_ms, on the signaling and the admin listener.
   uint64_t signaling_header_timeouts = 0;
   uint64_t admin_header_timeouts = 0;
+  // Plain HTTP connections of the signaling listener closed to keep the
+  // WebSocket sessions' share (http.max_connections - limits.max_sessions).
+  uint64_t signaling_connections_evicted = 0;
   std::vector<WorkerFigures> workers;
   std::vector<RequestCounts::Entry> requests;  // answered by the signaling loop
   WebhookCounts webhooks;  // the webhook sender's counters (all 0 without webhooks)

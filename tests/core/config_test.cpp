@@ -214,6 +214,22 @@ TEST(ConfigTest, ResumeGraceDefaultsTo20SecondsZeroTurnsItOffAndADayIsTheMost) {
   EXPECT_NE(status.error().message.find("signaling.resume_grace_ms"), std::string::npos) << status.error().message;
 }
 
+TEST(ConfigTest, BudgetsSharedAcrossSessionsHaveDefaultsAndZeroTurnsThemOff) {
+  Config config;
+  EXPECT_EQ(config.limits.user_connects_per_second, 5u);
+  EXPECT_EQ(config.limits.address_connects_per_second, 200u);
+  EXPECT_EQ(config.limits.user_requests_per_second, 100u);
+  EXPECT_EQ(config.limits.address_requests_per_second, 2000u);
+  ASSERT_TRUE(apply(config, R"({"limits": {"user_connects_per_second": 0, "address_connects_per_second": 7,
+                                           "user_requests_per_second": 8, "address_requests_per_second": 0}})")
+                  .ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  EXPECT_EQ(config.limits.user_connects_per_second, 0u);
+  EXPECT_EQ(config.limits.address_connects_per_second, 7u);
+  EXPECT_EQ(config.limits.user_requests_per_second, 8u);
+  EXPECT_EQ(config.limits.address_requests_per_second, 0u);
+}
+
 TEST(ConfigTest, TlsFilesComeInPairsAndWebhooksNeedASecretAndHttpUrls) {
   Config config;
   ASSERT_TRUE(apply(config, R"({"http": {"tls_certificate": "server.pem"}})").ok());

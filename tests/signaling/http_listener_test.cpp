@@ -119,6 +119,43 @@ std::optional<std::chrono::milliseconds> trickle_until_closed(int fd, const std:
   return std::nullopt;
 }
 
+// Issue 14: idle connections filled the listener and locked every new
+// WebSocket client out. limits.max_sessions of the connections are the
+// sessions'; a plain connection beyond the rest closes the oldest squatter.
+TEST_F(SignalingServerTest, SquattersCannotTakeTheWebSocketSessionsShare) {
+  options_.max_connections = 40;
+  options_.max_sessions = 10;  // plain connections: 30 at most
+  options_.max_connections_per_address = 0;
+  start_server();
+  const uint64_t evicted_before = connections_evicted(HttpListener::kSignaling);
+  // 40 idle connections would fill the listener; the newest 30 are kept.
+  std::vector<std::unique_ptr<testing::Fd>> squatters;
+  for (int i = 0; i < 40; ++i) {
+    squatters.push_back(std::make_unique<testing::Fd>(testing::connect_loopback(server_->port())));
+    ASSERT_GE(squatters.back()->get(), 0);
+  }
+  // Five WebSocket clients are served all the same: the first finds the 30
+  // plain places taken and closes the oldest squatter; each upgrade then
+  // leaves the plain share, so the next finds a place free.
+  std::vector<std::unique_ptr<WebSocketClient>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(std::make_unique<WebSocketClient>());
+    connect(*clients.back(), "/ws?name=client" + std::to_string(i));
+  }
+  EXPECT_EQ(server_->session_count(), 5u);
+  EXPECT_EQ(connections_evicted(HttpListener::kSignaling), evicted_before + 11);
+  int closed = 0;
+  for (auto& squatter : squatters) closed += testing::wait_for_close(squatter->get(), 200ms) ? 1 : 0;
+  EXPECT_EQ(closed, 11);
+  // A page still loads (in the place the last upgrade left), and the sessions are untouched.
+  EXPECT_EQ(testing::http_get(server_->port(), "/app.js").status, 200);
+  EXPECT_EQ(connections_evicted(HttpListener::kSignaling), evicted_before + 11);
+  clients[0]->send_text(R"({"request":"echo","transaction":"still","data":1})");
+  auto response = clients[0]->next_json();
+  ASSERT_TRUE(response);
+  EXPECT_STREQ(string_field(response, "response"), "success");
+}
+
 // Issue 14: a client trickling its headers was never timed out.
 TEST_F(SignalingServerTest, TricklingHeadersAreCutAtTheHeaderDeadlineWhileOthersAreServed) {
   options_.header_timeout_ms = 500;

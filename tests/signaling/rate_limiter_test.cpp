@@ -93,5 +93,40 @@ TEST(RateLimiter, DegenerateLimits) {
   EXPECT_EQ(allowed_at(zero_burst, kStart + kSecond, 5), 1);
 }
 
+// Issue 14: 20 reconnects x 100 pings all passed while each session had a
+// bucket of its own; a key's bucket is shared by whoever presents the key.
+TEST(KeyedRateLimiter, EveryCallerOfAKeySharesItsBucketAndOtherKeysHaveTheirOwn) {
+  KeyedRateLimiter limiter({10, 20});
+  int alice = 0;
+  for (int session = 0; session < 5; ++session) {  // five sessions, or five reconnects
+    for (int i = 0; i < 10; ++i) alice += limiter.allow("alice", kStart) ? 1 : 0;
+  }
+  EXPECT_EQ(alice, 20);
+  EXPECT_TRUE(limiter.allow("bob", kStart));
+  EXPECT_FALSE(limiter.allow("alice", kStart + 99'999));
+  EXPECT_TRUE(limiter.allow("alice", kStart + 100'000));  // 10 per second refill
+}
+
+TEST(KeyedRateLimiter, ForgetsAKeyOnceItsBucketRefilledAndItComesBackFull) {
+  KeyedRateLimiter limiter({10, 20});
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(limiter.allow("key-" + std::to_string(i), kStart));
+  ASSERT_TRUE(limiter.allow("busy", kStart));
+  EXPECT_EQ(limiter.keys(), 21u);
+  // 0.5 s later only "busy" (drained) is still refilling; the sweep runs at
+  // most once a second, so nothing is forgotten yet.
+  for (int i = 0; i < 19; ++i) ASSERT_TRUE(limiter.allow("busy", kStart + 500'000));
+  EXPECT_EQ(limiter.keys(), 21u);
+  // 1 s after the start: the 20 keys refilled (a token each, back in 0.1 s)
+  // and are forgotten; "busy", drained at 0.5 s, is still refilling and stays.
+  EXPECT_TRUE(limiter.allow("busy", kStart + kSecond));
+  EXPECT_EQ(limiter.keys(), 1u);
+}
+
+TEST(KeyedRateLimiter, ZeroRateIsNoLimitAndKeepsNothing) {
+  KeyedRateLimiter limiter({0, 0});
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.allow("anyone", kStart));
+  EXPECT_EQ(limiter.keys(), 0u);
+}
+
 }  // namespace
 }  // namespace partyline::signaling
