@@ -13,7 +13,9 @@ RSS (faults_helpers.ServerResources) and checks they come back.
   is still sent (their m-lines `inactive`), which they answer; their media
   keeps flowing (each receives >= 50 audio frames after the removal).
   Descriptors and threads equal, RSS within 10 % or 4 MiB of, what they
-  were before the victim joined.
+  were before the victim joined (after a warm-up occupant joined and left:
+  the first PeerConnection's end starts GLib's worker thread `gmain`,
+  with an eventfd, once for the server's life).
 
 - dtls_never_completes: an occupant whose ICE connects but which never
   starts its DTLS handshake (aiortc's RTCDtlsTransport.start held for
@@ -83,6 +85,22 @@ async def media_line(scenario, names, video=False):
     return line["line_id"], line["token"], clients, peers
 
 
+async def warm_up(scenario, line_id, token):
+    """One occupant with media joins and leaves first, so that what the
+    server creates once, on its first PeerConnection's end (GLib's worker
+    thread `gmain` and its eventfd), is in the baseline, not counted as a
+    leak of the participant measured."""
+    client = await scenario.connect("warm-up")
+    peer = scenario.peer(client, audio=True)
+    await peer.join(line_id, token=token)
+    secure = await client.wait_for_event(
+        lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
+    check(secure is not None, "the warm-up occupant did not connect")
+    await client.request("leave", line_id=line_id)
+    await client.wait_for_event(lambda e: e.get("event") == "webrtc_state" and e.get("state") == "closed", 5.0)
+    await client.close()
+
+
 async def media_keeps_flowing(peers, what, frames=MEDIA_FRAMES, timeout=10.0):
     before = {peer.client.name: dict(peer.received) for peer in peers}
     for peer in peers:
@@ -109,6 +127,9 @@ def update_without(client, since, session):
 
 async def sigkill_occupant(scenario):
     line_id, token, clients, peers = await media_line(scenario, ["alice.kill", "bob.kill"])
+    await warm_up(scenario, line_id, token)
+    for client in clients:
+        await wait_occupants(client, line_id, [session_of(c) for c in clients], state="connected")
     baseline = server_resources()
     victim = ChildOccupant(SCRIPT, "victim.kill", line_id, token)
     try:
@@ -166,6 +187,7 @@ aiortc.rtcdtlstransport.RTCDtlsTransport.start = _dtls_start
 async def dtls_never_completes(scenario):
     line_id, token, clients, peers = await media_line(scenario, ["alice.dtls", "bob.dtls"])
     alice = clients[0]
+    await warm_up(scenario, line_id, token)
     stalled_client = await scenario.connect("stalled.dtls")
     await stalled_client.request("ping")
     baseline = server_resources()  # its WebSocket open, no PeerConnection
