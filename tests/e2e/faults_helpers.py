@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -161,6 +162,16 @@ def m_sections(sdp):
                          "direction": direction.group(1) if direction else "sendrecv",
                          "msid": msid.group(1) if msid else None})
     return sections
+
+
+def udp_port_is_free(port):
+    """Whether 127.0.0.1:port can be bound (no socket of the server holds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def server_host_port(sdp):

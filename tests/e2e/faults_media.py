@@ -49,7 +49,7 @@ import time
 import aiortc.rtcdtlstransport
 
 from faults_helpers import (ChildOccupant, admin_json, back_to_baseline, m_sections, metric_delta, metrics,
-                            run_child_occupant, server_resources)
+                            run_child_occupant, server_host_port, server_resources, udp_port_is_free)
 from lines_helpers import (EVENT_DEADLINE_S, check, last_occupants, run_scenarios, session_of, wait_occupants)
 
 SCRIPT = os.path.abspath(__file__)
@@ -89,16 +89,27 @@ async def warm_up(scenario, line_id, token):
     """One occupant with media joins and leaves first, so that what the
     server creates once, on its first PeerConnection's end (GLib's worker
     thread `gmain` and its eventfd), is in the baseline, not counted as a
-    leak of the participant measured."""
+    leak of the participant measured. Returns once the server let go of
+    it: its session gone from the admin API, its server port free."""
     client = await scenario.connect("warm-up")
     peer = scenario.peer(client, audio=True)
+    since = len(client.events)
     await peer.join(line_id, token=token)
+    answer = next(e for e in client.events[since:] if e.get("event") == "accepted" and "jsep" in e)["jsep"]["sdp"]
     secure = await client.wait_for_event(
         lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
     check(secure is not None, "the warm-up occupant did not connect")
+    session = session_of(client)
     await client.request("leave", line_id=line_id)
-    await client.wait_for_event(lambda e: e.get("event") == "webrtc_state" and e.get("state") == "closed", 5.0)
     await client.close()
+    port = server_host_port(answer)
+    deadline = time.monotonic() + 5.0
+    while True:
+        listed = [s["session"] for s in (await admin_json("/admin/v1/sessions"))["sessions"]]
+        if session not in listed and udp_port_is_free(port):
+            return
+        check(time.monotonic() < deadline, f"the warm-up occupant's session or port {port} still held after 5 s")
+        await asyncio.sleep(0.05)
 
 
 async def media_keeps_flowing(peers, what, frames=MEDIA_FRAMES, timeout=10.0):
