@@ -12,7 +12,9 @@ RSS (faults_helpers.ServerResources) and checks they come back.
   consent answer) and a server `update` offer in which none of its streams
   is still sent (their m-lines `inactive`), which they answer; their media
   keeps flowing (each receives >= 50 audio frames after the removal).
-  Descriptors and threads equal, RSS within 10 % or 4 MiB of, what they
+  The /metrics gauges `partyline_sessions`, `partyline_occupants` and
+  `partyline_forwarding_legs` are back where they were;
+  descriptors and threads equal, RSS within 10 % or 4 MiB of, what they
   were before the victim joined (after a warm-up occupant joined and left:
   the first PeerConnection's end starts GLib's worker thread `gmain`,
   with an eventfd, once for the server's life).
@@ -63,6 +65,8 @@ CONSENT_MAX_S = 15.0
 # A stopped client: the keepalive close (2 intervals, checked 8 times per
 # interval) or, with resume, consent freshness, whichever removes it.
 STOP_REMOVAL_MAX_S = CONSENT_MAX_S
+# /metrics gauges that must be back where they were after a participant left.
+GAUGES = ("partyline_sessions", "partyline_occupants", "partyline_forwarding_legs")
 MEDIA_FRAMES = 50  # audio frames (20 ms each) that must arrive after a fault
 
 
@@ -85,7 +89,21 @@ async def media_line(scenario, names, video=False):
     return line["line_id"], line["token"], clients, peers
 
 
-async def warm_up(scenario, line_id, token):
+async def updates_answered(peers, timeout=EVENT_DEADLINE_S):
+    """Waits until every peer answered every server offer it received."""
+    def offers(peer):
+        return sum(1 for e in peer.client.events
+                   if e.get("event") == "update" and (e.get("jsep") or {}).get("type") == "offer")
+    deadline = time.monotonic() + timeout
+    while any(peer.updates_answered < offers(peer) for peer in peers):
+        check(time.monotonic() < deadline, "server offers still unanswered: " + ", ".join(
+            f"{p.client.name} {p.updates_answered} of {offers(p)}" for p in peers))
+        await asyncio.sleep(0.05)
+    for peer in peers:
+        await peer.settle()
+
+
+async def warm_up(scenario, line_id, token, peers=()):
     """One occupant with media joins and leaves first, so that what the
     server creates once, on its first PeerConnection's end (GLib's worker
     thread `gmain` and its eventfd), is in the baseline, not counted as a
@@ -100,8 +118,14 @@ async def warm_up(scenario, line_id, token):
         lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
     check(secure is not None, "the warm-up occupant did not connect")
     session = session_of(client)
+    marks = [len(peer.client.events) for peer in peers]
     await client.request("leave", line_id=line_id)
     await client.close()
+    # The others stop receiving it (their offers answered, the legs gone).
+    for peer, mark in zip(peers, marks):
+        got = await peer.client.wait_until(lambda: update_without(peer.client, mark, session), EVENT_DEADLINE_S)
+        check(got is not None, f"{peer.client.name}: no server offer without the warm-up occupant's stream")
+    await updates_answered(peers)
     port = server_host_port(answer)
     deadline = time.monotonic() + 5.0
     while True:
@@ -138,10 +162,11 @@ def update_without(client, since, session):
 
 async def sigkill_occupant(scenario):
     line_id, token, clients, peers = await media_line(scenario, ["alice.kill", "bob.kill"])
-    await warm_up(scenario, line_id, token)
+    await warm_up(scenario, line_id, token, peers)
     for client in clients:
         await wait_occupants(client, line_id, [session_of(c) for c in clients], state="connected")
     baseline = server_resources()
+    gauges_before = {name: value for name, value in (await metrics()).items() if name in GAUGES}
     victim = ChildOccupant(SCRIPT, "victim.kill", line_id, token)
     try:
         victim_session = await victim.wait_secure()
@@ -178,6 +203,10 @@ async def sigkill_occupant(scenario):
             check(all(o["state"] == "connected" for o in line["occupants"]), f"{client.name}: {line}")
         print(f"    with the victim: {with_victim}", flush=True)
         await back_to_baseline(baseline, "after the killed occupant left")
+        await updates_answered(peers)
+        gauges_after = {name: value for name, value in (await metrics()).items() if name in GAUGES}
+        print(f"    /metrics gauges before the victim {gauges_before}, after {gauges_after}", flush=True)
+        check(gauges_after == gauges_before, f"gauges not back: {gauges_before} -> {gauges_after}")
     finally:
         victim.kill()
 
@@ -198,7 +227,7 @@ aiortc.rtcdtlstransport.RTCDtlsTransport.start = _dtls_start
 async def dtls_never_completes(scenario):
     line_id, token, clients, peers = await media_line(scenario, ["alice.dtls", "bob.dtls"])
     alice = clients[0]
-    await warm_up(scenario, line_id, token)
+    await warm_up(scenario, line_id, token, peers)
     stalled_client = await scenario.connect("stalled.dtls")
     await stalled_client.request("ping")
     baseline = server_resources()  # its WebSocket open, no PeerConnection
