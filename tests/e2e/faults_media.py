@@ -117,6 +117,13 @@ async def warm_up(scenario, line_id, token, peers=()):
     secure = await client.wait_for_event(
         lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
     check(secure is not None, "the warm-up occupant did not connect")
+    if peers:  # it receives the others: their streams come in a server offer
+        offer = await client.wait_for_event(lambda e: e.get("event") == "update", EVENT_DEADLINE_S)
+        check(offer is not None, "the warm-up occupant got no server offer with the others' streams")
+    await updates_answered([peer])
+    # No further offer is answered: none is half-answered when it leaves.
+    client.off_event(peer._on_event)
+    await peer.settle()
     session = session_of(client)
     marks = [len(peer.client.events) for peer in peers]
     await client.request("leave", line_id=line_id)
