@@ -73,15 +73,41 @@ class Resources:
         return f"{self.fds} fds, {self.threads} threads, RSS {self.rss_kib} KiB"
 
 
+ADMIN_PORT = int(ADMIN_URL.rsplit(":", 1)[1].split("/")[0])
+
+
+def admin_connection_inodes():
+    """`socket:[inode]` of every TCP connection (not the listener) on the
+    admin port: the test's own /metrics and admin reads, whose server side
+    may close a moment after the answer. They are not the participants'."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as rows:
+                next(rows)
+                for row in rows:
+                    fields = row.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if local_port == ADMIN_PORT and fields[3] != "0A":  # 0A: LISTEN
+                        inodes.add(f"socket:[{fields[9]}]")
+        except FileNotFoundError:
+            continue
+    return inodes
+
+
 def server_resources(pid=None):
+    """Descriptors (but the admin API connections), threads, RSS."""
     pid = pid or SERVER_PID
     status = proc_status(pid)
     targets = []
+    admin_connections = admin_connection_inodes()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
+        if target in admin_connections:
+            continue  # the test's own admin API reads, closing
         # socket:[inode] and anon_inode:[eventfd]: the kind, not the instance
         targets.append(target.split("[")[0] if target.startswith(("socket:", "pipe:")) else target)
     names = []
