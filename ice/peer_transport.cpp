@@ -40,6 +40,7 @@ PeerTransport::~PeerTransport() {
   // Tear down without reporting: the owner is going away.
   dtls_timer_.reset();
   setup_timer_.reset();
+  release_agent_.reset();
   if (dtls_) dtls_->close();
   dtls_.reset();
   ice_.reset();
@@ -314,7 +315,23 @@ void PeerTransport::fail(int code, std::string message) {
   if (code == kDtlsErrorCode) ++totals_.dtls_failures;
   if (code == kIceErrorCode) ++totals_.ice_failures;
   Error error = make_error(code, std::move(message));
+  // A failed transport never sends or receives again: its agent's socket
+  // and stream go now, not when the owner closes it (a session whose
+  // PeerConnection failed may stay connected for long). From an idle
+  // source: fail() may run inside libnice's callbacks, where removing its
+  // stream is unsafe.
+  GSource* source = g_idle_source_new();
+  g_source_set_callback(source, &PeerTransport::on_release_agent, this, nullptr);
+  g_source_attach(source, context_);
+  release_agent_.reset(source);
   set_state(TransportState::kFailed, &error);
+}
+
+gboolean PeerTransport::on_release_agent(gpointer self) {
+  auto* transport = static_cast<PeerTransport*>(self);
+  transport->release_agent_.reset();  // this source is done
+  if (transport->ice_ && transport->state_ == TransportState::kFailed) transport->ice_->close();
+  return G_SOURCE_REMOVE;
 }
 
 void PeerTransport::close() {

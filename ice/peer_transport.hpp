@@ -154,6 +154,7 @@ class PeerTransport {
   void arm_dtls_timer();
   static gboolean on_dtls_timer(gpointer self);
   static gboolean on_setup_timeout(gpointer self);
+  static gboolean on_release_agent(gpointer self);
   void fail(int code, std::string message);
   void set_state(TransportState state, const Error* error = nullptr);
   SendResult send_protected(std::span<uint8_t> buffer, size_t length, bool rtcp);
@@ -172,6 +173,8 @@ class PeerTransport {
   std::unique_ptr<GSource, SourceDeleter> dtls_timer_;
   uint32_t setup_timeout_ms_ = 0;
   std::unique_ptr<GSource, SourceDeleter> setup_timer_;  // from set_remote until secure
+  // After a failure: closes the agent (its sockets) on the next iteration.
+  std::unique_ptr<GSource, SourceDeleter> release_agent_;
   TransportState state_ = TransportState::kNew;
   bool remote_set_ = false;
   std::array<uint64_t, static_cast<size_t>(ReceiveDrop::kCount)> receive_drops_{};

@@ -4,17 +4,43 @@
 #include "ice/transport_totals.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <optional>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace partyline::ice {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Whether a UDP socket can bind 127.0.0.1:port (nobody holds it).
+bool udp_port_is_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// The port of a "candidate:... 1 UDP prio 127.0.0.1 PORT typ host" line.
+int candidate_port(const std::string& candidate) {
+  std::istringstream fields(candidate);
+  std::string field;
+  for (int i = 0; i < 6 && fields >> field; ++i) {
+  }
+  return std::stoi(field);
+}
 
 IceConfig loopback_config(bool controlling) {
   IceConfig config;
@@ -302,6 +328,16 @@ TEST_F(PeerTransportTest, SetUpWhoseDtlsHandshakeNeverEndsTimesOutWith495) {
   EXPECT_EQ(kDtlsErrorCode, server_.error->code);
   EXPECT_EQ("connection set-up timed out: not secure 1500 ms after the offer (DTLS handshake unfinished)",
             server_.error->message);
+  // The failed transport lets its socket go at once, though its owner has
+  // not closed it (a session whose PeerConnection failed may stay on).
+  ASSERT_FALSE(server_.local_candidates.empty());
+  const int port = candidate_port(server_.local_candidates.front());
+  EXPECT_TRUE(run_until([&] { return udp_port_is_free(port); }, std::chrono::seconds(2)))
+      << "port " << port << " of " << server_.local_candidates.front();
+  // The client's transport, not failed, still holds its own.
+  ASSERT_FALSE(client_.local_candidates.empty());
+  EXPECT_FALSE(udp_port_is_free(candidate_port(client_.local_candidates.front())));
+  EXPECT_EQ(TransportState::kFailed, server_.transport->state());
 }
 
 // Secure in time: the deadline never fires afterwards.
