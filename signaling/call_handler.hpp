@@ -78,6 +78,10 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void on_session_detached(const std::shared_ptr<ClientSession>& session) override;
   void on_session_resumed(const std::shared_ptr<ClientSession>& session) override;
 
+  // Server shutdown, before the WebSockets close with 1001: every client
+  // session in a line or with a PeerConnection gets `hangup` (reason
+  // "shutdown"), in call_handler_admin.cpp.
+  void announce_shutdown();
   // Closes every PeerConnection (server shutdown).
   void close_all();
 

@@ -169,6 +169,14 @@ Result<core::JsonPtr> CallHandler::admin_mute(const std::string& session_id, std
   return admin_session_json(*state);
 }
 
+void CallHandler::announce_shutdown() {
+  for (auto& [id, state] : sessions_) {
+    auto session = state.session.lock();
+    if (!session || (state.line_id.empty() && !state.peer && state.echo_handle.empty())) continue;
+    session->send_event(hangup_event("shutdown", state.line_id));
+  }
+}
+
 bool CallHandler::admin_kick(const std::string& session_id) {
   SessionState* state = state_of(session_id);
   if (state == nullptr) return false;

@@ -206,6 +206,8 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // The admin listener first: its requests in flight are answered from the
   // signaling loop and the workers, which still run here.
   admin_server.stop();
+  // Queued before the close frames, which close_now sends after them.
+  signaling_loop.run_sync([&handler] { handler.announce_shutdown(); });
   server.stop();
   signaling_loop.run_sync([&handler, &plugin_host] {
     handler.close_all();

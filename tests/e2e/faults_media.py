@@ -321,7 +321,7 @@ async def sigstop_past_keepalive(scenario):
               f"(keepalive close due after {2 * KEEPALIVE_INTERVAL_S:g} s; resume grace {grace_s:g} s; "
               f"bound {removal_max_s:g} s)", flush=True)
         # The server closed it (its log), not the client: it is still stopped.
-        closing = (f"session={sleeper[:8]}", "closing (4002")
+        closing = (f"session={sleeper[:8]}", "closing the connection (4002")
         logged = await clients[0].wait_until(lambda: True if server_log_has(*closing) else None, 5.0)
         check(logged, f"the server's log has no line with {closing} for the stopped client")
         await media_keeps_flowing(peers, "with the occupant stopped")

@@ -17,11 +17,9 @@ by run_e2e.sh with --test-stops-server.
    an AddressSanitizer build) the server has exited (with_server.py checks
    status 0), every client's WebSocket was closed with 1001, and every
    client's DTLS transport was closed by the server's close_notify.
-   Issue 14 asks that every client also get a `hangup` event first; today's
-   server sends none on shutdown (signaling/server_main.cpp closes every
-   session with 1001 and every PeerConnection without an event). The test
-   prints what each client received after the SIGTERM; with
-   PARTYLINE_E2E_EXPECT_SHUTDOWN_HANGUP=1 a missing `hangup` fails it.
+   Before the close, every client got a `hangup` event with reason
+   `shutdown` and its line (issue 14). The test prints what each client
+   received after the SIGTERM.
 """
 
 import asyncio
@@ -38,7 +36,6 @@ from lines_helpers import TestFailure, check, connect, run_scenarios, session_of
 SERVER_PID = int(os.environ["PARTYLINE_SERVER_PID"])
 SHUTDOWN_DEADLINE_S = float(os.environ.get("PARTYLINE_SERVER_STOP_TIMEOUT_S", "2"))
 SECOND_SERVER_DEADLINE_S = 10.0 if os.environ.get("PARTYLINE_SERVER_SANITIZED") == "1" else 5.0
-EXPECT_HANGUP = os.environ.get("PARTYLINE_E2E_EXPECT_SHUTDOWN_HANGUP") == "1"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MEDIA_FRAMES = 50
 
@@ -160,13 +157,9 @@ async def sigterm_in_line(scenario):
         failures.append(f"WebSockets not all closed with 1001: {[c.close_code for c in clients]}")
     if not dtls_closed:
         failures.append(f"DTLS transports not all closed by close_notify: {[t.state for t in transports]}")
-    without_hangup = [name for name, events in told.items() if not any(e.startswith("hangup") for e in events)]
+    without_hangup = [name for name, events in told.items() if "hangup shutdown" not in events]
     if without_hangup:
-        message = f"no hangup event before the close for {without_hangup}"
-        if EXPECT_HANGUP:
-            failures.append(message)
-        else:
-            print(f"    KNOWN GAP (issue 14): {message}; the server closes with 1001 without one", flush=True)
+        failures.append(f"no hangup event (reason shutdown) before the close for {without_hangup}")
     if failures:
         raise TestFailure("; ".join(failures))
 
