@@ -19,7 +19,7 @@ python=/usr/bin/python3  # Debian's interpreter: it has python3-aiortc
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
-  lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_faults faults_media faults_datagrams faults_server signaling_latency lines_chromium
+  lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_faults limits_edges faults_media faults_datagrams faults_server signaling_latency lines_chromium
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium)
@@ -63,6 +63,9 @@ set_test_command() {
     lines_faults)
       server_options=(--config "$here/faults.json")
       test_command=("$python" "$here/lines_faults.py") ;;
+    limits_edges)
+      server_options=(--config "$here/limits_edges.json")
+      test_command=("$python" "$here/limits_edges.py") ;;
     faults_media)
       server_options=(--config "$here/faults_media.json")
       test_command=("$python" "$here/faults_media.py") ;;
