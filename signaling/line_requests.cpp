@@ -35,14 +35,17 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
                             std::optional<std::string> offer, JoinDone done) {
   auto line = lines_.find_line(line_id);
   if (!line) return done(state, make_error(error_code::kNotFound, "no line " + line_id));
-  if (!lines_.is_member(line_id, state.user)) {
-    if (!token || *token != line->token) {
-      return done(state, make_error(error_code::kForbidden, "not a member of line " + line_id));
-    }
-    if (auto member = lines_.add_member(line_id, state.user); !member) return done(state, member.error());
+  const bool member = lines_.is_member(line_id, state.user);
+  if (!member && (!token || *token != line->token)) {
+    return done(state, make_error(error_code::kForbidden, "not a member of line " + line_id));
+  }
+  // Room before membership: a join refused because the line is full must
+  // not leave the user a member (and take a place of max_members_per_line).
+  if (auto room = roster_.check_room(line_id); !room) return done(state, room.error());
+  if (!member) {
+    if (auto added = lines_.add_member(line_id, state.user); !added) return done(state, added.error());
     presence_changed(line_id);
   }
-  if (auto room = roster_.check_room(line_id); !room) return done(state, room.error());
   if (!offer) {
     become_occupant(state, line_id, nullptr);
     return done(state, std::optional<std::string>());

@@ -112,6 +112,12 @@ async def full_line(scenario):
     late = clients[-1]
     late_peer = scenario.peer(late)
     await expect_error(late.request("join", line_id=line_id, token=line["token"], jsep=await late_peer.offer()), 503)
+    # Refused for want of room, it did not become a member either (it took
+    # a place of limits.max_members_per_line before).
+    members = (await clients[0].request("get_line", line_id=line_id))["members"]
+    check(late.handshake["user"]["user"] not in [member["user"] for member in members],
+          f"the refused joiner became a member: {members}")
+    await expect_error(late.request("get_line", line_id=line_id), 403)
     sessions = [session_of(client) for client in clients[:-1]]
     for client in clients[:-1]:
         await wait_occupants(client, line_id, sessions)
