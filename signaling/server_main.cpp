@@ -163,12 +163,19 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
                                  {&plugin_requests, {"message", "ice_trickle", "hangup"}, "handle"}});
   SignalingServer server(signaling_options(config, std::move(*http_tls)), signaling_loop, router);
-  if (auto status = server.start(); !status) {
-    PL_LOG(kError, "server") << status.error().message;
+  // A start that fails ends as a shutdown does: the threads stop before
+  // what they use (the media plane's rings and eventfds) is destroyed.
+  const auto stop_after_failed_start = [&] {
     signaling_loop.run_sync([&plugin_host, &handler] {
       handler.use_plugins(nullptr);
       plugin_host.reset();
     });
+    signaling_loop.stop();
+    workers.stop();
+  };
+  if (auto status = server.start(); !status) {
+    PL_LOG(kError, "server") << status.error().message;
+    stop_after_failed_start();
     return 1;
   }
   // Its own listener (docs/admin-api.md); validate_config made sure a
@@ -179,10 +186,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   if (auto status = admin_server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
     server.stop();
-    signaling_loop.run_sync([&plugin_host, &handler] {
-      handler.use_plugins(nullptr);
-      plugin_host.reset();
-    });
+    stop_after_failed_start();
     return 1;
   }
   PL_LOG(kInfo, "server") << "admin API listening on "
