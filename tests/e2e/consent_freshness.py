@@ -27,7 +27,8 @@ import sys
 import time
 
 from aiortc_peer import EchoPeer, configure_logging, use_loopback_only
-from lines_helpers import LinePeer, TestFailure, check, connect, last_occupants, session_of, wait_occupants
+from lines_helpers import (LinePeer, TestFailure, check, connect, join_until_secure, last_occupants, session_of,
+                           wait_occupants)
 from partyline_ws import SignalingClient
 
 WS_URL = os.environ.get("PARTYLINE_WS_URL", "ws://127.0.0.1:8088/ws")
@@ -53,16 +54,10 @@ CONSENT_REASON = "consent expired"
 async def run_frozen_peer(line_id, token):
     """The child: joins the line, says so once secure, then waits (frozen
     meanwhile) for a line on stdin, and prints the server's state events."""
-    client = await connect("frozen")
-    peer = LinePeer(client, audio=True, video=True)
-    await peer.join(line_id, token=token)
-    secure = await client.wait_for_event(
-        lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
-    if secure is None:
-        print(f"NOT SECURE {[e for e in client.events if e.get('event') == 'webrtc_state']}", flush=True)
+    joined = await join_until_secure("frozen", line_id, token)
+    if joined is None:
         return 1
-    since = client.events.index(secure) + 1
-    print(f"SECURE {session_of(client)}", flush=True)
+    client, _peer, since = joined
     await asyncio.to_thread(sys.stdin.readline)  # the parent thawed us
     # What the server sent while we were frozen waits in our socket.
     await client.wait_for_event(lambda e: e.get("event") == "webrtc_state" and e.get("state") == "failed",

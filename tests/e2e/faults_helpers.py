@@ -253,17 +253,11 @@ async def run_child_occupant(name, line_id, token):
     commands from stdin: `report` prints the close code and the state
     events since secure as JSON; `reconnect` connects again, joins the line
     and prints the new session's handshake and join response."""
-    from lines_helpers import LinePeer, connect, session_of
-    client = await connect(name)
-    peer = LinePeer(client, audio=True, video=True)
-    await peer.join(line_id, token=token)
-    secure = await client.wait_for_event(
-        lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
-    if secure is None:
-        print(f"NOT SECURE {[e for e in client.events if e.get('event') == 'webrtc_state']}", flush=True)
+    from lines_helpers import LinePeer, connect, join_until_secure, session_of
+    joined = await join_until_secure(name, line_id, token)
+    if joined is None:
         return 1
-    since = client.events.index(secure) + 1
-    print(f"SECURE {session_of(client)}", flush=True)
+    client, peer, since = joined
     while True:
         command = (await asyncio.to_thread(sys.stdin.readline)).strip()
         if not command:

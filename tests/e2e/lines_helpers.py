@@ -540,3 +540,21 @@ def run_scenarios(scenarios, title, timeout_s=60.0):
         return 1
     print(f"PASS: {title} ({len(chosen)} scenarios)")
     return 0
+
+
+async def join_until_secure(name, line_id, token):
+    """The child side of a test that stops or kills an occupant: connects as
+    `name`, joins the line with audio and video and waits for `secure`;
+    prints `SECURE <session>` then (the parent's cue) and returns (client,
+    its LinePeer, index of the first event after secure), or prints
+    `NOT SECURE ...` and returns None."""
+    client = await connect(name)
+    peer = LinePeer(client, audio=True, video=True)
+    await peer.join(line_id, token=token)
+    secure = await client.wait_for_event(
+        lambda e: e.get("event") == "webrtc_state" and e.get("state") == "secure", 15.0)
+    if secure is None:
+        print(f"NOT SECURE {[e for e in client.events if e.get('event') == 'webrtc_state']}", flush=True)
+        return None
+    print(f"SECURE {session_of(client)}", flush=True)
+    return client, peer, client.events.index(secure) + 1

@@ -35,16 +35,6 @@ class SessionResumeTest : public SignalingServerTest {
     return state;
   }
 
-  // The close code the server ends `client` with, before any handshake state.
-  uint16_t refused_with(WebSocketClient& client, const std::string& target) {
-    auto failure = client.connect(server_->port(), target);
-    EXPECT_FALSE(failure.has_value()) << *failure;
-    auto message = client.next();
-    if (!message) return 0;
-    EXPECT_EQ(message->opcode, WSLAY_CONNECTION_CLOSE) << message->text;
-    return message->opcode == WSLAY_CONNECTION_CLOSE ? message->close_code : 0;
-  }
-
   // An `echo` request round trip on `client`.
   void expect_served(WebSocketClient& client, const std::string& transaction) {
     client.send_text(R"({"request":"echo","transaction":")" + transaction + R"(","data":1})");
@@ -126,7 +116,7 @@ TEST_F(SessionResumeTest, NotResumedWithinTheGraceTheSessionEndsAndItsTokenIsRef
 
   const uint64_t refused_before = resume_totals().refused;
   WebSocketClient late;
-  EXPECT_EQ(refused_with(late, "/ws?name=tester&resume=" + token), close_code::kResumeRefused);
+  EXPECT_EQ(refusal_of(late, "/ws?name=tester&resume=" + token), close_code::kResumeRefused);
   EXPECT_EQ(resume_totals().refused, refused_before + 1);
   EXPECT_EQ(handler_.opened(), 1);  // no session for a refused resume
 }
@@ -141,10 +131,10 @@ TEST_F(SessionResumeTest, AWrongTokenOrAnotherUsersIsRefusedWith4008AndTheSessio
   ASSERT_TRUE(handler_.wait_detached(1));
 
   WebSocketClient wrong, thief, empty;
-  EXPECT_EQ(refused_with(wrong, "/ws?name=tester&resume=AAAAAAAAAAAAAAAAAAAAAAAA"), close_code::kResumeRefused);
+  EXPECT_EQ(refusal_of(wrong, "/ws?name=tester&resume=AAAAAAAAAAAAAAAAAAAAAAAA"), close_code::kResumeRefused);
   // The right token in another user's hands resumes nothing.
-  EXPECT_EQ(refused_with(thief, "/ws?name=mallory&resume=" + token), close_code::kResumeRefused);
-  EXPECT_EQ(refused_with(empty, "/ws?name=tester&resume="), close_code::kResumeRefused);
+  EXPECT_EQ(refusal_of(thief, "/ws?name=mallory&resume=" + token), close_code::kResumeRefused);
+  EXPECT_EQ(refusal_of(empty, "/ws?name=tester&resume="), close_code::kResumeRefused);
   EXPECT_EQ(handler_.closed(), 0);
   EXPECT_EQ(handler_.opened(), 1);
 
@@ -165,7 +155,7 @@ TEST_F(SessionResumeTest, AClientThatSaysGoodbyeIsNotKept) {
   ASSERT_TRUE(handler_.wait_closed(1));
   EXPECT_EQ(handler_.detached(), 0);
   WebSocketClient late;
-  EXPECT_EQ(refused_with(late, "/ws?name=tester&resume=" + token), close_code::kResumeRefused);
+  EXPECT_EQ(refusal_of(late, "/ws?name=tester&resume=" + token), close_code::kResumeRefused);
 }
 
 TEST_F(SessionResumeTest, AMissedKeepaliveDetachesTheSessionForAResume) {

@@ -41,15 +41,6 @@ class SharedRateLimitsTest : public SignalingServerTest {
     client.flush();
     return succeeded;
   }
-
-  // The close code of a connection refused before its handshake state (0: it was not refused).
-  uint16_t refusal_of(WebSocketClient& client, const std::string& target) {
-    auto failure = client.connect(server_->port(), target);
-    EXPECT_FALSE(failure.has_value()) << *failure;
-    auto message = client.next();
-    if (!message || message->opcode != WSLAY_CONNECTION_CLOSE) return 0;
-    return message->close_code;
-  }
 };
 
 TEST_F(SharedRateLimitsTest, ReconnectingDoesNotRefillTheUsersRequestBudget) {

@@ -178,6 +178,16 @@ class SignalingServerTest : public ::testing::Test {
     ASSERT_NE(server_->port(), 0);
   }
 
+  // The close code the server ends a new connection to `target` with,
+  // before any handshake state (0: it was not refused that way).
+  uint16_t refusal_of(WebSocketClient& client, const std::string& target) {
+    auto failure = client.connect(server_->port(), target);
+    EXPECT_FALSE(failure.has_value()) << *failure;
+    auto message = client.next();
+    if (!message || message->opcode != WSLAY_CONNECTION_CLOSE) return 0;
+    return message->close_code;
+  }
+
   // Connects and consumes the handshake state.
   void connect(WebSocketClient& client, const std::string& target = "/ws?name=tester") {
     auto failure = client.connect(server_->port(), target);
