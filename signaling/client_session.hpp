@@ -102,6 +102,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool is_open() const;
   // Its connection was lost and it waits for a resume.
   bool is_detached() const { return detached_; }
+  // A new connection may take it over: not closed, and not being closed
+  // for good (kicked, replaced: a resume must not undo that).
+  bool resumable() const { return !closed_ && !ending_ && !resume_token_.empty(); }
   // It closed because no resume came within the grace.
   bool resume_expired() const { return resume_expired_; }
   // The secret a reconnecting client presents (?resume=); empty when

@@ -189,9 +189,11 @@ void SignalingServer::resume(std::unique_ptr<WebSocketConnection> connection, We
     session = sessions_.at(id->second);
   }
   // The token is the session's secret, and only its own user may present
-  // it: a token leaked to someone else resumes nothing. The same answer for
-  // both, so the refusal tells nothing about other users' sessions.
-  if (!session || session->identity().user != identity.user) {
+  // it: a token leaked to someone else resumes nothing; nor does a session
+  // being closed for good (kicked: its closing handshake still runs). The
+  // same answer for all, so the refusal tells nothing about other users'
+  // sessions.
+  if (!session || session->identity().user != identity.user || !session->resumable()) {
     PL_LOG(kInfo, "server") << "refusing a resume from " << upgrade.remote_address << " (user " << identity.user
                             << "): unknown or expired resume token";
     resumes_refused_total.fetch_add(1, std::memory_order_relaxed);

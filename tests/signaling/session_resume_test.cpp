@@ -206,6 +206,24 @@ TEST_F(SessionResumeTest, AResumeWhileTheOldConnectionLooksOpenClosesItWith4005)
   EXPECT_EQ(server_->session_count(), 1u);
 }
 
+TEST_F(SessionResumeTest, ASessionClosedForGoodCannotBeResumedDuringItsClosingHandshake) {
+  start_server();
+  WebSocketClient kicked;
+  auto state = open(kicked);
+  ASSERT_TRUE(state);
+  const std::string token = string_field(state, "resume_token");
+  kicked.send_text(R"({"request":"kick","transaction":"k"})");
+  ASSERT_TRUE(kicked.flush());
+  kicked.stop_writing();  // the close frame is read but not answered: the handshake stays open
+  auto close = kicked.next();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->close_code, close_code::kKicked);
+  WebSocketClient back;
+  EXPECT_EQ(refusal_of(back, "/ws?name=tester&resume=" + token), close_code::kResumeRefused);
+  ASSERT_TRUE(handler_.wait_closed(1));  // after the server's close timeout
+  EXPECT_EQ(handler_.detached(), 0);
+}
+
 TEST_F(SessionResumeTest, WithoutAGraceTheSessionEndsWithItsConnection) {
   options_.resume_grace_ms = 0;
   start_server();
