@@ -25,7 +25,7 @@ import sys
 import time
 import urllib.request
 
-from lines_helpers import TestFailure, check
+from lines_helpers import check, session_of, wait_occupants
 
 SERVER_PID = int(os.environ.get("PARTYLINE_SERVER_PID", "0"))
 ADMIN_URL = os.environ.get("PARTYLINE_ADMIN_URL", "http://127.0.0.1:7088")
@@ -281,3 +281,21 @@ async def run_child_occupant(name, line_id, token):
         else:
             print(json.dumps({"error": f"unknown command {command}"}), flush=True)
 
+
+async def media_line(scenario, names, video=False, frames=50):
+    """Clients with aiortc peers in one new line, all connected and each
+    receiving `frames` audio frames. Returns (line_id, token, clients, peers)."""
+    clients = [await scenario.connect(name) for name in names]
+    line = await clients[0].request("create_line")
+    peers = []
+    for client in clients:
+        peer = scenario.peer(client, audio=True, video=video)
+        await peer.join(line["line_id"], token=line["token"])
+        peers.append(peer)
+    sessions = [session_of(client) for client in clients]
+    for client in clients:
+        await wait_occupants(client, line["line_id"], sessions, timeout=15.0, state="connected")
+    for peer in peers:
+        check(await peer.wait_received("audio", frames, 15.0),
+              f"{peer.client.name} receives no audio: {peer.received}")
+    return line["line_id"], line["token"], clients, peers

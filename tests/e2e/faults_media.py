@@ -51,7 +51,7 @@ import time
 
 import aiortc.rtcdtlstransport
 
-from faults_helpers import (ChildOccupant, admin_json, back_to_baseline, m_sections, metric_delta, metrics,
+from faults_helpers import (ChildOccupant, media_line, admin_json, back_to_baseline, m_sections, metric_delta, metrics,
                             run_child_occupant, server_host_port, server_resources, udp_port_is_free)
 from lines_helpers import (EVENT_DEADLINE_S, check, last_occupants, run_scenarios, session_of, wait_occupants)
 
@@ -81,25 +81,6 @@ async def stop_removal_max_s():
 # /metrics gauges that must be back where they were after a participant left.
 GAUGES = ("partyline_sessions", "partyline_occupants", "partyline_forwarding_legs")
 MEDIA_FRAMES = 50  # audio frames (20 ms each) that must arrive after a fault
-
-
-async def media_line(scenario, names, video=False):
-    """Clients with aiortc peers in one new line, all connected and each
-    receiving audio. Returns (line_id, token, clients, peers)."""
-    clients = [await scenario.connect(name) for name in names]
-    line = await clients[0].request("create_line")
-    peers = []
-    for client in clients:
-        peer = scenario.peer(client, audio=True, video=video)
-        await peer.join(line["line_id"], token=line["token"])
-        peers.append(peer)
-    sessions = [session_of(client) for client in clients]
-    for client in clients:
-        await wait_occupants(client, line["line_id"], sessions, timeout=15.0, state="connected")
-    for peer in peers:
-        check(await peer.wait_received("audio", MEDIA_FRAMES, 15.0),
-              f"{peer.client.name} receives no audio: {peer.received}")
-    return line["line_id"], line["token"], clients, peers
 
 
 async def updates_answered(peers, timeout=EVENT_DEADLINE_S):
@@ -254,7 +235,6 @@ aiortc.rtcdtlstransport.RTCDtlsTransport.start = _dtls_start
 
 async def dtls_never_completes(scenario):
     line_id, token, clients, peers = await media_line(scenario, ["alice.dtls", "bob.dtls"])
-    alice = clients[0]
     await warm_up(scenario, line_id, token, peers)
     stalled_client = await scenario.connect("stalled.dtls")
     await stalled_client.request("ping")

@@ -30,8 +30,8 @@ import subprocess
 import sys
 import time
 
-from faults_helpers import ADMIN_URL, metrics
-from lines_helpers import TestFailure, check, connect, run_scenarios, session_of, wait_occupants
+from faults_helpers import ADMIN_URL, media_line, metrics
+from lines_helpers import TestFailure, check, connect, run_scenarios
 
 SERVER_PID = int(os.environ["PARTYLINE_SERVER_PID"])
 SHUTDOWN_DEADLINE_S = float(os.environ.get("PARTYLINE_SERVER_STOP_TIMEOUT_S", "2"))
@@ -120,20 +120,9 @@ async def poll(condition, deadline):
 
 
 async def sigterm_in_line(scenario):
-    clients = [await scenario.connect(name) for name in ("alice.term", "bob.term", "carol.term")]
-    line = await clients[0].request("create_line")
-    peers = []
-    for client in clients:
-        peer = scenario.peer(client, audio=True)
-        await peer.join(line["line_id"], token=line["token"])
-        peers.append(peer)
-    sessions = [session_of(client) for client in clients]
-    for client in clients:
-        await wait_occupants(client, line["line_id"], sessions, timeout=15.0, state="connected")
-    for peer in peers:
-        # Two others' audio: about twice the frames of one.
-        check(await peer.wait_received("audio", 2 * MEDIA_FRAMES, 15.0),
-              f"{peer.client.name} receives too little audio: {peer.received}")
+    # Two others' audio each: about twice the frames of one.
+    _, _, clients, peers = await media_line(scenario, ["alice.term", "bob.term", "carol.term"],
+                                            frames=2 * MEDIA_FRAMES)
     for peer in peers:
         await peer.settle()
     marks = [len(client.events) for client in clients]
