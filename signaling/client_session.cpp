@@ -43,10 +43,12 @@ std::string random_token() {
 }
 
 ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection,
-                             QueryParameters query, std::string remote_address, Identity identity,
-                             const ClientSessionOptions& options, RequestHandler& handler, ClosedCallback on_closed)
+                             std::unique_ptr<WireFormat> wire, QueryParameters query, std::string remote_address,
+                             Identity identity, const ClientSessionOptions& options, RequestHandler& handler,
+                             ClosedCallback on_closed)
     : context_(context),
       connection_(std::move(connection)),
+      wire_(std::move(wire)),
       id_(random_uuid_v4()),
       query_(std::move(query)),
       remote_address_(std::move(remote_address)),
@@ -57,7 +59,7 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
       byte_limiter_(options.byte_limit),
       handler_(handler),
       on_closed_(std::move(on_closed)) {
-  if (options_.resume_grace.count() > 0) resume_token_ = random_token();
+  if (options_.resume_grace.count() > 0 && wire_->resumable()) resume_token_ = random_token();
 }
 
 ClientSession::~ClientSession() {
@@ -103,11 +105,13 @@ void ClientSession::start_connection(bool resumed) {
                        resume_token_,
                        options_.resume_grace.count(),
                        resumed};
-  connection_->send_text(format_handshake_state(state));
+  wire_->start(state, *connection_);
   last_keepalive_us_ = g_get_monotonic_time();
   // A repeating check instead of a timer re-armed per keepalive; it fires
-  // 8 times per allowed gap, so 4002 comes at most 1/8 late.
-  auto period = std::max((2 * options_.keepalive_interval) / 8, std::chrono::milliseconds(10));
+  // 8 times per allowed gap, so 4002 comes at most 1/8 late, and at least
+  // every 5 s for the wire format's own pings (WireFormat::tick).
+  auto period = std::clamp((2 * options_.keepalive_interval) / 8, std::chrono::milliseconds(10),
+                           std::chrono::milliseconds(5000));
   keepalive_timer_.start(context_, period, [this] { return check_keepalive(); });
 
   auto self = shared_from_this();
@@ -145,7 +149,7 @@ void ClientSession::respond_success(const std::string& transaction, const std::s
                                     core::JsonPtr extra_fields) {
   if (!take_pending(transaction, "success")) return;
   thread_request_counts().count(request_name, 200);
-  connection_->send_text(format_success(transaction, request_name, extra_fields.get()));
+  wire_->success(transaction, request_name, extra_fields.get(), *connection_);
 }
 
 void ClientSession::respond_error(const std::string& transaction, const std::string& request_name,
@@ -154,22 +158,17 @@ void ClientSession::respond_error(const std::string& transaction, const std::str
   thread_request_counts().count(request_name, error.code);
   PL_LOG(kDebug, log_context()) << "request '" << request_name << "' failed: " << error.code << " "
                                 << error.message;
-  connection_->send_text(format_error(transaction, request_name, error));
+  wire_->error(transaction, request_name, error, *connection_);
 }
 
 void ClientSession::send_event(core::JsonPtr event) {
   if (!is_open()) return;
-  auto text = format_event(event.get());
-  if (!text) {
-    PL_LOG(kError, log_context()) << "event not sent: " << text.error().message;
-    return;
-  }
-  connection_->send_text(*text);
+  wire_->event(event.get(), *connection_);
 }
 
 void ClientSession::send_event_text(std::string_view text) {
   if (!is_open()) return;
-  connection_->send_text(text);
+  wire_->event_text(text, *connection_);
 }
 
 void ClientSession::close(int code, std::string reason) {
@@ -185,6 +184,7 @@ void ClientSession::close(int code, std::string reason) {
     });
     return;
   }
+  if (connection_->is_open()) wire_->closing(static_cast<uint16_t>(code), reason, *connection_);
   connection_->close(static_cast<uint16_t>(code), reason);
 }
 
@@ -195,6 +195,7 @@ void ClientSession::close_now(int code, std::string reason) {
     finish(static_cast<uint16_t>(code));
     return;
   }
+  if (connection_->is_open()) wire_->closing(static_cast<uint16_t>(code), reason, *connection_);
   connection_->close_now(static_cast<uint16_t>(code), reason);
 }
 
@@ -210,7 +211,26 @@ bool ClientSession::take_pending(const std::string& transaction, const char* wha
 }
 
 void ClientSession::on_text(std::string text) {
-  ClientMessage message = parse_client_message(text);
+  DecodedText decoded = wire_->decode(text, *connection_);
+  if (decoded.alive) last_keepalive_us_ = g_get_monotonic_time();
+  // The whole text costs the byte budget once, with its first message.
+  size_t bytes = text.size();
+  for (ClientMessage& message : decoded.messages) {
+    // A request may have closed the session (a handler's decision).
+    if (closed_ || ending_ || !connection_->is_open()) return;
+    on_message(std::move(message), bytes);
+    bytes = 0;
+  }
+  if (closed_ || ending_) return;
+  if (decoded.fatal) {
+    PL_LOG(kInfo, log_context()) << "closing (" << decoded.fatal->code << " " << decoded.fatal->message << ")";
+    close(decoded.fatal->code, decoded.fatal->message);
+  } else if (decoded.goodbye) {
+    close(close_code::kNormal, "goodbye");
+  }
+}
+
+void ClientSession::on_message(ClientMessage message, size_t bytes) {
   // Keepalives have a bucket of their own: a burst of requests must not
   // starve them into a 4002, and a flood of them must not cost the others
   // (one client sent 23,000 a second when they were not limited at all).
@@ -224,13 +244,13 @@ void ClientSession::on_text(std::string text) {
       return;
     }
     last_keepalive_us_ = now_us;
-    connection_->send_text(format_keepalive_ack(keepalive->transaction));
+    wire_->keepalive_ack(keepalive->transaction, *connection_);
   } else if (auto* request = std::get_if<Request>(&message)) {
-    if (!within_rate_limit(request->transaction, request->name, text.size())) return;
+    if (!within_rate_limit(request->transaction, request->name, bytes)) return;
     on_request(std::move(*request));
   } else {
     const auto& refused = std::get<MessageError>(message);
-    if (!within_rate_limit(refused.transaction, refused.request, text.size())) return;
+    if (!within_rate_limit(refused.transaction, refused.request, bytes)) return;
     PL_LOG(kDebug, log_context()) << "refused a message: " << refused.error.message;
     refuse(refused.transaction, refused.request, refused.error);
   }
@@ -283,11 +303,12 @@ bool ClientSession::within_rate_limit(const std::optional<std::string>& transact
 void ClientSession::refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
                            const Error& error) {
   thread_request_counts().count(request ? std::string_view(*request) : std::string_view("other"), error.code);
-  connection_->send_text(format_error(transaction, request, error));
+  wire_->error(transaction, request, error, *connection_);
 }
 
 bool ClientSession::check_keepalive() {
   if (!is_open()) return false;
+  wire_->tick(g_get_monotonic_time(), *connection_);
   auto allowed = std::chrono::duration_cast<std::chrono::microseconds>(2 * options_.keepalive_interval).count();
   if (g_get_monotonic_time() - last_keepalive_us_ < allowed) return true;
   // The connection goes, the session may be resumed (the client's network

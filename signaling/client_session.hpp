@@ -28,6 +28,7 @@
 #include "signaling/protocol.hpp"
 #include "signaling/rate_limiter.hpp"
 #include "signaling/websocket_connection.hpp"
+#include "signaling/wire_format.hpp"
 
 namespace partyline::signaling {
 
@@ -77,10 +78,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // resume pending), so the owner can forget it.
   using ClosedCallback = std::function<void(const std::shared_ptr<ClientSession>&)>;
 
-  // Made by SignalingServer, which then calls open().
-  ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection, QueryParameters query,
-                std::string remote_address, Identity identity, const ClientSessionOptions& options,
-                RequestHandler& handler, ClosedCallback on_closed);
+  // Made by SignalingServer, which then calls open(). `wire` is the format
+  // the connection's path chose (native, or a seed adapter's).
+  ClientSession(GMainContext* context, std::unique_ptr<WebSocketConnection> connection,
+                std::unique_ptr<WireFormat> wire, QueryParameters query, std::string remote_address,
+                Identity identity, const ClientSessionOptions& options, RequestHandler& handler,
+                ClosedCallback on_closed);
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -104,11 +107,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool is_detached() const { return detached_; }
   // A new connection may take it over: not closed, and not being closed
   // for good (kicked, replaced: a resume must not undo that).
+  // Its wire format must be resumable too (resume_token() is empty otherwise).
   bool resumable() const { return !closed_ && !ending_ && !resume_token_.empty(); }
   // It closed because no resume came within the grace.
   bool resume_expired() const { return resume_expired_; }
   // The secret a reconnecting client presents (?resume=); empty when
-  // sessions are not resumable (resume_grace 0).
+  // sessions are not resumable (resume_grace 0, or a wire format without
+  // resuming).
   const std::string& resume_token() const { return resume_token_; }
   // "session=<first 8 characters of the id> user=<user id>", for PL_LOG.
   std::string log_context() const;
@@ -132,6 +137,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
  private:
   void on_text(std::string text);
+  // One message of a received text; `bytes` is what it costs the byte budget.
+  void on_message(ClientMessage message, size_t bytes);
   void on_request(Request request);
   bool within_rate_limit(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
                          size_t bytes);
@@ -149,6 +156,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   GMainContext* context_;
   std::unique_ptr<WebSocketConnection> connection_;
+  std::unique_ptr<WireFormat> wire_;
   std::string id_;
   QueryParameters query_;
   std::string remote_address_;

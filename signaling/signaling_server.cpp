@@ -172,7 +172,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   }
   std::weak_ptr<int> alive = alive_;
   auto session = std::make_shared<ClientSession>(
-      loop_.context(), std::move(connection), std::move(upgrade.query), std::move(upgrade.remote_address),
+      loop_.context(), std::move(connection), std::make_unique<NativeWireFormat>(), std::move(upgrade.query), std::move(upgrade.remote_address),
       std::move(*identity), session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
         if (alive.lock()) on_session_closed(closed);
       });

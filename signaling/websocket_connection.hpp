@@ -18,6 +18,7 @@
 
 #include "core/runtime/event_loop.hpp"
 #include "rtp/result.hpp"
+#include "signaling/wire_format.hpp"
 
 namespace partyline::signaling {
 
@@ -90,7 +91,7 @@ using WslayContextPtr = std::unique_ptr<wslay_event_context, WslayContextDeleter
 WslayContextPtr make_server_wslay_context(const wslay_event_callbacks& callbacks, void* user_data,
                                           const WebSocketOptions& options);
 
-class WebSocketConnection {
+class WebSocketConnection final : public TextSink {
  public:
   struct Handlers {
     std::function<void(std::string text)> on_text;
@@ -110,7 +111,7 @@ class WebSocketConnection {
 
   void start(Handlers handlers);
   // Queued; dropped once closing has started.
-  void send_text(std::string_view text);
+  void send_text(std::string_view text) override;
   // Starts the closing handshake; the socket is released when the peer
   // answers or after close_timeout.
   void close(uint16_t code, std::string_view reason);

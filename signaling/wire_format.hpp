@@ -1,0 +1,97 @@
+// WireFormat: one session's translator between the texts on its WebSocket
+// and the native request/event model (protocol.hpp). The native format
+// (docs/protocol.md) passes messages as they are; the seed adapters
+// (signaling/adapters/, docs/compat.md) translate other systems' wire
+// formats onto the same requests and events, so every client lands on the
+// one call core. A format holds no call state: only what translating needs
+// (e.g. which method an invocation id answers). Runs on the signaling loop
+// thread, owned by its ClientSession.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/runtime/json.hpp"
+#include "rtp/result.hpp"
+#include "signaling/protocol.hpp"
+
+namespace partyline::signaling {
+
+// Where a format's texts go: the session's WebSocket.
+class TextSink {
+ public:
+  virtual ~TextSink() = default;
+  virtual void send_text(std::string_view text) = 0;
+};
+
+// What one received WebSocket text carried.
+struct DecodedText {
+  // In order: keepalives, requests (each with a transaction the format can
+  // match its response to), refusals to answer.
+  std::vector<ClientMessage> messages;
+  // The text counts as a sign of life for the keepalive watch even without
+  // a keepalive in it (formats whose clients ping only when otherwise silent).
+  bool alive = false;
+  // The client said goodbye in the format's own terms: the session ends (1000).
+  bool goodbye = false;
+  // The text broke the format's framing: the connection closes with this
+  // code (a WebSocket close code) and message.
+  std::optional<Error> fatal;
+};
+
+class WireFormat {
+ public:
+  virtual ~WireFormat() = default;
+
+  // Whether a lost connection's session may come back with ?resume= (only
+  // formats whose handshake can carry the resume token).
+  virtual bool resumable() const = 0;
+  // The first texts of a connection, before anything it received is decoded.
+  virtual void start(const HandshakeState& state, TextSink& out) = 0;
+  // Texts the format answers itself (a handshake, a ping) go to `out`.
+  virtual DecodedText decode(std::string_view text, TextSink& out) = 0;
+  virtual void keepalive_ack(const std::string& transaction, TextSink& out) = 0;
+  // The response to a request `decode` produced; `request` is its (native) name.
+  virtual void success(const std::string& transaction, const std::string& request, const json_t* fields,
+                       TextSink& out) = 0;
+  // `transaction` and `request` are null when a refused message had none.
+  virtual void error(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+                     const Error& error, TextSink& out) = 0;
+  // A native event (an object with a string "event"); a format may send
+  // nothing for events its clients have no counterpart of.
+  virtual void event(const json_t* event, TextSink& out) = 0;
+  // The same event already formatted (format_event), shared by many
+  // sessions: the native format sends it as it is, others read it back.
+  virtual void event_text(std::string_view text, TextSink& out);
+  // The server is about to close the connection with `code`: a format whose
+  // clients expect a goodbye message of their own sends it here.
+  virtual void closing(uint16_t code, std::string_view reason, TextSink& out);
+  // Called every few seconds with the monotonic time, for formats that must
+  // show the client they are alive in their own messages.
+  virtual void tick(int64_t now_us, TextSink& out);
+};
+
+// What a connection's path chose, made once per session.
+using WireFormatFactory = std::function<std::unique_ptr<WireFormat>()>;
+
+// docs/protocol.md itself.
+class NativeWireFormat final : public WireFormat {
+ public:
+  bool resumable() const override { return true; }
+  void start(const HandshakeState& state, TextSink& out) override;
+  DecodedText decode(std::string_view text, TextSink& out) override;
+  void keepalive_ack(const std::string& transaction, TextSink& out) override;
+  void success(const std::string& transaction, const std::string& request, const json_t* fields,
+               TextSink& out) override;
+  void error(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+             const Error& error, TextSink& out) override;
+  void event(const json_t* event, TextSink& out) override;
+  void event_text(std::string_view text, TextSink& out) override;
+};
+
+}  // namespace partyline::signaling
