@@ -128,6 +128,7 @@ void CallHandler::on_session_open(const std::shared_ptr<ClientSession>& session)
   state.id = session->id();
   state.user = identity.user;
   state.name = identity.name;
+  state.email = identity.email;
   state.anonymous = identity.anonymous;
   auto& user_sessions = sessions_by_user_[state.user];
   user_sessions.push_back(state.id);

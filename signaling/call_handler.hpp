@@ -136,6 +136,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   struct SessionState {
     std::weak_ptr<ClientSession> session;
     std::string id, user, name;
+    std::string email;  // from the identity; empty when unknown
     // Authenticated by name, not token (Identity::anonymous): "guest": true
     // in `occupants` and `presence` entries.
     bool anonymous = false;
@@ -273,8 +274,21 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void handle_outgoing_call(SessionState& state, const Request& request);
   void handle_block(SessionState& state, const Request& request);
   void handle_unblock(SessionState& state, const Request& request);
-  // Invites `callee` to the line; the response fields (call_id, delivered).
+  // Invites `callee` to the line; the response fields (call_id, delivered,
+  // the sessions it rings on).
   Result<core::JsonPtr> invite(SessionState& caller, const std::string& line_id, const std::string& callee);
+  // The user a request names by "user" or by "email" (exactly one of them,
+  // 400 otherwise). An email names the user of a connected session with
+  // that address, compared without case; nullopt when none is connected
+  // (no directory of users exists beyond the sessions).
+  Result<std::optional<std::string>> named_user(const Request& request) const;
+  // The call a callee answers, by "call_id" or by "caller_session" (the
+  // call ringing for the callee's user from that session: seed 000 names
+  // calls by the caller's connection); 404 when none rings.
+  Result<std::string> incoming_call_named(const SessionState& callee, const Request& request) const;
+  // The call a caller cancels, by "call_id" or by the callee ("user" or
+  // "email": the call this session placed to that user that still rings).
+  Result<std::string> outgoing_call_named(const SessionState& caller, const Request& request) const;
   // Tells the parties how a ringing call ended.
   void tell_call_end(const core::CallEnd& end);
   void tell_call_ends(const std::vector<core::CallEnd>& ends);

@@ -3,6 +3,8 @@
 // decisions are core::Invitations'; this file reads the requests and tells
 // the parties.
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "core/runtime/log.hpp"
 #include "signaling/call_handler.hpp"
@@ -16,6 +18,13 @@ namespace {
 core::JsonPtr with_reason(core::JsonPtr event, const std::string& reason) {
   json_object_set_new(event.get(), "reason", json_string(reason.c_str()));
   return event;
+}
+
+// Email addresses compared as people type them: ASCII case ignored.
+bool same_email(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string log_context(const core::Invitation& call) { return "line=" + call.line_id + " call=" + call.call_id.substr(0, 8); }
@@ -39,10 +48,17 @@ void CallHandler::tell_call_end(const core::CallEnd& end) {
   if (const char* name = caller_event_name(end.caller_hears)) {
     core::JsonPtr event = events::call_event(name, call);
     if (end.caller_hears == core::CallEnd::CallerHears::kDeclined) event = with_reason(std::move(event), end.caller_reason);
-    if (end.caller_hears == core::CallEnd::CallerHears::kAccepted) {
+    // Who answered: the callee and the session it answered on (seed 000
+    // names the callee by that session).
+    const bool answered = end.caller_hears == core::CallEnd::CallerHears::kAccepted ||
+                          ((end.caller_hears == core::CallEnd::CallerHears::kDeclined ||
+                            end.caller_hears == core::CallEnd::CallerHears::kBusy) &&
+                           !end.answering_session.empty());
+    if (answered) {
       const SessionState* answering = state_of(end.answering_session);
-      json_object_set_new(event.get(), "user",
-                          events::user(call.callee, answering ? answering->name : call.callee).release());
+      json_object_set_new(
+          event.get(), "user",
+          events::party(call.callee, answering ? answering->name : call.callee, end.answering_session).release());
     }
     send_event(call.caller_session, std::move(event));
   }
@@ -53,13 +69,16 @@ void CallHandler::tell_call_end(const core::CallEnd& end) {
   if (callee_sessions == sessions_by_user_.end() || end.callee_hears_nothing()) return;
   for (const std::string& session_id : callee_sessions->second) {
     if (session_id == end.answering_session) continue;
+    core::JsonPtr event;
     if (!end.answering_session.empty()) {
-      core::JsonPtr elsewhere = events::event("answered_elsewhere");
-      json_object_set_new(elsewhere.get(), "call_id", json_string(call.call_id.c_str()));
-      send_event(session_id, std::move(elsewhere));
+      event = events::event("answered_elsewhere");
+      json_object_set_new(event.get(), "call_id", json_string(call.call_id.c_str()));
     } else {
-      send_event(session_id, with_reason(events::call_event("cancelled", call), end.callee_reason));
+      event = with_reason(events::call_event("cancelled", call), end.callee_reason);
     }
+    json_object_set_new(event.get(), "caller",
+                        events::party(call.caller, call.caller_name, call.caller_session).release());
+    send_event(session_id, std::move(event));
   }
 }
 
@@ -81,6 +100,11 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   const core::Invitation call = *outcome->call;
   json_object_set_new(fields.get(), "call_id", json_string(call.call_id.c_str()));
   json_object_set_new(fields.get(), "delivered", json_boolean(outcome->rings()));
+  if (outcome->rings()) {
+    json_t* rung = json_array();
+    for (const std::string& session_id : callee_sessions->second) json_array_append_new(rung, json_string(session_id.c_str()));
+    json_object_set_new(fields.get(), "sessions", rung);
+  }
   if (outcome->declined_at_once) {
     // After the response (posted), so the caller knows the call id first.
     loop_.post([this, end = *outcome->declined_at_once] { tell_call_end(end); });
@@ -90,7 +114,10 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   wake_by(call.deadline_ms);  // its ring timeout
   for (const std::string& session_id : callee_sessions->second) {
     core::JsonPtr incoming = events::call_event("incoming_call", call);
-    json_object_set_new(incoming.get(), "caller", events::user(call.caller, call.caller_name).release());
+    core::JsonPtr from = events::party(call.caller, call.caller_name, call.caller_session);
+    // The address the callee may know the caller by (seed 000 blocks by it).
+    if (!caller.email.empty()) json_object_set_new(from.get(), "email", json_string(caller.email.c_str()));
+    json_object_set_new(incoming.get(), "caller", from.release());
     send_event(session_id, std::move(incoming));
   }
   loop_.post([this, call] {
@@ -103,16 +130,66 @@ Result<core::JsonPtr> CallHandler::invite(SessionState& caller, const std::strin
   return fields;
 }
 
+Result<std::optional<std::string>> CallHandler::named_user(const Request& request) const {
+  auto user = optional_string(request.message.get(), "user", kMaxUserIdBytes);
+  if (!user) return user.error();
+  auto email = optional_string(request.message.get(), "email");
+  if (!email) return email.error();
+  if (user->has_value() == email->has_value()) {
+    return make_error(error_code::kBadRequest, "give field 'user' or field 'email', one of them");
+  }
+  if (user->has_value()) return *user;
+  for (const auto& [id, state] : sessions_) {
+    if (!state.email.empty() && same_email(state.email, **email)) return std::optional<std::string>(state.user);
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::string> CallHandler::incoming_call_named(const SessionState& callee, const Request& request) const {
+  auto call_id = optional_string(request.message.get(), "call_id");
+  if (!call_id) return call_id.error();
+  auto caller_session = optional_string(request.message.get(), "caller_session");
+  if (!caller_session) return caller_session.error();
+  if (call_id->has_value() == caller_session->has_value()) {
+    return make_error(error_code::kBadRequest, "give field 'call_id' or field 'caller_session', one of them");
+  }
+  if (call_id->has_value()) return **call_id;
+  for (const core::Invitation& call : lines_.invitations_for(callee.user)) {
+    if (call.caller_session == **caller_session) return call.call_id;
+  }
+  return make_error(error_code::kNotFound, "no call from that session rings for you");
+}
+
+Result<std::string> CallHandler::outgoing_call_named(const SessionState& caller, const Request& request) const {
+  auto call_id = optional_string(request.message.get(), "call_id");
+  if (!call_id) return call_id.error();
+  if (call_id->has_value()) return **call_id;
+  auto callee = named_user(request);
+  if (!callee) {
+    return make_error(error_code::kBadRequest, "give field 'call_id', 'user' or 'email', one of them");
+  }
+  if (callee->has_value()) {
+    for (const core::Invitation& call : lines_.invitations_from_session(caller.id)) {
+      if (call.callee == **callee) return call.call_id;
+    }
+  }
+  return make_error(error_code::kNotFound, "no call of this session rings for that user");
+}
+
 void CallHandler::handle_invite(SessionState& state, const Request& request) {
   auto line_id = required_string(request.message.get(), "line_id");
   if (!line_id) return respond(state, request, line_id.error());
-  auto callee = required_string(request.message.get(), "user", 128);
+  auto callee = named_user(request);
   if (!callee) return respond(state, request, callee.error());
-  respond(state, request, invite(state, *line_id, *callee));
+  if (!callee->has_value()) {
+    // An address no connected user has: nobody to ring or to make a member.
+    return respond(state, request, core::adopt_json(json_pack("{s:b}", "delivered", 0)));
+  }
+  respond(state, request, invite(state, *line_id, **callee));
 }
 
 void CallHandler::handle_accept(SessionState& state, const Request& request) {
-  auto call_id = required_string(request.message.get(), "call_id");
+  auto call_id = incoming_call_named(state, request);
   if (!call_id) return respond(state, request, call_id.error());
   auto offer = optional_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
@@ -143,7 +220,7 @@ void CallHandler::handle_accept(SessionState& state, const Request& request) {
 }
 
 void CallHandler::handle_decline(SessionState& state, const Request& request) {
-  auto call_id = required_string(request.message.get(), "call_id");
+  auto call_id = incoming_call_named(state, request);
   if (!call_id) return respond(state, request, call_id.error());
   auto reason = optional_string(request.message.get(), "reason");
   if (!reason) return respond(state, request, reason.error());
@@ -160,7 +237,7 @@ void CallHandler::handle_decline(SessionState& state, const Request& request) {
 }
 
 void CallHandler::handle_cancel(SessionState& state, const Request& request) {
-  auto call_id = required_string(request.message.get(), "call_id");
+  auto call_id = outgoing_call_named(state, request);
   if (!call_id) return respond(state, request, call_id.error());
   auto ended = invitations_.cancel(*call_id, state.user);
   if (!ended) return respond(state, request, ended.error());
@@ -200,16 +277,22 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
 }
 
 void CallHandler::handle_block(SessionState& state, const Request& request) {
-  auto user = required_string(request.message.get(), "user", 128);
+  auto user = named_user(request);
   if (!user) return respond(state, request, user.error());
-  if (auto blocked = lines_.block(state.user, *user); !blocked) return respond(state, request, blocked.error());
+  if (!user->has_value()) {
+    return respond(state, request, make_error(error_code::kNotFound, "no connected user has that email"));
+  }
+  if (auto blocked = lines_.block(state.user, **user); !blocked) return respond(state, request, blocked.error());
   respond(state, request, core::JsonPtr());
 }
 
 void CallHandler::handle_unblock(SessionState& state, const Request& request) {
-  auto user = required_string(request.message.get(), "user", 128);
+  auto user = named_user(request);
   if (!user) return respond(state, request, user.error());
-  lines_.unblock(state.user, *user);
+  if (!user->has_value()) {
+    return respond(state, request, make_error(error_code::kNotFound, "no connected user has that email"));
+  }
+  lines_.unblock(state.user, **user);
   respond(state, request, core::JsonPtr());
 }
 

@@ -166,6 +166,17 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
   if (!token) return respond(state, request, token.error());
   auto offer = optional_jsep(request.message.get(), "offer");
   if (!offer) return respond(state, request, offer.error());
+  // Joining again, without an offer, the line one occupies changes nothing
+  // and says so (seed 000's requestNewPhoneLineConnection gets "the existing
+  // or a new" connection).
+  if (const core::Occupant* occupant = state.line_id == *line_id ? roster_.find(*line_id, state.id) : nullptr;
+      occupant != nullptr && !offer->has_value()) {
+    core::JsonPtr fields = core::adopt_json(json_object());
+    json_object_set_new(fields.get(), "line_id", json_string(line_id->c_str()));
+    json_object_set_new(fields.get(), "media",
+                        json_string(occupant->media == core::OccupantMedia::kNone ? "none" : "server"));
+    return respond(state, request, std::move(fields));
+  }
   if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
     return respond(state, request,
                    make_error(error_code::kConflict, state.line_id.empty() ? "an echo test is running; hang up first"

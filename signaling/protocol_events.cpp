@@ -78,4 +78,10 @@ core::JsonPtr user(const std::string& user, const std::string& name) {
   return object;
 }
 
+core::JsonPtr party(const std::string& user_id, const std::string& name, const std::string& session) {
+  core::JsonPtr object = user(user_id, name);
+  json_object_set_new(object.get(), "session", json_string(session.c_str()));
+  return object;
+}
+
 }  // namespace partyline::signaling::events

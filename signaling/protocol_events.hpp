@@ -32,5 +32,8 @@ core::JsonPtr error(const Error& error);
 core::JsonPtr call_event(const char* name, const core::Invitation& call);
 // {"user": ..., "name": ...}
 core::JsonPtr user(const std::string& user, const std::string& name);
+// {"user": ..., "name": ..., "session": ...}: a party as the server knows
+// it (the `from` of relays, the answering callee, the caller).
+core::JsonPtr party(const std::string& user, const std::string& name, const std::string& session);
 
 }  // namespace partyline::signaling::events

@@ -16,13 +16,6 @@ namespace {
 
 constexpr size_t kMaxReadyReasonBytes = 256;
 
-// {"user", "name", "session"} of the sender.
-core::JsonPtr sender(const std::string& user, const std::string& name, const std::string& session) {
-  core::JsonPtr from = events::user(user, name);
-  json_object_set_new(from.get(), "session", json_string(session.c_str()));
-  return from;
-}
-
 }  // namespace
 
 void CallHandler::handle_message(SessionState& state, const Request& request) {
@@ -45,7 +38,7 @@ void CallHandler::handle_message(SessionState& state, const Request& request) {
   }
   core::JsonPtr event = events::event("message");
   json_object_set_new(event.get(), "line_id", json_string(line_id->c_str()));
-  json_object_set_new(event.get(), "from", sender(state.user, state.name, state.id).release());
+  json_object_set_new(event.get(), "from", events::party(state.user, state.name, state.id).release());
   json_object_set(event.get(), "data", const_cast<json_t*>(data));
   // One text for every recipient: a message to the whole line is serialized
   // once, not once per occupant.
@@ -58,8 +51,14 @@ void CallHandler::handle_message(SessionState& state, const Request& request) {
 }
 
 void CallHandler::handle_signal(SessionState& state, const Request& request) {
-  auto line_id = required_string(request.message.get(), "line_id");
-  if (!line_id) return respond(state, request, line_id.error());
+  // Without line_id: the line the session occupies (seed 000's sendSDP names
+  // only the recipient).
+  auto named_line = optional_string(request.message.get(), "line_id");
+  if (!named_line) return respond(state, request, named_line.error());
+  if (!named_line->has_value() && state.line_id.empty()) {
+    return respond(state, request, make_error(error_code::kForbidden, "this session is not in a line"));
+  }
+  const std::string* line_id = named_line->has_value() ? &**named_line : &state.line_id;
   auto to_session = required_string(request.message.get(), "to_session");
   if (!to_session) return respond(state, request, to_session.error());
   const json_t* data = json_object_get(request.message.get(), "data");
@@ -87,10 +86,12 @@ void CallHandler::handle_signal(SessionState& state, const Request& request) {
   }
   core::JsonPtr event = events::event("signal");
   json_object_set_new(event.get(), "line_id", json_string(line_id->c_str()));
-  json_object_set_new(event.get(), "from", sender(state.user, state.name, state.id).release());
+  json_object_set_new(event.get(), "from", events::party(state.user, state.name, state.id).release());
   json_object_set(event.get(), "data", const_cast<json_t*>(data));
+  core::JsonPtr fields = core::adopt_json(json_object());
+  json_object_set_new(fields.get(), "to", events::party(recipient->user, recipient->name, recipient->session).release());
   send_event(*to_session, std::move(event));
-  respond(state, request, core::JsonPtr());
+  respond(state, request, std::move(fields));
 }
 
 void CallHandler::handle_ready(SessionState& state, const Request& request) {
@@ -106,7 +107,7 @@ void CallHandler::handle_ready(SessionState& state, const Request& request) {
     return respond(state, request, make_error(error_code::kNotFound, "the caller of call " + *call_id + " is gone"));
   }
   core::JsonPtr event = events::call_event("ready", answered->call);
-  json_object_set_new(event.get(), "from", sender(state.user, state.name, state.id).release());
+  json_object_set_new(event.get(), "from", events::party(state.user, state.name, state.id).release());
   json_object_set_new(event.get(), "ready", json_boolean(*ready));
   if (reason->has_value()) json_object_set_new(event.get(), "reason", json_string((*reason)->c_str()));
   send_event(answered->call.caller_session, std::move(event));

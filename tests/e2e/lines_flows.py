@@ -163,8 +163,9 @@ async def signal_relay(scenario):
     forged = {"user": "carol.sg", "name": "Carol", "session": session_of(carol)}
     data = {"type": "offer", "sdp": "v=0\r\n", "from": forged}
     response = await alice.request("signal", line_id=line_id, to_session=session_of(bob), data=data)
-    extra = set(response) - {"response", "transaction", "request"}
-    check(not extra, f"signal: the response should be an empty success, got {response}")
+    extra = set(response) - {"response", "transaction", "request", "to"}
+    check(not extra and response.get("to") == sender(bob),
+          f"signal: the response should name the recipient {sender(bob)} and nothing else, got {response}")
     event = await signals["bob.sg"].expect("signal", line_id=line_id, data=data)
     check(event.get("from") == sender(alice), f"signal 'from' must be the real sender {sender(alice)}, got {event}")
     # Any JSON value, carried as it is.
@@ -177,9 +178,13 @@ async def signal_relay(scenario):
 
     # 400: missing fields, or to oneself.
     full = {"line_id": line_id, "to_session": session_of(bob), "data": {"x": 1}}
-    for missing in ("line_id", "to_session", "data"):
+    for missing in ("to_session", "data"):
         fields = {k: v for k, v in full.items() if k != missing}
         await expect_error(alice.request("signal", **fields), 400, mentions=missing)
+    # Without line_id: the line the sender occupies (403 when it occupies none).
+    await alice.request("signal", to_session=session_of(bob), data={"no": "line_id"})
+    await signals["bob.sg"].expect("signal", line_id=line_id, data={"no": "line_id"}, **{"from": sender(alice)})
+    await expect_error(eve.request("signal", to_session=session_of(bob), data={}), 403, mentions="not in a line")
     await expect_error(alice.request("signal", line_id=line_id, to_session=session_of(alice), data={}), 400)
     # 403: the sender does not occupy the line (dave is in another, eve in none).
     await expect_error(dave.request("signal", line_id=line_id, to_session=session_of(bob), data={}), 403)

@@ -14,13 +14,19 @@ import sys
 import time
 
 from lines_helpers import (EVENT_DEADLINE_S, RING_TIMEOUT_S, EventCursor, barrier, check, check_occupant_form,
-                           expect_error, guest_id, last_occupants, session_of, wait_occupants)
+                           expect_error, guest_id, join_without_media, last_occupants, make_jwt, session_of,
+                           wait_occupants)
 
 
-def identity(name):
+def identity(name, client=None):
     """An anonymous user as call events show it (lines.json accepts tokens
-    too, so its id is in the guests' space)."""
-    return {"user": guest_id(name), "name": name}
+    too, so its id is in the guests' space), with the session of `client`
+    where the event names the party's session (the caller of incoming_call,
+    the callee that answered)."""
+    party = {"user": guest_id(name), "name": name}
+    if client is not None:
+        party["session"] = session_of(client)
+    return party
 
 
 async def ring(scenario, caller_name, callee_names):
@@ -40,7 +46,7 @@ async def ring(scenario, caller_name, callee_names):
     check(isinstance(call_id, str) and call_id, f"invite response has no call_id: {invited}")
     check(invited.get("delivered") is True, f"invite of a connected user: expected delivered true, got {invited}")
     for events in callee_events:
-        await events.expect("incoming_call", call_id=call_id, line_id=line["line_id"], caller=identity(caller_name))
+        await events.expect("incoming_call", call_id=call_id, line_id=line["line_id"], caller=identity(caller_name, caller))
     await caller_events.expect("ringing", call_id=call_id, line_id=line["line_id"], user=callee_user)
     return caller, callees, line, call_id, caller_events, callee_events
 
@@ -49,7 +55,7 @@ async def accept_then_join(scenario):
     caller, (callee,), line, call_id, caller_events, (callee_events,) = await ring(scenario, "alice.aj", ["bob.aj"])
     line_id = line["line_id"]
     await callee.request("accept", call_id=call_id)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.aj"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.aj", callee))
     # The accepting session was ringing no more: no `cancelled` for it.
     await barrier(callee)
     await callee_events.expect_quiet()
@@ -87,7 +93,7 @@ async def accept_with_jsep(scenario):
     await callee.request("accept", call_id=call_id, jsep=await callee_peer.offer())
     # accept with jsep joins, as join: the answer comes in `accepted` with line_id and jsep.
     await callee_peer.apply_answer(line_id, since)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.aw"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.aw", callee))
     both = [session_of(caller), session_of(callee)]
     for client in (caller, callee):
         await wait_occupants(client, line_id, both, timeout=15.0, state="connected")
@@ -98,7 +104,8 @@ async def accept_with_jsep(scenario):
 async def decline(scenario):
     caller, (callee,), line, call_id, caller_events, (callee_events,) = await ring(scenario, "alice.d", ["bob.d"])
     await callee.request("decline", call_id=call_id)  # reason defaults to declined
-    await caller_events.expect("declined", call_id=call_id, line_id=line["line_id"], reason="declined")
+    await caller_events.expect("declined", call_id=call_id, line_id=line["line_id"], reason="declined",
+                               user=identity("bob.d", callee))
     await expect_error(callee.request("accept", call_id=call_id), 404)
     await caller_events.expect_quiet()
     await callee_events.expect_quiet()
@@ -107,8 +114,9 @@ async def decline(scenario):
 async def decline_busy(scenario):
     caller, (callee,), line, call_id, caller_events, (callee_events,) = await ring(scenario, "alice.b", ["bob.b"])
     await callee.request("decline", call_id=call_id, reason="busy")
-    event = await caller_events.expect("busy", call_id=call_id, line_id=line["line_id"])
-    check(set(event) == {"event", "call_id", "line_id"}, f"busy carries exactly event, call_id, line_id: {event}")
+    event = await caller_events.expect("busy", call_id=call_id, line_id=line["line_id"], user=identity("bob.b", callee))
+    check(set(event) == {"event", "call_id", "line_id", "user"},
+          f"busy carries exactly event, call_id, line_id, user: {event}")
     await caller_events.expect_quiet()
     await callee_events.expect_quiet()
 
@@ -127,7 +135,7 @@ async def cancel(scenario):
     await expect_error(callee.request("cancel", call_id=call_id), 403)  # only the caller may cancel
     await caller.request("cancel", call_id=call_id)
     await caller_events.expect("cancelled", call_id=call_id, line_id=line["line_id"])
-    await callee_events.expect("cancelled", call_id=call_id, reason="cancelled")
+    await callee_events.expect("cancelled", call_id=call_id, reason="cancelled", caller=identity("alice.c", caller))
     await expect_error(callee.request("accept", call_id=call_id), 404)
     await expect_error(caller.request("cancel", call_id=call_id), 404)
     await caller_events.expect_quiet()
@@ -193,7 +201,7 @@ async def callee_connected_twice(scenario):
     first, second = callees
     await first.request("accept", call_id=call_id)
     await callee_events[1].expect("answered_elsewhere", call_id=call_id)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line["line_id"], user=identity("bob.2"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line["line_id"], user=identity("bob.2", first))
     await expect_error(second.request("accept", call_id=call_id), 404)
     await caller_events.expect_quiet()
     await callee_events[0].expect_quiet(0.05)
@@ -210,7 +218,7 @@ async def callee_twice_simultaneous_accepts(scenario):
           f"two accepts at once: expected one success and one 404, got {responses}")
     loser = 0 if responses[0].get("response") == "error" else 1
     await callee_events[loser].expect("answered_elsewhere", call_id=call_id)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line["line_id"], user=identity("bob.2s"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line["line_id"], user=identity("bob.2s", callees[1 - loser]))
     await caller_events.expect_quiet()
     await callee_events[0].expect_quiet(0.05)
     await callee_events[1].expect_quiet(0.05)
@@ -242,7 +250,7 @@ async def refusals(scenario):
     await caller_events.expect_quiet(0.05)
     await callee_events.expect_quiet(0.05)
     await callee.request("accept", call_id=call_id)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.r"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.r", callee))
 
 
 async def caller_left(scenario):
@@ -290,12 +298,12 @@ async def outgoing_call(scenario):
     line_id, call_id = response["line_id"], response["call_id"]
     await caller_peer.apply_answer(line_id, since)
     await caller_events.expect("ringing", call_id=call_id, line_id=line_id, user=guest_id("bob.oc"))
-    await callee_events.expect("incoming_call", call_id=call_id, line_id=line_id, caller=identity("alice.oc"))
+    await callee_events.expect("incoming_call", call_id=call_id, line_id=line_id, caller=identity("alice.oc", caller))
     callee_peer = scenario.peer(callee)
     since = len(callee.events)
     await callee.request("accept", call_id=call_id, jsep=await callee_peer.offer())
     await callee_peer.apply_answer(line_id, since)
-    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.oc"))
+    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.oc", callee))
     both = [session_of(caller), session_of(callee)]
     for client in (caller, callee):
         await wait_occupants(client, line_id, both, timeout=15.0, state="connected")
@@ -303,9 +311,71 @@ async def outgoing_call(scenario):
     await callee_events.expect_quiet()
 
 
+async def by_email_and_session(scenario):
+    """The forms seed 000's hub needs (docs/compat.md): the callee named by
+    email, calls named by the caller's session, the parties' sessions in
+    the events, block by email."""
+    alice = await scenario.connect("alice.em", make_jwt({"sub": "alice.em", "name": "Alice",
+                                                         "email": "Alice.Em@example.org"}))
+    bob = await scenario.connect("bob.em", make_jwt({"sub": "bob.em", "name": "Bob", "email": "bob.em@example.org"}))
+    alice_events, bob_events = EventCursor(alice), EventCursor(bob)
+    alice_party = {"user": "alice.em", "name": "Alice", "session": session_of(alice)}
+    bob_party = {"user": "bob.em", "name": "Bob", "session": session_of(bob)}
+    line_id = (await alice.request("create_line"))["line_id"]
+
+    async def ring():
+        invited = await alice.request("invite", line_id=line_id, email="BOB.EM@example.org")  # case ignored
+        check(invited.get("delivered") is True and invited.get("sessions") == [session_of(bob)],
+              f"invite by email: delivered, ringing on bob's one session expected: {invited}")
+        await bob_events.expect("incoming_call", call_id=invited["call_id"], line_id=line_id,
+                                caller=dict(alice_party, email="Alice.Em@example.org"))
+        await alice_events.expect("ringing", call_id=invited["call_id"], user="bob.em")
+        return invited["call_id"]
+
+    call_id = await ring()
+    await bob.request("decline", caller_session=session_of(alice), reason="busy")
+    await alice_events.expect("busy", call_id=call_id, user=bob_party)
+    call_id = await ring()
+    await alice.request("cancel", email="bob.em@example.org")
+    await alice_events.expect("cancelled", call_id=call_id)
+    await bob_events.expect("cancelled", call_id=call_id, reason="cancelled", caller=alice_party)
+    call_id = await ring()
+    await expect_error(bob.request("accept", call_id=call_id, caller_session=session_of(alice)), 400,
+                       mentions="one of them")
+    await expect_error(bob.request("accept", caller_session=session_of(bob)), 404)
+    await expect_error(alice.request("cancel", email="nobody@example.org"), 404)
+    accepted = await bob.request("accept", caller_session=session_of(alice))
+    check(accepted.get("call_id") == call_id, f"accept by caller_session answers the ringing call: {accepted}")
+    await alice_events.expect("accepted", call_id=call_id, line_id=line_id, user=bob_party)
+
+    # Nobody connected has the address: nothing rings, nobody becomes a member.
+    nobody = await alice.request("invite", line_id=line_id, email="nobody@example.org")
+    check(set(nobody) - {"response", "transaction", "request"} == {"delivered"} and nobody["delivered"] is False,
+          f"invite of an unknown email: only delivered false expected: {nobody}")
+    await expect_error(alice.request("invite", line_id=line_id, user="bob.em", email="bob.em@example.org"), 400,
+                       mentions="one of them")
+
+    # Joining again the line one occupies, without an offer: the same occupancy.
+    first = await join_without_media(bob, line_id)
+    again = await bob.request("join", line_id=line_id)
+    check(again.get("line_id") == line_id and again.get("media") == "none",
+          f"joining the same line again: success with its media expected: {again} (first {first})")
+    await bob.request("leave", line_id=line_id)
+
+    # Block and unblock by email.
+    await bob.request("block", email="alice.em@EXAMPLE.org")
+    blocked = await alice.request("invite", line_id=line_id, email="bob.em@example.org")
+    check(blocked.get("delivered") is False, f"a blocked caller rings nothing: {blocked}")
+    await alice_events.expect("declined", call_id=blocked["call_id"], reason="blocked")
+    await expect_error(bob.request("block", email="nobody@example.org"), 404, mentions="email")
+    await bob.request("unblock", email="alice.em@example.org")
+    await ring()
+
+
 SCENARIOS = [accept_then_join, accept_with_jsep, decline, decline_busy, decline_blocked_reason, cancel, ring_timeout,
              offline_user, blocked_caller, callee_connected_twice, callee_twice_simultaneous_accepts,
-             callee_twice_decline, refusals, caller_left, callee_went_offline, hangup_cancels_ringing, outgoing_call]
+             callee_twice_decline, refusals, caller_left, callee_went_offline, hangup_cancels_ringing, outgoing_call,
+             by_email_and_session]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
