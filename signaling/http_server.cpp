@@ -65,6 +65,18 @@ MHD_Result serve_text(MHD_Connection* connection, unsigned status, std::string_v
   return queue(connection, status, std::move(response));
 }
 
+// The token of "Authorization: Bearer <token>" (RFC 6750), else empty.
+std::string bearer_token_of(MHD_Connection* connection) {
+  const char* value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (value == nullptr) return {};
+  std::string_view text(value);
+  constexpr std::string_view kScheme = "Bearer ";
+  if (text.size() <= kScheme.size() || !equals_ignoring_case(text.substr(0, kScheme.size()), kScheme)) return {};
+  text.remove_prefix(kScheme.size());
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  return std::string(text);
+}
+
 MHD_Result collect_query_parameter(void* map, MHD_ValueKind, const char* key, const char* value) {
   static_cast<QueryParameters*>(map)->insert_or_assign(key, value != nullptr ? value : "");
   return MHD_YES;
@@ -173,9 +185,21 @@ MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const 
     // method (its body is never read) and the WebSocket path (upgraded, or
     // a 400 for a bad upgrade). Files are served on the next call, and the
     // connection is kept alive for HTTP/1.1 clients.
+    // Routes take no body: their answer comes before it, as above.
+    for (const HttpRoute& route : server->options_.post_routes) {
+      if (path != route.path) continue;
+      if (std::strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      }
+      return server->serve_route(connection, route);
+    }
     if (!get && !head) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-    if (path == server->options_.websocket_path) {
+    for (const std::string& websocket_path : server->options_.websocket_paths) {
+      if (path != websocket_path) continue;
       if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      // on_upgraded learns the path from the request context: the option's
+      // string, which outlives the daemon.
+      *request_context = const_cast<std::string*>(&websocket_path);
       return server->serve_upgrade(connection);
     }
     *request_context = server;  // a marker: the next call answers
@@ -220,6 +244,21 @@ MHD_Result HttpServer::serve_file(MHD_Connection* connection, const char* url) {
   return queue(connection, MHD_HTTP_OK, std::move(response));
 }
 
+MHD_Result HttpServer::serve_route(MHD_Connection* connection, const HttpRoute& route) {
+  HttpRequest request;
+  request.path = route.path;
+  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query_parameter, &request.query);
+  request.bearer_token = bearer_token_of(connection);
+  request.remote_address = remote_address_of(connection);
+  HttpReply reply = route.answer(request);
+  ResponsePtr response(
+      MHD_create_response_from_buffer(reply.body.size(), reply.body.data(), MHD_RESPMEM_MUST_COPY));
+  if (!response) return MHD_NO;
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+  MHD_add_response_header(response.get(), MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  return queue(connection, reply.status, std::move(response));
+}
+
 MHD_Result HttpServer::serve_upgrade(MHD_Connection* connection) {
   auto header = [connection](const char* name) { return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name); };
   if (!header_has_token(header(MHD_HTTP_HEADER_UPGRADE), "websocket")) {
@@ -243,7 +282,8 @@ MHD_Result HttpServer::serve_upgrade(MHD_Connection* connection) {
   return queue(connection, MHD_HTTP_SWITCHING_PROTOCOLS, std::move(response));
 }
 
-void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void*, const char* extra_in, size_t extra_in_size,
+void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void* request_context, const char* extra_in,
+                             size_t extra_in_size,
                              MHD_socket sock, MHD_UpgradeResponseHandle* handle) {
   auto* server = static_cast<HttpServer*>(self);
   WebSocketUpgrade upgrade;
@@ -266,7 +306,9 @@ void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void*, cons
     MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
   });
   upgrade.already_received.assign(extra_in != nullptr ? extra_in : "", extra_in_size);
+  upgrade.path = *static_cast<const std::string*>(request_context);
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query_parameter, &upgrade.query);
+  upgrade.bearer_token = bearer_token_of(connection);
   upgrade.remote_address = remote_address_of(connection);
   PL_LOG(kDebug, "server") << "WebSocket upgrade from " << upgrade.remote_address << ", "
                            << extra_in_size << " bytes already received";

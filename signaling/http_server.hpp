@@ -1,6 +1,7 @@
 // The HTTP side of signaling on libmicrohttpd: serves the web client's
-// static files and upgrades `GET <websocket_path>` to a WebSocket, handing
-// the socket over to the caller. MHD runs its own polling thread; every
+// static files, answers the caller's bodiless POST routes (a SignalR
+// negotiate) and upgrades `GET` on the WebSocket paths, handing the socket
+// over to the caller. MHD runs its own polling thread; every
 // callback here runs on it.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rtp/result.hpp"
 #include "signaling/header_deadline.hpp"
@@ -27,11 +29,34 @@ namespace partyline::signaling {
 
 using QueryParameters = std::map<std::string, std::string, std::less<>>;
 
+// A request a route answers: what it said, its body never read.
+struct HttpRequest {
+  std::string path;
+  QueryParameters query;  // percent-decoded once
+  std::string bearer_token;  // "Authorization: Bearer <token>", else empty
+  std::string remote_address;
+};
+
+struct HttpReply {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// `POST <path>`; runs on MHD's thread and must not block.
+struct HttpRoute {
+  std::string path;
+  std::function<HttpReply(const HttpRequest& request)> answer;
+};
+
 struct HttpServerOptions {
   std::string bind_address = "0.0.0.0";  // IPv4 or IPv6 literal
   uint16_t port = 8088;                   // 0: any free port (see HttpServer::port())
   std::filesystem::path web_root;         // empty: no static files (every GET is 404)
-  std::string websocket_path = "/ws";
+  // `GET` here with an upgrade becomes a WebSocket (WebSocketUpgrade::path
+  // says which); the native protocol's, then the seed adapters'.
+  std::vector<std::string> websocket_paths{"/ws"};
+  std::vector<HttpRoute> post_routes;
   TlsCredentials tls;                     // set: HTTPS and WSS only (tls_files.hpp)
   // Connections held at once (upgraded WebSockets included) and per remote
   // address (0: none). libmicrohttpd's own default is about 1,000 in all,
@@ -52,7 +77,9 @@ struct HttpServerOptions {
 struct WebSocketUpgrade {
   UpgradedSocket socket;
   std::string already_received;
+  std::string path;  // one of HttpServerOptions::websocket_paths
   QueryParameters query;  // percent-decoded once
+  std::string bearer_token;  // "Authorization: Bearer <token>", else empty
   std::string remote_address;
 };
 
@@ -93,6 +120,7 @@ class HttpServer {
 
   MHD_Result serve_file(MHD_Connection* connection, const char* url);
   MHD_Result serve_upgrade(MHD_Connection* connection);
+  MHD_Result serve_route(MHD_Connection* connection, const HttpRoute& route);
 
   HttpServerOptions options_;
   UpgradeHandler on_upgrade_;

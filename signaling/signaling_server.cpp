@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/runtime/log.hpp"
+#include "signaling/adapters/signalr_hub.hpp"
 
 namespace partyline::signaling {
 
@@ -12,8 +13,23 @@ std::atomic<uint64_t> resumed_total{0};
 std::atomic<uint64_t> resumes_refused_total{0};
 std::atomic<uint64_t> resumes_expired_total{0};
 
+// The SignalR convention (docs/compat.md, "Seed 000"): the token comes as
+// `access_token` (browsers cannot set headers on a WebSocket) or as a bearer
+// token; either is read as the native `token`.
+QueryParameters signalr_auth_query(const QueryParameters& query, const std::string& bearer_token) {
+  QueryParameters auth = query;
+  auth.erase("token");
+  if (auto token = query.find("access_token"); token != query.end()) {
+    auth["token"] = token->second;
+  } else if (!bearer_token.empty()) {
+    auth["token"] = bearer_token;
+  }
+  return auth;
+}
+
 HttpServerOptions http_options(const SignalingOptions& options) {
   HttpServerOptions http;
+  if (!options.signalr_hub_path.empty()) http.websocket_paths.push_back(options.signalr_hub_path);
   http.bind_address = options.bind_address;
   http.port = options.port;
   http.web_root = options.web_root;
@@ -43,7 +59,16 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
       connects_by_address_(options.address_connect_limit),
       requests_by_user_(options.user_request_limit),
       requests_by_address_(options.address_request_limit),
-      http_(http_options(options), [this](WebSocketUpgrade upgrade) { on_upgrade(std::move(upgrade)); }) {
+      http_(
+          [this, &options] {
+            HttpServerOptions http = http_options(options);
+            if (!options.signalr_hub_path.empty()) {
+              http.post_routes.push_back({options.signalr_hub_path + "/negotiate",
+                                          [this](const HttpRequest& request) { return negotiate_signalr(request); }});
+            }
+            return http;
+          }(),
+          [this](WebSocketUpgrade upgrade) { on_upgrade(std::move(upgrade)); }) {
   websocket_options_.max_message_bytes = options.max_message_bytes;
   websocket_options_.max_queued_bytes = options.max_queued_bytes;
   websocket_options_.max_queued_messages = options.max_queued_messages;
@@ -117,6 +142,33 @@ void SignalingServer::on_upgrade(WebSocketUpgrade upgrade) {
   });
 }
 
+HttpReply SignalingServer::negotiate_signalr(const HttpRequest& request) {
+  // Refused here as ASP.NET Core refuses an unauthorized negotiate (401),
+  // so the client's start() fails with the reason instead of a closed socket.
+  auto identity = authenticate(signalr_auth_query(request.query, request.bearer_token), options_.auth,
+                               g_get_real_time() / G_USEC_PER_SEC);
+  if (!identity) {
+    core::JsonPtr body = core::adopt_json(json_pack("{s:s}", "error", identity.error().message.c_str()));
+    return {401, "application/json", core::dump_json(body.get())};
+  }
+  auto version = request.query.find("negotiateVersion");
+  if (version != request.query.end() && version->second != "0" && version->second != "1") {
+    // Later versions (stateful reconnect) are answered as version 1, which
+    // the client then speaks.
+    PL_LOG(kDebug, "server") << "SignalR negotiateVersion " << version->second << " answered as 1";
+  }
+  // Nothing is kept: the WebSocket's ?id= is not needed to find anything
+  // (a client that skips negotiation connects as well).
+  return {200, "application/json", signalr::negotiate_response(random_uuid_v4(), random_token())};
+}
+
+std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const std::string& path, const Identity& identity) const {
+  if (!options_.signalr_hub_path.empty() && path == options_.signalr_hub_path) {
+    return std::make_unique<SignalrHubFormat>(identity, std::chrono::milliseconds(options_.ping_interval_ms));
+  }
+  return std::make_unique<NativeWireFormat>();
+}
+
 void SignalingServer::adopt(uint64_t upgrade_id) {
   WebSocketUpgrade upgrade;
   {
@@ -139,7 +191,9 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
                " connections per second from this address");
     return;
   }
-  auto identity = authenticate(upgrade.query, options_.auth, g_get_real_time() / G_USEC_PER_SEC);
+  const bool signalr = !options_.signalr_hub_path.empty() && upgrade.path == options_.signalr_hub_path;
+  auto identity = authenticate(signalr ? signalr_auth_query(upgrade.query, upgrade.bearer_token) : upgrade.query,
+                               options_.auth, g_get_real_time() / G_USEC_PER_SEC);
   if (!identity) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
                             << identity.error().message;
@@ -154,7 +208,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
                " connections per second from this user");
     return;
   }
-  if (auto token = upgrade.query.find("resume"); token != upgrade.query.end()) {
+  if (auto token = upgrade.query.find("resume"); token != upgrade.query.end() && !signalr) {
     resume(std::move(connection), upgrade, *identity, token->second);
     return;
   }
@@ -172,7 +226,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   }
   std::weak_ptr<int> alive = alive_;
   auto session = std::make_shared<ClientSession>(
-      loop_.context(), std::move(connection), std::make_unique<NativeWireFormat>(), std::move(upgrade.query), std::move(upgrade.remote_address),
+      loop_.context(), std::move(connection), wire_format_for(upgrade.path, *identity), std::move(upgrade.query), std::move(upgrade.remote_address),
       std::move(*identity), session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
         if (alive.lock()) on_session_closed(closed);
       });

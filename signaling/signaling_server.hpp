@@ -57,6 +57,9 @@ struct SignalingOptions {
   RateLimit user_request_limit{100, 200};
   RateLimit address_request_limit{2000, 4000};
   TlsCredentials tls;                   // set: HTTPS and WSS only
+  // Seed adapters (docs/compat.md), each on a path of its own; empty: off.
+  // Seed 000's SignalR hub: `POST <path>/negotiate` and the WebSocket at <path>.
+  std::string signalr_hub_path = "/hubs/webrtc";
 };
 
 // Resumes since start, every server of the process (all threads), for /metrics.
@@ -90,6 +93,9 @@ class SignalingServer {
 
  private:
   void on_upgrade(WebSocketUpgrade upgrade);  // MHD thread
+  HttpReply negotiate_signalr(const HttpRequest& request);  // MHD thread
+  // The wire format the upgrade's path chose.
+  std::unique_ptr<WireFormat> wire_format_for(const std::string& path, const Identity& identity) const;
   void adopt(uint64_t upgrade_id);            // loop thread
   // Closes a connection that never becomes a session (no handshake state).
   void refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code, const std::string& reason);

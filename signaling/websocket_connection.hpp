@@ -66,6 +66,7 @@ uint64_t slow_reader_closes();
 namespace close_code {
 inline constexpr uint16_t kNormal = 1000;
 inline constexpr uint16_t kGoingAway = 1001;  // idle timeout or server shutdown
+inline constexpr uint16_t kProtocolError = 1002;  // a seed adapter's framing broken (docs/compat.md)
 inline constexpr uint16_t kUnsupportedData = 1003;
 inline constexpr uint16_t kAbnormal = 1006;  // never sent: the socket ended without a close frame
 inline constexpr uint16_t kMessageTooBig = 1009;

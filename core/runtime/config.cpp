@@ -152,7 +152,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"ping_interval_ms", &config.signaling.ping_interval_ms},
         {"idle_timeout_ms", &config.signaling.idle_timeout_ms},
         {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms},
-        {"resume_grace_ms", &config.signaling.resume_grace_ms}}},
+        {"resume_grace_ms", &config.signaling.resume_grace_ms},
+        {"signalr_hub_path", &config.signaling.signalr_hub_path}}},
       {"ice",
        {{"addresses", &config.ice.addresses},
         {"allow_loopback", &config.ice.allow_loopback},
@@ -378,6 +379,12 @@ Status validate_config(const Config& config) {
   }
   if (config.signaling.max_queued_messages < 16) {
     return config_error("signaling.max_queued_messages", "must be at least 16");
+  }
+  if (const std::string& path = config.signaling.signalr_hub_path;
+      !path.empty() && (path.size() < 2 || path.front() != '/' || path.back() == '/' || path == "/ws" ||
+                        path.find_first_of("?#% ") != std::string::npos)) {
+    return config_error("signaling.signalr_hub_path",
+                        "'" + path + "' must be empty (off) or a path like /hubs/webrtc, other than /ws");
   }
   if (config.signaling.keepalive_interval_ms < 100) {
     return config_error("signaling.keepalive_interval_ms", "must be at least 100");

@@ -75,6 +75,9 @@ struct Config {
     // A session whose WebSocket was lost keeps its line, PeerConnection and
     // invitations this long, for the client to resume it; 0: no resume.
     unsigned resume_grace_ms = 20000;
+    // Seed 000's SignalR hub (docs/compat.md): `POST <path>/negotiate` and
+    // its WebSocket at <path>; empty: off.
+    std::string signalr_hub_path = "/hubs/webrtc";
   } signaling;
 
   struct Ice {

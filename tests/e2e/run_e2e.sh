@@ -22,7 +22,8 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   lines_invitations lines_identity lines_occupants lines_bad_input lines_flows lines_sessions lines_faults limits_edges faults_media faults_datagrams faults_server signaling_latency lines_chromium
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
-  admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium)
+  admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
+  signalr_hub)
 
 # Not repeated with the ASan+UBSan build by scripts/test (to keep the run
 # under its 45 minutes): browser-side tests whose server paths other tests
@@ -92,6 +93,9 @@ set_test_command() {
     resume_chromium)
       server_options=(--config "$here/resume.json")
       test_command=(node "$here/resume_chromium.mjs") ;;
+    signalr_hub)
+      server_options=(--config "$here/signalr.json")
+      test_command=(node "$here/signalr_hub.mjs") ;;
     *) return 1 ;;
   esac
 }

@@ -237,5 +237,38 @@ TEST_F(SignalingServerTest, PortInUseIsAClearError) {
   EXPECT_NE(started.error().message.find("in use"), std::string::npos) << started.error().message;
 }
 
+// Seed 000's negotiate (docs/compat.md): POST only, authenticated like the
+// hub's WebSocket, the WebSocket transport offered.
+TEST_F(SignalingServerTest, SignalrNegotiateIsAPostThatAuthenticatesAndOffersWebSockets) {
+  options_.auth.jwt_secret = "negotiate-secret";
+  options_.auth.allow_anonymous = false;
+  start_server();
+  const std::string token = testing::make_token(R"({"sub":"alice"})", JWT_ALG_HS256, "negotiate-secret");
+  auto negotiate = [this](const std::string& headers) {
+    return testing::http_exchange(server_->port(), "POST /hubs/webrtc/negotiate?negotiateVersion=1 HTTP/1.1\r\nHost: x\r\n" +
+                                                       headers + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  };
+  for (const std::string& authorized : {"Authorization: Bearer " + token + "\r\n", std::string()}) {
+    auto response = authorized.empty()
+                        ? testing::http_exchange(server_->port(), "POST /hubs/webrtc/negotiate?negotiateVersion=1&access_token=" +
+                                                                      token +
+                                                                      " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                                                                      "Connection: close\r\n\r\n")
+                        : negotiate(authorized);
+    ASSERT_EQ(response.status, 200) << response.body;
+    auto body = core::parse_json_object(response.body);
+    ASSERT_TRUE(body) << response.body;
+    EXPECT_EQ(json_integer_value(json_object_get(body->get(), "negotiateVersion")), 1);
+    EXPECT_TRUE(json_is_string(json_object_get(body->get(), "connectionToken")));
+    const json_t* transport = json_array_get(json_object_get(body->get(), "availableTransports"), 0);
+    EXPECT_STREQ(json_string_value(json_object_get(transport, "transport")), "WebSockets");
+  }
+  auto refused = negotiate("Authorization: Bearer not-a-token\r\n");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(refused.body.find("token is malformed"), std::string::npos) << refused.body;
+  EXPECT_EQ(negotiate("").status, 401);
+  EXPECT_EQ(testing::http_get(server_->port(), "/hubs/webrtc/negotiate").status, 405);
+}
+
 }  // namespace
 }  // namespace partyline::signaling

@@ -1,0 +1,87 @@
+// Seed 000's SignalR `WebRtcHub` (docs/compat.md): a WireFormat that speaks
+// the ASP.NET Core SignalR JSON hub protocol (signalr_messages.hpp) and
+// translates the hub's methods into native requests and the native events
+// into the hub's client callbacks. It holds no call state: what it keeps
+// is what translating needs (which hub method an invocation is answered
+// for, its own connection's identity, and which occupants it last showed
+// its client, to tell it who hung up).
+//   signalr_hub.cpp            framing, handshake, pings, responses
+//   signalr_hub_methods.cpp    hub methods -> native requests; replies
+//   signalr_hub_callbacks.cpp  native events -> client callbacks
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "signaling/adapters/signalr_dtos.hpp"
+#include "signaling/adapters/signalr_messages.hpp"
+#include "signaling/auth.hpp"
+#include "signaling/wire_format.hpp"
+
+namespace partyline::signaling {
+
+class SignalrHubFormat final : public WireFormat {
+ public:
+  // `ping_interval`: how often the server pings (the client's serverTimeout
+  // must be longer; the official client's default is 30 s).
+  SignalrHubFormat(const Identity& identity, std::chrono::milliseconds ping_interval);
+
+  bool resumable() const override { return false; }
+  void start(const HandshakeState& state, TextSink& out) override;
+  DecodedText decode(std::string_view text, TextSink& out) override;
+  void keepalive_ack(const std::string& transaction, TextSink& out) override;
+  void success(const std::string& transaction, const std::string& request, const json_t* fields,
+               TextSink& out) override;
+  void error(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
+             const Error& error, TextSink& out) override;
+  void event(const json_t* event, TextSink& out) override;
+  void closing(uint16_t code, std::string_view reason, TextSink& out) override;
+  void tick(int64_t now_us, TextSink& out) override;
+
+ private:
+  // An invocation answered by a native request.
+  struct Pending {
+    std::optional<std::string> invocation_id;  // none: non-blocking, no completion
+    std::string method;
+    std::string argument;  // the remoteGuid (or line guid) a reply may echo
+  };
+  // What an invocation becomes: a native request, or an answer sent at once.
+  struct Translation {
+    std::optional<Request> request;
+    std::optional<std::string> answer;  // a completion record
+  };
+
+  // signalr_hub_methods.cpp
+  Translation translate(const signalr::ClientMessage& invocation);
+  std::string reply_content(const Pending& pending, const json_t* fields) const;
+
+  // signalr_hub_callbacks.cpp
+  void translate_event(const json_t* event, TextSink& out);
+  void relay_signal(const json_t* event, TextSink& out);
+  void show_occupants(const json_t* line, TextSink& out);
+  void callback(const char* target, const std::string& argument, TextSink& out);
+
+  // Before the client's handshake, texts wait (the handshake response must
+  // come first).
+  void send(std::string text, TextSink& out);
+  void answer(const Pending& pending, const std::string& dto, TextSink& out);
+
+  signalr::HubParty self_;
+  std::string user_;
+  std::chrono::milliseconds ping_interval_;
+  bool handshake_done_ = false;
+  std::vector<std::string> waiting_;
+  int64_t last_ping_us_ = 0;
+  uint64_t next_transaction_ = 0;
+  std::unordered_map<std::string, Pending> pending_;  // by native transaction
+  // The occupants (sessions) of the line the client was last shown.
+  std::string shown_line_;
+  std::set<std::string> shown_sessions_;
+};
+
+}  // namespace partyline::signaling
