@@ -3,6 +3,7 @@
 #include <jwt.h>
 #include <nettle/base64.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -192,6 +193,20 @@ Result<Identity> anonymous_identity(const std::string& name, const AuthOptions& 
   return Identity{guest_user_id(name, options), name, "", true};
 }
 
+// A guest's `email` (docs/protocol.md, "Identity"): as unproven as its name,
+// so demo-grade like it; seed 000's clients address users by email.
+Status set_guest_email(Identity& identity, const std::string& email) {
+  const size_t at = email.find('@');
+  if (email.size() > kMaxUserIdBytes || at == std::string::npos || at == 0 || at + 1 == email.size() ||
+      email.find('@', at + 1) != std::string::npos ||
+      !std::all_of(email.begin(), email.end(), is_anonymous_name_char)) {
+    return unauthorized("email must be one address (letters, digits, '.', '_', '-', one '@'), at most " +
+                        std::to_string(kMaxUserIdBytes) + " characters");
+  }
+  identity.email = email;
+  return {};
+}
+
 }  // namespace
 
 std::string guest_user_id(const std::string& name, const AuthOptions& options) {
@@ -222,7 +237,14 @@ Result<Identity> authenticate(const QueryParameters& query, const AuthOptions& o
   if (auto token = query.find("token"); token != query.end()) {
     return verify_token(token->second, options, now_unix_seconds);
   }
-  if (auto name = query.find("name"); name != query.end()) return anonymous_identity(name->second, options);
+  if (auto name = query.find("name"); name != query.end()) {
+    auto identity = anonymous_identity(name->second, options);
+    if (!identity) return identity;
+    if (auto email = query.find("email"); email != query.end()) {
+      if (Status set = set_guest_email(*identity, email->second); !set) return set.error();
+    }
+    return identity;
+  }
   return unauthorized(options.allow_anonymous ? "a token or a name is required" : "a token is required");
 }
 

@@ -204,6 +204,20 @@ std::vector<AuthCase> anonymous_cases() {
       accepted("anonymous_64_characters_beside_tokens", name(std::string(64, 'n')), with_secret(),
                Identity{"guest:" + std::string(64, 'n'), std::string(64, 'n'), "", true}),
       refused("anonymous_colon", name("guest:alice"), with_secret(), "name may only contain"),
+
+      // A guest's email: as unproven as its name, one address.
+      accepted("anonymous_with_email", {{"name", "bob"}, {"email", "bob@example.org"}}, AuthOptions{},
+               Identity{"bob", "bob", "bob@example.org", true}),
+      refused("anonymous_email_without_at", {{"name", "bob"}, {"email", "bob.example.org"}}, AuthOptions{},
+              "email must be one address"),
+      refused("anonymous_email_two_ats", {{"name", "bob"}, {"email", "b@b@example.org"}}, AuthOptions{},
+              "email must be one address"),
+      refused("anonymous_email_at_the_end", {{"name", "bob"}, {"email", "bob@"}}, AuthOptions{},
+              "email must be one address"),
+      refused("anonymous_email_space", {{"name", "bob"}, {"email", "bob @example.org"}}, AuthOptions{},
+              "email must be one address"),
+      refused("anonymous_email_129_characters", {{"name", "bob"}, {"email", std::string(121, 'b') + "@example"}},
+              AuthOptions{}, "email must be one address"),
   };
 }
 
