@@ -88,20 +88,25 @@ std::string invocation(std::string_view target, const json_t* arguments) {
   return dump_record(message.get());
 }
 
-std::string completion_result(std::string_view invocation_id, const json_t* result) {
+namespace {
+
+// A completion with `field` ("result" or "error") set to `value` (taken).
+std::string completion(std::string_view invocation_id, const char* field, json_t* value) {
   core::JsonPtr message = core::adopt_json(json_object());
   json_object_set_new(message.get(), "type", json_integer(static_cast<int>(MessageType::kCompletion)));
   json_object_set_new(message.get(), "invocationId", json_stringn(invocation_id.data(), invocation_id.size()));
-  json_object_set(message.get(), "result", const_cast<json_t*>(result));
+  json_object_set_new(message.get(), field, value);
   return dump_record(message.get());
 }
 
+}  // namespace
+
+std::string completion_result(std::string_view invocation_id, const json_t* result) {
+  return completion(invocation_id, "result", json_incref(const_cast<json_t*>(result)));
+}
+
 std::string completion_error(std::string_view invocation_id, std::string_view error) {
-  core::JsonPtr message = core::adopt_json(json_object());
-  json_object_set_new(message.get(), "type", json_integer(static_cast<int>(MessageType::kCompletion)));
-  json_object_set_new(message.get(), "invocationId", json_stringn(invocation_id.data(), invocation_id.size()));
-  json_object_set_new(message.get(), "error", json_stringn(error.data(), error.size()));
-  return dump_record(message.get());
+  return completion(invocation_id, "error", json_stringn(error.data(), error.size()));
 }
 
 std::string ping() { return std::string("{\"type\":6}") + kRecordSeparator; }
