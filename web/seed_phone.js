@@ -170,7 +170,13 @@ export class SeedPhone extends Emitter {
     return peer;
   }
 
+  /** From the phone line's own guid: the server (SFU), not a peer of this phone's. */
+  #fromServer(sender) {
+    return sender === this.phoneLine?.phoneLineGuid;
+  }
+
   async #receiveSdp({ sender, sdp }) {
+    if (this.#fromServer(sender)) return;
     const peer = await this.#peer(sender);
     const description = JSON.parse(sdp);
     await peer.pc.setRemoteDescription(description);
@@ -184,7 +190,7 @@ export class SeedPhone extends Emitter {
 
   async #receiveIce({ sender, ice }) {
     const candidate = JSON.parse(ice);  // null: the end of candidates
-    if (candidate === null) return;
+    if (candidate === null || this.#fromServer(sender)) return;
     const peer = await this.#peer(sender);
     if (peer.remoteSet) await peer.pc.addIceCandidate(candidate);
     else peer.early.push(candidate);

@@ -86,6 +86,16 @@ void SignalrHubFormat::success(const std::string& transaction, const std::string
   if (found == pending_.end()) return;
   const Pending pending = std::move(found->second);
   pending_.erase(found);
+  if (pending.method == "requestNewPhoneLineConnection") {
+    const char* line_id = json_string_value(json_object_get(fields, "line_id"));
+    own_line_ = line_id != nullptr ? line_id : "";
+  } else if (pending.method == "sendHangUpNotice") {
+    own_line_.clear();
+  } else if (pending.method == "sendSDP@server" && json_object_get(fields, "jsep") != nullptr) {
+    // The server's answer to the client's offer: as the seed's clients get
+    // every description, from the line's guid.
+    server_description(json_object_get(fields, "jsep"), out);
+  }
   answer(pending, signalr::http_response(200, reply_content(pending, fields)), out);
 }
 

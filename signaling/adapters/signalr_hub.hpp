@@ -8,6 +8,10 @@
 //   signalr_hub.cpp            framing, handshake, pings, responses
 //   signalr_hub_methods.cpp    hub methods -> native requests; replies
 //   signalr_hub_callbacks.cpp  native events -> client callbacks
+// A hub client's media is the seed's (peer to peer through sendSDP and
+// sendICE), or, when it names the phone line's own guid as the remote
+// party, the server's: its offer becomes a native `update` and the line's
+// streams come back as server offers (docs/compat.md, "Media").
 #pragma once
 
 #include <chrono>
@@ -58,6 +62,8 @@ class SignalrHubFormat final : public WireFormat {
 
   // signalr_hub_methods.cpp
   Translation translate(const signalr::ClientMessage& invocation);
+  // sendSDP / sendICE naming the phone line itself: media with the server.
+  Translation translate_for_server(const signalr::ClientMessage& invocation, Pending pending);
   std::string reply_content(const Pending& pending, const json_t* fields) const;
 
   // signalr_hub_callbacks.cpp
@@ -65,6 +71,9 @@ class SignalrHubFormat final : public WireFormat {
   void relay_signal(const json_t* event, TextSink& out);
   void show_occupants(const json_t* line, TextSink& out);
   void callback(const char* target, const std::string& argument, TextSink& out);
+  // receiveSDP / receiveICE from the server (Sender: the line's guid).
+  void server_description(const json_t* jsep, TextSink& out);
+  void server_candidate(const json_t* candidate, TextSink& out);
 
   // Before the client's handshake, texts wait (the handshake response must
   // come first).
@@ -79,6 +88,10 @@ class SignalrHubFormat final : public WireFormat {
   int64_t last_ping_us_ = 0;
   uint64_t next_transaction_ = 0;
   std::unordered_map<std::string, Pending> pending_;  // by native transaction
+  // The line this connection occupies (its requestNewPhoneLineConnection
+  // answered, no sendHangUpNotice since): sendSDP/sendICE to its guid go to
+  // the server.
+  std::string own_line_;
   // The occupants (sessions) of the line the client was last shown.
   std::string shown_line_;
   std::set<std::string> shown_sessions_;

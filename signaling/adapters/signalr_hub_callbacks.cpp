@@ -72,7 +72,27 @@ void SignalrHubFormat::translate_event(const json_t* event, TextSink& out) {
     callback("receiveCancelInvitation", string_field(json_object_get(event, "caller"), "session"), out);
   } else if (name == "signal") {
     relay_signal(event, out);
+  } else if (name == "update" && !own_line_.empty()) {
+    server_description(json_object_get(event, "jsep"), out);
+  } else if (name == "ice_candidate" && !own_line_.empty() && json_object_get(event, "handle") == nullptr) {
+    server_candidate(json_object_get(event, "candidate"), out);
   }
+}
+
+void SignalrHubFormat::server_description(const json_t* jsep, TextSink& out) {
+  callback("receiveSDP",
+           signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", own_line_.c_str(), "Sdp",
+                                                          signalr::serialized(jsep).c_str()))
+                                   .get()),
+           out);
+}
+
+void SignalrHubFormat::server_candidate(const json_t* candidate, TextSink& out) {
+  callback("receiveICE",
+           signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", own_line_.c_str(), "Ice",
+                                                          signalr::serialized(candidate).c_str()))
+                                   .get()),
+           out);
 }
 
 void SignalrHubFormat::show_occupants(const json_t* line, TextSink& out) {

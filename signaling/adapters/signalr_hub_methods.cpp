@@ -210,8 +210,12 @@ SignalrHubFormat::Translation SignalrHubFormat::translate(const signalr::ClientM
     }
     return translation;
   }
-  core::JsonPtr message = core::adopt_json(json_object());
   Pending pending{id, std::string(method->name), ""};
+  if ((method->name == "sendSDP" || method->name == "sendICE") && !own_line_.empty()) {
+    const char* remote = json_string_value(json_array_get(invocation.arguments.get(), 0));
+    if (remote != nullptr && remote == own_line_) return translate_for_server(invocation, std::move(pending));
+  }
+  core::JsonPtr message = core::adopt_json(json_object());
   if (Status built = method->build(Arguments{invocation.arguments.get()}, message.get(), pending.argument); !built) {
     completion(built.error().code, built.error().message);
     return translation;
@@ -221,6 +225,40 @@ SignalrHubFormat::Translation SignalrHubFormat::translate(const signalr::ClientM
   json_object_set_new(message.get(), "transaction", json_string(transaction.c_str()));
   pending_.emplace(transaction, std::move(pending));
   translation.request = Request{method->native, std::move(transaction), std::move(message)};
+  return translation;
+}
+
+SignalrHubFormat::Translation SignalrHubFormat::translate_for_server(const signalr::ClientMessage& invocation,
+                                                                     Pending pending) {
+  Translation translation;
+  const std::string payload = Arguments{invocation.arguments.get()}.payload(1);
+  core::JsonPtr value = core::adopt_json(json_loadb(payload.data(), payload.size(), JSON_DECODE_ANY, nullptr));
+  core::JsonPtr message = core::adopt_json(json_object());
+  const char* native = nullptr;
+  if (pending.method == "sendSDP") {
+    // {type, sdp}: an offer (the client's media, added or changed) or the
+    // answer to a server offer; native `update` takes either.
+    if (!json_is_object(value.get())) {
+      if (pending.invocation_id) {
+        core::JsonPtr result = core::adopt_json(
+            json_string(signalr::http_error(error_code::kBadRequest, "sdp must be a JSON session description").c_str()));
+        translation.answer = signalr::completion_result(*pending.invocation_id, result.get());
+      }
+      return translation;
+    }
+    native = "update";
+    json_object_set(message.get(), "jsep", value.get());
+  } else {
+    // An RTCIceCandidate's JSON, or null for the end of candidates.
+    native = "ice_trickle";
+    json_object_set_new(message.get(), "candidate", value ? value.release() : json_null());
+  }
+  pending.method += "@server";
+  std::string transaction = "signalr-" + std::to_string(next_transaction_++);
+  json_object_set_new(message.get(), "request", json_string(native));
+  json_object_set_new(message.get(), "transaction", json_string(transaction.c_str()));
+  pending_.emplace(transaction, std::move(pending));
+  translation.request = Request{native, std::move(transaction), std::move(message)};
   return translation;
 }
 

@@ -16,6 +16,11 @@
 //      receiveUpdatePhoneLineOccupants lists the three.
 //   3. carol hangs up: alice and bob close their connection to her
 //      (receiveHangUpNotice) and keep theirs, still decoding.
+//   4. media through the server: alice and bob each send their camera to
+//      the phone line's own guid (sendSDP/sendICE with the PhoneLineGuid:
+//      a native `update` offer), answer the server's offers that come back
+//      as receiveSDP from that guid, and each decodes the other's colour
+//      from the server (a stream whose id is the publisher's guid).
 // Also checks that web/vendor/signalr/signalr.min.js is the published
 // bundle (byte for byte the one npm installed for the tests).
 
@@ -53,6 +58,60 @@ async function connectPhone({ name }) {
   await phone.connect();
   window.phone = phone;
   return phone.localGuid;
+}
+
+/** A PeerConnection with the server through the hub (the phone line's guid as the remote party). */
+async function publishToServer() {
+  const { phone } = window;
+  const line = phone.phoneLine.phoneLineGuid;
+  const sfu = { pc: new RTCPeerConnection(), streams: new Map(), errors: [], offers: 0 };
+  window.sfu = sfu;
+  const camera = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+  for (const track of camera.getTracks()) sfu.pc.addTransceiver(track, { direction: 'sendonly', streams: [camera] });
+  sfu.pc.ontrack = ({ track, streams }) => { if (streams[0]) sfu.streams.set(streams[0].id, streams[0]); };
+  sfu.pc.onicecandidate = ({ candidate }) => {
+    phone.hub.invoke('sendICE', line, JSON.stringify(candidate)).catch((error) => sfu.errors.push(`sendICE: ${error.message}`));
+  };
+  let chain = Promise.resolve();
+  const serially = (step) => { chain = chain.then(step).catch((error) => sfu.errors.push(error.message)); };
+  phone.hub.on('receiveSDP', (json) => {
+    const message = JSON.parse(json);
+    if (message.Sender !== line) return;
+    serially(async () => {
+      const description = JSON.parse(message.Sdp);
+      await sfu.pc.setRemoteDescription(description);
+      if (description.type !== 'offer') return;
+      sfu.offers += 1;
+      await sfu.pc.setLocalDescription(await sfu.pc.createAnswer());
+      const dto = JSON.parse(await phone.hub.invoke('sendSDP', line, JSON.stringify(sfu.pc.localDescription)));
+      if (dto.StatusCode !== 200) sfu.errors.push(`answer: ${dto.Content}`);
+    });
+  });
+  phone.hub.on('receiveICE', (json) => {
+    const message = JSON.parse(json);
+    const candidate = JSON.parse(message.Ice);
+    if (message.Sender === line && candidate) serially(() => sfu.pc.addIceCandidate(candidate));
+  });
+  serially(async () => {
+    await sfu.pc.setLocalDescription(await sfu.pc.createOffer());
+    const dto = JSON.parse(await phone.hub.invoke('sendSDP', line, JSON.stringify(sfu.pc.localDescription)));
+    if (dto.StatusCode !== 200) sfu.errors.push(`offer: ${dto.Content}`);
+  });
+  await chain;
+}
+
+/** What the server's PeerConnection carries: per publisher guid, frames and colour. */
+async function readServerMedia() {
+  const { sfu } = window;
+  const result = { state: sfu.pc.connectionState, errors: sfu.errors, offers: sfu.offers, streams: {} };
+  const stats = [...(await sfu.pc.getStats()).values()];
+  for (const [id, stream] of sfu.streams) {
+    const video = stream.getVideoTracks()[0];
+    const inbound = stats.find((entry) => entry.type === 'inbound-rtp' && entry.kind === 'video' &&
+      entry.trackIdentifier === video?.id);
+    result.streams[id] = { colour: video ? window.trackColour(video) : null, frames: inbound?.framesDecoded ?? 0 };
+  }
+  return result;
 }
 
 /** Per remote guid: frames and audio packets received, and the video's colour. */
@@ -144,6 +203,23 @@ async function run(pages) {
   const after = await pages.alice.evaluate(readPeers);
   check(after[guids.bob].frames > before[guids.bob].frames,
     `alice keeps decoding bob after carol left: ${before[guids.bob].frames} -> ${after[guids.bob].frames}`);
+  // 4. Media through the server, by the phone line's guid.
+  for (const who of ['alice', 'bob']) await pages[who].evaluate(publishToServer);
+  for (const [who, other] of [['alice', 'bob'], ['bob', 'alice']]) {
+    const { value, elapsedMs } = await pollUntil(`${who} receives ${other} from the server`,
+      () => pages[who].evaluate(readServerMedia),
+      (media) => {
+        const stream = media.streams[guids[other]];
+        if (media.errors.length > 0) return [`errors: ${media.errors.join('; ')}`];
+        if (!stream) return [`no stream of ${other} (state ${media.state}, ${media.offers} server offers)`];
+        if (stream.frames <= MIN_FRAMES) return [`${stream.frames} frames`];
+        return colourWithin(stream.colour, COLOURS[other], COLOUR_TOLERANCE) && nearestColour(stream.colour, COLOURS) === other
+          ? [] : [`colour ${JSON.stringify(stream.colour)}`];
+      }, { timeoutMs: MEDIA_DEADLINE_MS });
+    const stream = value.streams[guids[other]];
+    console.log(`    ${who} <- ${other} through the server: ${stream.frames} frames of ${JSON.stringify(stream.colour)} ` +
+      `(${value.offers} server offers answered, ${elapsedMs} ms)`);
+  }
   for (const who of USERS) {
     const log = await pages[who].evaluate(() => window.phoneLog);
     const problems = log.filter((entry) => entry.event === 'closed' ||
