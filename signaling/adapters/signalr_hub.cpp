@@ -48,16 +48,13 @@ DecodedText SignalrHubFormat::decode(std::string_view text, TextSink& out) {
       return decoded;
     }
     switch (message->type) {
-      case signalr::MessageType::kInvocation: {
-        Translation translation = translate(*message);
-        if (translation.answer) out.send_text(*translation.answer);
-        if (translation.request) decoded.messages.push_back(std::move(*translation.request));
+      case signalr::MessageType::kInvocation:
+        decoded.messages.push_back(translate(*message));
         break;
-      }
       case signalr::MessageType::kStreamInvocation:
-        if (message->invocation_id) {
-          out.send_text(signalr::completion_error(*message->invocation_id, "streaming invocations are not supported"));
-        }
+        decoded.messages.push_back(
+            refusal({message->invocation_id, message->target, "", true}, std::nullopt,
+                    make_error(error_code::kNotImplemented, "streaming invocations are not supported")));
         break;
       case signalr::MessageType::kClose:
         decoded.goodbye = true;
@@ -109,6 +106,10 @@ void SignalrHubFormat::error(const std::optional<std::string>& transaction, cons
   if (found == pending_.end()) return;
   const Pending pending = std::move(found->second);
   pending_.erase(found);
+  if (pending.completion_error) {
+    if (pending.invocation_id) send(signalr::completion_error(*pending.invocation_id, error.message), out);
+    return;
+  }
   answer(pending, signalr::http_error(error.code, error.message), out);
 }
 

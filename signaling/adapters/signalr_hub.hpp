@@ -48,22 +48,23 @@ class SignalrHubFormat final : public WireFormat {
   void tick(int64_t now_us, TextSink& out) override;
 
  private:
-  // An invocation answered by a native request.
+  // An invocation awaiting its answer, by the native transaction it got.
   struct Pending {
     std::optional<std::string> invocation_id;  // none: non-blocking, no completion
     std::string method;
     std::string argument;  // the remoteGuid (or line guid) a reply may echo
-  };
-  // What an invocation becomes: a native request, or an answer sent at once.
-  struct Translation {
-    std::optional<Request> request;
-    std::optional<std::string> answer;  // a completion record
+    // Refused as ASP.NET Core refuses what it cannot invoke (an unknown
+    // method, a wrong argument count): a completion error, not a DTO.
+    bool completion_error = false;
   };
 
-  // signalr_hub_methods.cpp
-  Translation translate(const signalr::ClientMessage& invocation);
+  // signalr_hub_methods.cpp. Every invocation becomes a native request or
+  // a refusal, so the session rate-limits, counts and answers each alike.
+  ClientMessage translate(const signalr::ClientMessage& invocation);
   // sendSDP / sendICE naming the phone line itself: media with the server.
-  Translation translate_for_server(const signalr::ClientMessage& invocation, Pending pending);
+  ClientMessage translate_for_server(const signalr::ClientMessage& invocation, Pending pending);
+  std::string track(Pending pending);  // a new transaction for it
+  MessageError refusal(Pending pending, const std::optional<std::string>& request, Error error);
   std::string reply_content(const Pending& pending, const json_t* fields) const;
 
   // signalr_hub_callbacks.cpp

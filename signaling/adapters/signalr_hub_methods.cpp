@@ -178,14 +178,18 @@ std::string string_field(const json_t* object, const char* field) {
 
 }  // namespace
 
-SignalrHubFormat::Translation SignalrHubFormat::translate(const signalr::ClientMessage& invocation) {
-  Translation translation;
-  const std::optional<std::string>& id = invocation.invocation_id;
-  auto completion = [&](int status, const std::string& message) {
-    if (!id) return;
-    core::JsonPtr result = core::adopt_json(json_string(signalr::http_error(status, message).c_str()));
-    translation.answer = signalr::completion_result(*id, result.get());
-  };
+std::string SignalrHubFormat::track(Pending pending) {
+  std::string transaction = "signalr-" + std::to_string(next_transaction_++);
+  pending_.emplace(transaction, std::move(pending));
+  return transaction;
+}
+
+MessageError SignalrHubFormat::refusal(Pending pending, const std::optional<std::string>& request, Error error) {
+  return MessageError{std::move(error), track(std::move(pending)), request};
+}
+
+ClientMessage SignalrHubFormat::translate(const signalr::ClientMessage& invocation) {
+  Pending pending{invocation.invocation_id, invocation.target, ""};
   const Method* method = nullptr;
   for (const Method& candidate : methods()) {
     if (candidate.name == invocation.target) method = &candidate;
@@ -193,44 +197,40 @@ SignalrHubFormat::Translation SignalrHubFormat::translate(const signalr::ClientM
   if (method == nullptr) {
     for (const Unsupported& unsupported : kUnsupported) {
       if (unsupported.name == invocation.target) {
-        completion(error_code::kNotImplemented, "'" + invocation.target + "' is not supported: " + unsupported.reason);
-        return translation;
+        return refusal(std::move(pending), std::nullopt,
+                       make_error(error_code::kNotImplemented,
+                                  "'" + invocation.target + "' is not supported: " + unsupported.reason));
       }
     }
-    // As ASP.NET Core answers an unknown method: a completion error.
-    if (id) translation.answer = signalr::completion_error(*id, "unknown hub method '" + invocation.target + "'");
-    return translation;
+    // As ASP.NET Core answers an unknown method: a completion error. (Not
+    // counted under the method's name: clients choose those.)
+    pending.completion_error = true;
+    return refusal(std::move(pending), std::nullopt,
+                   make_error(error_code::kNotFound, "unknown hub method '" + invocation.target + "'"));
   }
   const size_t given = json_array_size(invocation.arguments.get());
   if (given != method->arity) {
-    if (id) {
-      translation.answer = signalr::completion_error(
-          *id, "hub method '" + invocation.target + "' takes " + std::to_string(method->arity) + " argument(s), not " +
-                   std::to_string(given));
-    }
-    return translation;
+    pending.completion_error = true;
+    return refusal(std::move(pending), std::string(method->native),
+                   make_error(error_code::kBadRequest, "hub method '" + invocation.target + "' takes " +
+                                                           std::to_string(method->arity) + " argument(s), not " +
+                                                           std::to_string(given)));
   }
-  Pending pending{id, std::string(method->name), ""};
   if ((method->name == "sendSDP" || method->name == "sendICE") && !own_line_.empty()) {
     const char* remote = json_string_value(json_array_get(invocation.arguments.get(), 0));
     if (remote != nullptr && remote == own_line_) return translate_for_server(invocation, std::move(pending));
   }
   core::JsonPtr message = core::adopt_json(json_object());
   if (Status built = method->build(Arguments{invocation.arguments.get()}, message.get(), pending.argument); !built) {
-    completion(built.error().code, built.error().message);
-    return translation;
+    return refusal(std::move(pending), std::string(method->native), built.error());
   }
-  std::string transaction = "signalr-" + std::to_string(next_transaction_++);
+  std::string transaction = track(std::move(pending));
   json_object_set_new(message.get(), "request", json_string(method->native));
   json_object_set_new(message.get(), "transaction", json_string(transaction.c_str()));
-  pending_.emplace(transaction, std::move(pending));
-  translation.request = Request{method->native, std::move(transaction), std::move(message)};
-  return translation;
+  return Request{method->native, std::move(transaction), std::move(message)};
 }
 
-SignalrHubFormat::Translation SignalrHubFormat::translate_for_server(const signalr::ClientMessage& invocation,
-                                                                     Pending pending) {
-  Translation translation;
+ClientMessage SignalrHubFormat::translate_for_server(const signalr::ClientMessage& invocation, Pending pending) {
   const std::string payload = Arguments{invocation.arguments.get()}.payload(1);
   core::JsonPtr value = core::adopt_json(json_loadb(payload.data(), payload.size(), JSON_DECODE_ANY, nullptr));
   core::JsonPtr message = core::adopt_json(json_object());
@@ -238,15 +238,11 @@ SignalrHubFormat::Translation SignalrHubFormat::translate_for_server(const signa
   if (pending.method == "sendSDP") {
     // {type, sdp}: an offer (the client's media, added or changed) or the
     // answer to a server offer; native `update` takes either.
-    if (!json_is_object(value.get())) {
-      if (pending.invocation_id) {
-        core::JsonPtr result = core::adopt_json(
-            json_string(signalr::http_error(error_code::kBadRequest, "sdp must be a JSON session description").c_str()));
-        translation.answer = signalr::completion_result(*pending.invocation_id, result.get());
-      }
-      return translation;
-    }
     native = "update";
+    if (!json_is_object(value.get())) {
+      return refusal(std::move(pending), std::string(native),
+                     make_error(error_code::kBadRequest, "sdp must be a JSON session description"));
+    }
     json_object_set(message.get(), "jsep", value.get());
   } else {
     // An RTCIceCandidate's JSON, or null for the end of candidates.
@@ -254,12 +250,10 @@ SignalrHubFormat::Translation SignalrHubFormat::translate_for_server(const signa
     json_object_set_new(message.get(), "candidate", value ? value.release() : json_null());
   }
   pending.method += "@server";
-  std::string transaction = "signalr-" + std::to_string(next_transaction_++);
+  std::string transaction = track(std::move(pending));
   json_object_set_new(message.get(), "request", json_string(native));
   json_object_set_new(message.get(), "transaction", json_string(transaction.c_str()));
-  pending_.emplace(transaction, std::move(pending));
-  translation.request = Request{native, std::move(transaction), std::move(message)};
-  return translation;
+  return Request{native, std::move(transaction), std::move(message)};
 }
 
 std::string SignalrHubFormat::reply_content(const Pending& pending, const json_t* fields) const {

@@ -218,6 +218,15 @@ await scenario('refusals', async () => {
     }
     check(refused !== null && refused.includes(mention), `${method}: a completion error mentioning '${mention}', got ${refused}`);
   }
+  // Refusals count toward the session's request budget like requests
+  // (limits.request_burst 100): a flood of unknown methods is cut with 429s.
+  const flood = await Promise.allSettled(Array.from({ length: 300 }, () => hana.connection.invoke('noSuchMethod')));
+  const reasons = flood.map((result) => (result.status === 'rejected' ? String(result.reason.message) : 'resolved'));
+  const unknown = reasons.filter((reason) => reason.includes('unknown hub method')).length;
+  const limited = reasons.filter((reason) => reason.includes('rate limited')).length;
+  check(unknown > 0 && limited > 0 && unknown + limited === flood.length,
+    `300 unknown invocations at once: unknown-method and rate-limited completion errors only, got ${unknown} + ${limited}`);
+  console.log(`    300 unknown invocations at once: ${unknown} refused as unknown, ${limited} rate limited`);
   check(hana.closedWith === null, 'refusals do not close the connection');
 });
 
