@@ -19,6 +19,12 @@ signalr::HubParty party_of(const json_t* party) {
   return {string_field(party, "session"), string_field(party, "name"), string_field(party, "email")};
 }
 
+// A callback argument naming who sent it: {"<who_field>": who, "<field>": value}.
+std::string pair_json(const char* who_field, const std::string& who, const char* field, const std::string& value) {
+  return signalr::serialized(
+      core::adopt_json(json_pack("{s:s, s:s%}", who_field, who.c_str(), field, value.data(), value.size())).get());
+}
+
 // Relayed hub methods and the callbacks their recipients get, with the
 // argument's form.
 enum class Carries { kSenderGuid, kSdp, kIce, kSenderConnection, kNotReady };
@@ -80,19 +86,11 @@ void SignalrHubFormat::translate_event(const json_t* event, TextSink& out) {
 }
 
 void SignalrHubFormat::server_description(const json_t* jsep, TextSink& out) {
-  callback("receiveSDP",
-           signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", own_line_.c_str(), "Sdp",
-                                                          signalr::serialized(jsep).c_str()))
-                                   .get()),
-           out);
+  callback("receiveSDP", pair_json("Sender", own_line_, "Sdp", signalr::serialized(jsep)), out);
 }
 
 void SignalrHubFormat::server_candidate(const json_t* candidate, TextSink& out) {
-  callback("receiveICE",
-           signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", own_line_.c_str(), "Ice",
-                                                          signalr::serialized(candidate).c_str()))
-                                   .get()),
-           out);
+  callback("receiveICE", pair_json("Sender", own_line_, "Ice", signalr::serialized(candidate)), out);
 }
 
 void SignalrHubFormat::show_occupants(const json_t* line, TextSink& out) {
@@ -148,26 +146,14 @@ void SignalrHubFormat::relay_signal(const json_t* event, TextSink& out) {
   };
   switch (carries) {
     case Carries::kSenderGuid: return callback(target, sender, out);
-    case Carries::kSdp:
-      return callback(target, signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", sender.c_str(), "Sdp",
-                                                                              payload("sdp").c_str()))
-                                                      .get()),
-                      out);
-    case Carries::kIce:
-      return callback(target, signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "Sender", sender.c_str(), "Ice",
-                                                                              payload("ice").c_str()))
-                                                      .get()),
-                      out);
+    case Carries::kSdp: return callback(target, pair_json("Sender", sender, "Sdp", payload("sdp")), out);
+    case Carries::kIce: return callback(target, pair_json("Sender", sender, "Ice", payload("ice")), out);
     case Carries::kSenderConnection:
       return callback(
           target, signalr::serialized(signalr::phone_line_connection(string_field(event, "line_id"), party_of(from)).get()),
           out);
     case Carries::kNotReady:
-      return callback(target,
-                      signalr::serialized(core::adopt_json(json_pack("{s:s, s:s}", "RemoteGuid", sender.c_str(),
-                                                                     "Message", string_field(data, "message").c_str()))
-                                              .get()),
-                      out);
+      return callback(target, pair_json("RemoteGuid", sender, "Message", string_field(data, "message")), out);
   }
 }
 
