@@ -72,7 +72,9 @@ struct OutgoingStream {
   bool operator==(const OutgoingStream&) const = default;
 };
 
-// Who created an m-line: the participant's own offer, or a server offer.
+// Whose an m-line is: the participant's (it publishes there: its own
+// offer's m-lines, and those of a first offer the server made for it), or
+// one a server update offer added for a stream the server sends.
 enum class MediaOrigin { kParticipant, kServer };
 
 // One m-line of the session and what the server does with it.
@@ -81,7 +83,9 @@ struct MediaSlot {
   MediaKind kind = MediaKind::kAudio;
   MediaOrigin origin = MediaOrigin::kParticipant;
   bool rejected = false;  // port 0: kept in place, never used again
-  std::optional<OutgoingStream> stream;  // what the server sends on it
+  // What the server sends on it. On a participant's m-line: a paired
+  // session's reserved sender (sendrecv), see PeerConnection::pair_streams.
+  std::optional<OutgoingStream> stream;
   bool operator==(const MediaSlot&) const = default;
 };
 

@@ -3,32 +3,17 @@
 #include "rtp/sdp/sdp_offer.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <set>
 #include <utility>
 
 #include "rtp/sdp/sdp_common.hpp"
+#include "rtp/sdp/sdp_server_media.hpp"
 
 namespace partyline::rtp {
 namespace {
 
 using sdp_common::remote_ssrcs;
-
-// The header extensions a new m-line offers when the session has no m-line
-// of its kind to copy them from: those build_answer() accepts.
-constexpr std::array<std::string_view, 3> kDefaultAudioExtensions = {
-    "urn:ietf:params:rtp-hdrext:sdes:mid",
-    "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
-    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-};
-constexpr std::array<std::string_view, 3> kDefaultVideoExtensions = {
-    "urn:ietf:params:rtp-hdrext:sdes:mid",
-    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    "urn:3gpp:video-orientation",
-};
-constexpr uint16_t kMaxOneByteExtensionId = 14;
-constexpr std::array<std::string_view, 3> kDefaultVideoFeedback = {"nack", "nack pli", "ccm fir"};
 
 // SDP tokens (RFC 8866): no spaces or control characters, so an id cannot
 // break the a=msid / a=ssrc line it is written into.
@@ -80,6 +65,23 @@ std::string next_mid(const std::vector<MediaSlot>& slots) {
   return std::to_string(next);
 }
 
+// What an answer that sends on the participant's own m-line (a paired
+// session's, AnswerOptions::send_media) declared there: the stream the
+// server sends on that slot.
+std::optional<OutgoingStream> answered_sender(const NegotiatedMedia& media, const MediaDescription& section) {
+  if (!media.accepted || !media.local_ssrc || !sdp_common::sends(media.direction) || section.msids.empty()) {
+    return std::nullopt;
+  }
+  OutgoingStream stream;
+  stream.kind = media.kind;
+  stream.stream_id = section.msids.front().stream_id;
+  stream.track_id = media.local_track_id;
+  stream.ssrc = *media.local_ssrc;
+  stream.rtx_ssrc = media.local_rtx_ssrc;
+  stream.cname = section.ssrc_cname(*media.local_ssrc).value_or("");
+  return stream;
+}
+
 bool same_stream(const OutgoingStream& a, const OutgoingStream& b) {
   return a.kind == b.kind && a.stream_id == b.stream_id && a.track_id == b.track_id;
 }
@@ -99,7 +101,8 @@ Result<NegotiatedSession> start_session(const SessionDescription& offer, const A
   session.bundle_mid = answer.bundle_mid;
   session.remote_transport = answer.remote_transport;
   for (const NegotiatedMedia& media : answer.media) {
-    session.slots.push_back(MediaSlot{media.mid, media.kind, MediaOrigin::kParticipant, !media.accepted, std::nullopt});
+    session.slots.push_back(MediaSlot{media.mid, media.kind, MediaOrigin::kParticipant, !media.accepted,
+                                      answered_sender(media, answer.description.media[media.index])});
   }
   return session;
 }
@@ -157,8 +160,7 @@ class OfferWriter {
   Status find_tag();
   Status check_ssrc_conflicts() const;
   Result<MediaDescription> new_section(const MediaSlot& slot);
-  Status default_codecs(MediaDescription& section);
-  void default_extmaps(MediaDescription& section);
+  std::vector<std::pair<uint16_t, std::string>> known_extmaps() const;
   void apply_transport(MediaDescription& section, bool tag) const;
   static void apply_stream(MediaDescription& section, const std::optional<OutgoingStream>& stream);
   void write_session_level(SessionDescription& description) const;
@@ -263,8 +265,10 @@ Result<MediaDescription> OfferWriter::new_section(const MediaSlot& slot) {
       section.extmaps.push_back(Extmap{extmap.id, std::nullopt, extmap.uri, extmap.attributes});
     }
   } else {
-    if (Status status = default_codecs(section); !status) return status.error();
-    default_extmaps(section);
+    std::set<uint8_t> used = used_payload_types();
+    if (Status status = server_media::add_default_codecs(section, used); !status) return status.error();
+    auto known = known_extmaps();
+    server_media::add_default_extmaps(section, known);
   }
   apply_transport(section, false);
   apply_stream(section, slot.stream);
@@ -281,59 +285,14 @@ std::set<uint8_t> OfferWriter::used_payload_types() const {
   return used;
 }
 
-// Opus 111, VP8 96 + RTX 97 when those numbers are free in the session
-// (one BUNDLE transport should not give one payload type two meanings).
-Status OfferWriter::default_codecs(MediaDescription& section) {
-  std::set<uint8_t> used = used_payload_types();
-  auto take = [&](uint8_t preferred) -> std::optional<uint8_t> {
-    if (used.insert(preferred).second) return preferred;
-    for (uint8_t pt = 96; pt <= 127; ++pt) {
-      if (used.insert(pt).second) return pt;
-    }
-    return std::nullopt;
-  };
-  if (section.kind == MediaKind::kAudio) {
-    auto opus = take(111);
-    if (!opus) return make_error(error_code::kInternal, "no free dynamic payload type for opus");
-    section.codecs.push_back(RtpCodec{*opus, "opus", 48000, 2, "minptime=10;useinbandfec=1", {}});
-  } else {
-    auto vp8 = take(96);
-    auto rtx = take(97);
-    if (!vp8 || !rtx) return make_error(error_code::kInternal, "no free dynamic payload types for VP8 and RTX");
-    std::vector<std::string> feedback(kDefaultVideoFeedback.begin(), kDefaultVideoFeedback.end());
-    section.codecs.push_back(RtpCodec{*vp8, "VP8", 90000, 0, std::nullopt, feedback});
-    section.codecs.push_back(RtpCodec{*rtx, "rtx", 90000, 0, "apt=" + std::to_string(*vp8), {}});
-  }
-  for (const RtpCodec& codec : section.codecs) section.formats.push_back(std::to_string(codec.payload_type));
-  return {};
-}
-
-// One BUNDLE transport has one extension id space (RFC 8843 section 9.1): a
-// URI keeps the id it has anywhere in the session, and a new URI gets an id
-// no other URI uses.
-void OfferWriter::default_extmaps(MediaDescription& section) {
+std::vector<std::pair<uint16_t, std::string>> OfferWriter::known_extmaps() const {
   std::vector<std::pair<uint16_t, std::string>> known;
   for (const SessionDescription* description : {&session_.local, &session_.remote}) {
     for (const MediaDescription& media : description->media) {
       for (const Extmap& extmap : media.extmaps) known.emplace_back(extmap.id, extmap.uri);
     }
   }
-  auto uris = section.kind == MediaKind::kAudio ? kDefaultAudioExtensions : kDefaultVideoExtensions;
-  for (std::string_view uri : uris) {
-    auto existing = std::find_if(known.begin(), known.end(), [&](const auto& entry) { return entry.second == uri; });
-    std::optional<uint16_t> id;
-    if (existing != known.end()) {
-      id = existing->first;
-    } else {
-      for (uint16_t candidate = 1; candidate <= kMaxOneByteExtensionId && !id; ++candidate) {
-        bool taken = std::any_of(known.begin(), known.end(), [&](const auto& entry) { return entry.first == candidate; });
-        if (!taken) id = candidate;
-      }
-    }
-    if (!id) continue;  // no id left: offer the m-line without it
-    known.emplace_back(*id, std::string(uri));
-    section.extmaps.push_back(Extmap{*id, std::nullopt, std::string(uri), std::nullopt});
-  }
+  return known;
 }
 
 // Every bundled m-line carries the BUNDLE address and our ICE/DTLS
@@ -356,23 +315,8 @@ void OfferWriter::apply_transport(MediaDescription& section, bool tag) const {
 }
 
 void OfferWriter::apply_stream(MediaDescription& section, const std::optional<OutgoingStream>& stream) {
-  section.msids.clear();
-  section.ssrcs.clear();
-  section.ssrc_groups.clear();
-  if (!stream) {
-    section.direction = MediaDirection::kInactive;
-    return;
-  }
-  section.direction = MediaDirection::kSendOnly;
-  section.msids.push_back(Msid{stream->stream_id, stream->track_id});
-  bool has_rtx = std::any_of(section.codecs.begin(), section.codecs.end(),
-                             [](const RtpCodec& codec) { return sdp_common::iequals(codec.name, "rtx"); });
-  std::vector<uint32_t> ssrcs = {stream->ssrc};
-  if (has_rtx && stream->rtx_ssrc) {
-    ssrcs.push_back(*stream->rtx_ssrc);
-    section.ssrc_groups.push_back(SsrcGroup{"FID", ssrcs});
-  }
-  for (uint32_t ssrc : ssrcs) section.ssrcs.push_back(SsrcAttribute{ssrc, "cname", stream->cname});
+  section.direction = stream ? MediaDirection::kSendOnly : MediaDirection::kInactive;
+  server_media::write_sender(section, stream);
 }
 
 void OfferWriter::write_session_level(SessionDescription& description) const {

@@ -33,7 +33,9 @@
 namespace partyline::rtp {
 
 // The state after the first round, answered by build_answer(): every
-// m-line is the participant's. Errors (500) if `answer` does not fit `offer`.
+// m-line is the participant's. An m-line the answer sends on (a paired
+// session's: AnswerOptions::send_media) carries that sender as its slot's
+// stream. Errors (500) if `answer` does not fit `offer`.
 Result<NegotiatedSession> start_session(const SessionDescription& offer, const Answer& answer);
 
 // The m-line assignment alone: `current` slots plus the full list of streams

@@ -1,10 +1,12 @@
-// apply_update_answer(): checks the participant's answer to a server offer
-// (RFC 3264 section 6, JSEP RFC 8829 section 5.3.2) and derives the next
-// NegotiatedSession. The offer side is in sdp_offer.cpp.
+// apply_update_answer() and apply_first_answer(): check the participant's
+// answer to a server offer (RFC 3264 section 6, JSEP RFC 8829 section 5.3.2)
+// and derive the next NegotiatedSession. The offer side is in sdp_offer.cpp
+// and sdp_first_offer.cpp.
 #include <algorithm>
 #include <charconv>
 
 #include "rtp/sdp/sdp_common.hpp"
+#include "rtp/sdp/sdp_first_offer.hpp"
 #include "rtp/sdp/sdp_offer.hpp"
 
 namespace partyline::rtp {
@@ -54,9 +56,11 @@ bool is_mid_in(const BundleGroup* group, const std::optional<std::string>& mid) 
   return group != nullptr && mid && std::find(group->mids.begin(), group->mids.end(), *mid) != group->mids.end();
 }
 
+// `session` is the state the offer updates; null for the session's first
+// offer (build_first_offer), whose answer sets the transport and DTLS role.
 class UpdateAnswerChecker {
  public:
-  UpdateAnswerChecker(const NegotiatedSession& session, const UpdateOffer& offer, const SessionDescription& answer)
+  UpdateAnswerChecker(const NegotiatedSession* session, const UpdateOffer& offer, const SessionDescription& answer)
       : session_(session), offer_(offer), answer_(answer), bundle_(answer.find_group("BUNDLE")) {}
 
   Result<NegotiatedSession> check();
@@ -66,8 +70,9 @@ class UpdateAnswerChecker {
   Status check_codecs(size_t index, NegotiatedMedia& media) const;
   Status check_extmaps(size_t index, NegotiatedMedia& media) const;
   Status check_transport(NegotiatedSession& next) const;
+  Status check_first_transport(NegotiatedSession& next, const NegotiatedMedia& tag) const;
 
-  const NegotiatedSession& session_;
+  const NegotiatedSession* session_;
   const UpdateOffer& offer_;
   const SessionDescription& answer_;
   const BundleGroup* bundle_;
@@ -86,7 +91,7 @@ Result<NegotiatedSession> UpdateAnswerChecker::check() {
   next.local = offer_.description;
   next.remote = answer_;
   next.slots = offer_.slots;
-  next.dtls_role = session_.dtls_role;
+  if (session_ != nullptr) next.dtls_role = session_->dtls_role;
   const BundleGroup* our_bundle = offer_.description.find_group("BUNDLE");
   next.bundle_mid = our_bundle != nullptr && !our_bundle->mids.empty() ? our_bundle->mids.front() : std::string();
   for (size_t i = 0; i < offered.size(); ++i) {
@@ -95,6 +100,8 @@ Result<NegotiatedSession> UpdateAnswerChecker::check() {
     if (!media->accepted) {
       next.slots[i].rejected = true;
       next.slots[i].stream.reset();
+    } else if (session_ == nullptr && !sends(media->direction)) {
+      next.slots[i].stream.reset();  // the participant receives nothing here
     }
     next.media.push_back(std::move(media.value()));
   }
@@ -235,9 +242,10 @@ Status UpdateAnswerChecker::check_transport(NegotiatedSession& next) const {
     return make_error(error_code::kUnsupported,
                       "the answer rejects the BUNDLE tag (mid \"" + next.bundle_mid + "\"), so the transport is gone");
   }
+  if (session_ == nullptr) return check_first_transport(next, *tag);
   const MediaDescription& section = answer_.media[tag->index];
   std::string where = describe(tag->index, section);
-  const RemoteTransport& before = session_.remote_transport;
+  const RemoteTransport& before = session_->remote_transport;
   const RemoteTransport& now = tag->remote;
   if (now.ice_ufrag != before.ice_ufrag || now.ice_pwd != before.ice_pwd) {
     return make_error(error_code::kBadRequest, where + ": ICE credentials changed although the offer kept ours "
@@ -247,7 +255,7 @@ Status UpdateAnswerChecker::check_transport(NegotiatedSession& next) const {
     return make_error(error_code::kBadRequest, where + ": the DTLS fingerprint changed; partyline does not restart DTLS");
   }
   std::optional<DtlsSetup> setup = section.setup ? section.setup : answer_.setup;
-  DtlsSetup expected = session_.dtls_role == DtlsRole::kServer ? DtlsSetup::kActive : DtlsSetup::kPassive;
+  DtlsSetup expected = session_->dtls_role == DtlsRole::kServer ? DtlsSetup::kActive : DtlsSetup::kPassive;
   if (setup != expected) {
     return make_error(error_code::kBadRequest,
                       where + ": a=setup:" + (setup ? std::string(to_string(*setup)) : std::string("(none)")) +
@@ -266,11 +274,49 @@ Status UpdateAnswerChecker::check_transport(NegotiatedSession& next) const {
   return {};
 }
 
+// The first answer fixes the transport: its credentials and fingerprint,
+// and our DTLS role from its a=setup (we offered actpass).
+Status UpdateAnswerChecker::check_first_transport(NegotiatedSession& next, const NegotiatedMedia& tag) const {
+  const MediaDescription& section = answer_.media[tag.index];
+  std::string where = describe(tag.index, section);
+  const RemoteTransport& remote = tag.remote;
+  if (remote.ice_ufrag.empty() || remote.ice_pwd.empty()) {
+    return make_error(error_code::kBadRequest, where + " has no a=ice-ufrag/a=ice-pwd (media or session level)");
+  }
+  if (remote.fingerprint.value.empty()) {
+    return make_error(error_code::kBadRequest, where + " has no a=fingerprint (media or session level)");
+  }
+  std::optional<DtlsSetup> setup = section.setup ? section.setup : answer_.setup;
+  if (setup == DtlsSetup::kActive) {
+    next.dtls_role = DtlsRole::kServer;
+  } else if (setup == DtlsSetup::kPassive) {
+    next.dtls_role = DtlsRole::kClient;
+  } else {
+    return make_error(error_code::kBadRequest,
+                      where + ": a=setup:" + (setup ? std::string(to_string(*setup)) : std::string("(none)")) +
+                          " does not answer a=setup:actpass; expected active or passive");
+  }
+  for (NegotiatedMedia& media : next.media) {
+    if (media.remote.ice_ufrag.empty() || media.remote.ice_pwd.empty()) {
+      media.remote.ice_ufrag = remote.ice_ufrag;
+      media.remote.ice_pwd = remote.ice_pwd;
+    }
+    if (media.remote.fingerprint.value.empty()) media.remote.fingerprint = remote.fingerprint;
+  }
+  next.remote_transport = remote;
+  next.remote_transport.setup = *setup;
+  return {};
+}
+
 }  // namespace
 
 Result<NegotiatedSession> apply_update_answer(const NegotiatedSession& session, const UpdateOffer& offer,
                                               const SessionDescription& answer) {
-  return UpdateAnswerChecker(session, offer, answer).check();
+  return UpdateAnswerChecker(&session, offer, answer).check();
+}
+
+Result<NegotiatedSession> apply_first_answer(const UpdateOffer& offer, const SessionDescription& answer) {
+  return UpdateAnswerChecker(nullptr, offer, answer).check();
 }
 
 }  // namespace partyline::rtp
