@@ -36,6 +36,7 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"decline", &CallHandler::handle_decline},
           {"cancel", &CallHandler::handle_cancel},
           {"outgoing_call", &CallHandler::handle_outgoing_call},
+          {"media_offer", &CallHandler::handle_media_offer},
           {"block", &CallHandler::handle_block},
           {"unblock", &CallHandler::handle_unblock},
       },
@@ -229,26 +230,53 @@ void CallHandler::abandon_waiting(SessionState& state) {
   abandon(make_error(error_code::kConflict, "left before the answer was ready"));
 }
 
-void CallHandler::start_peer(SessionState& state, std::string offer,
-                             std::function<void(SessionState&, Result<core::Negotiation>)> done) {
+void CallHandler::create_peer(SessionState& state) {
   if (state.peer) state.peer->close();
   state.peer_finished = false;
   state.peer_state = "new";
-  state.candidate_mid = events::first_mid(offer).value_or("0");
+  state.first_offer_out = false;
   std::string log_context = "session=" + state.id.substr(0, 8) + " user=" + state.user + " pc=line";
   state.worker_index = workers_.pick_index();
   state.peer = core::PeerConnectionHandle::create(workers_.worker(state.worker_index), state.worker_index, loop_,
                                                   settings_, std::move(log_context), peer_events(state.id));
   state.renegotiation.reset();
   state.offered_keys.clear();
-  const uint64_t negotiation = state.negotiation = ++negotiation_counter_;
-  state.peer->negotiate(std::move(offer), core::MediaRole::kLineParticipant,
-                        [this, session_id = state.id, negotiation, done](Result<core::Negotiation> result) {
-                          SessionState* current = state_of(session_id);
-                          if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
-                          current->abandon_waiting = nullptr;  // answered now, by `done`
-                          if (!result) close_peer(*current);
-                          done(*current, std::move(result));
+  state.negotiation = ++negotiation_counter_;
+}
+
+bool CallHandler::busy_for_join(const SessionState& state, const std::optional<MediaStart>& start) const {
+  if (!state.line_id.empty() || !state.echo_handle.empty()) return true;
+  if (!state.peer || state.peer_finished) return false;
+  return !(start && start->answer && state.first_offer_out);
+}
+
+void CallHandler::start_peer(SessionState& state, MediaStart start,
+                             std::function<void(SessionState&, Result<core::Negotiation>)> done) {
+  auto finish = [this, session_id = state.id, done](uint64_t negotiation, Result<core::Negotiation> result) {
+    SessionState* current = state_of(session_id);
+    if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
+    current->abandon_waiting = nullptr;  // answered now, by `done`
+    if (!result) close_peer(*current);
+    done(*current, std::move(result));
+  };
+  if (start.answer) {
+    if (!state.peer || !state.first_offer_out) {
+      return done(state, make_error(error_code::kConflict, "no media_offer awaits an answer"));
+    }
+    state.first_offer_out = false;
+    state.peer->accept_first_answer(std::move(start.sdp), [finish, negotiation = state.negotiation](
+                                                              Result<core::Negotiation> result) {
+      finish(negotiation, std::move(result));
+    });
+    return;
+  }
+  create_peer(state);
+  state.paired = start.paired;
+  state.candidate_mid = events::first_mid(start.sdp).value_or("0");
+  state.peer->negotiate(std::move(start.sdp),
+                        start.paired ? core::MediaRole::kPairedLineParticipant : core::MediaRole::kLineParticipant,
+                        [finish, negotiation = state.negotiation](Result<core::Negotiation> result) {
+                          finish(negotiation, std::move(result));
                         });
   // Candidates that came before the offer follow it on the worker's queue.
   for (auto& candidate : state.early_candidates) state.peer->add_remote_candidate(std::move(candidate), nullptr);
@@ -257,12 +285,50 @@ void CallHandler::start_peer(SessionState& state, std::string offer,
   state.early_end_of_candidates = false;
 }
 
+void CallHandler::handle_media_offer(SessionState& state, const Request& request) {
+  auto audio = optional_bool(request.message.get(), "audio");
+  if (!audio) return respond(state, request, audio.error());
+  auto video = optional_bool(request.message.get(), "video");
+  if (!video) return respond(state, request, video.error());
+  std::vector<rtp::MediaKind> kinds;
+  if (audio->value_or(true)) kinds.push_back(rtp::MediaKind::kAudio);
+  if (video->value_or(true)) kinds.push_back(rtp::MediaKind::kVideo);
+  if (kinds.empty()) return respond(state, request, make_error(error_code::kBadRequest, "an offer needs audio or video"));
+  // One still unanswered is replaced; anything else is in use.
+  if (!state.line_id.empty() || !state.echo_handle.empty() ||
+      (state.peer && !state.peer_finished && !state.first_offer_out)) {
+    return respond(state, request, make_error(error_code::kConflict, "this session is busy; hang up first"));
+  }
+  close_peer(state);
+  create_peer(state);
+  state.paired = true;
+  state.candidate_mid = "0";
+  wait_for_answer(state, request);
+  state.peer->offer_first(
+      std::move(kinds), [this, session_id = state.id, negotiation = state.negotiation,
+                         request = share_request(request)](Result<std::string> offer) {
+        SessionState* current = state_of(session_id);
+        if (current == nullptr || current->negotiation != negotiation || !current->peer) return;
+        current->abandon_waiting = nullptr;
+        if (!offer) {
+          close_peer(*current);
+          return respond(*current, *request, offer.error());
+        }
+        current->first_offer_out = true;
+        core::JsonPtr fields = core::adopt_json(json_object());
+        json_object_set_new(fields.get(), "jsep", events::jsep("offer", *offer).release());
+        respond(*current, *request, std::move(fields));
+      });
+}
+
 void CallHandler::close_peer(SessionState& state) {
   abandon_waiting(state);
   if (!state.peer) return;
   state.peer->close();
   state.peer.reset();
   state.peer_finished = false;
+  state.first_offer_out = false;
+  state.paired = false;
   state.renegotiation.reset();
   ++state.negotiation;  // an answer still on its way is for nobody now
 }

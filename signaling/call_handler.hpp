@@ -150,6 +150,12 @@ class CallHandler : public RequestHandler, public core::LineGuests {
     // The request (join, echo, an `update` offer) waiting for its answer;
     // a leave or hangup meanwhile answers it with 409.
     std::function<void(const Error&)> abandon_waiting;
+    // Its PeerConnection is paired (MediaRole::kPairedLineParticipant): the
+    // line's streams go on its own m-lines, no server offers.
+    bool paired = false;
+    // A `media_offer` was answered with the server's offer, which awaits the
+    // client's answer in a join.
+    bool first_offer_out = false;
     std::vector<std::string> early_candidates;  // trickled before the offer
     bool early_end_of_candidates = false;
     // The mid the server's trickled candidates name (the client's first m-line).
@@ -198,11 +204,19 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // call_handler.cpp: media
   void handle_ice_trickle(SessionState& state, const Request& request);
   void handle_hangup(SessionState& state, const Request& request);
-  // Creates the session's PeerConnection and negotiates `offer`; `done`
-  // gets the answer (on the signaling loop) unless the session went away;
-  // when the PeerConnection was closed or replaced first, the request
-  // waiting for it is answered 409 (abandon_waiting) and `done` never runs.
-  void start_peer(SessionState& state, std::string offer,
+  // A new PeerConnection on a worker, replacing any (no negotiation yet).
+  void create_peer(SessionState& state);
+  // Whether a join bringing `start` must be refused: the session is in a
+  // line, runs an echo test, or has a PeerConnection that `start` does not answer.
+  bool busy_for_join(const SessionState& state, const std::optional<MediaStart>& start) const;
+  void handle_media_offer(SessionState& state, const Request& request);
+  // Creates the session's PeerConnection and negotiates the offer of
+  // `start` (or applies its answer to the session's media_offer); `done`
+  // gets the answer (on the signaling loop; empty for an answer) unless the
+  // session went away; when the PeerConnection was closed or replaced
+  // first, the request waiting for it is answered 409 (abandon_waiting) and
+  // `done` never runs.
+  void start_peer(SessionState& state, MediaStart start,
                   std::function<void(SessionState&, Result<core::Negotiation>)> done);
   void close_peer(SessionState& state);
   // A request waits for this session's negotiation (see abandon_waiting).
@@ -223,7 +237,7 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // Checks membership (a valid token admits) and room, then negotiates
   // `offer` (none: signaling-only) and makes the session an occupant.
   void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
-                 std::optional<std::string> offer, JoinDone done);
+                 std::optional<MediaStart> start, JoinDone done);
   // Adds the session to the roster (after its negotiation, if any).
   void become_occupant(SessionState& state, const std::string& line_id, const core::Negotiation* negotiation);
   void leave_line(SessionState& state);

@@ -191,12 +191,12 @@ void CallHandler::handle_invite(SessionState& state, const Request& request) {
 void CallHandler::handle_accept(SessionState& state, const Request& request) {
   auto call_id = incoming_call_named(state, request);
   if (!call_id) return respond(state, request, call_id.error());
-  auto offer = optional_jsep(request.message.get(), "offer");
+  auto offer = optional_media_start(request.message.get());
   if (!offer) return respond(state, request, offer.error());
   if (auto ringing = invitations_.ringing_for(*call_id, state.user); !ringing) {
     return respond(state, request, ringing.error());
   }
-  if (offer->has_value() && (!state.line_id.empty() || (state.peer && !state.peer_finished))) {
+  if (offer->has_value() && busy_for_join(state, *offer)) {
     return respond(state, request, make_error(error_code::kConflict, "this session is busy; leave first"));
   }
   auto ended = invitations_.accept(*call_id, state.user, state.id);
@@ -214,7 +214,9 @@ void CallHandler::handle_accept(SessionState& state, const Request& request) {
               if (!answer) return send_event(current.id, events::error(answer.error()));
               core::JsonPtr joined = events::event("accepted");
               json_object_set_new(joined.get(), "line_id", json_string(line_id.c_str()));
-              json_object_set_new(joined.get(), "jsep", events::jsep("answer", answer->value_or("")).release());
+              if (!answer->value_or("").empty()) {
+                json_object_set_new(joined.get(), "jsep", events::jsep("answer", **answer).release());
+              }
               send_event(current.id, std::move(joined));
             });
 }
@@ -249,9 +251,10 @@ void CallHandler::handle_cancel(SessionState& state, const Request& request) {
 void CallHandler::handle_outgoing_call(SessionState& state, const Request& request) {
   auto number = required_string(request.message.get(), "number", 128);
   if (!number) return respond(state, request, number.error());
-  auto offer = required_jsep(request.message.get(), "offer");
+  auto offer = optional_media_start(request.message.get());
   if (!offer) return respond(state, request, offer.error());
-  if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
+  if (!offer->has_value()) return respond(state, request, make_error(error_code::kBadRequest, "field 'jsep' is missing"));
+  if (busy_for_join(state, *offer)) {
     return respond(state, request, make_error(error_code::kConflict, "this session is busy; leave first"));
   }
   auto line = lines_.create_line(state.user, monotonic_ms());
@@ -271,7 +274,9 @@ void CallHandler::handle_outgoing_call(SessionState& state, const Request& reque
               }
               core::JsonPtr joined = events::event("accepted");
               json_object_set_new(joined.get(), "line_id", json_string(line_id.c_str()));
-              json_object_set_new(joined.get(), "jsep", events::jsep("answer", answer->value_or("")).release());
+              if (!answer->value_or("").empty()) {
+                json_object_set_new(joined.get(), "jsep", events::jsep("answer", **answer).release());
+              }
               send_event(current.id, std::move(joined));
             });
 }

@@ -33,7 +33,9 @@ void CallHandler::offer_streams(SessionState& state) {
   keys.reserve(received.size());
   for (const core::ReceivedStream& stream : received) keys.push_back(stream.stream->key);
   if (keys == state.offered_keys) return;  // nothing new for this occupant
-  if (state.guest == nullptr && !state.renegotiation.streams_changed()) return;  // follows the outstanding offer
+  if (state.guest == nullptr && !state.paired && !state.renegotiation.streams_changed()) {
+    return;  // follows the outstanding offer
+  }
   std::vector<core::LegRequest> streams;
   streams.reserve(received.size());
   for (const core::ReceivedStream& stream : received) {
@@ -50,6 +52,10 @@ void CallHandler::offer_streams(SessionState& state) {
   state.offered_keys = std::move(keys);
   if (state.guest != nullptr) {  // no offer and answer: the streams go to its GuestMedia
     state.guest->receive_streams(std::move(streams));
+    return;
+  }
+  if (state.paired) {  // no offer either: its SDP declared the senders already
+    state.peer->pair_streams(std::move(streams));
     return;
   }
   send_server_offer(state, std::move(streams));
@@ -130,7 +136,7 @@ void CallHandler::apply_client_offer(SessionState& state, const Request& request
   if (occupant->media == core::OccupantMedia::kNone) {
     // A signaling-only occupant's first media: its PeerConnection starts here.
     wait_for_answer(state, request);
-    start_peer(state, std::move(offer_sdp), [this, request = share_request(request)](SessionState& current,
+    start_peer(state, MediaStart{std::move(offer_sdp)}, [this, request = share_request(request)](SessionState& current,
                                                                                      Result<core::Negotiation> result) {
       current.renegotiation.reset();
       if (!result) return respond(current, *request, result.error());

@@ -32,7 +32,7 @@ void CallHandler::sweep_idle_lines() {
 }
 
 void CallHandler::join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
-                            std::optional<std::string> offer, JoinDone done) {
+                            std::optional<MediaStart> start, JoinDone done) {
   auto line = lines_.find_line(line_id);
   if (!line) return done(state, make_error(error_code::kNotFound, "no line " + line_id));
   const bool member = lines_.is_member(line_id, state.user);
@@ -46,12 +46,12 @@ void CallHandler::join_line(SessionState& state, const std::string& line_id, con
     if (auto added = lines_.add_member(line_id, state.user); !added) return done(state, added.error());
     presence_changed(line_id);
   }
-  if (!offer) {
+  if (!start) {
     become_occupant(state, line_id, nullptr);
     return done(state, std::optional<std::string>());
   }
   state.line_id = line_id;  // taken now, so a second join is refused while this one negotiates
-  start_peer(state, std::move(*offer), [this, line_id, done](SessionState& current, Result<core::Negotiation> result) {
+  start_peer(state, std::move(*start), [this, line_id, done](SessionState& current, Result<core::Negotiation> result) {
     if (!result) {
       current.line_id.clear();
       return done(current, result.error());
@@ -164,7 +164,7 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
   if (!line_id) return respond(state, request, line_id.error());
   auto token = optional_string(request.message.get(), "token");
   if (!token) return respond(state, request, token.error());
-  auto offer = optional_jsep(request.message.get(), "offer");
+  auto offer = optional_media_start(request.message.get());
   if (!offer) return respond(state, request, offer.error());
   // Joining again, without an offer, the line one occupies changes nothing
   // and says so (seed 000's requestNewPhoneLineConnection gets "the existing
@@ -177,7 +177,7 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
                         json_string(occupant->media == core::OccupantMedia::kNone ? "none" : "server"));
     return respond(state, request, std::move(fields));
   }
-  if (!state.line_id.empty() || (state.peer && !state.peer_finished) || !state.echo_handle.empty()) {
+  if (busy_for_join(state, *offer)) {
     return respond(state, request,
                    make_error(error_code::kConflict, state.line_id.empty() ? "an echo test is running; hang up first"
                                                                            : "already in line " + state.line_id));
@@ -196,7 +196,10 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
               respond(current, *request, std::move(fields));
               core::JsonPtr accepted = events::event("accepted");
               json_object_set_new(accepted.get(), "line_id", json_string(current.line_id.c_str()));
-              json_object_set_new(accepted.get(), "jsep", events::jsep("answer", **answer).release());
+              // An answer to the session's media_offer needs no answer back.
+              if (!(*answer)->empty()) {
+                json_object_set_new(accepted.get(), "jsep", events::jsep("answer", **answer).release());
+              }
               send_event(current.id, std::move(accepted));
             });
 }

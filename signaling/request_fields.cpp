@@ -59,6 +59,19 @@ Result<std::optional<std::string>> optional_jsep(const json_t* message, const ch
   return std::optional<std::string>(std::move(sdp.value()));
 }
 
+Result<std::optional<MediaStart>> optional_media_start(const json_t* message) {
+  const json_t* jsep = json_object_get(message, "jsep");
+  if (jsep == nullptr) return std::optional<MediaStart>();
+  const json_t* type = json_is_object(jsep) ? json_object_get(jsep, "type") : nullptr;
+  const bool answer = json_is_string(type) && std::string_view(json_string_value(type)) == "answer";
+  auto sdp = optional_jsep(message, answer ? "answer" : "offer");
+  if (!sdp) return sdp.error();
+  const json_t* paired = json_object_get(message, "paired");
+  if (paired != nullptr && !json_is_boolean(paired)) return field_error("paired", "must be a boolean");
+  if (answer && json_is_false(paired)) return field_error("paired", "cannot be false with an answer: a media_offer session is paired");
+  return std::optional<MediaStart>(MediaStart{std::move(**sdp), answer, answer || json_is_true(paired)});
+}
+
 Result<std::string> required_jsep(const json_t* message, const char* type) {
   auto jsep = optional_jsep(message, type);
   if (!jsep) return jsep.error();

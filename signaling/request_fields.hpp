@@ -24,6 +24,18 @@ Result<std::string> required_jsep(const json_t* message, const char* type);
 // The same, nullopt when there is no "jsep" field.
 Result<std::optional<std::string>> optional_jsep(const json_t* message, const char* type);
 
+// What a join (`join`, `accept`, `outgoing_call`) brings for its media
+// (docs/protocol.md): an offer, `paired` or not, or the answer to the
+// session's `media_offer`.
+struct MediaStart {
+  std::string sdp;
+  bool answer = false;  // the answer to the session's media_offer (always paired)
+  bool paired = false;  // the server sends the line's streams on the client's own m-lines
+};
+// `jsep` of type offer (with the optional boolean `paired`) or answer;
+// nullopt without `jsep`. 400 for another type or a bad `paired`.
+Result<std::optional<MediaStart>> optional_media_start(const json_t* message);
+
 // The "candidate" of an ice_trickle: a candidate line, or the end of
 // candidates (null, {"completed": true}, or the empty candidate browsers emit
 // last). 400 when malformed, 413 over 1024 bytes.

@@ -1,6 +1,7 @@
 #include "core/session/peer_connection.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/media/answered_streams.hpp"
 #include "core/runtime/log.hpp"
@@ -84,8 +85,10 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   options.stream_id = role == MediaRole::kPlugin ? "partyline-plugin" : "partyline";
   options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
   // Until the SFU router sends the line's streams, a line participant only
-  // publishes: the answer receives what it offers to send.
+  // publishes: the answer receives what it offers to send. A paired one's
+  // answer mirrors the offer: its m-lines carry the line's streams too.
   options.send_media = role != MediaRole::kLineParticipant;
+  if (role == MediaRole::kPairedLineParticipant) options.stream_id = "partyline-peer";
   options.session_id = ssrc_random_();
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
@@ -105,23 +108,18 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   if (role == MediaRole::kPlugin) {
     media_ = factory(answered_streams(*answer_), static_cast<MediaTransport&>(*this));
   }
-  std::vector<PublishedStream> published;
-  if (role == MediaRole::kLineParticipant && router_ != nullptr) {
+  if (role != MediaRole::kPlugin && router_ != nullptr) {
     auto session = rtp::start_session(*offer, *answer_);
     if (!session) {
       on_answer(session.error());
       return;
     }
     session_ = std::move(session.value());
-    auto line_media = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this),
-                                                  static_cast<uint32_t>(ssrc_random_()),
-                                                  NtpClock{g_get_real_time() - g_get_monotonic_time()});
-    published = line_media->publish(*session_, next_stream_key);
-    line_media_ = line_media.get();
-    media_ = std::move(line_media);
+    paired_ = role == MediaRole::kPairedLineParticipant;
+    start_line_media();
+  } else {
+    start_media_timer();
   }
-  published_ = std::move(published);
-  start_media_timer();
 
   pending_answer_ = std::move(on_answer);
   if (auto status = transport_->start_gathering(); !status) {
@@ -135,6 +133,145 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
       return false;
     });
   }
+}
+
+void PeerConnection::start_line_media() {
+  auto line_media = std::make_unique<LineMedia>(*router_, static_cast<MediaTransport&>(*this),
+                                                static_cast<uint32_t>(ssrc_random_()),
+                                                NtpClock{g_get_real_time() - g_get_monotonic_time()});
+  published_ = line_media->publish(*session_, next_stream_key);
+  line_media_ = line_media.get();
+  media_ = std::move(line_media);
+  start_media_timer();
+}
+
+void PeerConnection::offer_first(std::vector<rtp::MediaKind> kinds, OfferCallback on_offer) {
+  if (transport_) {
+    on_offer(make_error(error_code::kConflict, "this PeerConnection was already negotiated"));
+    return;
+  }
+  if (router_ == nullptr) {
+    on_offer(make_error(error_code::kInternal, "no forwarding router for a line participant"));
+    return;
+  }
+  // JSEP: the offerer's agent is the controlling one.
+  settings_.ice.controlling = true;
+  if (auto status = create_transport(); !status) {
+    on_offer(status.error());
+    return;
+  }
+  paired_ = true;
+  first_offer_kinds_ = std::move(kinds);
+  pending_first_offer_ = std::move(on_offer);
+  if (auto status = transport_->start_gathering(); !status) {
+    auto callback = std::move(pending_first_offer_);
+    pending_first_offer_ = nullptr;
+    callback(status.error());
+    return;
+  }
+  if (pending_first_offer_) {
+    gathering_timer_.start(context_, settings_.gathering_wait, [this] {
+      send_first_offer();
+      return false;
+    });
+  }
+}
+
+// Like the answer, the offer carries the candidates gathered so far.
+void PeerConnection::send_first_offer() {
+  if (!pending_first_offer_) return;
+  gathering_timer_.cancel();
+  auto callback = std::move(pending_first_offer_);
+  pending_first_offer_ = nullptr;
+  rtp::FirstOfferOptions options;
+  options.ice_ufrag = transport_->local_ufrag();
+  options.ice_pwd = transport_->local_pwd();
+  options.fingerprint = {std::string(ice::Certificate::fingerprint_algorithm()), settings_.certificate->fingerprint()};
+  options.cname = "partyline";
+  options.stream_id = "partyline-peer";
+  options.kinds = first_offer_kinds_;
+  options.generate_ssrc = [this] { return static_cast<uint32_t>(ssrc_random_()); };
+  options.candidates = local_candidates_;
+  options.candidates_complete = gathering_done_;
+  options.session_id = ssrc_random_();
+  auto offer = rtp::build_first_offer(options);
+  if (!offer) {
+    callback(offer.error());
+    return;
+  }
+  PL_LOG(kDebug, log_context_) << "first offer ready with " << local_candidates_.size() << " candidates"
+                               << (gathering_done_ ? " (complete)" : " (more will be trickled)");
+  std::string sdp = offer->sdp;
+  first_offer_ = std::move(offer.value());
+  callback(std::move(sdp));
+}
+
+Result<Negotiation> PeerConnection::accept_first_answer(std::string_view answer_sdp) {
+  if (!first_offer_ || session_) return make_error(error_code::kConflict, "no server offer awaits an answer");
+  auto answer = rtp::parse_sdp(answer_sdp);
+  if (!answer) return make_error(answer.error().code, "SDP answer: " + answer.error().message);
+  auto session = rtp::apply_first_answer(*first_offer_, *answer);
+  if (!session) return make_error(session.error().code, "SDP answer: " + session.error().message);
+  const rtp::RemoteTransport& remote = session->remote_transport;
+  if (auto status = transport_->set_remote({remote.ice_ufrag, remote.ice_pwd, remote.fingerprint.algorithm,
+                                            remote.fingerprint.value, to_ice_role(session->dtls_role)});
+      !status) {
+    return status.error();
+  }
+  session_ = std::move(session.value());
+  first_offer_.reset();
+  for (const auto& candidate : session_->remote_transport.candidates) (void)add_remote_candidate(rtp::to_string(candidate));
+  for (const std::string& candidate : std::exchange(early_remote_candidates_, {})) (void)add_remote_candidate(candidate);
+  if (session_->remote_transport.end_of_candidates || early_end_of_candidates_) end_of_remote_candidates();
+  start_line_media();
+  Negotiation negotiation = summarize(session_->media);
+  negotiation.published = published_;
+  return negotiation;
+}
+
+void PeerConnection::pair_streams(std::vector<LegRequest> streams) {
+  if (!paired_ || !session_ || !line_media_) return;
+  // Each reserved sender keeps the stream it carries while that is offered,
+  // so a change elsewhere in the line never restarts what the participant sees.
+  std::vector<LegRequest> paired;
+  std::vector<bool> taken(streams.size(), false);
+  std::vector<std::optional<size_t>> choice(session_->slots.size());
+  for (size_t i = 0; i < session_->slots.size(); ++i) {
+    const rtp::MediaSlot& slot = session_->slots[i];
+    if (!slot.stream || slot.rejected) continue;
+    for (const LegRequest& current : current_streams_) {
+      if (current.stream_id != slot.stream->stream_id || current.track_id != slot.stream->track_id) continue;
+      for (size_t s = 0; s < streams.size(); ++s) {
+        if (!taken[s] && streams[s].key == current.key) {
+          choice[i] = s;
+          taken[s] = true;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < session_->slots.size(); ++i) {
+    const rtp::MediaSlot& slot = session_->slots[i];
+    if (!slot.stream || slot.rejected || choice[i]) continue;
+    for (size_t s = 0; s < streams.size() && !choice[i]; ++s) {
+      if (!taken[s] && streams[s].source_format.kind == slot.kind) {
+        choice[i] = s;
+        taken[s] = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < session_->slots.size(); ++i) {
+    if (!choice[i]) continue;
+    // The leg goes out under the name the SDP declared for the slot.
+    LegRequest request = streams[*choice[i]];
+    request.stream_id = session_->slots[i].stream->stream_id;
+    request.track_id = session_->slots[i].stream->track_id;
+    paired.push_back(std::move(request));
+  }
+  current_streams_ = std::move(paired);
+  const size_t failed = line_media_->set_legs(*session_, current_streams_);
+  PL_LOG(kDebug, log_context_) << "paired: receives " << line_media_->leg_count() << " of " << streams.size()
+                               << " streams on its own m-lines"
+                               << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
 }
 
 // Every PeerConnection of a worker ticks on the same 100 ms grid, so their
@@ -173,6 +310,16 @@ void PeerConnection::send_answer() {
 
 Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
   if (!transport_) return make_error(error_code::kNotFound, "no PeerConnection to add the candidate to");
+  if (first_offer_ || pending_first_offer_) {
+    // The answer brings the credentials these are checked with: kept until then.
+    auto parsed = rtp::parse_ice_candidate(candidate);
+    if (!parsed) return parsed.error();
+    if (early_remote_candidates_.size() >= kMaxCandidatesKept) {
+      return make_error(error_code::kTooLarge, "too many candidates before the answer");
+    }
+    early_remote_candidates_.emplace_back(candidate);
+    return true;
+  }
   // Checked by our own parser first: libnice reads numbers with atoi, so a
   // port of 65536 or -1 became another port instead of an error.
   auto parsed = rtp::parse_ice_candidate(candidate);
@@ -188,6 +335,10 @@ Result<bool> PeerConnection::add_remote_candidate(std::string_view candidate) {
 }
 
 void PeerConnection::end_of_remote_candidates() {
+  if (first_offer_ || pending_first_offer_) {
+    early_end_of_candidates_ = true;
+    return;
+  }
   if (transport_) transport_->end_of_remote_candidates();
 }
 
@@ -255,7 +406,7 @@ void PeerConnection::set_forwarding(rtp::MediaKind kind, bool forwarding) {
 
 void PeerConnection::on_local_candidate(std::string candidate) {
   if (gathered_candidates_.size() < kMaxCandidatesKept) gathered_candidates_.push_back(candidate);
-  if (pending_answer_) {
+  if (awaiting_local_description()) {
     local_candidates_.push_back(std::move(candidate));
   } else if (events_.on_local_candidate) {
     events_.on_local_candidate(std::move(candidate));
@@ -266,6 +417,8 @@ void PeerConnection::on_gathering_done() {
   gathering_done_ = true;
   if (pending_answer_) {
     send_answer();
+  } else if (pending_first_offer_) {
+    send_first_offer();
   } else if (events_.on_end_of_candidates) {
     events_.on_end_of_candidates();
   }
@@ -291,6 +444,7 @@ ice::SendResult PeerConnection::send_rtcp(std::span<uint8_t> buffer, size_t leng
 
 Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> streams) {
   if (!session_ || !line_media_) return make_error(error_code::kConflict, "no negotiated line session to update");
+  if (paired_) return make_error(error_code::kConflict, "a paired session gets no server offers");
   std::vector<rtp::OutgoingStream> outgoing;
   for (const LegRequest& request : streams) {
     const std::string name = request.stream_id + " " + request.track_id;
@@ -345,6 +499,8 @@ Status PeerConnection::apply_answer(std::string_view answer_sdp) {
 
 Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
   if (!session_ || !line_media_) return make_error(error_code::kConflict, "no negotiated line session to update");
+  // Its m-lines carry the line's streams, which a re-offer's answer would drop.
+  if (paired_) return make_error(error_code::kNotImplemented, "a paired session does not renegotiate");
   if (pending_answer_) return make_error(error_code::kConflict, "the first offer is still being answered");
   if (pending_offer_) return make_error(error_code::kConflict, "a server offer awaits this session's answer");
   auto offer = rtp::parse_sdp(offer_sdp);

@@ -25,6 +25,7 @@
 #include "ice/peer_transport.hpp"
 #include "rtp/result.hpp"
 #include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_first_offer.hpp"
 #include "rtp/sdp/sdp_offer.hpp"
 #include "rtp/srtp/srtp_session.hpp"
 
@@ -44,7 +45,11 @@ struct PeerConnectionSettings {
 // What the server does with a participant's media.
 enum class MediaRole {
   kLineParticipant,  // publishes into a phone line (forwarding: the SFU router)
-  kPlugin,           // a plugin handle's: the handler comes from a MediaHandlerFactory
+  // The same, for a client that cannot renegotiate (a one-to-one call of
+  // seed 003's lines protocol): each m-line it publishes on also carries,
+  // sendrecv, one stream of the line's (pair_streams()); no server offers.
+  kPairedLineParticipant,
+  kPlugin,  // a plugin handle's: the handler comes from a MediaHandlerFactory
 };
 
 // Makes the media handler of a PeerConnection that sends back on the
@@ -82,6 +87,7 @@ class PeerConnection : private MediaTransport {
     std::function<void(ice::TransportState state, const Error* error)> on_state;
   };
   using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
+  using OfferCallback = std::function<void(Result<std::string> offer_sdp)>;
 
   // `router`: the worker's router, for line participants (null: plugins only).
   PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
@@ -95,6 +101,23 @@ class PeerConnection : private MediaTransport {
   // kPlugin needs `factory`.
   void negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
                  MediaHandlerFactory factory = nullptr);
+
+  // A paired line participant whose client only answers: the server's first
+  // offer (rtp::build_first_offer: one sendrecv m-line per kind), after
+  // gathering as an answer waits for it. `on_offer` runs once. 409 when
+  // this PeerConnection was negotiated already, 500 without a router.
+  void offer_first(std::vector<rtp::MediaKind> kinds, OfferCallback on_offer);
+  // The participant's answer to offer_first(): the transport starts and
+  // what it publishes enters the router (`answer_sdp` of the result is
+  // empty). 409 when no first offer awaits an answer, 400/415 as
+  // rtp::apply_first_answer(); a refused answer leaves the offer waiting.
+  Result<Negotiation> accept_first_answer(std::string_view answer_sdp);
+  // Paired line participants: the streams the line has for this one. The
+  // first of each kind goes out on the participant's first m-line of that
+  // kind that has a reserved sender, the one already there staying as long
+  // as it is offered; others are not sent (one-to-one calls have none). No
+  // offer: the SDP already declared the sender. Ignored for other roles.
+  void pair_streams(std::vector<LegRequest> streams);
 
   // Line participants, after negotiate(): the server's next offer carrying
   // exactly `streams` (SSRCs are chosen here and kept per stream). The offer
@@ -129,6 +152,10 @@ class PeerConnection : private MediaTransport {
   void on_rtp(std::span<uint8_t> packet);
   void on_rtcp(std::span<uint8_t> compound);
   void send_answer();
+  void send_first_offer();
+  bool awaiting_local_description() const { return pending_answer_ || pending_first_offer_; }
+  // Both ways the session starts: the line media on `session_`.
+  void start_line_media();
   // Drives the media handler's timer on the worker's aligned 100 ms tick.
   void start_media_timer();
   void log_transport_counts() const;
@@ -145,6 +172,13 @@ class PeerConnection : private MediaTransport {
   // Negotiation: the answer waits for gathering (or the timer).
   std::optional<rtp::Answer> answer_;
   AnswerCallback pending_answer_;
+  // offer_first(): what it offers, then the offer awaiting its answer.
+  std::vector<rtp::MediaKind> first_offer_kinds_;
+  OfferCallback pending_first_offer_;
+  std::optional<rtp::UpdateOffer> first_offer_;
+  std::vector<std::string> early_remote_candidates_;  // before the first answer
+  bool early_end_of_candidates_ = false;
+  bool paired_ = false;
   std::vector<std::string> local_candidates_;  // for the answer
   std::vector<std::string> gathered_candidates_, accepted_remote_candidates_;  // for stats()
   bool gathering_done_ = false;

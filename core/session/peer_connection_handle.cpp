@@ -78,6 +78,29 @@ void PeerConnectionHandle::negotiate(std::string offer_sdp, MediaRole role,
   });
 }
 
+void PeerConnectionHandle::offer_first(std::vector<rtp::MediaKind> kinds,
+                                       std::function<void(Result<std::string>)> on_offer) {
+  EventLoop& reply_loop = reply_loop_;
+  on_worker([kinds = std::move(kinds), on_offer = std::move(on_offer), &reply_loop](PeerConnection& pc) mutable {
+    pc.offer_first(std::move(kinds), [on_offer, &reply_loop](Result<std::string> offer) {
+      reply_loop.post([on_offer, offer = std::move(offer)]() mutable { on_offer(std::move(offer)); });
+    });
+  });
+}
+
+void PeerConnectionHandle::accept_first_answer(std::string answer_sdp,
+                                               std::function<void(Result<Negotiation>)> on_done) {
+  EventLoop& reply_loop = reply_loop_;
+  on_worker([answer_sdp = std::move(answer_sdp), on_done = std::move(on_done), &reply_loop](PeerConnection& pc) {
+    auto negotiation = pc.accept_first_answer(answer_sdp);
+    reply_loop.post([on_done, negotiation = std::move(negotiation)]() mutable { on_done(std::move(negotiation)); });
+  });
+}
+
+void PeerConnectionHandle::pair_streams(std::vector<LegRequest> streams) {
+  on_worker([streams = std::move(streams)](PeerConnection& pc) mutable { pc.pair_streams(std::move(streams)); });
+}
+
 void PeerConnectionHandle::offer_streams(std::vector<LegRequest> streams,
                                          std::function<void(Result<std::string>)> on_offer) {
   EventLoop& reply_loop = reply_loop_;

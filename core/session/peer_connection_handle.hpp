@@ -33,6 +33,10 @@ class PeerConnectionHandle {
 
   void negotiate(std::string offer_sdp, MediaRole role, std::function<void(Result<Negotiation>)> on_answer,
                  MediaHandlerFactory factory = nullptr);
+  // See PeerConnection::offer_first, accept_first_answer and pair_streams.
+  void offer_first(std::vector<rtp::MediaKind> kinds, std::function<void(Result<std::string>)> on_offer);
+  void accept_first_answer(std::string answer_sdp, std::function<void(Result<Negotiation>)> on_done);
+  void pair_streams(std::vector<LegRequest> streams);
   // See PeerConnection::offer_streams and apply_answer.
   void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
   void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
