@@ -64,6 +64,7 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
 
 ClientSession::~ClientSession() {
   keepalive_timer_.cancel();
+  own_requests_timer_.cancel();
   grace_timer_.cancel();
   connection_.reset();
 }
@@ -147,28 +148,67 @@ std::string ClientSession::log_context() const { return "session=" + id_.substr(
 
 void ClientSession::respond_success(const std::string& transaction, const std::string& request_name,
                                     core::JsonPtr extra_fields) {
+  const bool own = own_transactions_.erase(transaction) > 0;
   if (!take_pending(transaction, "success")) return;
   thread_request_counts().count(request_name, 200);
-  wire_->success(transaction, request_name, extra_fields.get(), *connection_);
+  if (own) {
+    wire_->own_response(transaction, request_name, extra_fields.get(), nullptr, *connection_);
+  } else {
+    wire_->success(transaction, request_name, extra_fields.get(), *connection_);
+  }
+  schedule_own_requests();
 }
 
 void ClientSession::respond_error(const std::string& transaction, const std::string& request_name,
                                   const Error& error) {
+  const bool own = own_transactions_.erase(transaction) > 0;
   if (!take_pending(transaction, "error")) return;
   thread_request_counts().count(request_name, error.code);
   PL_LOG(kDebug, log_context()) << "request '" << request_name << "' failed: " << error.code << " "
                                 << error.message;
-  wire_->error(transaction, request_name, error, *connection_);
+  if (own) {
+    wire_->own_response(transaction, request_name, nullptr, &error, *connection_);
+  } else {
+    wire_->error(transaction, request_name, error, *connection_);
+  }
+  schedule_own_requests();
 }
 
 void ClientSession::send_event(core::JsonPtr event) {
   if (!is_open()) return;
   wire_->event(event.get(), *connection_);
+  schedule_own_requests();
 }
 
 void ClientSession::send_event_text(std::string_view text) {
   if (!is_open()) return;
   wire_->event_text(text, *connection_);
+  schedule_own_requests();
+}
+
+void ClientSession::schedule_own_requests() {
+  if (!wire_->has_own_requests() || own_requests_timer_.active()) return;
+  own_requests_timer_.start(context_, std::chrono::milliseconds(0), [this] {
+    run_own_requests();
+    return false;
+  });
+}
+
+// Not limited like the client's requests: each follows from something the
+// client or the server did, which was limited (or is the server's own).
+void ClientSession::run_own_requests() {
+  auto self = shared_from_this();
+  // Their synchronous responses may queue more (this runs inside the
+  // timer's callback, so it cannot re-arm itself): a few rounds at most.
+  constexpr int kMaxRounds = 8;
+  for (int round = 0; round < kMaxRounds && wire_->has_own_requests(); ++round) {
+    for (Request& request : wire_->take_own_requests()) {
+      if (closed_ || ending_ || detached_) return;
+      if (!pending_.emplace(request.transaction, request.name).second) continue;
+      own_transactions_.insert(request.transaction);
+      handler_.on_request(self, std::move(request));
+    }
+  }
 }
 
 void ClientSession::close(int code, std::string reason) {
@@ -212,6 +252,7 @@ bool ClientSession::take_pending(const std::string& transaction, const char* wha
 
 void ClientSession::on_text(std::string text) {
   DecodedText decoded = wire_->decode(text, *connection_);
+  schedule_own_requests();
   if (decoded.alive) last_keepalive_us_ = g_get_monotonic_time();
   // The whole text costs the byte budget once, with its first message.
   size_t bytes = text.size();
@@ -341,6 +382,7 @@ void ClientSession::detach(uint16_t code) {
   // Their responses cannot reach the client: it learns the outcome from the
   // state sent on resume.
   pending_.clear();
+  own_transactions_.clear();
   PL_LOG(kInfo, log_context()) << "WebSocket lost (" << code << "); resumable for " << options_.resume_grace.count()
                                << " ms";
   grace_timer_.start(context_, options_.resume_grace, [this, code] {
@@ -359,7 +401,9 @@ void ClientSession::finish(uint16_t code) {
   detached_ = false;
   keepalive_timer_.cancel();
   grace_timer_.cancel();
+  own_requests_timer_.cancel();
   pending_.clear();
+  own_transactions_.clear();
   PL_LOG(kInfo, log_context()) << "WebSocket closed (" << code << ")";
   auto self = shared_from_this();
   if (on_closed_) on_closed_(self);

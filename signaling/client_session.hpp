@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/json.hpp"
@@ -102,6 +103,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const std::string& remote_address() const { return remote_address_; }
   // Who the server authenticated at connect; never taken from a message.
   const Identity& identity() const { return identity_; }
+  const WireFormat& wire_format() const { return *wire_; }
   bool is_open() const;
   // Its connection was lost and it waits for a resume.
   bool is_detached() const { return detached_; }
@@ -147,6 +149,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void refuse(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
               const Error& error);
   bool take_pending(const std::string& transaction, const char* what);
+  // The wire format's own requests (WireFormat::take_own_requests), run
+  // from the loop after whatever queued them.
+  void schedule_own_requests();
+  void run_own_requests();
   // Sends the handshake state, starts the keepalive watch and the connection.
   void start_connection(bool resumed);
   bool check_keepalive();
@@ -169,6 +175,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   ClosedCallback on_closed_;
   // transaction -> request name, for requests not yet answered.
   std::unordered_map<std::string, std::string> pending_;
+  std::unordered_set<std::string> own_transactions_;  // pending_ entries the format made
+  core::Timer own_requests_timer_;
   core::Timer keepalive_timer_;
   int64_t last_keepalive_us_ = 0;  // g_get_monotonic_time()
   std::string resume_token_;

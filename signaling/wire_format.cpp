@@ -18,6 +18,22 @@ void WireFormat::closing(uint16_t, std::string_view, TextSink&) {}
 
 void WireFormat::tick(int64_t, TextSink&) {}
 
+void WireFormat::own_response(const std::string&, const std::string& request, const json_t*, const Error* error,
+                              TextSink&) {
+  if (error != nullptr) {
+    PL_LOG(kDebug, "server") << "own request '" << request << "' failed: " << error->message;
+  }
+}
+
+std::string WireFormat::request_own(const std::string& name, core::JsonPtr message) {
+  std::string transaction = "\x01own-" + std::to_string(++own_counter_);
+  if (!message) message = core::adopt_json(json_object());
+  json_object_set_new(message.get(), "request", json_string(name.c_str()));
+  json_object_set_new(message.get(), "transaction", json_string(transaction.c_str()));
+  own_requests_.push_back(Request{name, transaction, std::move(message)});
+  return transaction;
+}
+
 void NativeWireFormat::start(const HandshakeState& state, TextSink& out) {
   out.send_text(format_handshake_state(state));
 }

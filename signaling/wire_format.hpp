@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/runtime/json.hpp"
@@ -51,6 +52,10 @@ class WireFormat {
   // Whether a lost connection's session may come back with ?resume= (only
   // formats whose handshake can carry the resume token).
   virtual bool resumable() const = 0;
+  // Whether its clients expect one connection per user, `force` deciding
+  // between a newer and an older one (seed 003), whatever
+  // auth.sessions_per_user says for the others.
+  virtual bool one_connection_per_user() const { return false; }
   // The first texts of a connection, before anything it received is decoded.
   virtual void start(const HandshakeState& state, TextSink& out) = 0;
   // Texts the format answers itself (a handshake, a ping) go to `out`.
@@ -74,6 +79,28 @@ class WireFormat {
   // Called every few seconds with the monotonic time, for formats that must
   // show the client they are alive in their own messages.
   virtual void tick(int64_t now_us, TextSink& out);
+
+  // Native requests a format makes on its own, for no request of its
+  // client: the lines protocol asks for the server's offer before it shows
+  // an incoming call, and leaves the line when the other party hung up.
+  // The session takes them after each call into the format and runs them
+  // from its loop (not inside the call), as the client's would run; each
+  // one's response comes to own_response(), never to success() or error().
+  std::vector<Request> take_own_requests() { return std::exchange(own_requests_, {}); }
+  bool has_own_requests() const { return !own_requests_.empty(); }
+  // `error` is null on success (then `fields` are the response's).
+  virtual void own_response(const std::string& transaction, const std::string& request, const json_t* fields,
+                            const Error* error, TextSink& out);
+
+ protected:
+  // Queues `name` with `message`'s fields (its "request" and "transaction"
+  // are set here) and returns the transaction its response will carry:
+  // "own-N" after a 0x01 byte, which a client's JSON could only carry escaped.
+  std::string request_own(const std::string& name, core::JsonPtr message);
+
+ private:
+  std::vector<Request> own_requests_;
+  uint64_t own_counter_ = 0;
 };
 
 // What a connection's path chose, made once per session.
