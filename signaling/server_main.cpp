@@ -41,6 +41,7 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.idle_timeout_ms = config.signaling.idle_timeout_ms;
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;
   options.signalr_hub_path = config.signaling.signalr_hub_path;
+  options.lines_path = config.signaling.lines_path;
   options.resume_grace_ms = config.signaling.resume_grace_ms;
   options.max_sessions = config.limits.max_sessions;
   options.max_connections = config.http.max_connections;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/runtime/log.hpp"
+#include "signaling/adapters/lines_protocol.hpp"
 #include "signaling/adapters/signalr_hub.hpp"
 
 namespace partyline::signaling {
@@ -30,6 +31,7 @@ QueryParameters signalr_auth_query(const QueryParameters& query, const std::stri
 HttpServerOptions http_options(const SignalingOptions& options) {
   HttpServerOptions http;
   if (!options.signalr_hub_path.empty()) http.websocket_paths.push_back(options.signalr_hub_path);
+  if (!options.lines_path.empty()) http.websocket_paths.push_back(options.lines_path);
   http.bind_address = options.bind_address;
   http.port = options.port;
   http.web_root = options.web_root;
@@ -166,6 +168,7 @@ std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const std::string& 
   if (!options_.signalr_hub_path.empty() && path == options_.signalr_hub_path) {
     return std::make_unique<SignalrHubFormat>(identity, std::chrono::milliseconds(options_.ping_interval_ms));
   }
+  if (!options_.lines_path.empty() && path == options_.lines_path) return std::make_unique<LinesProtocolFormat>(identity);
   return std::make_unique<NativeWireFormat>();
 }
 
@@ -212,7 +215,8 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
     resume(std::move(connection), upgrade, *identity, token->second);
     return;
   }
-  if (!make_room_for(*identity, upgrade.query)) {
+  auto wire = wire_format_for(upgrade.path, *identity);
+  if (!make_room_for(*identity, upgrade.query, *wire)) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user "
                             << identity->user << " is already connected (force=false)";
     refuse(std::move(connection), close_code::kAlreadyConnected, "already connected");
@@ -226,7 +230,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
   }
   std::weak_ptr<int> alive = alive_;
   auto session = std::make_shared<ClientSession>(
-      loop_.context(), std::move(connection), wire_format_for(upgrade.path, *identity), std::move(upgrade.query), std::move(upgrade.remote_address),
+      loop_.context(), std::move(connection), std::move(wire), std::move(upgrade.query), std::move(upgrade.remote_address),
       std::move(*identity), session_options_, handler_, [this, alive](const std::shared_ptr<ClientSession>& closed) {
         if (alive.lock()) on_session_closed(closed);
       });
@@ -258,11 +262,16 @@ void SignalingServer::resume(std::unique_ptr<WebSocketConnection> connection, We
   session->resume(std::move(connection), std::move(upgrade.query), std::move(upgrade.remote_address));
 }
 
-bool SignalingServer::make_room_for(const Identity& identity, const QueryParameters& query) {
-  if (!options_.one_session_per_user) return true;
+bool SignalingServer::make_room_for(const Identity& identity, const QueryParameters& query, const WireFormat& wire) {
+  // A format whose clients expect one connection per user (seed 003) has
+  // the rule among its own sessions whatever the configuration says.
+  const bool per_format = wire.one_connection_per_user();
+  if (!options_.one_session_per_user && !per_format) return true;
   std::vector<std::shared_ptr<ClientSession>> older;
   for (const auto& [id, session] : sessions_) {
-    if (session->identity().user == identity.user) older.push_back(session);
+    if (session->identity().user != identity.user) continue;
+    if (per_format && !options_.one_session_per_user && !session->wire_format().one_connection_per_user()) continue;
+    older.push_back(session);
   }
   if (older.empty()) return true;
   auto force = query.find("force");

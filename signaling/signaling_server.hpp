@@ -60,6 +60,8 @@ struct SignalingOptions {
   // Seed adapters (docs/compat.md), each on a path of its own; empty: off.
   // Seed 000's SignalR hub: `POST <path>/negotiate` and the WebSocket at <path>.
   std::string signalr_hub_path = "/hubs/webrtc";
+  // Seed 003's lines protocol: the WebSocket at <path> (?token=&force=).
+  std::string lines_path = "/signaling/v1";
 };
 
 // Resumes since start, every server of the process (all threads), for /metrics.
@@ -106,7 +108,7 @@ class SignalingServer {
               const std::string& token);
   // One session per user: false when the new connection must be refused
   // (force=false); otherwise the user's older sessions are closed (4005).
-  bool make_room_for(const Identity& identity, const QueryParameters& query);
+  bool make_room_for(const Identity& identity, const QueryParameters& query, const WireFormat& wire);
   void close_everything();
 
   SignalingOptions options_;

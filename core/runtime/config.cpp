@@ -153,7 +153,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"idle_timeout_ms", &config.signaling.idle_timeout_ms},
         {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms},
         {"resume_grace_ms", &config.signaling.resume_grace_ms},
-        {"signalr_hub_path", &config.signaling.signalr_hub_path}}},
+        {"signalr_hub_path", &config.signaling.signalr_hub_path},
+        {"lines_path", &config.signaling.lines_path}}},
       {"ice",
        {{"addresses", &config.ice.addresses},
         {"allow_loopback", &config.ice.allow_loopback},
@@ -380,11 +381,21 @@ Status validate_config(const Config& config) {
   if (config.signaling.max_queued_messages < 16) {
     return config_error("signaling.max_queued_messages", "must be at least 16");
   }
-  if (const std::string& path = config.signaling.signalr_hub_path;
-      !path.empty() && (path.size() < 2 || path.front() != '/' || path.back() == '/' || path == "/ws" ||
-                        path.find_first_of("?#% ") != std::string::npos)) {
-    return config_error("signaling.signalr_hub_path",
-                        "'" + path + "' must be empty (off) or a path like /hubs/webrtc, other than /ws");
+  // An adapter's path: empty (off) or a path of its own.
+  auto bad_path = [](const std::string& path) {
+    return !path.empty() && (path.size() < 2 || path.front() != '/' || path.back() == '/' || path == "/ws" ||
+                             path.find_first_of("?#% ") != std::string::npos);
+  };
+  if (bad_path(config.signaling.signalr_hub_path)) {
+    return config_error("signaling.signalr_hub_path", "'" + config.signaling.signalr_hub_path +
+                                                          "' must be empty (off) or a path like /hubs/webrtc, other than /ws");
+  }
+  if (bad_path(config.signaling.lines_path)) {
+    return config_error("signaling.lines_path", "'" + config.signaling.lines_path +
+                                                    "' must be empty (off) or a path like /signaling/v1, other than /ws");
+  }
+  if (!config.signaling.lines_path.empty() && config.signaling.lines_path == config.signaling.signalr_hub_path) {
+    return config_error("signaling.lines_path", "must differ from signaling.signalr_hub_path");
   }
   if (config.signaling.keepalive_interval_ms < 100) {
     return config_error("signaling.keepalive_interval_ms", "must be at least 100");

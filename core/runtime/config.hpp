@@ -78,6 +78,7 @@ struct Config {
     // Seed 000's SignalR hub (docs/compat.md): `POST <path>/negotiate` and
     // its WebSocket at <path>; empty: off.
     std::string signalr_hub_path = "/hubs/webrtc";
+    std::string lines_path = "/signaling/v1";  // seed 003's lines protocol
   } signaling;
 
   struct Ice {

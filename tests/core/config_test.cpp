@@ -201,6 +201,22 @@ TEST(ConfigTest, HeaderTimeoutDefaultsTo10SecondsAndIsAtLeast100Ms) {
   EXPECT_EQ(config.http.header_timeout_ms, 500u);
 }
 
+TEST(ConfigTest, AdapterPathsAreOwnPathsOrOff) {
+  Config config;
+  EXPECT_EQ(config.signaling.signalr_hub_path, "/hubs/webrtc");
+  EXPECT_EQ(config.signaling.lines_path, "/signaling/v1");
+  for (const char* bad : {R"({"signaling": {"lines_path": "signaling"}})", R"({"signaling": {"lines_path": "/ws"}})",
+                          R"({"signaling": {"lines_path": "/v1/"}})", R"({"signaling": {"lines_path": "/hubs/webrtc"}})"}) {
+    Config changed;
+    ASSERT_TRUE(apply(changed, bad).ok()) << bad;
+    Status status = validate_config(changed);
+    ASSERT_FALSE(status.ok()) << bad;
+    EXPECT_NE(status.error().message.find("signaling.lines_path"), std::string::npos) << status.error().message;
+  }
+  ASSERT_TRUE(apply(config, R"({"signaling": {"lines_path": ""}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+}
+
 TEST(ConfigTest, ResumeGraceDefaultsTo20SecondsZeroTurnsItOffAndADayIsTheMost) {
   Config config;
   EXPECT_EQ(config.signaling.resume_grace_ms, 20000u);
