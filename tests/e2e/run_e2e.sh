@@ -23,7 +23,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
-  signalr_hub signalr_chromium)
+  signalr_hub signalr_chromium lines_protocol_chromium)
 
 # Not repeated with the ASan+UBSan build by scripts/test (to keep the run
 # under its 45 minutes): browser-side tests whose server paths other tests
@@ -103,6 +103,9 @@ set_test_command() {
       server_options=(--config "$here/signalr.json")
       test_command=(node "$here/signalr_hub.mjs") ;;
     signalr_chromium) test_command=(node "$here/signalr_chromium.mjs") ;;
+    lines_protocol_chromium)
+      server_options=(--config "$here/lines_protocol.json")
+      test_command=(node "$here/lines_protocol_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
