@@ -125,13 +125,7 @@ Status AnswerBuilder::check_transport() {
   if (remote.setup == DtlsSetup::kHoldconn) {
     return make_error(error_code::kUnsupported, describe(tag) + " has a=setup:holdconn, which partyline does not support");
   }
-  for (NegotiatedMedia& media : answer_.media) {
-    if (media.remote.ice_ufrag.empty() || media.remote.ice_pwd.empty()) {
-      media.remote.ice_ufrag = remote.ice_ufrag;
-      media.remote.ice_pwd = remote.ice_pwd;
-    }
-    if (media.remote.fingerprint.value.empty()) media.remote.fingerprint = remote.fingerprint;
-  }
+  sdp_common::inherit_bundle_transport(answer_.media, remote);
   return {};
 }
 

@@ -59,6 +59,16 @@ std::vector<RemoteSsrc> remote_ssrcs(const MediaDescription& media) {
   return out;
 }
 
+void inherit_bundle_transport(std::vector<NegotiatedMedia>& media, const RemoteTransport& bundle) {
+  for (NegotiatedMedia& item : media) {
+    if (item.remote.ice_ufrag.empty() || item.remote.ice_pwd.empty()) {
+      item.remote.ice_ufrag = bundle.ice_ufrag;
+      item.remote.ice_pwd = bundle.ice_pwd;
+    }
+    if (item.remote.fingerprint.value.empty()) item.remote.fingerprint = bundle.fingerprint;
+  }
+}
+
 RemoteTransport resolve_transport(const SessionDescription& description, const MediaDescription& media) {
   RemoteTransport transport;
   transport.ice_ufrag = media.ice_ufrag.value_or(description.ice_ufrag.value_or(""));

@@ -31,6 +31,10 @@ std::vector<RemoteSsrc> remote_ssrcs(const MediaDescription& media);
 // The ICE/DTLS parameters of a section (media level, else session level).
 RemoteTransport resolve_transport(const SessionDescription& description, const MediaDescription& media);
 
+// Bundled m-lines that declare no ICE credentials or fingerprint of their
+// own use the BUNDLE transport's (`bundle`: the tag m-line's).
+void inherit_bundle_transport(std::vector<NegotiatedMedia>& media, const RemoteTransport& bundle);
+
 // "offer m-line 2 (video, mid \"1\")": how errors name a section of `which`
 // description ("offer", "answer").
 std::string describe_section(std::string_view which, size_t index, const MediaDescription& section);

@@ -262,13 +262,7 @@ Status UpdateAnswerChecker::check_transport(NegotiatedSession& next) const {
                           " would change the DTLS roles of the running association; expected a=setup:" +
                           std::string(to_string(expected)));
   }
-  for (NegotiatedMedia& media : next.media) {
-    if (media.remote.ice_ufrag.empty() || media.remote.ice_pwd.empty()) {
-      media.remote.ice_ufrag = now.ice_ufrag;
-      media.remote.ice_pwd = now.ice_pwd;
-    }
-    if (media.remote.fingerprint.value.empty()) media.remote.fingerprint = now.fingerprint;
-  }
+  sdp_common::inherit_bundle_transport(next.media, now);
   next.remote_transport = now;
   next.remote_transport.setup = expected;
   return {};
@@ -296,13 +290,7 @@ Status UpdateAnswerChecker::check_first_transport(NegotiatedSession& next, const
                       where + ": a=setup:" + (setup ? std::string(to_string(*setup)) : std::string("(none)")) +
                           " does not answer a=setup:actpass; expected active or passive");
   }
-  for (NegotiatedMedia& media : next.media) {
-    if (media.remote.ice_ufrag.empty() || media.remote.ice_pwd.empty()) {
-      media.remote.ice_ufrag = remote.ice_ufrag;
-      media.remote.ice_pwd = remote.ice_pwd;
-    }
-    if (media.remote.fingerprint.value.empty()) media.remote.fingerprint = remote.fingerprint;
-  }
+  sdp_common::inherit_bundle_transport(next.media, remote);
   next.remote_transport = remote;
   next.remote_transport.setup = *setup;
   return {};

@@ -66,7 +66,9 @@ void check_records(std::string_view text, std::span<const uint8_t> input) {
 void check_hub(std::string_view text) {
   SignalrHubFormat hub(Identity{"alice", "Alice", "alice@example.org", false}, std::chrono::milliseconds(15000));
   Sink sink;
-  hub.start(HandshakeState{"11111111-2222-4333-8444-555555555555"}, sink);
+  HandshakeState state;
+  state.session_id = "11111111-2222-4333-8444-555555555555";
+  hub.start(state, sink);
   const std::string handshake = std::string(R"({"protocol":"json","version":1})") + signalr::kRecordSeparator;
   FUZZ_REQUIRE(hub.decode(handshake, sink).messages.empty());
   DecodedText decoded = hub.decode(text, sink);

@@ -35,7 +35,9 @@ UpdateOffer first_offer_ok(const FirstOfferOptions& options) {
   if (!offer.ok()) return {};
   auto reparsed = parse_sdp(offer->sdp);
   EXPECT_TRUE(reparsed.ok()) << reparsed.error().message << "\n" << offer->sdp;
-  if (reparsed.ok()) EXPECT_EQ(*reparsed, offer->description) << offer->sdp;
+  if (reparsed.ok()) {
+    EXPECT_EQ(*reparsed, offer->description) << offer->sdp;
+  }
   return offer.value();
 }
 
