@@ -179,8 +179,11 @@ void CallHandler::handle_join(SessionState& state, const Request& request) {
   }
   if (busy_for_join(state, *offer)) {
     return respond(state, request,
-                   make_error(error_code::kConflict, state.line_id.empty() ? "an echo test is running; hang up first"
-                                                                           : "already in line " + state.line_id));
+                   make_error(error_code::kConflict,
+                              !state.line_id.empty()     ? "already in line " + state.line_id
+                              : !state.echo_handle.empty() ? std::string("an echo test is running; hang up first")
+                                                           : std::string("the session's media_offer awaits its answer "
+                                                                         "(a jsep of type answer); or hang up first")));
   }
   if (offer->has_value()) wait_for_answer(state, request);
   join_line(state, *line_id, *token, std::move(offer.value()),

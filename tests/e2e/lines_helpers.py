@@ -311,6 +311,14 @@ class LinePeer:
         await self.pc.setLocalDescription(offer)
         return {"type": "offer", "sdp": self.pc.localDescription.sdp}
 
+    async def answer(self, offer):
+        """Answers the server's first offer (`media_offer`): sets it, creates
+        and sets the answer, and returns it as a jsep."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        self._answer_applied_now()  # the server's candidates may now be added
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return {"type": "answer", "sdp": self.pc.localDescription.sdp}
+
     async def client_update(self, timeout=10.0):
         """A client offer in an `update` request (docs/protocol.md, `update`,
         "Client offers"): adds media to a signaling-only occupant, or changes

@@ -311,6 +311,58 @@ async def outgoing_call(scenario):
     await callee_events.expect_quiet()
 
 
+async def paired_call(scenario):
+    """docs/protocol.md, `paired` and `media_offer`: a one-to-one call for
+    clients that never renegotiate. The caller's paired offer is answered
+    sendrecv; the callee answers the server's first offer in `accept`. Each
+    receives the other's audio and video on its own m-lines, and neither
+    gets an `update` offer."""
+    caller = await scenario.connect("alice.pc")
+    callee = await scenario.connect("bob.pc")
+    caller_events, callee_events = EventCursor(caller), EventCursor(callee)
+    # Nothing to answer yet: an answer without a media_offer is refused.
+    lone = await scenario.connect("carol.pc")
+    line = await lone.request("create_line")
+    await expect_error(lone.request("join", line_id=line["line_id"], jsep={"type": "answer", "sdp": "v=0"}), 409,
+                       mentions="media_offer")
+    await expect_error(lone.request("media_offer", audio=False, video=False), 400)
+
+    caller_peer = scenario.peer(caller, audio=True, video=True)
+    since = len(caller.events)
+    response = await caller.request("outgoing_call", number=guest_id("bob.pc"), jsep=await caller_peer.offer(),
+                                    paired=True)
+    line_id, call_id = response["line_id"], response["call_id"]
+    answer = (await caller_peer.apply_answer(line_id, since))["jsep"]["sdp"]
+    check(answer.count("a=sendrecv") == 2 and "a=msid:partyline-peer " in answer,
+          f"a paired answer is sendrecv with the server's senders on both m-lines: {answer}")
+    await caller_events.expect("ringing", call_id=call_id, line_id=line_id, user=guest_id("bob.pc"))
+    await callee_events.expect("incoming_call", call_id=call_id, line_id=line_id, caller=identity("alice.pc", caller))
+
+    offer = (await callee.request("media_offer"))["jsep"]
+    check(offer.get("type") == "offer" and offer["sdp"].count("m=") == 2 and offer["sdp"].count("a=sendrecv") == 2
+          and "a=setup:actpass" in offer["sdp"], f"media_offer: one sendrecv m-line per kind expected: {offer}")
+    await expect_error(callee.request("join", line_id=line_id), 409)  # its PeerConnection awaits the answer
+    callee_peer = scenario.peer(callee, audio=True, video=True)
+    since = len(callee.events)
+    await callee.request("accept", call_id=call_id, jsep=await callee_peer.answer(offer))
+    joined = await callee.wait_for_event(lambda e: e.get("event") == "accepted" and e.get("line_id") == line_id,
+                                        EVENT_DEADLINE_S, since=since)
+    check(joined is not None and "jsep" not in joined, f"the callee's join needs no answer back: {joined}")
+    await caller_events.expect("accepted", call_id=call_id, line_id=line_id, user=identity("bob.pc", callee))
+    both = [session_of(caller), session_of(callee)]
+    for client in (caller, callee):
+        await wait_occupants(client, line_id, both, timeout=15.0, state="connected")
+    for peer in (caller_peer, callee_peer):
+        for kind, count in (("audio", 50), ("video", 10)):
+            check(await peer.wait_received(kind, count, 15.0),
+                  f"{peer.client.name}: {peer.received[kind]} {kind} frames from the other party, {count} expected")
+        print(f"    {peer.client.name} received {peer.received['audio']} audio and {peer.received['video']} video frames")
+    for client in (caller, callee):
+        updates = [e for e in client.events if e.get("event") == "update"]
+        check(not updates, f"{client.name}: a paired session got server offers: {updates}")
+    await expect_error(caller_peer.client_update(), 501, mentions="paired")
+
+
 async def by_email_and_session(scenario):
     """The forms seed 000's hub needs (docs/compat.md): the callee named by
     email, calls named by the caller's session, the parties' sessions in
@@ -375,7 +427,7 @@ async def by_email_and_session(scenario):
 SCENARIOS = [accept_then_join, accept_with_jsep, decline, decline_busy, decline_blocked_reason, cancel, ring_timeout,
              offline_user, blocked_caller, callee_connected_twice, callee_twice_simultaneous_accepts,
              callee_twice_decline, refusals, caller_left, callee_went_offline, hangup_cancels_ringing, outgoing_call,
-             by_email_and_session]
+             paired_call, by_email_and_session]
 
 if __name__ == "__main__":
     from lines_helpers import run_scenarios
