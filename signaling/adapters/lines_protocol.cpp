@@ -35,7 +35,7 @@ Result<core::JsonPtr> jsep_of(const json_t* message, std::string_view type) {
 }  // namespace
 
 LinesProtocolFormat::LinesProtocolFormat(const Identity& identity)
-    : user_(identity.user), registered_(is_number(identity.user)) {}
+    : registered_(is_number(identity.user)) {}
 
 bool LinesProtocolFormat::is_number(std::string_view user) {
   return !user.empty() && user.size() <= kMaxNumberDigits &&
@@ -229,24 +229,25 @@ void LinesProtocolFormat::success(const std::string& transaction, const std::str
     if (call_ && !call_->outgoing) call_->answered = true;
     return;
   }
-  if (pending.request == "hangup") {
-    const std::string call_id = pending.call_id;
-    const int code = pending.hangup_code;
-    const char* reason = code == 200 ? "to BYE" : code == 487 ? "to CANCEL" : "to Decline";
-    core::JsonPtr hangingup = core::adopt_json(json_pack("{s:i, s:i, s:s, s:s}", "code", code, "line", 0, "event",
-                                                         "hangingup", "call_id", call_id.c_str()));
-    out.send_text(core::dump_json(hangingup.get()));
-    core::JsonPtr hangup = core::adopt_json(json_pack("{s:i, s:i, s:s, s:s, s:s}", "code", code, "line", 0, "reason",
-                                                      reason, "event", "hangup", "call_id", call_id.c_str()));
-    out.send_text(core::dump_json(hangup.get()));
-    // A declined call's offer had a PeerConnection waiting for an answer.
-    if (code == 603) request_own("hangup", nullptr);
-    return;
-  }
+  if (pending.request == "hangup") return hung_up(pending, out);
   if (pending.request == "register") {
     out.send_text(R"({"event":"registering"})");
     out.send_text(R"({"event":"registered","phrase":"ok"})");
   }
+}
+
+void LinesProtocolFormat::hung_up(const Pending& pending, TextSink& out) {
+  const std::string& call_id = pending.call_id;
+  const int code = pending.hangup_code;
+  const char* reason = code == 200 ? "to BYE" : code == 487 ? "to CANCEL" : "to Decline";
+  core::JsonPtr hangingup = core::adopt_json(json_pack("{s:i, s:i, s:s, s:s}", "code", code, "line", 0, "event",
+                                                       "hangingup", "call_id", call_id.c_str()));
+  out.send_text(core::dump_json(hangingup.get()));
+  core::JsonPtr hangup = core::adopt_json(json_pack("{s:i, s:i, s:s, s:s, s:s}", "code", code, "line", 0, "reason",
+                                                    reason, "event", "hangup", "call_id", call_id.c_str()));
+  out.send_text(core::dump_json(hangup.get()));
+  // A declined call's offer had a PeerConnection waiting for an answer.
+  if (code == 603) request_own("hangup", nullptr);
 }
 
 void LinesProtocolFormat::error(const std::optional<std::string>& transaction, const std::optional<std::string>& request,
@@ -259,9 +260,9 @@ void LinesProtocolFormat::error(const std::optional<std::string>& transaction, c
     }
   }
   // The call is gone from the client's line either way.
-  if (pending && pending.value().request == "hangup" && pending.value().hangup_code != 0 && transaction) {
-    pending_[*transaction] = *pending;
-    return success(*transaction, "hangup", nullptr, out);
+  if (pending && pending->request == "hangup" && transaction) {
+    ack(*transaction, pending->line, out);
+    return hung_up(*pending, out);
   }
   if (pending && pending.value().request == "outgoing_call" && call_ && call_->outgoing && call_->native_call_id.empty()) {
     call_.reset();  // it never started

@@ -76,6 +76,8 @@ class LinesProtocolFormat final : public WireFormat {
   ClientMessage hangup(const json_t* message, const std::string& transaction);
   Request native(const std::string& name, const std::string& transaction, core::JsonPtr fields, Pending pending);
   void ack(const std::string& transaction, const std::optional<int64_t>& line, TextSink& out);
+  // After a hangup's ack: `hangingup` and `hangup` with its code.
+  void hung_up(const Pending& pending, TextSink& out);
 
   // lines_protocol_events.cpp
   void calling(TextSink& out);
@@ -88,7 +90,6 @@ class LinesProtocolFormat final : public WireFormat {
   void line_event(const char* name, TextSink& out, core::JsonPtr fields = nullptr);
   bool is_our_call(const json_t* event) const;
 
-  std::string user_;
   bool registered_ = false;
   std::string session_id_;  // ours, to tell the other occupants from us
   std::optional<Call> call_;

@@ -44,7 +44,7 @@ core::JsonPtr json(const char* text) {
 
 class LinesProtocolTest : public ::testing::Test {
  protected:
-  explicit LinesProtocolTest(std::string user = "1001") : format_(Identity{user, "Alice"}) {
+  explicit LinesProtocolTest(std::string user = "1001") : format_(Identity{user, "Alice", "", false}) {
     HandshakeState state;
     state.session_id = "self-session";
     state.keepalive_interval_ms = 30000;
