@@ -36,6 +36,7 @@
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/json.hpp"
 #include "core/lines/line_guests.hpp"
+#include "signaling/line_admission.hpp"
 #include "core/lines/line_store.hpp"
 #include "core/session/peer_connection.hpp"
 #include "core/session/peer_connection_handle.hpp"
@@ -50,7 +51,7 @@ class PluginHost;
 
 namespace partyline::signaling {
 
-class CallHandler : public RequestHandler, public core::LineGuests {
+class CallHandler : public RequestHandler, public core::LineGuests, public LineAdmission {
  public:
   struct Options {
     std::chrono::milliseconds ring_timeout{60000};
@@ -77,6 +78,11 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   // and invitations; on resume it gets the current state.
   void on_session_detached(const std::shared_ptr<ClientSession>& session) override;
   void on_session_resumed(const std::shared_ptr<ClientSession>& session) override;
+
+  // LineAdmission, in line_requests.cpp.
+  Status may_join(const std::string& line_id, const std::string& user) const override;
+  // The configured rooms (lines.rooms), made once at start.
+  Status add_rooms(const std::vector<core::RoomSpec>& rooms);
 
   // Server shutdown, before the WebSockets close with 1001: every client
   // session in a line or with a PeerConnection gets `hangup` (reason
@@ -236,6 +242,8 @@ class CallHandler : public RequestHandler, public core::LineGuests {
   void handle_ping(SessionState& state, const Request& request);
   // Checks membership (a valid token admits) and room, then negotiates
   // `offer` (none: signaling-only) and makes the session an occupant.
+  // A member, or anyone for an open room.
+  bool admits(const core::LineRecord& line, const std::string& user) const;
   void join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
                  std::optional<MediaStart> start, JoinDone done);
   // Adds the session to the roster (after its negotiation, if any).

@@ -31,18 +31,40 @@ void CallHandler::sweep_idle_lines() {
   }
 }
 
+bool CallHandler::admits(const core::LineRecord& line, const std::string& user) const {
+  return line.open || lines_.is_member(line.line_id, user);
+}
+
+Status CallHandler::may_join(const std::string& line_id, const std::string& user) const {
+  auto line = lines_.find_line(line_id);
+  // The same answer for a line that does not exist: a refusal must not tell
+  // an outsider which ids are lines.
+  if (!line || !admits(*line, user)) return make_error(error_code::kForbidden, "not a member of line " + line_id);
+  return {};
+}
+
+Status CallHandler::add_rooms(const std::vector<core::RoomSpec>& rooms) {
+  for (const core::RoomSpec& room : rooms) {
+    auto added = lines_.add_room(room, monotonic_ms());
+    if (!added) return added.error();
+    PL_LOG(kInfo, "line=" + room.id) << "room with " << room.members.size() << " members"
+                                     << (room.open ? ", open" : "") << (room.token.empty() ? "" : ", with a token");
+  }
+  return {};
+}
+
 void CallHandler::join_line(SessionState& state, const std::string& line_id, const std::optional<std::string>& token,
                             std::optional<MediaStart> start, JoinDone done) {
   auto line = lines_.find_line(line_id);
   if (!line) return done(state, make_error(error_code::kNotFound, "no line " + line_id));
-  const bool member = lines_.is_member(line_id, state.user);
-  if (!member && (!token || *token != line->token)) {
+  const bool admitted = admits(*line, state.user);
+  if (!admitted && (!token || *token != line->token)) {
     return done(state, make_error(error_code::kForbidden, "not a member of line " + line_id));
   }
   // Room before membership: a join refused because the line is full must
   // not leave the user a member (and take a place of max_members_per_line).
   if (auto room = roster_.check_room(line_id); !room) return done(state, room.error());
-  if (!member) {
+  if (!admitted) {  // by its token: a member from now on
     if (auto added = lines_.add_member(line_id, state.user); !added) return done(state, added.error());
     presence_changed(line_id);
   }
@@ -144,8 +166,9 @@ void CallHandler::handle_create_line(SessionState& state, const Request& request
 void CallHandler::handle_get_line(SessionState& state, const Request& request) {
   auto line_id = required_string(request.message.get(), "line_id");
   if (!line_id) return respond(state, request, line_id.error());
-  if (!lines_.find_line(*line_id)) return respond(state, request, make_error(error_code::kNotFound, "no line " + *line_id));
-  if (!lines_.is_member(*line_id, state.user)) {
+  auto line = lines_.find_line(*line_id);
+  if (!line) return respond(state, request, make_error(error_code::kNotFound, "no line " + *line_id));
+  if (!admits(*line, state.user)) {
     return respond(state, request, make_error(error_code::kForbidden, "not a member of line " + *line_id));
   }
   // A change not yet sent goes out first, so an occupant's last `occupants`

@@ -30,6 +30,21 @@ struct LineRecord {
   std::vector<std::string> members;  // user ids, creator first, in order of admission
   int64_t last_active_ms = 0;
   LineAudio audio = LineAudio::kForwarded;
+  // A room (add_room): its id was chosen by the operator, it has no
+  // creator and is never forgotten for being idle.
+  bool room = false;
+  // Anyone may join (a room for clients without a membership of their own,
+  // e.g. seed 002's peers); joining does not make them members.
+  bool open = false;
+};
+
+// What add_room makes (config lines.rooms).
+struct RoomSpec {
+  std::string id;
+  std::vector<std::string> members;
+  std::string token;  // empty: a random one, told to nobody (no token admission)
+  bool open = false;
+  LineAudio audio = LineAudio::kForwarded;
 };
 
 struct Invitation {
@@ -49,6 +64,9 @@ class LineStore {
   // A new line with `creator` as its first member; 503 beyond the limit.
   virtual Result<LineRecord> create_line(const std::string& creator, int64_t now_ms,
                                          LineAudio audio = LineAudio::kForwarded) = 0;
+  // A room with the id it names; 409 when a line with that id exists, 503
+  // beyond max_lines. Not counted among anyone's lines created.
+  virtual Result<LineRecord> add_room(const RoomSpec& room, int64_t now_ms) = 0;
   virtual std::optional<LineRecord> find_line(const std::string& line_id) const = 0;
   virtual bool is_member(const std::string& line_id, const std::string& user) const = 0;
   // Adds `user` to the members (no-op if already one); 404 for an unknown line.
@@ -57,8 +75,8 @@ class LineStore {
   virtual std::vector<std::string> lines_of(const std::string& user) const = 0;
   // Marks the line as in use (occupied or ringing) at `now_ms`.
   virtual void touch(const std::string& line_id, int64_t now_ms) = 0;
-  // Forgets lines unused since `now_ms - idle_ms` that have no invitation;
-  // returns their ids.
+  // Forgets lines unused since `now_ms - idle_ms` that have no invitation
+  // (never rooms); returns their ids.
   virtual std::vector<std::string> forget_idle_lines(int64_t now_ms, int64_t idle_ms) = 0;
 
   // 409 if `callee` is already ringing for the same line; 404 for an unknown line.

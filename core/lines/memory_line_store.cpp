@@ -26,6 +26,30 @@ Result<LineRecord> MemoryLineStore::create_line(const std::string& creator, int6
   return record;
 }
 
+Result<LineRecord> MemoryLineStore::add_room(const RoomSpec& room, int64_t now_ms) {
+  if (lines_.count(room.id) > 0) return make_error(error_code::kConflict, "line " + room.id + " exists");
+  if (lines_.size() >= options_.max_lines) {
+    return make_error(error_code::kUnavailable,
+                      "the server holds its maximum of " + std::to_string(options_.max_lines) + " lines");
+  }
+  Line line;
+  line.record.line_id = room.id;
+  line.record.token = room.token.empty() ? options_.make_token() : room.token;
+  line.record.last_active_ms = now_ms;
+  line.record.audio = room.audio;
+  line.record.room = true;
+  line.record.open = room.open;
+  line.creation = creation_counter_++;
+  for (const std::string& member : room.members) {
+    if (!line.members.insert(member).second) continue;
+    line.record.members.push_back(member);
+    lines_by_member_[member].insert(room.id);
+  }
+  const LineRecord record = line.record;
+  lines_.emplace(room.id, std::move(line));
+  return record;
+}
+
 std::optional<LineRecord> MemoryLineStore::find_line(const std::string& line_id) const {
   auto it = lines_.find(line_id);
   if (it == lines_.end()) return std::nullopt;
@@ -72,7 +96,8 @@ std::vector<std::string> MemoryLineStore::forget_idle_lines(int64_t now_ms, int6
   for (const auto& [call_id, invitation] : invitations_) ringing.insert(invitation.line_id);
   std::vector<std::string> forgotten;
   for (auto it = lines_.begin(); it != lines_.end();) {
-    if (it->second.record.last_active_ms + idle_ms <= now_ms && ringing.count(it->first) == 0) {
+    if (!it->second.record.room && it->second.record.last_active_ms + idle_ms <= now_ms &&
+        ringing.count(it->first) == 0) {
       forgotten.push_back(it->first);
       auto next = std::next(it);
       forget_line(it);

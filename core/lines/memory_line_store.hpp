@@ -33,6 +33,7 @@ class MemoryLineStore final : public LineStore {
 
   Result<LineRecord> create_line(const std::string& creator, int64_t now_ms,
                                  LineAudio audio = LineAudio::kForwarded) override;
+  Result<LineRecord> add_room(const RoomSpec& room, int64_t now_ms) override;
   std::optional<LineRecord> find_line(const std::string& line_id) const override;
   bool is_member(const std::string& line_id, const std::string& user) const override;
   Status add_member(const std::string& line_id, const std::string& user) override;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <utility>
+#include <set>
 #include <variant>
 
 #include "core/runtime/log.hpp"
@@ -19,7 +20,7 @@ namespace {
 // Every configurable value is one of these; a table of (key, pointer) pairs
 // describes each JSON object, so reading, printing and checking share it.
 using FieldRef = std::variant<std::string*, bool*, uint16_t*, unsigned*, size_t*, std::vector<std::string>*,
-                              std::vector<TurnServerConfig>*, PluginConfigs*>;
+                              std::vector<TurnServerConfig>*, std::vector<RoomConfig>*, PluginConfigs*>;
 using FieldTable = std::vector<std::pair<const char*, FieldRef>>;
 
 Error config_error(const std::string& path, const std::string& what) {
@@ -48,7 +49,10 @@ Status read_string_list(const json_t* value, const std::string& path, std::vecto
   return {};
 }
 
-Status read_turn_servers(const json_t* value, const std::string& path, std::vector<TurnServerConfig>& out);
+FieldTable turn_fields(TurnServerConfig& turn);
+FieldTable room_fields(RoomConfig& room);
+template <class Item>
+Status read_object_list(const json_t* value, const std::string& path, std::vector<Item>& out);
 
 Status read_field(const json_t* value, const std::string& path, FieldRef field) {
   return std::visit(
@@ -62,8 +66,9 @@ Status read_field(const json_t* value, const std::string& path, FieldRef field) 
           *target = json_is_true(value);
         } else if constexpr (std::is_same_v<Target, std::vector<std::string>>) {
           return read_string_list(value, path, *target);
-        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>>) {
-          return read_turn_servers(value, path, *target);
+        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>> ||
+                             std::is_same_v<Target, std::vector<RoomConfig>>) {
+          return read_object_list(value, path, *target);
         } else if constexpr (std::is_same_v<Target, PluginConfigs>) {
           if (!json_is_object(value)) return config_error(path, "must be an object of plugin names");
           PluginConfigs sections;
@@ -103,19 +108,28 @@ FieldTable turn_fields(TurnServerConfig& turn) {
   return {{"host", &turn.host}, {"port", &turn.port}, {"username", &turn.username}, {"password", &turn.password}};
 }
 
-Status read_turn_servers(const json_t* value, const std::string& path, std::vector<TurnServerConfig>& out) {
+FieldTable room_fields(RoomConfig& room) {
+  return {{"id", &room.id}, {"members", &room.members}, {"token", &room.token}, {"open", &room.open}};
+}
+
+FieldTable item_fields(TurnServerConfig& turn) { return turn_fields(turn); }
+FieldTable item_fields(RoomConfig& room) { return room_fields(room); }
+
+// An array of objects, each read with its own field table.
+template <class Item>
+Status read_object_list(const json_t* value, const std::string& path, std::vector<Item>& out) {
   if (!json_is_array(value)) return config_error(path, "must be an array of objects");
-  std::vector<TurnServerConfig> servers;
+  std::vector<Item> items;
   size_t index;
-  json_t* item;
-  json_array_foreach(value, index, item) {
-    TurnServerConfig turn;
-    if (auto status = read_object(item, path + "[" + std::to_string(index) + "]", turn_fields(turn)); !status) {
+  json_t* element;
+  json_array_foreach(value, index, element) {
+    Item item;
+    if (auto status = read_object(element, path + "[" + std::to_string(index) + "]", item_fields(item)); !status) {
       return status;
     }
-    servers.push_back(std::move(turn));
+    items.push_back(std::move(item));
   }
-  out = std::move(servers);
+  out = std::move(items);
   return {};
 }
 
@@ -154,7 +168,10 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"keepalive_interval_ms", &config.signaling.keepalive_interval_ms},
         {"resume_grace_ms", &config.signaling.resume_grace_ms},
         {"signalr_hub_path", &config.signaling.signalr_hub_path},
-        {"lines_path", &config.signaling.lines_path}}},
+        {"lines_path", &config.signaling.lines_path},
+        {"chat_realtime_paths", &config.signaling.chat_realtime_paths},
+        {"peers_path", &config.signaling.peers_path},
+        {"peers_room", &config.signaling.peers_room}}},
       {"ice",
        {{"addresses", &config.ice.addresses},
         {"allow_loopback", &config.ice.allow_loopback},
@@ -172,7 +189,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
       {"lines",
        {{"ring_timeout_ms", &config.lines.ring_timeout_ms},
         {"idle_timeout_ms", &config.lines.idle_timeout_ms},
-        {"occupants_interval_ms", &config.lines.occupants_interval_ms}}},
+        {"occupants_interval_ms", &config.lines.occupants_interval_ms},
+        {"rooms", &config.lines.rooms}}},
       {"limits",
        {{"max_sessions", &config.limits.max_sessions},
         {"max_lines", &config.limits.max_lines},
@@ -213,15 +231,18 @@ JsonPtr field_to_json(FieldRef field) {
           JsonPtr array = adopt_json(json_array());
           for (const auto& item : *target) json_array_append_new(array.get(), json_string(item.c_str()));
           return array;
-        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>>) {
+        } else if constexpr (std::is_same_v<Target, std::vector<TurnServerConfig>> ||
+                             std::is_same_v<Target, std::vector<RoomConfig>>) {
           JsonPtr array = adopt_json(json_array());
-          for (auto turn : *target) {
+          for (auto item : *target) {
             JsonPtr object = adopt_json(json_object());
-            for (const auto& [key, turn_field] : turn_fields(turn)) {
+            for (const auto& [key, item_field] : item_fields(item)) {
               // Never print secrets in --print-config output.
-              JsonPtr item = std::string_view(key) == "password" ? adopt_json(json_string("********"))
-                                                                 : field_to_json(turn_field);
-              json_object_set_new(object.get(), key, item.release());
+              auto* text = std::get_if<std::string*>(&item_field);
+              const bool secret = (std::string_view(key) == "password" || std::string_view(key) == "token") &&
+                                  text != nullptr && !(*text)->empty();
+              JsonPtr value = secret ? adopt_json(json_string("********")) : field_to_json(item_field);
+              json_object_set_new(object.get(), key, value.release());
             }
             json_array_append_new(array.get(), object.release());
           }
@@ -397,6 +418,38 @@ Status validate_config(const Config& config) {
   if (!config.signaling.lines_path.empty() && config.signaling.lines_path == config.signaling.signalr_hub_path) {
     return config_error("signaling.lines_path", "must differ from signaling.signalr_hub_path");
   }
+  for (size_t index = 0; index < config.signaling.chat_realtime_paths.size(); ++index) {
+    const std::string& prefix = config.signaling.chat_realtime_paths[index];
+    if (prefix.size() < 3 || prefix.front() != '/' || prefix.back() != '/' || prefix == "/ws/" ||
+        prefix.find_first_of("?#% ") != std::string::npos) {
+      return config_error("signaling.chat_realtime_paths[" + std::to_string(index) + "]",
+                          "'" + prefix + "' must be a path prefix like /api/chat/realtime/ (ending with '/')");
+    }
+  }
+  if (bad_path(config.signaling.peers_path)) {
+    return config_error("signaling.peers_path", "'" + config.signaling.peers_path +
+                                                    "' must be empty (off) or a path like /peers, other than /ws");
+  }
+  if (!config.signaling.peers_path.empty() && (config.signaling.peers_path == config.signaling.signalr_hub_path ||
+                                               config.signaling.peers_path == config.signaling.lines_path)) {
+    return config_error("signaling.peers_path", "must differ from the other adapters' paths");
+  }
+  if (!config.signaling.peers_path.empty() && !is_room_id(config.signaling.peers_room)) {
+    return config_error("signaling.peers_room", "must be a room id: 1 to 64 letters, digits, '.', '_', '-'");
+  }
+  std::set<std::string> room_ids;
+  for (size_t index = 0; index < config.lines.rooms.size(); ++index) {
+    const RoomConfig& room = config.lines.rooms[index];
+    const std::string path = "lines.rooms[" + std::to_string(index) + "]";
+    if (!is_room_id(room.id)) return config_error(path + ".id", "must be 1 to 64 letters, digits, '.', '_', '-'");
+    if (!room_ids.insert(room.id).second) return config_error(path + ".id", "'" + room.id + "' is declared twice");
+    for (const std::string& member : room.members) {
+      if (member.empty() || member.size() > 128) return config_error(path + ".members", "must be user ids of 1 to 128 bytes");
+    }
+    if (room.members.size() > config.limits.max_members_per_line) {
+      return config_error(path + ".members", "has more than limits.max_members_per_line");
+    }
+  }
   if (config.signaling.keepalive_interval_ms < 100) {
     return config_error("signaling.keepalive_interval_ms", "must be at least 100");
   }
@@ -501,6 +554,13 @@ Status validate_config(const Config& config) {
     return config_error("auth", "with allow_anonymous off, jwt_secret must be set (nobody could connect)");
   }
   return {};
+}
+
+bool is_room_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
 }
 
 JsonPtr config_to_json(const Config& config) {

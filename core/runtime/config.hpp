@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/runtime/json.hpp"
@@ -18,6 +19,16 @@ struct TurnServerConfig {
   uint16_t port = 3478;
   std::string username;
   std::string password;
+};
+
+// A room (docs/configuration.md, "lines.rooms"): a line with an id the
+// operator chose, made at start and never forgotten, for clients that name
+// their call by a key of their own system (a chat id, a channel id).
+struct RoomConfig {
+  std::string id;                    // 1 to 64 letters, digits, '.', '_', '-'
+  std::vector<std::string> members;  // user ids that may join
+  std::string token;                 // who presents it may join (a channel password); empty: none
+  bool open = false;                 // anyone who connects may join (not made a member by joining)
 };
 
 // Each plugin's own config section (plugins.config.NAME), as JSON text: the
@@ -79,6 +90,13 @@ struct Config {
     // its WebSocket at <path>; empty: off.
     std::string signalr_hub_path = "/hubs/webrtc";
     std::string lines_path = "/signaling/v1";  // seed 003's lines protocol
+    // Seed 001's chat-room endpoint: `<prefix><chatId>` for each prefix
+    // (each ends with '/'); empty: off.
+    std::vector<std::string> chat_realtime_paths{"/api/chat/realtime/", "/sphere/chat/realtime/"};
+    // Seed 002's connected-peers relay at this path, everyone on it in the
+    // room `peers_room` (made open when lines.rooms does not declare it).
+    std::string peers_path = "/peers";
+    std::string peers_room = "peers";
   } signaling;
 
   struct Ice {
@@ -107,6 +125,7 @@ struct Config {
     unsigned ring_timeout_ms = 60000;   // an unanswered invitation ends with "timeout"
     unsigned idle_timeout_ms = 300000;  // a line nobody occupies or rings for is forgotten
     unsigned occupants_interval_ms = 50;  // at most one `occupants` event per line per interval
+    std::vector<RoomConfig> rooms;
   } lines;
 
   struct Limits {
@@ -156,5 +175,9 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
 Status validate_config(const Config& config);
 
 JsonPtr config_to_json(const Config& config);
+
+// A room id (lines.rooms[].id, signaling.peers_room): 1 to 64 letters,
+// digits, '.', '_', '-' (what URLs and the protocol carry unescaped).
+bool is_room_id(std::string_view id);
 
 }  // namespace partyline::core

@@ -217,6 +217,52 @@ TEST(ConfigTest, AdapterPathsAreOwnPathsOrOff) {
   EXPECT_TRUE(validate_config(config).ok());
 }
 
+TEST(ConfigTest, RoomsAreReadCheckedAndTheirTokensNeverPrinted) {
+  Config config;
+  EXPECT_TRUE(config.lines.rooms.empty());
+  EXPECT_EQ(config.signaling.peers_path, "/peers");
+  EXPECT_EQ(config.signaling.peers_room, "peers");
+  EXPECT_EQ(config.signaling.chat_realtime_paths,
+            (std::vector<std::string>{"/api/chat/realtime/", "/sphere/chat/realtime/"}));
+  ASSERT_TRUE(apply(config, R"({"lines": {"rooms": [
+      {"id": "3f2b8c1e-7d4a-4e6b-9a1c-5b8e2d7f0c93", "members": ["alice", "bob"]},
+      {"id": "channel.1", "token": "s3cret", "open": true}]}})")
+                  .ok());
+  ASSERT_TRUE(validate_config(config).ok());
+  ASSERT_EQ(config.lines.rooms.size(), 2u);
+  EXPECT_EQ(config.lines.rooms[0].members, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_FALSE(config.lines.rooms[0].open);
+  EXPECT_EQ(config.lines.rooms[1].token, "s3cret");
+  EXPECT_TRUE(config.lines.rooms[1].open);
+  const std::string printed = dump_json(config_to_json(config).get());
+  EXPECT_EQ(printed.find("s3cret"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("3f2b8c1e-7d4a-4e6b-9a1c-5b8e2d7f0c93"), std::string::npos) << printed;
+
+  struct Bad {
+    const char* json;
+    const char* names;
+  } bad[] = {
+      {R"({"lines": {"rooms": [{"id": "a b"}]}})", "lines.rooms[0].id"},
+      {R"({"lines": {"rooms": [{"id": ""}]}})", "lines.rooms[0].id"},
+      {R"({"lines": {"rooms": [{"id": "x"}, {"id": "x"}]}})", "lines.rooms[1].id"},
+      {R"({"lines": {"rooms": [{"id": "x", "members": [""]}]}})", "lines.rooms[0].members"},
+      {R"({"signaling": {"peers_room": "no/slash"}})", "signaling.peers_room"},
+      {R"({"signaling": {"peers_path": "/signaling/v1"}})", "signaling.peers_path"},
+      {R"({"signaling": {"chat_realtime_paths": ["/api/chat/realtime"]}})", "signaling.chat_realtime_paths[0]"},
+  };
+  for (const Bad& c : bad) {
+    Config changed;
+    ASSERT_TRUE(apply(changed, c.json).ok()) << c.json;
+    Status status = validate_config(changed);
+    ASSERT_FALSE(status.ok()) << c.json;
+    EXPECT_NE(status.error().message.find(c.names), std::string::npos) << status.error().message;
+  }
+  Config unknown;
+  Status status = apply(unknown, R"({"lines": {"rooms": [{"id": "x", "password": "p"}]}})");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("lines.rooms[0].password"), std::string::npos) << status.error().message;
+}
+
 TEST(ConfigTest, ResumeGraceDefaultsTo20SecondsZeroTurnsItOffAndADayIsTheMost) {
   Config config;
   EXPECT_EQ(config.signaling.resume_grace_ms, 20000u);

@@ -38,6 +38,31 @@ TEST(MemoryLineStoreTest, CreatorIsTheFirstMemberAndMembersAreAddedOnce) {
   EXPECT_FALSE(store.find_line("nope").has_value());
 }
 
+TEST(MemoryLineStoreTest, RoomsKeepTheirIdsMembersAndTokenAndAreNeverForgottenIdle) {
+  auto store = make_store(3);
+  auto room = store.add_room(RoomSpec{"chat-1", {"alice", "bob", "alice"}, "", false}, 0);
+  ASSERT_TRUE(room);
+  EXPECT_EQ(room->line_id, "chat-1");
+  EXPECT_TRUE(room->room);
+  EXPECT_FALSE(room->open);
+  EXPECT_EQ(room->creator, "");
+  EXPECT_EQ(room->members, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(room->token, "token-0") << "a token nobody was told";
+  EXPECT_TRUE(store.is_member("chat-1", "bob"));
+  EXPECT_EQ(store.lines_of("alice"), (std::vector<std::string>{"chat-1"}));
+  auto open = store.add_room(RoomSpec{"peers", {}, "s3cret", true}, 0);
+  ASSERT_TRUE(open);
+  EXPECT_TRUE(open->open);
+  EXPECT_EQ(open->token, "s3cret");
+  EXPECT_EQ(store.add_room(RoomSpec{"peers", {}, "", true}, 0).error().code, error_code::kConflict);
+  auto line = store.create_line("carol", 0);
+  ASSERT_TRUE(line);
+  EXPECT_EQ(store.add_room(RoomSpec{"more", {}, "", false}, 0).error().code, error_code::kUnavailable);
+  EXPECT_EQ(store.forget_idle_lines(1000000, 10), (std::vector<std::string>{line->line_id}));
+  EXPECT_TRUE(store.find_line("chat-1").has_value());
+  EXPECT_TRUE(store.find_line("peers").has_value());
+}
+
 // One user could create every line the server holds (10,000 in about 5 s)
 // and lock everyone out; and invitations of absent users grew a line's
 // member list without bound. Each quota is per user or per line.
