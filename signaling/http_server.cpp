@@ -82,6 +82,12 @@ MHD_Result collect_query_parameter(void* map, MHD_ValueKind, const char* key, co
   return MHD_YES;
 }
 
+QueryParameters values_of(MHD_Connection* connection, MHD_ValueKind kind) {
+  QueryParameters values;
+  MHD_get_connection_values(connection, kind, &collect_query_parameter, &values);
+  return values;
+}
+
 std::string remote_address_of(MHD_Connection* connection) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (info == nullptr || info->client_addr == nullptr) return "unknown";
@@ -132,7 +138,7 @@ Status HttpServer::start() {
   // non-blocking socketpair and relays it through GnuTLS on its own thread
   // (epoll included), so the WebSocket code reads and writes plain bytes.
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG |
-                   (ipv6 ? MHD_USE_IPv6 : 0) | tls->flags;
+                   MHD_ALLOW_SUSPEND_RESUME | (ipv6 ? MHD_USE_IPv6 : 0) | tls->flags;
   {
     std::lock_guard lock(log_mutex_);
     last_mhd_message_.clear();
@@ -165,7 +171,27 @@ Status HttpServer::start() {
 
 void HttpServer::stop() {
   if (!daemon_) return;
+  {
+    // Requests still waiting for their admission are refused: MHD must not
+    // stop with suspended connections.
+    std::lock_guard resuming(resume_mutex_);
+    std::vector<MHD_Connection*> suspended;
+    {
+      std::lock_guard lock(upgrades_mutex_);
+      for (auto& [id, request] : undecided_) {
+        request->decided = true;
+        request->refusal = HttpReply{503, "text/plain", "server shutting down"};
+        if (request->suspended) suspended.push_back(request->connection);
+      }
+      undecided_.clear();
+    }
+    for (MHD_Connection* connection : suspended) MHD_resume_connection(connection);
+  }
   daemon_.reset();
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    upgrades_.clear();
+  }
   header_deadline_.stop();
   bound_port_ = 0;
 }
@@ -197,13 +223,28 @@ MHD_Result HttpServer::on_request(void* self, MHD_Connection* connection, const 
     for (const std::string& websocket_path : server->options_.websocket_paths) {
       if (path != websocket_path) continue;
       if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-      // on_upgraded learns the path from the request context: the option's
-      // string, which outlives the daemon.
-      *request_context = const_cast<std::string*>(&websocket_path);
-      return server->serve_upgrade(connection);
+      return server->start_upgrade(connection, websocket_path, path, nullptr, request_context);
+    }
+    for (const WebSocketPrefix& prefix : server->options_.websocket_prefixes) {
+      if (!path.starts_with(prefix.prefix)) continue;
+      if (!get) return serve_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      return server->start_upgrade(connection, prefix.prefix, path, &prefix, request_context);
     }
     *request_context = server;  // a marker: the next call answers
     return MHD_YES;
+  }
+  if (*request_context != server) {
+    // A WebSocket request called again: its admission was decided while
+    // it was suspended.
+    auto* request = static_cast<UpgradeRequest*>(*request_context);
+    std::optional<HttpReply> refusal;
+    {
+      std::lock_guard lock(server->upgrades_mutex_);
+      refusal = std::move(request->refusal);
+      request->refusal.reset();
+    }
+    if (refusal) return serve_text(connection, refusal->status, refusal->body);
+    return server->serve_upgrade(connection);
   }
   if (*upload_data_size > 0) {  // a body sent with a GET means nothing here
     *upload_data_size = 0;
@@ -259,6 +300,74 @@ MHD_Result HttpServer::serve_route(MHD_Connection* connection, const HttpRoute& 
   return queue(connection, reply.status, std::move(response));
 }
 
+MHD_Result HttpServer::start_upgrade(MHD_Connection* connection, const std::string& route, std::string_view path,
+                                     const WebSocketPrefix* prefix, void** request_context) {
+  auto owned = std::make_unique<UpgradeRequest>();
+  UpgradeRequest* request = owned.get();
+  request->connection = connection;
+  request->route = &route;
+  request->path = std::string(path);
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    request->id = next_upgrade_id_++;
+    if (prefix != nullptr) undecided_.emplace(request->id, request);
+    upgrades_.emplace(request, std::move(owned));
+  }
+  *request_context = request;  // on_upgraded and on_completed find it there
+  if (prefix == nullptr) return serve_upgrade(connection);
+
+  HttpRequest asked;
+  asked.path = request->path;
+  asked.query = values_of(connection, MHD_GET_ARGUMENT_KIND);
+  asked.bearer_token = bearer_token_of(connection);
+  asked.cookies = values_of(connection, MHD_COOKIE_KIND);
+  asked.remote_address = remote_address_of(connection);
+  const uint64_t id = request->id;
+  prefix->admit(asked, [this, id](std::optional<HttpReply> refusal) { decide(id, std::move(refusal)); });
+  std::optional<HttpReply> refusal;
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    if (!request->decided) {
+      // Under the lock, so that decide() resumes only a suspended connection.
+      request->suspended = true;
+      MHD_suspend_connection(connection);
+      return MHD_YES;
+    }
+    refusal = std::move(request->refusal);
+    request->refusal.reset();
+  }
+  if (refusal) return serve_text(connection, refusal->status, refusal->body);
+  return serve_upgrade(connection);
+}
+
+void HttpServer::decide(uint64_t id, std::optional<HttpReply> refusal) {
+  std::lock_guard resuming(resume_mutex_);
+  MHD_Connection* suspended = nullptr;
+  {
+    std::lock_guard lock(upgrades_mutex_);
+    auto found = undecided_.find(id);
+    if (found == undecided_.end()) return;  // refused by stop() meanwhile
+    UpgradeRequest* request = found->second;
+    undecided_.erase(found);
+    request->decided = true;
+    request->refusal = std::move(refusal);
+    if (request->suspended) suspended = request->connection;
+  }
+  // A suspended connection stays until it is resumed (stop() waits for this).
+  if (suspended != nullptr) MHD_resume_connection(suspended);
+}
+
+std::unique_ptr<HttpServer::UpgradeRequest> HttpServer::forget_upgrade(const void* request,
+                                                                       const MHD_Connection* connection) {
+  std::lock_guard lock(upgrades_mutex_);
+  auto found = upgrades_.find(static_cast<const UpgradeRequest*>(request));
+  // The address may belong to a newer request by now; its connection then differs.
+  if (found == upgrades_.end() || found->second->connection != connection) return nullptr;
+  std::unique_ptr<UpgradeRequest> owned = std::move(found->second);
+  upgrades_.erase(found);
+  return owned;
+}
+
 MHD_Result HttpServer::serve_upgrade(MHD_Connection* connection) {
   auto header = [connection](const char* name) { return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name); };
   if (!header_has_token(header(MHD_HTTP_HEADER_UPGRADE), "websocket")) {
@@ -306,9 +415,16 @@ void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void* reque
     MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
   });
   upgrade.already_received.assign(extra_in != nullptr ? extra_in : "", extra_in_size);
-  upgrade.path = *static_cast<const std::string*>(request_context);
-  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query_parameter, &upgrade.query);
+  // Done with it here: MHD may or may not call on_completed for an
+  // upgraded connection, which then finds nothing.
+  std::unique_ptr<UpgradeRequest> request = server->forget_upgrade(request_context, connection);
+  if (request) {
+    upgrade.route = *request->route;
+    upgrade.path = std::move(request->path);
+  }
+  upgrade.query = values_of(connection, MHD_GET_ARGUMENT_KIND);
   upgrade.bearer_token = bearer_token_of(connection);
+  upgrade.cookies = values_of(connection, MHD_COOKIE_KIND);
   upgrade.remote_address = remote_address_of(connection);
   PL_LOG(kDebug, "server") << "WebSocket upgrade from " << upgrade.remote_address << ", "
                            << extra_in_size << " bytes already received";
@@ -316,8 +432,11 @@ void HttpServer::on_upgraded(void* self, MHD_Connection* connection, void* reque
   server->on_upgrade_(std::move(upgrade));
 }
 
-void HttpServer::on_completed(void* self, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
-  static_cast<HttpServer*>(self)->header_deadline_.request_completed(connection);
+void HttpServer::on_completed(void* self, MHD_Connection* connection, void** request_context,
+                              MHD_RequestTerminationCode) {
+  auto* server = static_cast<HttpServer*>(self);
+  server->header_deadline_.request_completed(connection);
+  if (*request_context != nullptr && *request_context != server) server->forget_upgrade(*request_context, connection);
 }
 
 size_t HttpServer::unescape(void*, MHD_Connection*, char* text) {

@@ -34,6 +34,7 @@ struct HttpRequest {
   std::string path;
   QueryParameters query;  // percent-decoded once
   std::string bearer_token;  // "Authorization: Bearer <token>", else empty
+  QueryParameters cookies;   // the Cookie header's, as libmicrohttpd parses them
   std::string remote_address;
 };
 
@@ -41,6 +42,21 @@ struct HttpReply {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+};
+
+// Upgrades a waiting WebSocket request (nullopt) or refuses it with a reply.
+using AdmissionDecision = std::function<void(std::optional<HttpReply> refusal)>;
+
+// `GET <prefix><rest>` with an upgrade becomes a WebSocket once `admit`
+// decided so: for endpoints that refuse outsiders with an HTTP status
+// (seed 001's 401 and 403) rather than with a close code. `admit` runs on
+// MHD's thread and must not block: it calls `decide` exactly once, at once
+// or later from any thread (the request waits, suspended), and never after
+// the HttpServer stopped. The refusal comes before the upgrade's own header
+// checks (a request without an upgrade that is admitted gets 400).
+struct WebSocketPrefix {
+  std::string prefix;  // starts and ends with '/'
+  std::function<void(const HttpRequest& request, AdmissionDecision decide)> admit;
 };
 
 // `POST <path>`; runs on MHD's thread and must not block.
@@ -56,6 +72,7 @@ struct HttpServerOptions {
   // `GET` here with an upgrade becomes a WebSocket (WebSocketUpgrade::path
   // says which); the native protocol's, then the seed adapters'.
   std::vector<std::string> websocket_paths{"/ws"};
+  std::vector<WebSocketPrefix> websocket_prefixes;
   std::vector<HttpRoute> post_routes;
   TlsCredentials tls;                     // set: HTTPS and WSS only (tls_files.hpp)
   // Connections held at once (upgraded WebSockets included) and per remote
@@ -77,9 +94,11 @@ struct HttpServerOptions {
 struct WebSocketUpgrade {
   UpgradedSocket socket;
   std::string already_received;
-  std::string path;  // one of HttpServerOptions::websocket_paths
+  std::string route;  // one of HttpServerOptions::websocket_paths, or a websocket_prefixes' prefix
+  std::string path;   // what was asked for: the route itself, or the prefix and the rest
   QueryParameters query;  // percent-decoded once
   std::string bearer_token;  // "Authorization: Bearer <token>", else empty
+  QueryParameters cookies;
   std::string remote_address;
 };
 
@@ -118,14 +137,41 @@ class HttpServer {
   static size_t unescape(void* self, MHD_Connection* connection, char* text);
   static void log_from_mhd(void* self, const char* format, va_list args);
 
+  // A WebSocket request from its headers to its upgrade (or refusal): what
+  // on_upgraded must know, and an admission's state. Owned by upgrades_,
+  // pointed to by MHD's request context.
+  struct UpgradeRequest {
+    uint64_t id = 0;
+    MHD_Connection* connection = nullptr;
+    const std::string* route = nullptr;  // in options_, which outlive the daemon
+    std::string path;
+    bool decided = false;
+    std::optional<HttpReply> refusal;
+    bool suspended = false;  // waits for the decision
+    bool resumed = false;    // MHD_resume_connection called (or about to be)
+  };
+
   MHD_Result serve_file(MHD_Connection* connection, const char* url);
+  MHD_Result start_upgrade(MHD_Connection* connection, const std::string& route, std::string_view path,
+                           const WebSocketPrefix* prefix, void** request_context);
   MHD_Result serve_upgrade(MHD_Connection* connection);
+  void decide(uint64_t id, std::optional<HttpReply> refusal);  // any thread
+  // Takes the request out of upgrades_ if it is still there (and still this connection's).
+  std::unique_ptr<UpgradeRequest> forget_upgrade(const void* request, const MHD_Connection* connection);
   MHD_Result serve_route(MHD_Connection* connection, const HttpRoute& route);
 
   HttpServerOptions options_;
   UpgradeHandler on_upgrade_;
   std::optional<StaticFiles> files_;
   HeaderDeadline header_deadline_;  // outlives daemon_ (declared before it)
+  // Held across a decision's MHD_resume_connection, and by stop() while it
+  // resumes the requests still waiting, so no resume outlives the daemon.
+  // MHD's thread never takes it. Before upgrades_mutex_.
+  std::mutex resume_mutex_;
+  std::mutex upgrades_mutex_;
+  std::map<const UpgradeRequest*, std::unique_ptr<UpgradeRequest>> upgrades_;
+  std::map<uint64_t, UpgradeRequest*> undecided_;  // admissions awaiting decide()
+  uint64_t next_upgrade_id_ = 1;
   std::unique_ptr<MHD_Daemon, DaemonDeleter> daemon_;
   uint16_t bound_port_ = 0;
   std::mutex log_mutex_;
