@@ -121,6 +121,7 @@ void ClientSession::start_connection(bool resumed) {
   } else {
     handler_.on_session_open(self);
   }
+  schedule_own_requests();  // those start() queued (a format that joins its room)
   // The connection's callbacks hold a weak reference: they may fire while the
   // owner is already dropping the session.
   std::weak_ptr<ClientSession> weak = self;
@@ -187,7 +188,7 @@ void ClientSession::send_event_text(std::string_view text) {
 }
 
 void ClientSession::schedule_own_requests() {
-  if (!wire_->has_own_requests() || own_requests_timer_.active()) return;
+  if ((!wire_->has_own_requests() && !wire_->wants_close()) || own_requests_timer_.active()) return;
   own_requests_timer_.start(context_, std::chrono::milliseconds(0), [this] {
     run_own_requests();
     return false;
@@ -198,6 +199,10 @@ void ClientSession::schedule_own_requests() {
 // client or the server did, which was limited (or is the server's own).
 void ClientSession::run_own_requests() {
   auto self = shared_from_this();
+  if (auto ending = wire_->take_close()) {
+    close(ending->code, ending->message);
+    return;
+  }
   // Their synchronous responses may queue more (this runs inside the
   // timer's callback, so it cannot re-arm itself): a few rounds at most.
   constexpr int kMaxRounds = 8;
@@ -350,6 +355,9 @@ void ClientSession::refuse(const std::optional<std::string>& transaction, const 
 bool ClientSession::check_keepalive() {
   if (!is_open()) return false;
   wire_->tick(g_get_monotonic_time(), *connection_);
+  // Clients that send no keepalives of their own are watched by the
+  // WebSocket's pings alone (signaling.idle_timeout_ms).
+  if (!wire_->client_keepalives()) return true;
   auto allowed = std::chrono::duration_cast<std::chrono::microseconds>(2 * options_.keepalive_interval).count();
   if (g_get_monotonic_time() - last_keepalive_us_ < allowed) return true;
   // The connection goes, the session may be resumed (the client's network

@@ -56,6 +56,10 @@ class WireFormat {
   // between a newer and an older one (seed 003), whatever
   // auth.sessions_per_user says for the others.
   virtual bool one_connection_per_user() const { return false; }
+  // Whether its clients send something at least every keepalive interval
+  // (4002 otherwise). Seed 001's and 002's send nothing when idle: the
+  // WebSocket's own pings watch them (signaling.idle_timeout_ms).
+  virtual bool client_keepalives() const { return true; }
   // The first texts of a connection, before anything it received is decoded.
   virtual void start(const HandshakeState& state, TextSink& out) = 0;
   // Texts the format answers itself (a handshake, a ping) go to `out`.
@@ -88,6 +92,11 @@ class WireFormat {
   // one's response comes to own_response(), never to success() or error().
   std::vector<Request> take_own_requests() { return std::exchange(own_requests_, {}); }
   bool has_own_requests() const { return !own_requests_.empty(); }
+  // A format may end its session (e.g. when the line its endpoint stands
+  // for refused it): the session closes with this code and reason after the
+  // call into the format, from its loop, before running own requests.
+  std::optional<Error> take_close() { return std::exchange(close_, std::nullopt); }
+  bool wants_close() const { return close_.has_value(); }
   // `error` is null on success (then `fields` are the response's).
   virtual void own_response(const std::string& transaction, const std::string& request, const json_t* fields,
                             const Error* error, TextSink& out);
@@ -97,9 +106,11 @@ class WireFormat {
   // are set here) and returns the transaction its response will carry:
   // "own-N" after a 0x01 byte, which a client's JSON could only carry escaped.
   std::string request_own(const std::string& name, core::JsonPtr message);
+  void close_session(uint16_t code, std::string reason) { close_ = make_error(code, std::move(reason)); }
 
  private:
   std::vector<Request> own_requests_;
+  std::optional<Error> close_;
   uint64_t own_counter_ = 0;
 };
 
