@@ -42,6 +42,10 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.keepalive_interval_ms = config.signaling.keepalive_interval_ms;
   options.signalr_hub_path = config.signaling.signalr_hub_path;
   options.lines_path = config.signaling.lines_path;
+  options.chat_realtime_paths = config.signaling.chat_realtime_paths;
+  options.peers_path = config.signaling.peers_path;
+  options.peers_room = config.signaling.peers_room;
+  options.max_signal_bytes = config.limits.max_signal_bytes;
   options.resume_grace_ms = config.signaling.resume_grace_ms;
   options.max_sessions = config.limits.max_sessions;
   options.max_connections = config.http.max_connections;
@@ -64,6 +68,21 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.byte_limit.burst = config.limits.request_burst_bytes;
   options.tls = std::move(tls);
   return options;
+}
+
+// lines.rooms, and seed 002's room when the configuration does not declare
+// it (an open room: its clients have no membership of their own).
+std::vector<core::RoomSpec> room_specs(const core::Config& config) {
+  std::vector<core::RoomSpec> rooms;
+  bool peers_room_declared = false;
+  for (const core::RoomConfig& room : config.lines.rooms) {
+    rooms.push_back({room.id, room.members, room.token, room.open});
+    peers_room_declared = peers_room_declared || room.id == config.signaling.peers_room;
+  }
+  if (!config.signaling.peers_path.empty() && !peers_room_declared) {
+    rooms.push_back({config.signaling.peers_room, {}, {}, true});
+  }
+  return rooms;
 }
 
 CallHandler::Options call_options(const core::Config& config) {
@@ -156,7 +175,9 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // Plugins live on the signaling thread: loaded, called and destroyed there.
   auto plugin_host = std::make_unique<core::PluginHost>(signaling_loop, core::make_plugin_settings(config),
                                                         core::PluginMediaServices{&workers, peer_settings, &handler});
-  signaling_loop.run_sync([&plugin_host, &handler, &webhooks] {
+  Status rooms_added;
+  signaling_loop.run_sync([&plugin_host, &handler, &webhooks, &rooms_added, &config] {
+    rooms_added = handler.add_rooms(room_specs(config));
     handler.use_events(webhooks.get());
     plugin_host->load();
     handler.use_plugins(plugin_host.get());  // the echo test is the echotest plugin
@@ -165,6 +186,7 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   RequestRouter router(handler, {{&plugin_requests, {"attach", "detach"}, ""},
                                  {&plugin_requests, {"message", "ice_trickle", "hangup"}, "handle"}});
   SignalingServer server(signaling_options(config, std::move(*http_tls)), signaling_loop, router);
+  server.use_admission(&handler);
   // A start that fails ends as a shutdown does: the threads stop before
   // what they use (the media plane's rings and eventfds) is destroyed.
   const auto stop_after_failed_start = [&] {
@@ -175,6 +197,11 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
     signaling_loop.stop();
     workers.stop();
   };
+  if (!rooms_added) {
+    PL_LOG(kError, "server") << "lines.rooms: " << rooms_added.error().message;
+    stop_after_failed_start();
+    return 1;
+  }
   if (auto status = server.start(); !status) {
     PL_LOG(kError, "server") << status.error().message;
     stop_after_failed_start();

@@ -3,7 +3,9 @@
 #include <vector>
 
 #include "core/runtime/log.hpp"
+#include "signaling/adapters/chat_realtime.hpp"
 #include "signaling/adapters/lines_protocol.hpp"
+#include "signaling/adapters/peers_relay.hpp"
 #include "signaling/adapters/signalr_hub.hpp"
 
 namespace partyline::signaling {
@@ -28,10 +30,40 @@ QueryParameters signalr_auth_query(const QueryParameters& query, const std::stri
   return auth;
 }
 
+// Seed 001's JWT (docs/compat.md, "Seed 001"): a bearer token, else the
+// AuthToken cookie, else ?tk=; never a name (the seed has no guests).
+QueryParameters chat_auth_query(const QueryParameters& query, const QueryParameters& cookies,
+                                const std::string& bearer_token) {
+  QueryParameters auth;
+  if (!bearer_token.empty()) {
+    auth["token"] = bearer_token;
+  } else if (auto cookie = cookies.find("AuthToken"); cookie != cookies.end()) {
+    auth["token"] = cookie->second;
+  } else if (auto tk = query.find("tk"); tk != query.end()) {
+    auth["token"] = tk->second;
+  }
+  return auth;
+}
+
+// Seed 002's clients bring no credentials: a guest of a name of its own
+// (the peer id is the session id), unless it brings a ?token=.
+QueryParameters peers_auth_query(const QueryParameters& query) {
+  QueryParameters auth;
+  if (auto token = query.find("token"); token != query.end()) {
+    auth["token"] = token->second;
+  } else {
+    auth["name"] = "peer-" + random_token().substr(0, 12);
+  }
+  return auth;
+}
+
+int64_t wall_clock_ms() { return g_get_real_time() / 1000; }
+
 HttpServerOptions http_options(const SignalingOptions& options) {
   HttpServerOptions http;
   if (!options.signalr_hub_path.empty()) http.websocket_paths.push_back(options.signalr_hub_path);
   if (!options.lines_path.empty()) http.websocket_paths.push_back(options.lines_path);
+  if (!options.peers_path.empty()) http.websocket_paths.push_back(options.peers_path);
   http.bind_address = options.bind_address;
   http.port = options.port;
   http.web_root = options.web_root;
@@ -67,6 +99,12 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
             if (!options.signalr_hub_path.empty()) {
               http.post_routes.push_back({options.signalr_hub_path + "/negotiate",
                                           [this](const HttpRequest& request) { return negotiate_signalr(request); }});
+            }
+            for (const std::string& prefix : options.chat_realtime_paths) {
+              http.websocket_prefixes.push_back(
+                  {prefix, [this, prefix](const HttpRequest& request, AdmissionDecision decide) {
+                     admit_chat(prefix, request, std::move(decide));
+                   }});
             }
             return http;
           }(),
@@ -164,11 +202,61 @@ HttpReply SignalingServer::negotiate_signalr(const HttpRequest& request) {
   return {200, "application/json", signalr::negotiate_response(random_uuid_v4(), random_token())};
 }
 
-std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const std::string& path, const Identity& identity) const {
-  if (!options_.signalr_hub_path.empty() && path == options_.signalr_hub_path) {
+void SignalingServer::admit_chat(const std::string& prefix, const HttpRequest& request, AdmissionDecision decide) {
+  const std::string chat_id = request.path.substr(prefix.size());
+  if (chat_id.empty()) return decide(HttpReply{404, "text/plain", "no chat id"});
+  AuthOptions auth = options_.auth;
+  auth.allow_anonymous = false;
+  auto identity = authenticate(chat_auth_query(request.query, request.cookies, request.bearer_token), auth,
+                               g_get_real_time() / G_USEC_PER_SEC);
+  if (!identity) {
+    PL_LOG(kInfo, "server") << "refusing chat " << chat_id << " to " << request.remote_address << ": "
+                            << identity.error().message;
+    return decide(HttpReply{401, "text/plain", "Unauthorized: " + identity.error().message});
+  }
+  // Membership lives on the loop, with the lines.
+  std::weak_ptr<int> alive = alive_;
+  loop_.post([this, alive, chat_id, user = identity->user, decide = std::move(decide)] {
+    if (!alive.lock()) return;  // the HTTP server refused it as it stopped
+    if (admission_ == nullptr) return decide(HttpReply{503, "text/plain", "chat rooms are not served"});
+    if (auto admitted = admission_->may_join(chat_id, user); !admitted) {
+      PL_LOG(kInfo, "server") << "refusing chat " << chat_id << " to user " << user << ": not a member";
+      return decide(HttpReply{403, "text/plain", "Forbidden: not a member of the chat"});
+    }
+    decide(std::nullopt);
+  });
+}
+
+Result<Identity> SignalingServer::identity_of(const WebSocketUpgrade& upgrade) const {
+  const int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+  if (!options_.signalr_hub_path.empty() && upgrade.route == options_.signalr_hub_path) {
+    return authenticate(signalr_auth_query(upgrade.query, upgrade.bearer_token), options_.auth, now);
+  }
+  if (!options_.peers_path.empty() && upgrade.route == options_.peers_path) {
+    return authenticate(peers_auth_query(upgrade.query), options_.auth, now);
+  }
+  if (upgrade.route != upgrade.path) {  // a chat room (admitted with the same token)
+    AuthOptions auth = options_.auth;
+    auth.allow_anonymous = false;
+    return authenticate(chat_auth_query(upgrade.query, upgrade.cookies, upgrade.bearer_token), auth, now);
+  }
+  return authenticate(upgrade.query, options_.auth, now);
+}
+
+std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const WebSocketUpgrade& upgrade,
+                                                             const Identity& identity) const {
+  const std::string& route = upgrade.route;
+  if (!options_.signalr_hub_path.empty() && route == options_.signalr_hub_path) {
     return std::make_unique<SignalrHubFormat>(identity, std::chrono::milliseconds(options_.ping_interval_ms));
   }
-  if (!options_.lines_path.empty() && path == options_.lines_path) return std::make_unique<LinesProtocolFormat>(identity);
+  if (!options_.lines_path.empty() && route == options_.lines_path) return std::make_unique<LinesProtocolFormat>(identity);
+  if (!options_.peers_path.empty() && route == options_.peers_path) {
+    return std::make_unique<PeersRelayFormat>(options_.peers_room);
+  }
+  if (route != upgrade.path) {
+    return std::make_unique<ChatRealtimeFormat>(upgrade.path.substr(route.size()), identity, options_.max_signal_bytes,
+                                                wall_clock_ms);
+  }
   return std::make_unique<NativeWireFormat>();
 }
 
@@ -194,9 +282,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
                " connections per second from this address");
     return;
   }
-  const bool signalr = !options_.signalr_hub_path.empty() && upgrade.path == options_.signalr_hub_path;
-  auto identity = authenticate(signalr ? signalr_auth_query(upgrade.query, upgrade.bearer_token) : upgrade.query,
-                               options_.auth, g_get_real_time() / G_USEC_PER_SEC);
+  auto identity = identity_of(upgrade);
   if (!identity) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": "
                             << identity.error().message;
@@ -211,11 +297,11 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
                " connections per second from this user");
     return;
   }
-  if (auto token = upgrade.query.find("resume"); token != upgrade.query.end() && !signalr) {
+  auto wire = wire_format_for(upgrade, *identity);
+  if (auto token = upgrade.query.find("resume"); token != upgrade.query.end() && wire->resumable()) {
     resume(std::move(connection), upgrade, *identity, token->second);
     return;
   }
-  auto wire = wire_format_for(upgrade.path, *identity);
   if (!make_room_for(*identity, upgrade.query, *wire)) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user "
                             << identity->user << " is already connected (force=false)";

@@ -17,6 +17,7 @@
 #include "signaling/auth.hpp"
 #include "signaling/client_session.hpp"
 #include "signaling/http_server.hpp"
+#include "signaling/line_admission.hpp"
 #include "signaling/rate_limiter.hpp"
 #include "signaling/websocket_connection.hpp"
 
@@ -62,6 +63,15 @@ struct SignalingOptions {
   std::string signalr_hub_path = "/hubs/webrtc";
   // Seed 003's lines protocol: the WebSocket at <path> (?token=&force=).
   std::string lines_path = "/signaling/v1";
+  // Seed 001's chat rooms: the WebSocket at <prefix><chatId>, a JWT from
+  // "Authorization: Bearer", the AuthToken cookie or ?tk=, refused before
+  // the upgrade with 401 / 403 (needs use_admission()).
+  std::vector<std::string> chat_realtime_paths;
+  // Seed 002's connected-peers relay at <path>, everyone in the room
+  // `peers_room`; a client without ?token= is a guest named "peer-<random>".
+  std::string peers_path;
+  std::string peers_room = "peers";
+  size_t max_signal_bytes = 16384;  // limits.max_signal_bytes, for the adapters' relays
 };
 
 // Resumes since start, every server of the process (all threads), for /metrics.
@@ -87,6 +97,11 @@ class SignalingServer {
   // stops HTTP. Callable from any thread, including the loop's. Idempotent.
   void stop();
 
+  // Who may join which line, for the endpoints that refuse outsiders at the
+  // upgrade (seed 001): set before start(); it must outlive the server and
+  // is asked on the loop. Without it, those upgrades are refused (503).
+  void use_admission(const LineAdmission* admission) { admission_ = admission; }
+
   // Open sessions (detached ones awaiting a resume included); callable from any thread.
   size_t session_count() const { return session_count_.load(); }
 
@@ -96,8 +111,12 @@ class SignalingServer {
  private:
   void on_upgrade(WebSocketUpgrade upgrade);  // MHD thread
   HttpReply negotiate_signalr(const HttpRequest& request);  // MHD thread
-  // The wire format the upgrade's path chose.
-  std::unique_ptr<WireFormat> wire_format_for(const std::string& path, const Identity& identity) const;
+  // Seed 001: 401 without a valid JWT, 403 (from the loop) for a non-member.
+  void admit_chat(const std::string& prefix, const HttpRequest& request, AdmissionDecision decide);  // MHD thread
+  // Who the upgrade's client is, by its endpoint's rules.
+  Result<Identity> identity_of(const WebSocketUpgrade& upgrade) const;
+  // The wire format the upgrade's route chose.
+  std::unique_ptr<WireFormat> wire_format_for(const WebSocketUpgrade& upgrade, const Identity& identity) const;
   void adopt(uint64_t upgrade_id);            // loop thread
   // Closes a connection that never becomes a session (no handshake state).
   void refuse(std::unique_ptr<WebSocketConnection> connection, uint16_t code, const std::string& reason);
@@ -114,6 +133,7 @@ class SignalingServer {
   SignalingOptions options_;
   core::EventLoop& loop_;
   RequestHandler& handler_;
+  const LineAdmission* admission_ = nullptr;
   WebSocketOptions websocket_options_;
   ClientSessionOptions session_options_;
   // Loop thread only, like the sessions that use the request budgets.

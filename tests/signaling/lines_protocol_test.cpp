@@ -8,39 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/signaling/format_test_util.hpp"
+
 namespace partyline::signaling {
 namespace {
 
-struct Sink : TextSink {
-  std::vector<std::string> texts;
-  void send_text(std::string_view text) override { texts.emplace_back(text); }
-  // The texts as JSON objects, and forgets them.
-  std::vector<core::JsonPtr> take() {
-    std::vector<core::JsonPtr> objects;
-    for (const std::string& text : texts) {
-      auto parsed = core::parse_json_object(text);
-      EXPECT_TRUE(parsed.ok()) << text;
-      if (parsed.ok()) objects.push_back(std::move(parsed.value()));
-    }
-    texts.clear();
-    return objects;
-  }
-};
-
-std::string str(const json_t* object, const char* field) {
-  const json_t* value = json_object_get(object, field);
-  return json_is_string(value) ? json_string_value(value) : std::string("<none>");
-}
-long long num(const json_t* object, const char* field) {
-  const json_t* value = json_object_get(object, field);
-  return json_is_integer(value) ? json_integer_value(value) : -1;
-}
-
-core::JsonPtr json(const char* text) {
-  auto parsed = core::parse_json_object(text);
-  EXPECT_TRUE(parsed.ok()) << text;
-  return parsed.ok() ? std::move(parsed.value()) : core::adopt_json(json_object());
-}
+using testing::json;
+using testing::num;
+using testing::Sink;
+using testing::str;
 
 class LinesProtocolTest : public ::testing::Test {
  protected:

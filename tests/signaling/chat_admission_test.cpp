@@ -1,0 +1,107 @@
+// Seed 001's chat rooms at the HTTP upgrade (docs/compat.md, "Seed 001"):
+// 401 without a valid JWT, 403 for a user the line does not admit, 400
+// for a request that is no upgrade, the JWT from a bearer header, the
+// AuthToken cookie or ?tk=; and seed 002's peers, who bring no
+// credentials. Against a real SignalingServer on loopback.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/signaling/signaling_server_fixture.hpp"
+
+namespace partyline::signaling::testing {
+namespace {
+
+// Chat "chat-1" admits alice; every other line id is unknown.
+class FakeAdmission : public LineAdmission {
+ public:
+  Status may_join(const std::string& line_id, const std::string& user) const override {
+    if (line_id == "chat-1" && user == "alice") return {};
+    return make_error(403, "not a member of line " + line_id);
+  }
+};
+
+class ChatAdmissionTest : public SignalingServerTest {
+ protected:
+  void SetUp() override {
+    SignalingServerTest::SetUp();
+    options_.auth.jwt_secret = kSecret;
+    options_.chat_realtime_paths = {"/api/chat/realtime/", "/sphere/chat/realtime/"};
+    options_.peers_path = "/peers";
+    start_server();
+    server_->use_admission(&admission_);
+  }
+
+  static std::string token_of(const std::string& user) {
+    return make_token(R"({"sub":")" + user + R"(","name":"User )" + user + R"("})", JWT_ALG_HS256, kSecret);
+  }
+  HttpResponse upgrade(const std::string& target, const std::string& extra_headers = "") {
+    return http_exchange(server_->port(),
+                         "GET " + target +
+                             " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                             extra_headers + "\r\n");
+  }
+
+  FakeAdmission admission_;
+};
+
+TEST_F(ChatAdmissionTest, WithoutAValidTokenTheUpgradeGets401) {
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1").status, 401);
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1?tk=not.a.token").status, 401);
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1?tk=" + make_token(R"({"sub":"alice"})", JWT_ALG_HS256, "other key")).status,
+            401);
+  // A name is never an identity here (the seed has no guests).
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1?name=alice").status, 401);
+  HttpResponse expired = upgrade("/api/chat/realtime/chat-1?tk=" +
+                                 make_token(R"({"sub":"alice","exp":1000})", JWT_ALG_HS256, kSecret));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(expired.body.find("token expired"), std::string::npos) << expired.body;
+}
+
+TEST_F(ChatAdmissionTest, ANonMemberOrAnUnknownChatGets403AndAnEmptyChatId404) {
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1?tk=" + token_of("mallory")).status, 403);
+  EXPECT_EQ(upgrade("/api/chat/realtime/no-such-chat?tk=" + token_of("alice")).status, 403);
+  EXPECT_EQ(upgrade("/api/chat/realtime/?tk=" + token_of("alice")).status, 404);
+}
+
+TEST_F(ChatAdmissionTest, AnAdmittedRequestThatIsNoUpgradeGets400) {
+  HttpResponse plain = http_exchange(server_->port(), "GET /api/chat/realtime/chat-1?tk=" + token_of("alice") +
+                                                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(plain.status, 400);
+}
+
+TEST_F(ChatAdmissionTest, TheTokenComesFromTheBearerHeaderTheCookieOrTk) {
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1", "Authorization: Bearer " + token_of("alice") + "\r\n").status, 101);
+  EXPECT_EQ(upgrade("/sphere/chat/realtime/chat-1", "Cookie: theme=dark; AuthToken=" + token_of("alice") + "\r\n").status,
+            101);
+  WebSocketClient client;
+  auto failure = client.connect(server_->port(), "/api/chat/realtime/chat-1?tk=" + token_of("alice"));
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  ASSERT_TRUE(handler_.wait_opened(1));
+  EXPECT_EQ(handler_.last_identity().user, "alice");
+  EXPECT_EQ(handler_.last_identity().name, "User alice");
+  // The bearer header wins over the cookie: a non-member's header is refused.
+  EXPECT_EQ(upgrade("/api/chat/realtime/chat-1", "Authorization: Bearer " + token_of("mallory") +
+                                                     "\r\nCookie: AuthToken=" + token_of("alice") + "\r\n")
+                .status,
+            403);
+}
+
+TEST_F(ChatAdmissionTest, PeersWithoutCredentialsAreGuestsOfNamesOfTheirOwn) {
+  std::set<std::string> users;
+  for (int i = 0; i < 2; ++i) {
+    WebSocketClient client;
+    auto failure = client.connect(server_->port(), "/peers");
+    ASSERT_FALSE(failure.has_value()) << *failure;
+    ASSERT_TRUE(handler_.wait_opened(i + 1));
+    Identity identity = handler_.last_identity();
+    EXPECT_TRUE(identity.anonymous);
+    EXPECT_EQ(identity.user.rfind("guest:peer-", 0), 0u) << identity.user;
+    users.insert(identity.user);
+  }
+  EXPECT_EQ(users.size(), 2u) << "each peer is a user of its own";
+}
+
+}  // namespace
+}  // namespace partyline::signaling::testing
