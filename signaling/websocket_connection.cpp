@@ -204,6 +204,9 @@ void WebSocketConnection::close_now(uint16_t code, std::string_view reason) {
   if (finished_) return;
   if (!closing_) {
     closing_ = true;
+    // As in close(): what was queued goes first, as far as the socket takes
+    // it now (a replaced verto client's `verto.punt`).
+    if (!in_io_ && socket_.valid()) (void)wslay_event_send(wslay_.get());
     reason = reason.substr(0, 123);
     wslay_event_queue_close(wslay_.get(), code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
   }
