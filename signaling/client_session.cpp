@@ -60,6 +60,7 @@ ClientSession::ClientSession(GMainContext* context, std::unique_ptr<WebSocketCon
       handler_(handler),
       on_closed_(std::move(on_closed)) {
   if (options_.resume_grace.count() > 0 && wire_->resumable()) resume_token_ = random_token();
+  identified_ = !wire_->identifies_in_band();
 }
 
 ClientSession::~ClientSession() {
@@ -67,6 +68,15 @@ ClientSession::~ClientSession() {
   own_requests_timer_.cancel();
   grace_timer_.cancel();
   connection_.reset();
+}
+
+void ClientSession::identify(Identity identity) {
+  if (identified_ || closed_) return;
+  identity_ = std::move(identity);
+  identified_ = true;
+  PL_LOG(kInfo, log_context()) << "logged in as " << identity_.name;
+  handler_.on_session_open(shared_from_this());
+  schedule_own_requests();
 }
 
 void ClientSession::open() {
@@ -118,7 +128,7 @@ void ClientSession::start_connection(bool resumed) {
   auto self = shared_from_this();
   if (resumed) {
     handler_.on_session_resumed(self);
-  } else {
+  } else if (identified_) {
     handler_.on_session_open(self);
   }
   schedule_own_requests();  // those start() queued (a format that joins its room)
@@ -257,6 +267,20 @@ bool ClientSession::take_pending(const std::string& transaction, const char* wha
 
 void ClientSession::on_text(std::string text) {
   DecodedText decoded = wire_->decode(text, *connection_);
+  if (decoded.login) {
+    Status result = make_error(error_code::kConflict, "logged in already");
+    const int64_t now_us = g_get_monotonic_time();
+    // A login guesses a password: it costs a request of the session's and
+    // of its address's budgets, like any request.
+    if (!rate_limiter_.allow(now_us) ||
+        (options_.address_requests && !options_.address_requests->allow(remote_address_, now_us))) {
+      result = make_error(error_code::kRateLimited, "rate limited: too many logins");
+    } else if (!identified_) {
+      result = options_.login ? options_.login(*this, *decoded.login)
+                              : make_error(error_code::kUnavailable, "no login on this server");
+    }
+    if (!closed_ && connection_->is_open()) wire_->login_result(result, *connection_);
+  }
   schedule_own_requests();
   if (decoded.alive) last_keepalive_us_ = g_get_monotonic_time();
   // The whole text costs the byte budget once, with its first message.
@@ -315,6 +339,13 @@ void ClientSession::on_request(Request request) {
     return;
   }
   pending_.emplace(request.transaction, request.name);
+  if (!identified_) {
+    // Nobody yet (a format that identifies in-band): the handlers do not
+    // know the session. A ping (the format's own, or a login's) is answered
+    // here; anything else waits for the login.
+    if (request.name == "ping") return respond_success(request.transaction, request.name, nullptr);
+    return respond_error(request.transaction, request.name, make_error(error_code::kForbidden, "log in first"));
+  }
   // The handler may close or answer synchronously; keep this alive meanwhile.
   auto self = shared_from_this();
   handler_.on_request(self, std::move(request));

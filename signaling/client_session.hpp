@@ -69,6 +69,10 @@ struct ClientSessionOptions {
   // sessions. Counted like rate_limit, after it.
   KeyedRateLimiter* user_requests = nullptr;
   KeyedRateLimiter* address_requests = nullptr;
+  // Checks an in-band login (WireFormat::identifies_in_band) and, when it
+  // is accepted, identifies the session (ClientSession::identify). Set by
+  // the SignalingServer; empty: every such login is refused.
+  std::function<Status(ClientSession& session, const InBandLogin& login)> login;
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
@@ -101,8 +105,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const QueryParameters& query() const { return query_; }
   std::optional<std::string_view> query_parameter(std::string_view name) const;
   const std::string& remote_address() const { return remote_address_; }
-  // Who the server authenticated at connect; never taken from a message.
+  // Who the server authenticated: at connect, or for a format that
+  // identifies in-band, at its login (checked by the server: a credential,
+  // never a claim of a message).
   const Identity& identity() const { return identity_; }
+  // Whether the request handlers know the session: always, but for a
+  // format that identifies in-band, only once its login was accepted.
+  bool identified() const { return identified_; }
+  // The login was accepted: the session takes `identity` and opens to the
+  // handlers (on_session_open). Once.
+  void identify(Identity identity);
   const WireFormat& wire_format() const { return *wire_; }
   bool is_open() const;
   // Its connection was lost and it waits for a resume.
@@ -187,6 +199,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool ending_ = false;  // closed for good by a decision: no resume
   bool resume_expired_ = false;
   bool closed_ = false;
+  bool identified_ = true;
 };
 
 // A random (version 4) UUID from GnuTLS's generator, lowercase.

@@ -1,7 +1,8 @@
-// LineAdmission: whether a user may join a line, asked before a session
-// exists, by endpoints that refuse outsiders at the HTTP upgrade (seed 001's
-// chat rooms answer 403 there). CallHandler answers it from the LineStore;
-// the SignalingServer asks it on the signaling loop.
+// LineAdmission: whether a user may join a line, asked before the request
+// handlers know the session: by endpoints that refuse outsiders at the
+// HTTP upgrade (seed 001's chat rooms answer 403 there) and by in-band
+// logins (seed 004's verto channel password). CallHandler answers it from
+// the LineStore; the SignalingServer asks it on the signaling loop.
 #pragma once
 
 #include <string>
@@ -14,8 +15,10 @@ class LineAdmission {
  public:
   virtual ~LineAdmission() = default;
   // 403 when `user` is neither a member of line `line_id` nor admitted by
-  // an open room, and likewise for a line that does not exist.
-  virtual Status may_join(const std::string& line_id, const std::string& user) const = 0;
+  // an open room or by `token` (the line's, when not null), and likewise
+  // for a line that does not exist.
+  virtual Status may_join(const std::string& line_id, const std::string& user,
+                          const std::string* token = nullptr) const = 0;
 };
 
 }  // namespace partyline::signaling

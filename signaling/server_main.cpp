@@ -45,6 +45,7 @@ SignalingOptions signaling_options(const core::Config& config, TlsCredentials tl
   options.chat_realtime_paths = config.signaling.chat_realtime_paths;
   options.peers_path = config.signaling.peers_path;
   options.peers_room = config.signaling.peers_room;
+  options.verto_path = config.signaling.verto_path;
   options.max_signal_bytes = config.limits.max_signal_bytes;
   options.resume_grace_ms = config.signaling.resume_grace_ms;
   options.max_sessions = config.limits.max_sessions;

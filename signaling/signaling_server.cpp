@@ -7,6 +7,7 @@
 #include "signaling/adapters/lines_protocol.hpp"
 #include "signaling/adapters/peers_relay.hpp"
 #include "signaling/adapters/signalr_hub.hpp"
+#include "signaling/adapters/verto_channel.hpp"
 
 namespace partyline::signaling {
 
@@ -64,6 +65,7 @@ HttpServerOptions http_options(const SignalingOptions& options) {
   if (!options.signalr_hub_path.empty()) http.websocket_paths.push_back(options.signalr_hub_path);
   if (!options.lines_path.empty()) http.websocket_paths.push_back(options.lines_path);
   if (!options.peers_path.empty()) http.websocket_paths.push_back(options.peers_path);
+  if (!options.verto_path.empty()) http.websocket_paths.push_back(options.verto_path);
   http.bind_address = options.bind_address;
   http.port = options.port;
   http.web_root = options.web_root;
@@ -123,6 +125,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.resume_grace = std::chrono::milliseconds(options.resume_grace_ms);
   session_options_.user_requests = &requests_by_user_;
   session_options_.address_requests = &requests_by_address_;
+  session_options_.login = [this](ClientSession& session, const InBandLogin& attempt) { return login(session, attempt); };
 }
 
 SignalingServer::~SignalingServer() {
@@ -227,8 +230,35 @@ void SignalingServer::admit_chat(const std::string& prefix, const HttpRequest& r
   });
 }
 
+Status SignalingServer::login(ClientSession& session, const InBandLogin& attempt) {
+  Identity identity;
+  identity.name = attempt.display_name;
+  identity.user = guest_user_id(attempt.guest_name, options_.auth);
+  identity.anonymous = true;
+  if (admission_ == nullptr) return make_error(error_code::kUnavailable, "logins are not served");
+  if (auto admitted = admission_->may_join(attempt.line_id, identity.user, &attempt.token); !admitted) {
+    PL_LOG(kInfo, session.log_context()) << "login as " << attempt.guest_name << " refused: " << admitted.error().message;
+    return admitted;
+  }
+  // The older connection of the same credentials goes (verto's rule), as
+  // at connect for formats whose clients keep one connection.
+  if (!connects_by_user_.allow(identity.user, g_get_monotonic_time())) {
+    return make_error(error_code::kRateLimited, "rate limited: this client logs in too often");
+  }
+  if (!make_room_for(identity, {}, session.wire_format())) {
+    return make_error(error_code::kConflict, "already connected");
+  }
+  session.identify(std::move(identity));
+  return {};
+}
+
 Result<Identity> SignalingServer::identity_of(const WebSocketUpgrade& upgrade) const {
   const int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+  if (!options_.verto_path.empty() && upgrade.route == options_.verto_path) {
+    // Nobody yet: the client logs in with a message (the session is not
+    // shown to the handlers before).
+    return Identity{};
+  }
   if (!options_.signalr_hub_path.empty() && upgrade.route == options_.signalr_hub_path) {
     return authenticate(signalr_auth_query(upgrade.query, upgrade.bearer_token), options_.auth, now);
   }
@@ -253,6 +283,7 @@ std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const WebSocketUpgr
   if (!options_.peers_path.empty() && route == options_.peers_path) {
     return std::make_unique<PeersRelayFormat>(options_.peers_room);
   }
+  if (!options_.verto_path.empty() && route == options_.verto_path) return std::make_unique<VertoChannelFormat>();
   if (route != upgrade.path) {
     return std::make_unique<ChatRealtimeFormat>(upgrade.path.substr(route.size()), identity, options_.max_signal_bytes,
                                                 wall_clock_ms);
@@ -289,7 +320,10 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
     refuse(std::move(connection), close_code::kUnauthorized, identity.error().message);
     return;
   }
-  if (!connects_by_user_.allow(identity->user, now_us)) {
+  // A client that logs in later (seed 004) is nobody yet: its user's
+  // budget and one-connection rule apply at its login.
+  const bool nobody_yet = identity->user.empty();
+  if (!nobody_yet && !connects_by_user_.allow(identity->user, now_us)) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user " << identity->user
                             << " connects too often";
     refuse(std::move(connection), close_code::kConnectsLimited,
@@ -302,7 +336,7 @@ void SignalingServer::adopt(uint64_t upgrade_id) {
     resume(std::move(connection), upgrade, *identity, token->second);
     return;
   }
-  if (!make_room_for(*identity, upgrade.query, *wire)) {
+  if (!nobody_yet && !make_room_for(*identity, upgrade.query, *wire)) {
     PL_LOG(kInfo, "server") << "refusing a WebSocket from " << upgrade.remote_address << ": user "
                             << identity->user << " is already connected (force=false)";
     refuse(std::move(connection), close_code::kAlreadyConnected, "already connected");
@@ -396,7 +430,7 @@ void SignalingServer::on_session_closed(const std::shared_ptr<ClientSession>& se
   session_by_resume_token_.erase(owned->resume_token());
   if (owned->resume_expired()) resumes_expired_total.fetch_add(1, std::memory_order_relaxed);
   session_count_ = sessions_.size();
-  handler_.on_session_closed(owned);
+  if (owned->identified()) handler_.on_session_closed(owned);
   // Destroyed later: this runs inside the session's connection callback.
   loop_.post([keep = std::move(owned)] {});
 }

@@ -71,6 +71,9 @@ struct SignalingOptions {
   // `peers_room`; a client without ?token= is a guest named "peer-<random>".
   std::string peers_path;
   std::string peers_room = "peers";
+  // Seed 004's verto channel client at <path>: identity by its in-band
+  // `login` (a channel's password), one connection per client and channel.
+  std::string verto_path;
   size_t max_signal_bytes = 16384;  // limits.max_signal_bytes, for the adapters' relays
 };
 
@@ -113,6 +116,9 @@ class SignalingServer {
   HttpReply negotiate_signalr(const HttpRequest& request);  // MHD thread
   // Seed 001: 401 without a valid JWT, 403 (from the loop) for a non-member.
   void admit_chat(const std::string& prefix, const HttpRequest& request, AdmissionDecision decide);  // MHD thread
+  // An in-band login (seed 004): the line's token must admit the guest it
+  // names; the user's older sessions of the same format are replaced.
+  Status login(ClientSession& session, const InBandLogin& login);
   // Who the upgrade's client is, by its endpoint's rules.
   Result<Identity> identity_of(const WebSocketUpgrade& upgrade) const;
   // The wire format the upgrade's route chose.

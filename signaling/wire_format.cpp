@@ -18,6 +18,8 @@ void WireFormat::closing(uint16_t, std::string_view, TextSink&) {}
 
 void WireFormat::tick(int64_t, TextSink&) {}
 
+void WireFormat::login_result(const Status&, TextSink&) {}
+
 void WireFormat::own_response(const std::string&, const std::string& request, const json_t*, const Error* error,
                               TextSink&) {
   if (error != nullptr) {

@@ -30,6 +30,16 @@ class TextSink {
   virtual void send_text(std::string_view text) = 0;
 };
 
+// A client naming itself in a message (seed 004's verto `login`), for
+// formats whose identity comes in-band: the guest name it logs in as, the
+// name others see, and the line whose token must admit it.
+struct InBandLogin {
+  std::string guest_name;    // a guest name (auth.hpp): its user id is guest_user_id() of it
+  std::string display_name;
+  std::string line_id;
+  std::string token;
+};
+
 // What one received WebSocket text carried.
 struct DecodedText {
   // In order: keepalives, requests (each with a transaction the format can
@@ -43,6 +53,8 @@ struct DecodedText {
   // The text broke the format's framing: the connection closes with this
   // code (a WebSocket close code) and message.
   std::optional<Error> fatal;
+  // A login (formats that identify in-band); its outcome comes to login_result().
+  std::optional<InBandLogin> login;
 };
 
 class WireFormat {
@@ -60,6 +72,15 @@ class WireFormat {
   // (4002 otherwise). Seed 001's and 002's send nothing when idle: the
   // WebSocket's own pings watch them (signaling.idle_timeout_ms).
   virtual bool client_keepalives() const { return true; }
+  // Whether its clients say who they are in a message (seed 004's verto
+  // `login`) rather than at connect: the session is not shown to the
+  // request handlers (it runs no request, occupies nothing, is in no
+  // presence) until a login in DecodedText::login was accepted.
+  virtual bool identifies_in_band() const { return false; }
+  // The outcome of that login: an error (401 refused, 409 logged in
+  // already, ...) or success, after which the session is open to the
+  // handlers under the login's identity.
+  virtual void login_result(const Status& result, TextSink& out);
   // The first texts of a connection, before anything it received is decoded.
   virtual void start(const HandshakeState& state, TextSink& out) = 0;
   // Texts the format answers itself (a handshake, a ping) go to `out`.

@@ -171,7 +171,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"lines_path", &config.signaling.lines_path},
         {"chat_realtime_paths", &config.signaling.chat_realtime_paths},
         {"peers_path", &config.signaling.peers_path},
-        {"peers_room", &config.signaling.peers_room}}},
+        {"peers_room", &config.signaling.peers_room},
+        {"verto_path", &config.signaling.verto_path}}},
       {"ice",
        {{"addresses", &config.ice.addresses},
         {"allow_loopback", &config.ice.allow_loopback},
@@ -433,6 +434,15 @@ Status validate_config(const Config& config) {
   if (!config.signaling.peers_path.empty() && (config.signaling.peers_path == config.signaling.signalr_hub_path ||
                                                config.signaling.peers_path == config.signaling.lines_path)) {
     return config_error("signaling.peers_path", "must differ from the other adapters' paths");
+  }
+  if (bad_path(config.signaling.verto_path)) {
+    return config_error("signaling.verto_path", "'" + config.signaling.verto_path +
+                                                    "' must be empty (off) or a path like /verto, other than /ws");
+  }
+  if (!config.signaling.verto_path.empty() && (config.signaling.verto_path == config.signaling.signalr_hub_path ||
+                                               config.signaling.verto_path == config.signaling.lines_path ||
+                                               config.signaling.verto_path == config.signaling.peers_path)) {
+    return config_error("signaling.verto_path", "must differ from the other adapters' paths");
   }
   if (!config.signaling.peers_path.empty() && !is_room_id(config.signaling.peers_room)) {
     return config_error("signaling.peers_room", "must be a room id: 1 to 64 letters, digits, '.', '_', '-'");

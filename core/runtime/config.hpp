@@ -97,6 +97,9 @@ struct Config {
     // room `peers_room` (made open when lines.rooms does not declare it).
     std::string peers_path = "/peers";
     std::string peers_room = "peers";
+    // Seed 004's verto channel client: JSON-RPC at this path, a login to a
+    // room whose token is the channel's password; empty: off.
+    std::string verto_path = "/verto";
   } signaling;
 
   struct Ice {

@@ -222,6 +222,7 @@ TEST(ConfigTest, RoomsAreReadCheckedAndTheirTokensNeverPrinted) {
   EXPECT_TRUE(config.lines.rooms.empty());
   EXPECT_EQ(config.signaling.peers_path, "/peers");
   EXPECT_EQ(config.signaling.peers_room, "peers");
+  EXPECT_EQ(config.signaling.verto_path, "/verto");
   EXPECT_EQ(config.signaling.chat_realtime_paths,
             (std::vector<std::string>{"/api/chat/realtime/", "/sphere/chat/realtime/"}));
   ASSERT_TRUE(apply(config, R"({"lines": {"rooms": [
@@ -248,6 +249,8 @@ TEST(ConfigTest, RoomsAreReadCheckedAndTheirTokensNeverPrinted) {
       {R"({"lines": {"rooms": [{"id": "x", "members": [""]}]}})", "lines.rooms[0].members"},
       {R"({"signaling": {"peers_room": "no/slash"}})", "signaling.peers_room"},
       {R"({"signaling": {"peers_path": "/signaling/v1"}})", "signaling.peers_path"},
+      {R"({"signaling": {"verto_path": "/peers"}})", "signaling.verto_path"},
+      {R"({"signaling": {"verto_path": "verto"}})", "signaling.verto_path"},
       {R"({"signaling": {"chat_realtime_paths": ["/api/chat/realtime"]}})", "signaling.chat_realtime_paths[0]"},
   };
   for (const Bad& c : bad) {

@@ -1,13 +1,15 @@
-// Seed 001's and seed 002's room adapters (signaling/adapters/chat_realtime*,
-// peers_relay*) on arbitrary text: the input as one client text through a
-// ChatRealtimeFormat and a PeersRelayFormat, each native request answered
-// with a success and an error, then the input read as a native event (an
+// Seed 001's, 002's and 004's room adapters (signaling/adapters/
+// chat_realtime*, peers_relay*, verto_channel*) on arbitrary text: the input
+// as one client text through a ChatRealtimeFormat, a PeersRelayFormat and a
+// VertoChannelFormat (logged in first), each native request answered with
+// a success and an error, then the input read as a native event (an
 // occupants list, a relayed message or signal) and the own join refused.
 // Checks: at most one message per text (a ping is answered by the format
 // itself); a refusal has a message and a 4xx code; a request is the native
 // `message` or `signal` into the adapter's own line, never naming a sender;
-// everything written is one JSON object with a string `type`; a relayed
-// packet's sender is the event's `from`, never a field of its data.
+// everything written is one JSON object with a string `type` (verto: a
+// JSON-RPC 2.0 object); a relayed packet's sender is the event's `from`,
+// never a field of its data.
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -15,6 +17,7 @@
 
 #include "signaling/adapters/chat_realtime.hpp"
 #include "signaling/adapters/peers_relay.hpp"
+#include "signaling/adapters/verto_channel.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace partyline::signaling {
@@ -87,11 +90,54 @@ void run(Format& format, std::string_view text, const char* line_id, const char*
   FUZZ_REQUIRE(format.take_close().has_value());
 }
 
+// The verto client logged in as ann@chan-1 with ben in the channel, then
+// the input as a client text and as an event. Everything it writes is a
+// JSON-RPC 2.0 object; a verto.event or verto.info names the event's sender.
+void run_verto(std::string_view text) {
+  VertoChannelFormat verto;
+  Sink sink;
+  verto.start(HandshakeState{}, sink);
+  DecodedText login = verto.decode(R"({"jsonrpc":"2.0","id":1,"method":"login","params":{"login":"ann@chan-1","passwd":"pw"}})", sink);
+  FUZZ_REQUIRE(login.login.has_value());
+  verto.login_result({}, sink);
+  for (const Request& own : verto.take_own_requests()) verto.own_response(own.transaction, own.name, nullptr, nullptr, sink);
+  auto members = core::parse_json_object(R"({"event":"occupants","line":{"line_id":"chan-1","occupants":[
+      {"session":"a","user":"guest:ann@chan-1","name":"ann"},{"session":"b","user":"guest:ben@chan-1","name":"ben"}]}})");
+  verto.event(members->get(), sink);
+  DecodedText decoded = verto.decode(text, sink);
+  FUZZ_REQUIRE(decoded.messages.size() <= 1 && !decoded.login.has_value());
+  for (const ClientMessage& message : decoded.messages) {
+    if (const auto* request = std::get_if<Request>(&message)) {
+      FUZZ_REQUIRE(request->name == "message" || request->name == "ping");
+      FUZZ_REQUIRE(json_object_get(request->message.get(), "from") == nullptr);
+      verto.success(request->transaction, request->name, nullptr, sink);
+      verto.error(request->transaction, request->name, make_error(error_code::kNotFound, "gone"), sink);
+    } else {
+      const auto* refusal = std::get_if<MessageError>(&message);
+      FUZZ_REQUIRE(refusal != nullptr && !refusal->error.message.empty());
+      verto.error(refusal->transaction, refusal->request, refusal->error, sink);
+    }
+  }
+  auto event = core::parse_json_object(text);
+  if (event) verto.event(event->get(), sink);
+  const char* from = event ? text_of(json_object_get(event->get(), "from"), "name") : nullptr;
+  for (const std::string& written : sink.texts) {
+    auto object = core::parse_json_object(written);
+    FUZZ_REQUIRE(object.ok() && std::string_view(text_of(object->get(), "jsonrpc") ? text_of(object->get(), "jsonrpc") : "") == "2.0");
+    const char* method = text_of(object->get(), "method");
+    if (method != nullptr && std::string_view(method) == "verto.info") {
+      const char* sender = text_of(json_object_get(json_object_get(object->get(), "params"), "msg"), "from");
+      FUZZ_REQUIRE(from != nullptr && sender != nullptr && std::string_view(sender) == from);
+    }
+  }
+}
+
 void check(std::string_view text) {
   ChatRealtimeFormat chat("chat-1", Identity{"alice", "Alice", "", false}, 512, [] { return int64_t{1796637600123}; });
   run(chat, text, "chat-1", "message");
   PeersRelayFormat peers("peers");
   run(peers, text, "peers", "signal");
+  run_verto(text);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Seed 001's chat rooms at the HTTP upgrade (docs/compat.md, "Seed 001"):
-// 401 without a valid JWT, 403 for a user the line does not admit, 400
+// Who the seed adapters' clients are, against a real SignalingServer on
+// loopback (docs/compat.md): seed 001's chat rooms at the HTTP upgrade
+// (401 without a valid JWT, 403 for a user the line does not admit, 400
 // for a request that is no upgrade, the JWT from a bearer header, the
-// AuthToken cookie or ?tk=; and seed 002's peers, who bring no
-// credentials. Against a real SignalingServer on loopback.
+// AuthToken cookie or ?tk=); seed 002's peers, who bring no credentials;
+// seed 004's verto clients, nobody until their `login` names a channel
+// whose password admits them.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -12,11 +14,13 @@
 namespace partyline::signaling::testing {
 namespace {
 
-// Chat "chat-1" admits alice; every other line id is unknown.
+// Chat "chat-1" admits alice; channel "chan-1" whoever has its token "pw";
+// every other line id is unknown.
 class FakeAdmission : public LineAdmission {
  public:
-  Status may_join(const std::string& line_id, const std::string& user) const override {
+  Status may_join(const std::string& line_id, const std::string& user, const std::string* token = nullptr) const override {
     if (line_id == "chat-1" && user == "alice") return {};
+    if (line_id == "chan-1" && token != nullptr && *token == "pw") return {};
     return make_error(403, "not a member of line " + line_id);
   }
 };
@@ -28,6 +32,7 @@ class ChatAdmissionTest : public SignalingServerTest {
     options_.auth.jwt_secret = kSecret;
     options_.chat_realtime_paths = {"/api/chat/realtime/", "/sphere/chat/realtime/"};
     options_.peers_path = "/peers";
+    options_.verto_path = "/verto";
     start_server();
     server_->use_admission(&admission_);
   }
@@ -101,6 +106,53 @@ TEST_F(ChatAdmissionTest, PeersWithoutCredentialsAreGuestsOfNamesOfTheirOwn) {
     users.insert(identity.user);
   }
   EXPECT_EQ(users.size(), 2u) << "each peer is a user of its own";
+}
+
+std::string verto_login(int id, const std::string& login, const std::string& password) {
+  return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"method":"login","params":{"login":")" + login +
+         R"(","passwd":")" + password + R"(","sessid":"s"}})";
+}
+
+TEST_F(ChatAdmissionTest, AVertoClientIsNobodyUntilItsLoginIsAdmittedByTheChannelsPassword) {
+  WebSocketClient client;
+  auto failure = client.connect(server_->port(), "/verto");
+  ASSERT_FALSE(failure.has_value()) << *failure;
+  client.send_text(verto_login(1, "ann@chan-1", "wrong"));
+  core::JsonPtr refused = client.next_json();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(json_integer_value(json_object_get(json_object_get(refused.get(), "error"), "code")), -32001);
+  client.send_text(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":{"n":2}})");
+  core::JsonPtr echoed = client.next_json();
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(json_integer_value(json_object_get(json_object_get(echoed.get(), "result"), "n")), 2);
+  EXPECT_EQ(handler_.opened(), 0) << "the handlers know nobody before a login";
+
+  client.send_text(verto_login(3, "ann@chan-1", "pw"));
+  core::JsonPtr logged_in = client.next_json();
+  ASSERT_TRUE(logged_in);
+  EXPECT_STREQ(string_field(core::adopt_json(json_incref(json_object_get(logged_in.get(), "result"))), "message"),
+               "logged in");
+  ASSERT_TRUE(handler_.wait_opened(1));
+  EXPECT_EQ(handler_.last_identity().user, "guest:ann@chan-1");
+  EXPECT_EQ(handler_.last_identity().name, "ann");
+  core::JsonPtr ready = client.next_json();
+  ASSERT_TRUE(ready);
+  EXPECT_STREQ(string_field(ready, "method"), "verto.clientReady");
+
+  // The same credentials again: the older connection is punted (4005).
+  WebSocketClient newer;
+  ASSERT_FALSE(newer.connect(server_->port(), "/verto").has_value());
+  newer.send_text(verto_login(1, "ann@chan-1", "pw"));
+  core::JsonPtr punt = client.next_json();
+  ASSERT_TRUE(punt);
+  EXPECT_STREQ(string_field(punt, "method"), "verto.punt");
+  auto closed = client.next();
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->opcode, WSLAY_CONNECTION_CLOSE);
+  EXPECT_EQ(closed->close_code, close_code::kReplaced);
+  core::JsonPtr newer_logged_in = newer.next_json();
+  ASSERT_TRUE(newer_logged_in);
+  EXPECT_NE(json_object_get(newer_logged_in.get(), "result"), nullptr);
 }
 
 }  // namespace

@@ -53,6 +53,8 @@ class TestHandler : public RequestHandler {
       loop_.post([weak, request = std::make_shared<Request>(std::move(request))] {
         if (auto alive = weak.lock()) alive->respond_success(request->transaction, request->name, nullptr);
       });
+    } else if (request.name == "join") {  // a seed adapter joining its room
+      session->respond_success(request.transaction, request.name, nullptr);
     } else if (request.name == "kick") {  // as the admin API's kick ends a session: for good
       session->close(close_code::kKicked, "kicked");
     } else if (request.name == "event") {
