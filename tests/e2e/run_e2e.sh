@@ -23,7 +23,8 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   sfu_werift sfu_chromium
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
-  signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium)
+  signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
+  verto_channel_chromium)
 
 # Not repeated with the ASan+UBSan build by scripts/test (to keep the run
 # under its 45 minutes): browser-side tests whose server paths other tests
@@ -33,9 +34,10 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
 # admin_dashboard_chromium (tests/admin against the ASan build in ctest),
 # chat_realtime_chromium and peers_relay_chromium (seed 001's and 002's
 # adapters run under ASan in ctest's unit tests, server tests and fuzz
-# replays).
+# replays), verto_channel_chromium (seed 004's adapter runs under ASan in
+# ctest's unit tests and fuzz replays).
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
-  chat_realtime_chromium peers_relay_chromium)
+  chat_realtime_chromium peers_relay_chromium verto_channel_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -116,6 +118,9 @@ set_test_command() {
     peers_relay_chromium)
       server_options=(--config "$here/peers_relay.json")
       test_command=(node "$here/peers_relay_chromium.mjs") ;;
+    verto_channel_chromium)
+      server_options=(--config "$here/verto_channel.json")
+      test_command=(node "$here/verto_channel_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
