@@ -57,6 +57,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import { check, colourWithin, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { canonical, differences, hs256Token } from './test_util.mjs';
 
 const BASE = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const CONFIG = JSON.parse(await readFile(new URL('chat_realtime.json', import.meta.url), 'utf8'));
@@ -73,11 +74,7 @@ const COLOUR_TOLERANCE = 60;
 const SIGNAL_LIMIT_BYTES = 16384;
 
 function makeToken(sub, { name = NICKS[sub], secret = JWT_SECRET, exp = Math.floor(Date.now() / 1000) + 3600 } = {}) {
-  const b64url = (text) => Buffer.from(text).toString('base64url');
-  const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const claims = b64url(JSON.stringify({ sub, name, exp }));
-  const signature = crypto.createHmac('sha256', secret).update(`${header}.${claims}`).digest('base64url');
-  return `${header}.${claims}.${signature}`;
+  return hs256Token({ sub, name, exp }, secret);
 }
 
 /** ws://HOST/{prefix}/chat/realtime/{chatId}, with `query` parameters. */
@@ -502,28 +499,7 @@ function nativeClientIn() {
 
 // ---------------------------------------------------------------- in Node
 
-/** Whether `value` has every field of `wanted` (a predicate, or a value compared as JSON); the differences. */
-function differences(value, wanted, path = '') {
-  const found = [];
-  for (const [key, expected] of Object.entries(wanted)) {
-    const actual = value?.[key];
-    if (typeof expected === 'function') {
-      if (!expected(actual)) found.push(`${path}${key} = ${JSON.stringify(actual)}`);
-    } else if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
-      found.push(...differences(actual, expected, `${path}${key}.`));
-    } else if (canonical(actual) !== canonical(expected)) {
-      found.push(`${path}${key} = ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
-    }
-  }
-  return found;
-}
 
-/** JSON with object members sorted (a server may reorder members). */
-function canonical(value) {
-  if (value === undefined) return 'undefined';
-  return JSON.stringify(value, (key, member) => (member && typeof member === 'object' && !Array.isArray(member)
-    ? Object.fromEntries(Object.keys(member).sort().map((name) => [name, member[name]])) : member));
-}
 
 /** One packet for messages: SDPs shortened. */
 function brief(data) {

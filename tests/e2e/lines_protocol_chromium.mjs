@@ -44,6 +44,7 @@
 import crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { check, colourWithin, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { differences, hs256Token } from './test_util.mjs';
 
 const BASE = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const CONFIG = JSON.parse(await readFile(new URL('lines_protocol.json', import.meta.url), 'utf8'));
@@ -62,11 +63,7 @@ const MIN_AUDIO_PACKETS = 100;
 const COLOUR_TOLERANCE = 60;
 
 function makeToken(sub, name) {
-  const b64url = (text) => Buffer.from(text).toString('base64url');
-  const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const claims = b64url(JSON.stringify({ sub, name, exp: Math.floor(Date.now() / 1000) + 3600 }));
-  const signature = crypto.createHmac('sha256', JWT_SECRET).update(`${header}.${claims}`).digest('base64url');
-  return `${header}.${claims}.${signature}`;
+  return hs256Token({ sub, name, exp: Math.floor(Date.now() / 1000) + 3600 }, JWT_SECRET);
 }
 
 /** ws://HOST/signaling/v1?token=...&force=... for user `sub`. */
@@ -312,21 +309,6 @@ function newCallId(caller) {
   return `${caller}-${crypto.randomBytes(6).toString('hex')}-${callIds.count}`;
 }
 
-/** Whether `value` has every field of `wanted` (a predicate, or a value compared as JSON); the differences. */
-function differences(value, wanted, path = '') {
-  const found = [];
-  for (const [key, expected] of Object.entries(wanted)) {
-    const actual = value?.[key];
-    if (typeof expected === 'function') {
-      if (!expected(actual)) found.push(`${path}${key} = ${JSON.stringify(actual)}`);
-    } else if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
-      found.push(...differences(actual, expected, `${path}${key}.`));
-    } else if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-      found.push(`${path}${key} = ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
-    }
-  }
-  return found;
-}
 
 const isString = (value) => typeof value === 'string' && value.length > 0;
 // The server's own SDP (media through the SFU, never the other browser's

@@ -54,6 +54,7 @@ import crypto from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium.mjs';
 import { Failure, check, pollUntil } from './line_page.mjs';
+import { canonical } from './test_util.mjs';
 
 const BASE = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const PEERS_URL = (() => {
@@ -229,14 +230,6 @@ function seedClientIn() {
 
 // ---------------------------------------------------------------- in Node
 
-/** JSON with sorted keys: equality of values whatever their key order. */
-function canonical(value) {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 const same = (a, b) => canonical(a) === canonical(b);
 
 /** One message for the log: SDPs shortened. */

@@ -2,8 +2,8 @@
 // @microsoft/signalr client in Node, tokens signed with the test secret,
 // and a record of every client callback with waits that end at a deadline.
 
-import crypto from 'node:crypto';
 import * as signalR from '@microsoft/signalr';
+import { hs256Token } from './test_util.mjs';
 
 export const JWT_SECRET = 'partyline-e2e-secret';  // signalr.json's auth.jwt_secret
 export const HUB_PATH = 'hubs/webrtc';
@@ -15,16 +15,9 @@ export const CALLBACKS = [
   'receiveRemoveOnHold', 'receiveHangUpNotice',
 ];
 
-function b64url(data) {
-  return Buffer.from(data).toString('base64url');
-}
-
 /** An HS256 token for `sub`, with a name and an email. */
 export function makeToken(sub, name, email) {
-  const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const claims = b64url(JSON.stringify({ sub, name, email, exp: Math.floor(Date.now() / 1000) + 3600 }));
-  const signature = crypto.createHmac('sha256', JWT_SECRET).update(`${header}.${claims}`).digest('base64url');
-  return `${header}.${claims}.${signature}`;
+  return hs256Token({ sub, name, email, exp: Math.floor(Date.now() / 1000) + 3600 }, JWT_SECRET);
 }
 
 export function check(condition, message) {

@@ -80,6 +80,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { check, colourWithin, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { differences } from './test_util.mjs';
 
 const BASE = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const VERTO_URL = (() => {
@@ -492,21 +493,6 @@ function vertoPageIn() {
 
 // ---------------------------------------------------------------- in Node
 
-/** The fields of `value` that differ from `wanted` (a predicate, or a value compared as JSON). */
-function differences(value, wanted, path = '') {
-  const found = [];
-  for (const [key, expected] of Object.entries(wanted)) {
-    const actual = value?.[key];
-    if (typeof expected === 'function') {
-      if (!expected(actual)) found.push(`${path}${key} = ${JSON.stringify(actual)}`);
-    } else if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
-      found.push(...differences(actual, expected, `${path}${key}.`));
-    } else if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-      found.push(`${path}${key} = ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
-    }
-  }
-  return found;
-}
 
 function brief(data) {
   return JSON.stringify(data, (key, value) => (key === 'sdp' || (typeof value === 'string' && value.length > 120)
