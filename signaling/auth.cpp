@@ -136,7 +136,7 @@ Result<Identity> identity_from_claims(const json_t* claims) {
   if ((*subject)->size() > kMaxUserIdBytes) {
     return unauthorized("token claim 'sub' is longer than " + std::to_string(kMaxUserIdBytes) + " bytes");
   }
-  for (std::string_view reserved : {kGuestIdPrefix, kPluginIdPrefix}) {
+  for (std::string_view reserved : {kGuestIdPrefix, kPluginIdPrefix, kVertoIdPrefix}) {
     if ((*subject)->starts_with(reserved)) {
       return unauthorized("token claim 'sub' may not start with '" + std::string(reserved) +
                           "': those user ids are the server's");
@@ -214,6 +214,8 @@ std::string guest_user_id(const std::string& name, const AuthOptions& options) {
 }
 
 std::string plugin_user_id(const std::string& plugin) { return std::string(kPluginIdPrefix) + plugin; }
+
+std::string verto_user_id(const std::string& login) { return std::string(kVertoIdPrefix) + login; }
 
 Status check_token_json(std::string_view token) {
   const size_t first_dot = token.find('.');

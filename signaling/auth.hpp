@@ -45,6 +45,10 @@ inline constexpr size_t kMaxAuthReasonBytes = 120;
 // is refused, so a token user never shares an id with a guest or a plugin.
 inline constexpr std::string_view kGuestIdPrefix = "guest:";
 inline constexpr std::string_view kPluginIdPrefix = "plugin:";
+// Seed 004's verto clients, admitted by a channel's password alone: their
+// ids must not be anyone else's (a guest named like one would inherit the
+// channel membership its login made).
+inline constexpr std::string_view kVertoIdPrefix = "verto:";
 
 // The user id of an anonymous client named `name`: "guest:NAME" when the
 // server accepts tokens too (a secret is set), so that it can never be the
@@ -53,6 +57,8 @@ inline constexpr std::string_view kPluginIdPrefix = "plugin:";
 std::string guest_user_id(const std::string& name, const AuthOptions& options);
 // The user id a plugin handle occupying a line is listed with.
 std::string plugin_user_id(const std::string& plugin);
+// The user id of a verto client that logged in as "<client>@<channel>".
+std::string verto_user_id(const std::string& login);
 
 // What libjwt lets through: a token whose header or claims repeat a member
 // (jansson keeps one of the two values) or whose header has `crit` (no

@@ -118,6 +118,7 @@ void ClientSession::start_connection(bool resumed) {
                        resumed};
   wire_->start(state, *connection_);
   last_keepalive_us_ = g_get_monotonic_time();
+  opened_us_ = last_keepalive_us_;
   // A repeating check instead of a timer re-armed per keepalive; it fires
   // 8 times per allowed gap, so 4002 comes at most 1/8 late, and at least
   // every 5 s for the wire format's own pings (WireFormat::tick).
@@ -386,6 +387,11 @@ void ClientSession::refuse(const std::optional<std::string>& transaction, const 
 bool ClientSession::check_keepalive() {
   if (!is_open()) return false;
   wire_->tick(g_get_monotonic_time(), *connection_);
+  if (!identified_ && g_get_monotonic_time() - opened_us_ >
+                          std::chrono::duration_cast<std::chrono::microseconds>(options_.login_timeout).count()) {
+    close(close_code::kUnauthorized, "no login within " + std::to_string(options_.login_timeout.count()) + " ms");
+    return false;
+  }
   // Clients that send no keepalives of their own are watched by the
   // WebSocket's pings alone (signaling.idle_timeout_ms).
   if (!wire_->client_keepalives()) return true;

@@ -73,6 +73,9 @@ struct ClientSessionOptions {
   // is accepted, identifies the session (ClientSession::identify). Set by
   // the SignalingServer; empty: every such login is refused.
   std::function<Status(ClientSession& session, const InBandLogin& login)> login;
+  // Such a session not logged in this long after it opened is closed (4001):
+  // it holds a place of max_sessions without being anyone.
+  std::chrono::milliseconds login_timeout{45000};
   std::string server_name = "partyline";
   std::string server_version = PARTYLINE_VERSION;
 };
@@ -191,6 +194,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   core::Timer own_requests_timer_;
   core::Timer keepalive_timer_;
   int64_t last_keepalive_us_ = 0;  // g_get_monotonic_time()
+  int64_t opened_us_ = 0;          // likewise, for login_timeout
   std::string resume_token_;
   // Which connection the callbacks speak for: a replaced one's are ignored.
   uint64_t connection_generation_ = 0;

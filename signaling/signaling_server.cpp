@@ -126,6 +126,7 @@ SignalingServer::SignalingServer(const SignalingOptions& options, core::EventLoo
   session_options_.user_requests = &requests_by_user_;
   session_options_.address_requests = &requests_by_address_;
   session_options_.login = [this](ClientSession& session, const InBandLogin& attempt) { return login(session, attempt); };
+  session_options_.login_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
 }
 
 SignalingServer::~SignalingServer() {
@@ -233,18 +234,18 @@ void SignalingServer::admit_chat(const std::string& prefix, const HttpRequest& r
 Status SignalingServer::login(ClientSession& session, const InBandLogin& attempt) {
   Identity identity;
   identity.name = attempt.display_name;
-  identity.user = guest_user_id(attempt.guest_name, options_.auth);
-  identity.anonymous = true;
+  identity.user = verto_user_id(attempt.login);
+  identity.anonymous = true;  // shown as a guest: nothing proves the name, a password admitted it
   if (admission_ == nullptr) return make_error(error_code::kUnavailable, "logins are not served");
   if (auto admitted = admission_->may_join(attempt.line_id, identity.user, &attempt.token); !admitted) {
-    PL_LOG(kInfo, session.log_context()) << "login as " << attempt.guest_name << " refused: " << admitted.error().message;
+    PL_LOG(kInfo, session.log_context()) << "login as " << attempt.login << " refused: " << admitted.error().message;
     return admitted;
   }
-  // The older connection of the same credentials goes (verto's rule), as
-  // at connect for formats whose clients keep one connection.
   if (!connects_by_user_.allow(identity.user, g_get_monotonic_time())) {
     return make_error(error_code::kRateLimited, "rate limited: this client logs in too often");
   }
+  // The older connection of the same credentials goes (verto's rule), as
+  // at connect for formats whose clients keep one connection.
   if (!make_room_for(identity, {}, session.wire_format())) {
     return make_error(error_code::kConflict, "already connected");
   }

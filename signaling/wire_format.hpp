@@ -31,10 +31,11 @@ class TextSink {
 };
 
 // A client naming itself in a message (seed 004's verto `login`), for
-// formats whose identity comes in-band: the guest name it logs in as, the
-// name others see, and the line whose token must admit it.
+// formats whose identity comes in-band: the login (its user id is
+// verto_user_id() of it, an id space of its own), the name others see, and
+// the line whose token must admit it.
 struct InBandLogin {
-  std::string guest_name;    // a guest name (auth.hpp): its user id is guest_user_id() of it
+  std::string login;  // "<client>@<channel>"
   std::string display_name;
   std::string line_id;
   std::string token;
@@ -77,9 +78,9 @@ class WireFormat {
   // request handlers (it runs no request, occupies nothing, is in no
   // presence) until a login in DecodedText::login was accepted.
   virtual bool identifies_in_band() const { return false; }
-  // The outcome of that login: an error (401 refused, 409 logged in
-  // already, ...) or success, after which the session is open to the
-  // handlers under the login's identity.
+  // The outcome of that login: an error (403 the line's token does not
+  // admit it, 409 logged in already, 429 too many logins, ...) or success,
+  // after which the session is open to the handlers under its identity.
   virtual void login_result(const Status& result, TextSink& out);
   // The first texts of a connection, before anything it received is decoded.
   virtual void start(const HandshakeState& state, TextSink& out) = 0;

@@ -52,7 +52,7 @@
 //      not reconnect; ben's verto.info to ann reaches the new page only;
 //      ben and cal see ann's new sessid. ann@other-channel is untouched.
 //   6. Kick: the admin API's GET /admin/v1/sessions lists cal once (user
-//      guest:cal@<channel>, name cal); DELETE kicks it: cal's page gets
+//      verto:cal@<channel>, name cal); DELETE kicks it: cal's page gets
 //      verto.punt, then its socket closes (4000-4999), its Connection ends;
 //      cal leaves the list. ben's close to cal gets -32602; the second ann
 //      offers ben, media both ways, and sees ben "busy".
@@ -772,7 +772,7 @@ async function run(pages) {
 
   // 6. Kick.
   console.log('6. kick');
-  const listed = (await admin('GET', '/admin/v1/sessions')).sessions.filter((entry) => entry.user === `guest:cal@${CH}`);
+  const listed = (await admin('GET', '/admin/v1/sessions')).sessions.filter((entry) => entry.user === `verto:cal@${CH}`);
   check(listed.length === 1 && listed[0].name === 'cal', `the admin API lists cal as ${brief(listed)}`);
   expectShape('the kick', await admin('DELETE', `/admin/v1/sessions/${listed[0].session}`), { session: listed[0].session, kicked: true });
   const calClose = await expectPunt('cal');

@@ -102,7 +102,7 @@ void run_verto(std::string_view text) {
   verto.login_result({}, sink);
   for (const Request& own : verto.take_own_requests()) verto.own_response(own.transaction, own.name, nullptr, nullptr, sink);
   auto members = core::parse_json_object(R"({"event":"occupants","line":{"line_id":"chan-1","occupants":[
-      {"session":"a","user":"guest:ann@chan-1","name":"ann"},{"session":"b","user":"guest:ben@chan-1","name":"ben"}]}})");
+      {"session":"a","user":"verto:ann@chan-1","name":"ann"},{"session":"b","user":"verto:ben@chan-1","name":"ben"}]}})");
   verto.event(members->get(), sink);
   DecodedText decoded = verto.decode(text, sink);
   FUZZ_REQUIRE(decoded.messages.size() <= 1 && !decoded.login.has_value());

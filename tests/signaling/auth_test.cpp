@@ -157,11 +157,13 @@ std::vector<AuthCase> token_cases() {
       refused("bad_token_with_a_good_name", {{"token", "not-a-token"}, {"name", "alice"}}, with_secret(),
               "token is malformed"),
 
-      // The guests' and plugins' id spaces are the server's: no token enters them.
+      // The guests', plugins' and verto clients' id spaces are the server's: no token enters them.
       refused("sub_in_the_guest_space", token(signed_token(R"({"sub":"guest:alice"})")), with_secret(),
               "token claim 'sub' may not start with 'guest:'"),
       refused("sub_in_the_plugin_space", token(signed_token(R"({"sub":"plugin:recorder"})")), with_secret(),
               "token claim 'sub' may not start with 'plugin:'"),
+      refused("sub_in_the_verto_space", token(signed_token(R"({"sub":"verto:ann@chan-1"})")), with_secret(),
+              "token claim 'sub' may not start with 'verto:'"),
       accepted("sub_guest_without_the_colon", token(signed_token(R"({"sub":"guestbook"})")), with_secret(),
                Identity{"guestbook", "guestbook", "", false}),
       accepted("sub_with_guest_inside", token(signed_token(R"({"sub":"a:guest:b"})")), with_secret(),

@@ -133,7 +133,7 @@ TEST_F(ChatAdmissionTest, AVertoClientIsNobodyUntilItsLoginIsAdmittedByTheChanne
   EXPECT_STREQ(string_field(core::adopt_json(json_incref(json_object_get(logged_in.get(), "result"))), "message"),
                "logged in");
   ASSERT_TRUE(handler_.wait_opened(1));
-  EXPECT_EQ(handler_.last_identity().user, "guest:ann@chan-1");
+  EXPECT_EQ(handler_.last_identity().user, "verto:ann@chan-1");
   EXPECT_EQ(handler_.last_identity().name, "ann");
   core::JsonPtr ready = client.next_json();
   ASSERT_TRUE(ready);
@@ -153,6 +153,39 @@ TEST_F(ChatAdmissionTest, AVertoClientIsNobodyUntilItsLoginIsAdmittedByTheChanne
   core::JsonPtr newer_logged_in = newer.next_json();
   ASSERT_TRUE(newer_logged_in);
   EXPECT_NE(json_object_get(newer_logged_in.get(), "result"), nullptr);
+}
+
+// A server of its own: short intervals, so the login deadline comes soon.
+TEST(VertoLoginDeadline, AConnectionThatNeverLogsInIsClosedWith4001) {
+  core::EventLoop loop{"verto-deadline"};
+  loop.start();
+  TestHandler handler{loop};
+  SignalingOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  options.verto_path = "/verto";
+  options.keepalive_interval_ms = 400;  // the session's checks run every 100 ms
+  options.ping_interval_ms = 500;
+  options.idle_timeout_ms = 1500;  // the login deadline
+  {
+    SignalingServer server(options, loop, handler);
+    ASSERT_TRUE(server.start().ok());
+    WebSocketClient client;
+    ASSERT_FALSE(client.connect(server.port(), "/verto").has_value());
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<WebSocketClient::Message> closed;
+    while (auto message = client.next(std::chrono::seconds(5))) {
+      if (message->opcode == WSLAY_CONNECTION_CLOSE) {
+        closed = std::move(message);
+        break;
+      }
+    }
+    ASSERT_TRUE(closed.has_value());
+    EXPECT_EQ(closed->close_code, close_code::kUnauthorized);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400));
+    EXPECT_EQ(handler.opened(), 0);
+  }
+  loop.stop();
 }
 
 }  // namespace

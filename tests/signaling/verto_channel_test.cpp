@@ -57,7 +57,7 @@ class VertoChannelTest : public ::testing::Test {
     format_.own_response(own[0].transaction, "join", nullptr, none, sink_);
     sink_.take();
     format_.event(json(R"({"event":"occupants","line":{"line_id":"chan-1","occupants":[
-        {"session":"a","user":"guest:ann@chan-1","name":"ann"},{"session":"b","user":"guest:ben@chan-1","name":"ben"}]}})")
+        {"session":"a","user":"verto:ann@chan-1","name":"ann"},{"session":"b","user":"verto:ben@chan-1","name":"ben"}]}})")
                       .get(),
                   sink_);
   }
@@ -77,7 +77,7 @@ TEST_F(VertoChannelTest, TheLoginHandshakeAsTheSeedsClientRunsIt) {
   DecodedText decoded = decode(R"({"jsonrpc":"2.0","id":2,"method":"login","params":{"login":"ann@chan-1",
       "passwd":"pw","sessid":"s-ann"}})");
   ASSERT_TRUE(decoded.login.has_value());
-  EXPECT_EQ(decoded.login->guest_name, "ann@chan-1");
+  EXPECT_EQ(decoded.login->login, "ann@chan-1");
   EXPECT_EQ(decoded.login->display_name, "ann");
   EXPECT_EQ(decoded.login->line_id, "chan-1");
   EXPECT_EQ(decoded.login->token, "pw");
@@ -167,7 +167,7 @@ TEST_F(VertoChannelTest, BroadcastsReachTheChannelWithTheServersSender) {
   EXPECT_EQ(sent[0], canonical(R"({"jsonrpc":"2.0","id":2,"method":"verto.event","params":{"eventChannel":"chan-1",
       "eventData":"x","userid":"ann@chan-1","sessid":"s-ann"}})"));
   // Another client's, as the native message event carries it.
-  format_.event(json(R"({"event":"message","line_id":"chan-1","from":{"user":"guest:ben@chan-1","name":"ben","session":"b"},
+  format_.event(json(R"({"event":"message","line_id":"chan-1","from":{"user":"verto:ben@chan-1","name":"ben","session":"b"},
       "data":{"verto":"event","eventData":"eA==","sessid":"s-ben"}})").get(), sink_);
   ASSERT_EQ(sink_.texts.size(), 1u);
   EXPECT_EQ(canonical(sink_.take()[0].get()), canonical(R"({"jsonrpc":"2.0","id":3,"method":"verto.event","params":{
@@ -181,17 +181,17 @@ TEST_F(VertoChannelTest, InfoGoesToTheClientsUserAndArrivesFromTheServersSender)
   log_in();
   auto sent = exchange(R"({"jsonrpc":"2.0","id":12,"method":"verto.info","params":{"msg":{"to":"ben","from":"cal","body":"Ym9keQ=="}}})");
   EXPECT_EQ(sent, std::vector<std::string>{canonical(R"({"jsonrpc":"2.0","id":12,"result":{"message":"MESSAGE SENT","sessid":"s-ann"}})")});
-  EXPECT_EQ(str(requests_.back().get(), "to"), "guest:ben@chan-1");
+  EXPECT_EQ(str(requests_.back().get(), "to"), "verto:ben@chan-1");
   EXPECT_EQ(canonical(json_object_get(requests_.back().get(), "data")),
             canonical(R"({"verto":"info","to":"ben","body":"Ym9keQ=="})"));
   EXPECT_EQ(exchange(R"({"jsonrpc":"2.0","id":13,"method":"verto.info","params":{"msg":{"to":"zed","body":"x"}}})"),
             std::vector<std::string>{canonical(R"({"jsonrpc":"2.0","id":13,"error":{"code":-32602,
                 "message":"client zed is not in channel chan-1"}})")});
-  const Error gone = make_error(404, "user 'guest:ben@chan-1' is not in line chan-1");
+  const Error gone = make_error(404, "user 'verto:ben@chan-1' is not in line chan-1");
   EXPECT_EQ(exchange(R"({"jsonrpc":"2.0","id":14,"method":"verto.info","params":{"msg":{"to":"ben","body":"x"}}})", &gone),
             std::vector<std::string>{canonical(R"({"jsonrpc":"2.0","id":14,"error":{"code":-32602,
                 "message":"client ben is not in channel chan-1"}})")});
-  format_.event(json(R"({"event":"message","line_id":"chan-1","from":{"user":"guest:ben@chan-1","name":"ben","session":"b"},
+  format_.event(json(R"({"event":"message","line_id":"chan-1","from":{"user":"verto:ben@chan-1","name":"ben","session":"b"},
       "data":{"verto":"info","to":"ann","body":"aGk=","from":"cal"}})").get(), sink_);
   ASSERT_EQ(sink_.texts.size(), 1u);
   EXPECT_EQ(canonical(sink_.take()[0].get()), canonical(R"({"jsonrpc":"2.0","id":2,"method":"verto.info",
