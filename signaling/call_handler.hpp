@@ -80,8 +80,8 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
   void on_session_resumed(const std::shared_ptr<ClientSession>& session) override;
 
   // LineAdmission, in line_requests.cpp.
-  Status may_join(const std::string& line_id, const std::string& user,
-                  const std::string* token = nullptr) const override;
+  Status may_join(const std::string& line_id, const std::string& user) const override;
+  Status token_admits(const std::string& line_id, const std::string& token) const override;
   // The configured rooms (lines.rooms), made once at start.
   Status add_rooms(const std::vector<core::RoomSpec>& rooms);
 

@@ -15,10 +15,12 @@ class LineAdmission {
  public:
   virtual ~LineAdmission() = default;
   // 403 when `user` is neither a member of line `line_id` nor admitted by
-  // an open room or by `token` (the line's, when not null), and likewise
-  // for a line that does not exist.
-  virtual Status may_join(const std::string& line_id, const std::string& user,
-                          const std::string* token = nullptr) const = 0;
+  // an open room, and likewise for a line that does not exist.
+  virtual Status may_join(const std::string& line_id, const std::string& user) const = 0;
+  // 403 unless `token` is line `line_id`'s token: a channel password, asked
+  // at every login whoever logged in before (membership proves nothing about
+  // the one who presents it now).
+  virtual Status token_admits(const std::string& line_id, const std::string& token) const = 0;
 };
 
 }  // namespace partyline::signaling

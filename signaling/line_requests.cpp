@@ -35,12 +35,18 @@ bool CallHandler::admits(const core::LineRecord& line, const std::string& user) 
   return line.open || lines_.is_member(line.line_id, user);
 }
 
-Status CallHandler::may_join(const std::string& line_id, const std::string& user, const std::string* token) const {
+Status CallHandler::may_join(const std::string& line_id, const std::string& user) const {
   auto line = lines_.find_line(line_id);
   // The same answer for a line that does not exist: a refusal must not tell
   // an outsider which ids are lines.
-  if (!line || (!admits(*line, user) && (token == nullptr || *token != line->token))) {
-    return make_error(error_code::kForbidden, "not a member of line " + line_id);
+  if (!line || !admits(*line, user)) return make_error(error_code::kForbidden, "not a member of line " + line_id);
+  return {};
+}
+
+Status CallHandler::token_admits(const std::string& line_id, const std::string& token) const {
+  auto line = lines_.find_line(line_id);
+  if (!line || token.empty() || token != line->token) {
+    return make_error(error_code::kForbidden, "the token does not admit to line " + line_id);
   }
   return {};
 }

@@ -237,7 +237,9 @@ Status SignalingServer::login(ClientSession& session, const InBandLogin& attempt
   identity.user = verto_user_id(attempt.login);
   identity.anonymous = true;  // shown as a guest: nothing proves the name, a password admitted it
   if (admission_ == nullptr) return make_error(error_code::kUnavailable, "logins are not served");
-  if (auto admitted = admission_->may_join(attempt.line_id, identity.user, &attempt.token); !admitted) {
+  // The password, every time: the login's user may be a member already
+  // (it logged in before), which says nothing about who logs in now.
+  if (auto admitted = admission_->token_admits(attempt.line_id, attempt.token); !admitted) {
     PL_LOG(kInfo, session.log_context()) << "login as " << attempt.login << " refused: " << admitted.error().message;
     return admitted;
   }

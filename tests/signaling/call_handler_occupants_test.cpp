@@ -121,7 +121,9 @@ class CallHandlerOccupantsTest : public ::testing::Test {
     server_options.keepalive_interval_ms = 60000;
     server_options.rate_limit.requests_per_second = 1000;
     server_options.rate_limit.burst = 1000;
+    server_options.verto_path = "/verto";  // seed 004's logins, admitted by the real CallHandler
     server_ = std::make_unique<SignalingServer>(server_options, loop_, *handler_);
+    server_->use_admission(handler_.get());
     Status started = server_->start();
     ASSERT_TRUE(started.ok()) << started.error().message;
   }
@@ -462,6 +464,36 @@ TEST_F(CallHandlerOccupantsTest, ALineOfMixedAudioHasAMixerWhileOccupiedThatAlon
   }
   EXPECT_EQ(stops, std::vector<std::string>{line_id});
   loop_.run_sync([&] { handler_->use_mixers(nullptr); });
+}
+
+// The channel password is asked at every login: that a client id logged in
+// before (and so became a member of the channel) admits nobody without it.
+TEST_F(CallHandlerOccupantsTest, AVertoLoginNeedsTheChannelsPasswordEveryTime) {
+  start(50ms);
+  Status added;
+  loop_.run_sync([&] { added = handler_->add_rooms({core::RoomSpec{"chan-1", {}, "pw", false}}); });
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  auto login = [&](WebSocketClient& client, const std::string& password) {
+    EXPECT_FALSE(client.connect(server_->port(), "/verto").has_value());
+    client.send_text(R"({"jsonrpc":"2.0","id":1,"method":"login","params":{"login":"ann@chan-1","passwd":")" + password +
+                     R"(","sessid":"s"}})");
+    return client.next_json();
+  };
+  WebSocketClient first;
+  core::JsonPtr logged_in = login(first, "pw");
+  ASSERT_TRUE(logged_in);
+  ASSERT_NE(json_object_get(logged_in.get(), "result"), nullptr);
+  ASSERT_TRUE(first.next_json());  // verto.clientReady
+
+  WebSocketClient impostor;
+  core::JsonPtr refused = login(impostor, "wrong");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(json_integer_value(json_object_get(json_object_get(refused.get(), "error"), "code")), -32001);
+  // The first ann was not punted: it still answers.
+  first.send_text(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":{"still":"here"}})");
+  core::JsonPtr echoed = first.next_json();
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(string_of(json_object_get(echoed.get(), "result"), "still"), "here");
 }
 
 }  // namespace

@@ -18,10 +18,13 @@ namespace {
 // every other line id is unknown.
 class FakeAdmission : public LineAdmission {
  public:
-  Status may_join(const std::string& line_id, const std::string& user, const std::string* token = nullptr) const override {
+  Status may_join(const std::string& line_id, const std::string& user) const override {
     if (line_id == "chat-1" && user == "alice") return {};
-    if (line_id == "chan-1" && token != nullptr && *token == "pw") return {};
     return make_error(403, "not a member of line " + line_id);
+  }
+  Status token_admits(const std::string& line_id, const std::string& token) const override {
+    if (line_id == "chan-1" && token == "pw") return {};
+    return make_error(403, "the token does not admit to line " + line_id);
   }
 };
 
