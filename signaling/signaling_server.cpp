@@ -288,7 +288,7 @@ std::unique_ptr<WireFormat> SignalingServer::wire_format_for(const WebSocketUpgr
   }
   if (!options_.verto_path.empty() && route == options_.verto_path) return std::make_unique<VertoChannelFormat>();
   if (route != upgrade.path) {
-    return std::make_unique<ChatRealtimeFormat>(upgrade.path.substr(route.size()), identity, options_.max_signal_bytes,
+    return std::make_unique<ChatRealtimeFormat>(upgrade.path.substr(route.size()), options_.max_signal_bytes,
                                                 wall_clock_ms);
   }
   return std::make_unique<NativeWireFormat>();

@@ -44,7 +44,7 @@ Result<std::optional<std::string>> optional_text(const json_t* object, const cha
 
 }  // namespace
 
-ChatRealtimeFormat::ChatRealtimeFormat(std::string chat_id, const Identity&, size_t max_signal_bytes,
+ChatRealtimeFormat::ChatRealtimeFormat(std::string chat_id, size_t max_signal_bytes,
                                        std::function<int64_t()> wall_clock_ms)
     : chat_id_(std::move(chat_id)), max_signal_bytes_(max_signal_bytes), wall_clock_ms_(std::move(wall_clock_ms)) {}
 

@@ -19,7 +19,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "signaling/auth.hpp"
 #include "signaling/wire_format.hpp"
 
 namespace partyline::signaling {
@@ -29,7 +28,7 @@ class ChatRealtimeFormat final : public WireFormat {
   // `wall_clock_ms` stamps the packets' timestamps (injectable for tests);
   // a relayed packet's data longer than `max_signal_bytes` serialized is
   // refused (413), like a native `signal`.
-  ChatRealtimeFormat(std::string chat_id, const Identity& identity, size_t max_signal_bytes,
+  ChatRealtimeFormat(std::string chat_id, size_t max_signal_bytes,
                      std::function<int64_t()> wall_clock_ms);
 
   bool resumable() const override { return false; }

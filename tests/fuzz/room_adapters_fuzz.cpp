@@ -133,7 +133,7 @@ void run_verto(std::string_view text) {
 }
 
 void check(std::string_view text) {
-  ChatRealtimeFormat chat("chat-1", Identity{"alice", "Alice", "", false}, 512, [] { return int64_t{1796637600123}; });
+  ChatRealtimeFormat chat("chat-1", 512, [] { return int64_t{1796637600123}; });
   run(chat, text, "chat-1", "message");
   PeersRelayFormat peers("peers");
   run(peers, text, "peers", "signal");

@@ -49,7 +49,7 @@ class ChatRealtimeTest : public ::testing::Test {
   }
 
   Sink sink_;
-  ChatRealtimeFormat format_{"chat-1", Identity{"alice", "Alice", "", false}, 300, [] { return kNowMs; }};
+  ChatRealtimeFormat format_{"chat-1", 300, [] { return kNowMs; }};
 };
 
 TEST_F(ChatRealtimeTest, StartJoinsTheChatsLineSignalingOnly) {
