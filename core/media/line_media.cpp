@@ -7,6 +7,7 @@
 #include "rtp/rtcp/rtcp_feedback.hpp"
 #include "rtp/rtcp/rtcp_packet.hpp"
 #include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/packet/rtp_header_extensions.hpp"
 #include "rtp/packet/rtp_packet.hpp"
 
 namespace partyline::core {
@@ -38,6 +39,19 @@ std::optional<rtp::StreamFormat> published_format(const rtp::NegotiatedMedia& me
 bool same_format(const rtp::StreamFormat& a, const rtp::StreamFormat& b) {
   return a.kind == b.kind && a.codec_name == b.codec_name && a.clock_rate == b.clock_rate &&
          a.payload_type == b.payload_type && a.rtx_payload_type == b.rtx_payload_type && a.extmaps == b.extmaps;
+}
+
+// The id of the transport-wide sequence number on the participant's m-lines.
+std::optional<uint8_t> transport_cc_id(const rtp::NegotiatedSession& session) {
+  for (const rtp::NegotiatedMedia& media : session.media) {
+    if (!participant_sends(media)) continue;
+    for (const rtp::Extmap& extmap : media.extmaps) {
+      if (extmap.uri == rtp::kTransportCcExtensionUri && extmap.id > 0 && extmap.id <= 255) {
+        return static_cast<uint8_t>(extmap.id);
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 // The SSRCs the SDP announces (else learned from the first packets).
@@ -83,6 +97,7 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
     incoming_.add(std::move(ssrcs));
   }
   for (Published& stream : published_) router_.add_source(stream.key, this);
+  transport_cc_id_ = transport_cc_id(session);
   return published_streams();
 }
 
@@ -129,6 +144,9 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
   published_ = std::move(published);
   incoming_ = std::move(incoming);
   for (StreamKey key : added) router_.add_source(key, this);
+  // A re-offer keeps the BUNDLE's extension ids (rtp::answer_reoffer); it may
+  // add the transport-wide sequence number to its first sending m-line.
+  if (!transport_cc_id_) transport_cc_id_ = transport_cc_id(next);
   return published_streams();
 }
 
@@ -205,6 +223,9 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
     ++stats_.malformed_drops;
     return;
   }
+  // Every packet that crossed the transport counts for the sender's
+  // estimate, also padding-only probes and packets of no known stream.
+  record_transport_sequence(*parsed, now_us);
   auto match = incoming_.match(parsed->ssrc, parsed->payload_type);
   if (!match) {
     ++stats_.unknown_ssrc_drops;
@@ -233,6 +254,14 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
     return;
   }
   router_.on_source_rtp(stream.key, *parsed, now_us);
+}
+
+void LineMedia::record_transport_sequence(const rtp::RtpPacketView& packet, int64_t now_us) {
+  if (!transport_cc_id_ || !packet.has_extension) return;
+  auto value = rtp::find_header_extension(packet.extension_profile, packet.extension_data, *transport_cc_id_);
+  if (!value || value->size() != 2) return;
+  transport_cc_.on_packet(static_cast<uint16_t>(((*value)[0] << 8) | (*value)[1]), now_us);
+  transport_cc_media_ssrc_ = packet.ssrc;
 }
 
 void LineMedia::on_keyframe_request(StreamKey key, rtp::KeyframeRequestReason reason) {
@@ -408,6 +437,8 @@ int64_t LineMedia::on_timer(int64_t now_us) {
     if (stream.keyframes.poll(now_us)) send_keyframe_request(stream);
     if (auto wakeup = stream.keyframes.next_wakeup()) next = std::min(next, *wakeup);
   }
+  if (auto due = transport_cc_.next_wakeup(); due && now_us >= *due) send_transport_feedback(now_us);
+  if (auto due = transport_cc_.next_wakeup()) next = std::min(next, *due);
   if (now_us >= next_report_us_) {
     if (next_report_us_ != 0) update_bitrates(now_us - (next_report_us_ - kReportIntervalUs));
     next_report_us_ = now_us + kReportIntervalUs;
@@ -425,6 +456,16 @@ void LineMedia::update_bitrates(int64_t elapsed_us) {
   };
   for (Published& stream : published_) stream.bitrate_bps = rate(stream.bytes, stream.bytes_at_last_report);
   for (Leg& leg : legs_) leg.bitrate_bps = rate(leg.leg->leg.octets_sent(), leg.bytes_at_last_report);
+}
+
+// One RTCP packet per feedback (reduced size, RFC 5506, as the PLI and
+// NACKs go): each stays far below a datagram.
+void LineMedia::send_transport_feedback(int64_t now_us) {
+  for (;;) {
+    rtp::RtcpWriter writer(std::span(rtcp_out_.data(), 1500));
+    if (!transport_cc_.write_feedback(writer, rtcp_ssrc_, transport_cc_media_ssrc_, now_us)) return;
+    if (send_rtcp(writer.size())) ++stats_.transport_feedbacks_sent;
+  }
 }
 
 bool LineMedia::send_rtcp(size_t length) {

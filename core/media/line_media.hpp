@@ -3,8 +3,9 @@
 //   - publisher: the participant's own audio and video enter the worker's
 //     router as sources (StreamKeys given by the control plane); RTX from
 //     the participant is unwrapped first; the server sends it receiver
-//     reports, coalesced keyframe requests (rtp::KeyframeRequester) and the
-//     NACKs no cache could answer;
+//     reports, coalesced keyframe requests (rtp::KeyframeRequester), the
+//     NACKs no cache could answer and, when negotiated, transport-cc
+//     feedback on every packet that arrived (rtp::TransportCcRecorder);
 //   - subscriber: one rtp::ForwardingLeg per other occupant's stream that
 //     the last negotiated SDP carries; its PLI/FIR and NACKs go to the router,
 //     and it gets a sender report per leg.
@@ -29,6 +30,7 @@
 #include "rtp/forward/keyframe_requester.hpp"
 #include "rtp/rtcp/receive_statistics.hpp"
 #include "rtp/rtcp/rtcp_dispatch.hpp"
+#include "rtp/rtcp/transport_cc_recorder.hpp"
 #include "rtp/sdp/sdp_offer.hpp"
 #include "rtp/forward/ssrc_directory.hpp"
 
@@ -63,6 +65,7 @@ struct LineMediaStats {
   uint64_t keyframe_requests_sent = 0;
   uint64_t nacks_sent = 0;
   uint64_t reports_sent = 0;
+  uint64_t transport_feedbacks_sent = 0;  // transport-cc feedback packets
 };
 
 // What a subscriber's receiver reports say about one leg.
@@ -131,7 +134,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
 
   // MediaHandler. Decrypted packets from the participant (`packet` may be
   // modified); on_timer: keyframe requests that waited out their hold-off,
-  // reports every second. on_transport_secure: anything asked or forwarded
+  // transport-cc feedback every 100 ms, reports every second. on_transport_secure: anything asked or forwarded
   // before was lost, so every leg asks its publisher for a keyframe (its
   // first picture), and the participant's own video is asked for one.
   void on_rtp(std::span<uint8_t> packet, int64_t now_us) override;
@@ -192,6 +195,9 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // RTX (RFC 4588) back to the original packet, in place; its new length or 0.
   size_t unwrap_rtx(std::span<uint8_t> packet, const rtp::RtpPacketView& view, const Published& stream);
   void send_keyframe_request(Published& stream);
+  // The transport-wide sequence number of a packet, when it carries one.
+  void record_transport_sequence(const rtp::RtpPacketView& packet, int64_t now_us);
+  void send_transport_feedback(int64_t now_us);
   void send_reports(int64_t now_us);
   // Bitrates over the interval since the last reports (`elapsed_us`).
   void update_bitrates(int64_t elapsed_us);
@@ -205,6 +211,11 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   std::vector<Published> published_;
   bool forward_audio_ = true, forward_video_ = true;  // set_forwarding, per kind
   rtp::SsrcDirectory incoming_;  // the SSRCs of published_, same order
+  // The BUNDLE's id of the transport-wide sequence number, when negotiated
+  // (one id for every m-line of a BUNDLE, RFC 8843).
+  std::optional<uint8_t> transport_cc_id_;
+  rtp::TransportCcRecorder transport_cc_;
+  uint32_t transport_cc_media_ssrc_ = 0;  // the latest packet's, for the feedback's media SSRC field
   std::vector<Leg> legs_;
   int64_t next_report_us_ = 0;
   LineMediaStats stats_;

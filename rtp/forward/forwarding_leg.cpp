@@ -4,6 +4,8 @@
 #include <cstring>
 #include <strings.h>
 
+#include "rtp/packet/rtp_header_extensions.hpp"
+
 namespace partyline::rtp {
 
 namespace {
@@ -16,11 +18,13 @@ bool same_codec(const StreamFormat& a, const StreamFormat& b) {
          strcasecmp(a.codec_name.c_str(), b.codec_name.c_str()) == 0;
 }
 
-// These name the publisher's m-line or encoding; the subscriber would
-// demultiplex by them (mid before SSRC), so they never reach a leg.
-bool names_publisher_stream(std::string_view uri) {
+// These never reach a leg: the first three name the publisher's m-line or
+// encoding, and the subscriber would demultiplex by them (mid before SSRC);
+// the transport-wide sequence number counts the publisher's hop, and a
+// subscriber's feedback on it would describe no packet the server sent.
+bool belongs_to_publishers_hop(std::string_view uri) {
   return uri == "urn:ietf:params:rtp-hdrext:sdes:mid" || uri == "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id" ||
-         uri == "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+         uri == "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id" || uri == kTransportCcExtensionUri;
 }
 
 }  // namespace
@@ -68,7 +72,7 @@ Result<LegConfig> make_leg_config(const StreamFormat& source, const StreamFormat
     config.rtx_ssrc = rtx_ssrc;
   }
   for (const Extmap& theirs : source.extmaps) {
-    if (theirs.id >= config.extension_ids.size() || names_publisher_stream(theirs.uri)) continue;
+    if (theirs.id >= config.extension_ids.size() || belongs_to_publishers_hop(theirs.uri)) continue;
     for (const Extmap& ours : leg.extmaps) {
       if (ours.uri == theirs.uri && ours.id < config.extension_ids.size()) {
         config.extension_ids[theirs.id] = static_cast<uint8_t>(ours.id);

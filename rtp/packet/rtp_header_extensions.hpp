@@ -16,6 +16,11 @@
 namespace partyline::rtp {
 
 inline constexpr uint16_t kOneByteExtensionProfile = 0xBEDE;
+
+// The transport-wide sequence number (2 bytes), which transport-cc feedback
+// reports on (rtp/rtcp/transport_cc_recorder.hpp).
+inline constexpr std::string_view kTransportCcExtensionUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 inline constexpr uint16_t kTwoByteExtensionProfile = 0x1000;  // low 4 bits: appbits
 
 enum class ExtensionForm : uint8_t { kOneByte, kTwoByte, kUnknown };

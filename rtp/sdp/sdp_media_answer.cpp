@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 
+#include "rtp/packet/rtp_header_extensions.hpp"
 #include "rtp/sdp/sdp_common.hpp"
 
 namespace partyline::rtp::media_answer {
@@ -16,14 +17,18 @@ using sdp_common::remote_ssrcs;
 using sdp_common::resolve_transport;
 using sdp_common::trim;
 
-constexpr std::array<std::string_view, 4> kAcceptedExtensions = {
+// The transport-wide sequence number and "transport-cc" feedback: the
+// server tells each publisher when its packets arrived
+// (rtp::TransportCcRecorder), so its sender's estimate ramps up on delay,
+// not on loss alone. goog-remb is not answered: transport-cc replaced it.
+constexpr std::array<std::string_view, 5> kAcceptedExtensions = {
     "urn:ietf:params:rtp-hdrext:sdes:mid",
     "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
     "urn:3gpp:video-orientation",
+    kTransportCcExtensionUri,
 };
-// transport-cc and goog-remb need congestion control partyline lacks so far.
-constexpr std::array<std::string_view, 3> kAcceptedFeedback = {"nack", "nack pli", "ccm fir"};
+constexpr std::array<std::string_view, 4> kAcceptedFeedback = {"nack", "nack pli", "ccm fir", "transport-cc"};
 constexpr std::string_view kOpusFmtp = "minptime=10;useinbandfec=1";
 
 int hex_byte(std::string_view two) {

@@ -12,6 +12,7 @@
 #include "rtp/rtcp/rtcp_feedback.hpp"
 #include "rtp/rtcp/rtcp_packet.hpp"
 #include "rtp/rtcp/rtcp_reports.hpp"
+#include "rtp/rtcp/transport_cc.hpp"
 #include "rtp/packet/rtp_header_extensions.hpp"
 #include "rtp/packet/rtp_packet.hpp"
 #include "rtp/sdp/sdp_reoffer.hpp"
@@ -29,17 +30,22 @@ constexpr uint32_t kAliceVideoSsrc = 1889125638;
 constexpr uint32_t kAliceRtxSsrc = 2888277619;
 constexpr uint32_t kAliceAudioSsrc = 2382238961;
 constexpr uint8_t kVp8 = 96, kRtx = 97, kOpus = 111;
-constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2;
+constexpr uint8_t kMidId = 4, kAbsSendTimeId = 2, kTransportCcId = 3;
 constexpr StreamKey kAudioKey = 2, kVideoKey = kAudioKey + 1;  // in m-line order
 constexpr uint32_t kLegVideoSsrc = 0x1111, kLegRtxSsrc = 0x1112, kLegAudioSsrc = 0x2222;
 
-Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill, uint32_t ssrc = kAliceVideoSsrc) {
+Bytes video_packet(uint16_t sequence_number, uint32_t timestamp, uint8_t fill, uint32_t ssrc = kAliceVideoSsrc,
+                   std::optional<uint16_t> transport_sequence = std::nullopt) {
   std::array<uint8_t, 16> extension_bytes{};
   rtp::HeaderExtensionBuilder extensions(rtp::ExtensionForm::kOneByte, extension_bytes);
   const uint8_t mid[] = {'1'};
   const uint8_t abs_send_time[] = {0x12, 0x34, 0x56};
   EXPECT_EQ(extensions.add(kMidId, mid), rtp::HeaderExtensionError::kNone);
   EXPECT_EQ(extensions.add(kAbsSendTimeId, abs_send_time), rtp::HeaderExtensionError::kNone);
+  if (transport_sequence) {
+    const uint8_t value[] = {static_cast<uint8_t>(*transport_sequence >> 8), static_cast<uint8_t>(*transport_sequence)};
+    EXPECT_EQ(extensions.add(kTransportCcId, value), rtp::HeaderExtensionError::kNone);
+  }
   const auto data = extensions.data();
   rtp::RtpHeaderSpec header;
   header.payload_type = kVp8;
@@ -70,6 +76,31 @@ Bytes audio_packet() {
   EXPECT_TRUE(size.ok());
   audio.resize(size.ok() ? *size : 0);
   return audio;
+}
+
+// Every transport-cc feedback in what a transport sent: which transport-wide
+// sequence numbers it reports received.
+std::vector<std::vector<uint16_t>> transport_cc_received(const RecordingTransport& transport, uint32_t sender_ssrc) {
+  std::vector<std::vector<uint16_t>> all;
+  for (const Bytes& compound : transport.rtcp) {
+    rtp::RtcpCompoundReader reader(compound);
+    rtp::RtcpPacketView packet;
+    while (reader.next(packet)) {
+      if (packet.packet_type != 205 || packet.count != rtp::feedback_format::kTransportCc) continue;
+      auto view = rtp::parse_transport_cc(packet);
+      EXPECT_TRUE(view.ok());
+      if (!view.ok()) continue;
+      EXPECT_EQ(view->sender_ssrc, sender_ssrc);
+      std::vector<uint16_t> received;
+      rtp::TransportCcReader entries(*view);
+      rtp::TransportCcPacket entry;
+      while (entries.next(entry)) {
+        if (entry.received) received.push_back(entry.sequence_number);
+      }
+      all.push_back(std::move(received));
+    }
+  }
+  return all;
 }
 
 Bytes nack(uint32_t media_ssrc, std::vector<uint16_t> lost) {
@@ -122,6 +153,44 @@ TEST_F(LineMediaTest, ANewSubscriberMakesThePublisherSendOneKeyframeRequest) {
   const auto plis = alice_transport_.feedback(206, rtp::feedback_format::kPli);
   ASSERT_EQ(plis.size(), 1u);  // audio legs ask for nothing
   EXPECT_EQ(plis[0].media_ssrc, kAliceVideoSsrc);
+}
+
+// Chromium's offer carries the transport-wide sequence number (id 3) and
+// "transport-cc" feedback, and the answer takes both: every packet that
+// arrives, also a padding-only probe on the RTX SSRC and one of no known
+// stream, is reported at the next 100 ms tick; the sequence number never
+// reaches a subscriber, though Bob negotiated the same extension.
+TEST_F(LineMediaTest, APublishersPacketsAreAcknowledgedInTransportCcFeedback) {
+  alice_.on_timer(now_us_);
+  alice_transport_.rtcp.clear();
+  for (uint16_t i = 0; i < 5; ++i) {
+    if (i == 2) continue;  // lost on the way
+    Bytes packet = video_packet(static_cast<uint16_t>(500 + i), 9000, 0x20, kAliceVideoSsrc, uint16_t(40 + i));
+    now_us_ += 2'000;
+    alice_.on_rtp(packet, now_us_);
+  }
+  Bytes probe = video_packet(700, 9000, 0, kAliceRtxSsrc, uint16_t{45});
+  probe.resize(rtp::parse_rtp_packet(probe)->header_size);  // no payload: a padding probe
+  alice_.on_rtp(probe, now_us_ += 1'000);
+  Bytes stranger = video_packet(1, 1, 0, 0xDEAD, uint16_t{46});
+  alice_.on_rtp(stranger, now_us_ += 1'000);
+  EXPECT_TRUE(transport_cc_received(alice_transport_, 0xA11CE | 1).empty()) << "not before the tick";
+
+  alice_.on_timer(now_us_ += 100'000);
+  EXPECT_EQ(transport_cc_received(alice_transport_, 0xA11CE | 1),
+            (std::vector<std::vector<uint16_t>>{{40, 41, 43, 44, 45, 46}}));
+  EXPECT_EQ(alice_.stats().transport_feedbacks_sent, 1u);
+  alice_.on_timer(now_us_ += 100'000);
+  EXPECT_EQ(alice_.stats().transport_feedbacks_sent, 1u) << "nothing new to report";
+
+  for (const Bytes& forwarded : bob_received()) {
+    auto parsed = rtp::parse_rtp_packet(forwarded);
+    ASSERT_TRUE(parsed.ok());
+    if (!parsed->has_extension) continue;
+    auto sequence = rtp::find_header_extension(parsed->extension_profile, parsed->extension_data, kTransportCcId);
+    EXPECT_FALSE(sequence.has_value()) << "the publisher's transport-wide sequence number reached a leg";
+  }
+  EXPECT_FALSE(bob_transport_.rtp.empty());
 }
 
 TEST_F(LineMediaTest, PacketsReachTheSubscriberRewrittenForItsLeg) {

@@ -41,7 +41,7 @@ constexpr uint8_t kPublisherAudioLevelId = 2;  // the subscriber did not negotia
 constexpr uint8_t kPublisherAbsSendTimeId = 3;
 constexpr uint8_t kPublisherTransportCcId = 5;
 constexpr uint8_t kLegAbsSendTimeId = 2;
-constexpr uint8_t kLegTransportCcId = 7;
+constexpr uint8_t kLegTransportCcId = 7;  // negotiated by the subscriber, never mapped
 
 Extmap extmap(uint16_t id, const char* uri) {
   Extmap map;
@@ -106,7 +106,7 @@ Bytes publisher_extension_block() {
 Bytes leg_extension_block() {
   return {0x00, 0x00,                          // mid blanked
           0x22, 0xAA, 0xBB, 0xCC,              // abs-send-time under id 2
-          0x71, 0x12, 0x34,                    // transport-cc under id 7
+          0x00, 0x00, 0x00,                    // transport-cc blanked: the publisher's hop
           0x00, 0x00,                          // audio level blanked
           0x00};
 }
@@ -195,9 +195,9 @@ TEST(ForwardingLegConfig, MapsExtensionsByUriAndBlanksTheRest) {
   ASSERT_TRUE(config.ok());
   ExtensionIdMap expected{};
   expected[kPublisherAbsSendTimeId] = kLegAbsSendTimeId;
-  expected[kPublisherTransportCcId] = kLegTransportCcId;
-  // mid (1), rid (10), repaired rid (11): negotiated by both but never
-  // mapped; audio level (2): the subscriber lacks it.
+  // mid (1), rid (10), repaired rid (11) and the transport-wide sequence
+  // number (5): negotiated by both but never mapped (they belong to the
+  // publisher's hop); audio level (2): the subscriber lacks it.
   EXPECT_EQ(config->extension_ids, expected);
 }
 

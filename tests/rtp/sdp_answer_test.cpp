@@ -142,18 +142,18 @@ TEST(SdpAnswerTest, ChromiumOffer) {
     EXPECT_EQ(audio.formats, (std::vector<std::string>{"111"}));
     EXPECT_EQ(audio.find_codec(111)->name, "opus");
     EXPECT_EQ(audio.find_codec(111)->channels, 2);
-    EXPECT_TRUE(feedback_of(audio, 111).empty()) << "transport-cc is not answered";
+    EXPECT_EQ(feedback_of(audio, 111), (std::vector<std::string>{"transport-cc"}));
     EXPECT_EQ(audio.direction, MediaDirection::kSendRecv);
     EXPECT_TRUE(audio.rtcp_rsize);
-    // audio-level 1, abs-send-time 2, mid 4; not transport-wide-cc 3.
-    EXPECT_EQ(extmap_ids(audio.extmaps), (std::vector<uint16_t>{1, 2, 4}));
+    // audio-level 1, abs-send-time 2, transport-wide-cc 3, mid 4.
+    EXPECT_EQ(extmap_ids(audio.extmaps), (std::vector<uint16_t>{1, 2, 3, 4}));
 
     EXPECT_EQ(video.formats, (std::vector<std::string>{"96", "97"}));
     EXPECT_EQ(video.find_codec(97)->name, "rtx");
     EXPECT_EQ(video.find_codec(97)->fmtp, "apt=96");
-    EXPECT_EQ(feedback_of(video, 96), (std::vector<std::string>{"ccm fir", "nack", "nack pli"}));
-    // abs-send-time 2, video-orientation 13, mid 4.
-    EXPECT_EQ(extmap_ids(video.extmaps), (std::vector<uint16_t>{2, 13, 4}));
+    EXPECT_EQ(feedback_of(video, 96), (std::vector<std::string>{"transport-cc", "ccm fir", "nack", "nack pli"}));
+    // abs-send-time 2, video-orientation 13, transport-wide-cc 3, mid 4.
+    EXPECT_EQ(extmap_ids(video.extmaps), (std::vector<uint16_t>{2, 13, 3, 4}));
 
     EXPECT_EQ(data.port, 0);
     EXPECT_EQ(data.protocol, "UDP/DTLS/SCTP");

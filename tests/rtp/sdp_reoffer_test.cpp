@@ -424,6 +424,7 @@ TEST_F(SdpReofferTest, AChromiumShapedReofferAddingAScreenShare) {
   EXPECT_EQ(extmaps, (std::vector<std::pair<uint16_t, std::string>>{
                          {2, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"},
                          {13, "urn:3gpp:video-orientation"},
+                         {3, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"},
                          {4, "urn:ietf:params:rtp-hdrext:sdes:mid"}}));
   EXPECT_NE(answer.sdp.find("a=group:BUNDLE 0 1 3\r\n"), std::string::npos) << answer.sdp;
   EXPECT_NE(answer.sdp.find("a=setup:passive"), std::string::npos);
