@@ -181,6 +181,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"turn_servers", &config.ice.turn_servers},
         {"allowed_remote_networks", &config.ice.allowed_remote_networks},
         {"setup_timeout_ms", &config.ice.setup_timeout_ms}}},
+      {"media", {{"start_bitrate_kbps", &config.media.start_bitrate_kbps}}},
       {"dtls", {{"certificate", &config.dtls.certificate_file}, {"private_key", &config.dtls.private_key_file}}},
       {"auth",
        {{"jwt_secret", &config.auth.jwt_secret},

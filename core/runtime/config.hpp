@@ -131,6 +131,16 @@ struct Config {
     std::vector<RoomConfig> rooms;
   } lines;
 
+  // What the server tells each participant's sender (docs/configuration.md).
+  struct Media {
+    // Where a publisher's send-side bandwidth estimate starts (Chromium's
+    // x-google-start-bitrate in our answers): transport-cc feedback corrects
+    // it within a few hundred milliseconds either way, and Chromium's
+    // encoder picks its first resolution from it (300 kbit/s, its own
+    // default, means 640x360 for a 1280x720 camera); 0: leave it to the browser.
+    unsigned start_bitrate_kbps = 1000;
+  } media;
+
   struct Limits {
     unsigned max_sessions = 1000;
     unsigned max_lines = 10000;

@@ -90,6 +90,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   options.send_media = role != MediaRole::kLineParticipant;
   if (role == MediaRole::kPairedLineParticipant) options.stream_id = "partyline-peer";
   options.session_id = ssrc_random_();
+  options.video_start_bitrate_kbps = settings_.video_start_bitrate_kbps;
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
     on_answer(make_error(answer.error().code, "SDP offer: " + answer.error().message));
@@ -508,6 +509,7 @@ Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
   rtp::ReofferOptions options;
   options.candidates = gathered_candidates_;
   options.candidates_complete = gathering_done_;
+  options.video_start_bitrate_kbps = settings_.video_start_bitrate_kbps;
   auto answer = rtp::answer_reoffer(*session_, *offer, options);
   if (!answer) return make_error(answer.error().code, "SDP offer: " + answer.error().message);
   // Same ICE credentials and certificate (answer_reoffer refuses others), so

@@ -40,6 +40,10 @@ struct PeerConnectionSettings {
   std::chrono::milliseconds gathering_wait{1000};
   // The forwarding plane line participants publish into (null: plugins only).
   MediaFabric* fabric = nullptr;
+  // Where a participant's send-side bandwidth estimate starts
+  // (media.start_bitrate_kbps; x-google-start-bitrate in our answers); 0:
+  // the browser's own.
+  uint32_t video_start_bitrate_kbps = 0;
 };
 
 // What the server does with a participant's media.

@@ -181,8 +181,10 @@ SessionDescription AnswerBuilder::write_description() {
   description.groups.push_back(std::move(bundle));
   description.extmap_allow_mixed = offer_.extmap_allow_mixed;
   description.msid_semantic = "WMS " + options_.stream_id;
-  const media_answer::LocalTransport transport{options_.ice_ufrag, options_.ice_pwd, options_.fingerprint,
-                                               local_setup(), local_candidates_, options_.candidates_complete};
+  const media_answer::LocalTransport transport{options_.ice_ufrag,       options_.ice_pwd,
+                                               options_.fingerprint,     local_setup(),
+                                               local_candidates_,        options_.candidates_complete,
+                                               options_.video_start_bitrate_kbps};
   for (const NegotiatedMedia& media : answer_.media) {
     const MediaDescription& offered = offer_.media[media.index];
     if (!media.accepted) {

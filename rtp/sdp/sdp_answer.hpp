@@ -39,6 +39,8 @@ struct AnswerOptions {
   // the answer direction then mirrors the offer's.
   bool send_media = true;
   uint64_t session_id = 1;  // o= session id of our SDP
+  // x-google-start-bitrate on every video codec (media_answer::LocalTransport); 0: none.
+  uint32_t video_start_bitrate_kbps = 0;
 };
 
 struct Answer {

@@ -240,8 +240,13 @@ MediaDescription accepted_section(const MediaDescription& offered, const Negotia
 
   const NegotiatedCodec& codec = *negotiated.codec;
   section.formats.push_back(std::to_string(codec.payload_type));
+  std::optional<std::string> fmtp = codec.fmtp;
+  if (negotiated.kind == MediaKind::kVideo && transport.video_start_bitrate_kbps > 0) {
+    const std::string start = "x-google-start-bitrate=" + std::to_string(transport.video_start_bitrate_kbps);
+    fmtp = fmtp && !fmtp->empty() ? *fmtp + ";" + start : start;
+  }
   section.codecs.push_back(
-      RtpCodec{codec.payload_type, codec.name, codec.clock_rate, codec.channels, codec.fmtp, codec.rtcp_feedback});
+      RtpCodec{codec.payload_type, codec.name, codec.clock_rate, codec.channels, fmtp, codec.rtcp_feedback});
   if (negotiated.rtx_payload_type) {
     const RtpCodec& rtx = *offered.find_codec(*negotiated.rtx_payload_type);
     section.formats.push_back(std::to_string(rtx.payload_type));

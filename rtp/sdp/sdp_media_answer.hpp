@@ -40,6 +40,11 @@ struct LocalTransport {
   DtlsSetup setup = DtlsSetup::kPassive;
   std::vector<IceCandidate> candidates;  // written on the BUNDLE tag only
   bool candidates_complete = false;      // a=end-of-candidates, no trickle option
+  // Where the participant's send-side estimate starts (Chromium's
+  // x-google-start-bitrate, written in the fmtp of every video codec we
+  // answer); 0: the browser's own (300 kbit/s). Not part of the negotiated
+  // format: only a hint to the sender.
+  uint32_t video_start_bitrate_kbps = 0;
 };
 
 // What we send on an m-line: a=msid and a=ssrc (with FID when there is RTX).

@@ -206,6 +206,7 @@ Status ReofferAnswerer::load_local_transport() {
   local_.fingerprint = tag->fingerprints.front();
   local_.setup = session_.dtls_role == DtlsRole::kClient ? DtlsSetup::kActive : DtlsSetup::kPassive;
   local_.candidates_complete = options_.candidates_complete;
+  local_.video_start_bitrate_kbps = options_.video_start_bitrate_kbps;
   for (const std::string& text : options_.candidates) {
     auto candidate = parse_ice_candidate(text);
     if (!candidate) return make_error(error_code::kInternal, "local " + candidate.error().message);

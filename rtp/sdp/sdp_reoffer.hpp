@@ -32,6 +32,9 @@ struct ReofferOptions {
   // Our candidates known now ("candidate:..." strings): on the BUNDLE tag.
   std::vector<std::string> candidates;
   bool candidates_complete = false;  // add a=end-of-candidates
+  // x-google-start-bitrate on every video codec, as in the first answer (a
+  // changed value would restart the participant's estimate); 0: none.
+  uint32_t video_start_bitrate_kbps = 0;
 };
 
 struct ReofferAnswer {

@@ -40,6 +40,14 @@ TEST(ConfigTest, FileOverridesDefaults) {
   EXPECT_EQ(config.http.bind_address, "0.0.0.0");  // untouched keys keep their defaults
 }
 
+TEST(ConfigTest, MediaStartBitrateDefaultsTo1000AndZeroTurnsItOff) {
+  Config config;
+  EXPECT_EQ(config.media.start_bitrate_kbps, 1000u);
+  ASSERT_TRUE(apply(config, R"({"media":{"start_bitrate_kbps":0}})").ok());
+  EXPECT_EQ(config.media.start_bitrate_kbps, 0u);
+  EXPECT_FALSE(apply(config, R"({"media":{"start_bitrate_kbps":"fast"}})").ok());
+}
+
 TEST(ConfigTest, ErrorsNameTheKey) {
   struct Case {
     const char* json;

@@ -256,6 +256,33 @@ TEST(SdpAnswerTest, H264IsChosenWithoutVp8WhenConstrainedBaselineAndMode1) {
   expect_well_formed(answer, offer);
 }
 
+// The start of the participant's send-side estimate is a hint in the answer
+// only: every video codec's fmtp carries it, audio's not, and the negotiated
+// format (what legs are built for) stays the offer's.
+TEST(SdpAnswerTest, VideoCodecsCarryTheStartBitrateHint) {
+  SessionDescription offer = offer_from("chromium156_offer_av_dc.sdp");
+  AnswerOptions options = test_options();
+  options.video_start_bitrate_kbps = 1000;
+  Answer answer = answer_ok(offer, options);
+  expect_well_formed(answer, offer);
+  EXPECT_EQ(answer.description.media[1].find_codec(96)->fmtp, "x-google-start-bitrate=1000");
+  EXPECT_EQ(answer.description.media[1].find_codec(97)->fmtp, "apt=96");
+  EXPECT_EQ(answer.description.media[0].find_codec(111)->fmtp, "minptime=10;useinbandfec=1");
+  EXPECT_NE(answer.sdp.find("a=fmtp:96 x-google-start-bitrate=1000\r\n"), std::string::npos) << answer.sdp;
+  EXPECT_EQ(answer.media[1].codec->fmtp, std::nullopt);
+
+  // H.264 keeps its own parameters before the hint.
+  drop_format(offer.media[1], "96");
+  answer = answer_ok(offer, options);
+  EXPECT_EQ(answer.description.media[1].find_codec(108)->fmtp,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=1000");
+  EXPECT_EQ(answer.media[1].codec->fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+
+  options.video_start_bitrate_kbps = 0;  // off: nothing added
+  answer = answer_ok(offer_from("chromium156_offer_av_dc.sdp"), options);
+  EXPECT_EQ(answer.sdp.find("x-google"), std::string::npos);
+}
+
 TEST(SdpAnswerTest, VideoWithoutCommonCodecIsRejected) {
   SessionDescription offer = offer_from("chromium156_offer_av_dc.sdp");
   // Without VP8 (96) and constrained baseline (108, 114) only Baseline,
