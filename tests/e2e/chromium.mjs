@@ -65,7 +65,11 @@ export async function withChromium(fn, { viewport = { width: 1280, height: 900 }
  * counter, so that frames keep coming (a canvas stream sends a frame only
  * when the canvas changed). The same sources are there for other uses too:
  * `window.canvasVideoTrack(rgb)` (a 320x240, 15 fps canvas, e.g. a screen
- * share of another colour) and `window.sineAudioTrack(hz)`.
+ * share of another colour) and `window.sineAudioTrack(hz)`, and
+ * `window.fakeCameraTrack(width, height, fps)` (async): Chromium's own fake
+ * camera track at that size and rate, not replaced, and
+ * `window.detailedVideoTrack(width, height, fps)`: a canvas of panned noise
+ * under a moving gradient, for an encoder that should need megabits.
  */
 export function fakeDevicesIn({ rgb, hz }) {
   const sineAudioTrack = (frequency) => {
@@ -90,9 +94,57 @@ export function fakeDevicesIn({ rgb, hz }) {
     setInterval(paint, 1000 / 15);
     return canvas.captureStream(15).getVideoTracks()[0];
   };
+  // A camera-sized source with detail enough to need megabits: a tile of
+  // seeded noise panned a few pixels per frame under a translucent
+  // gradient whose hue turns. Cheap to draw (one pattern fill and one
+  // gradient fill per frame); the encoder sees motion it can predict, not
+  // new noise every frame.
+  const detailedVideoTrack = (width, height, fps) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width, height });
+    const context = canvas.getContext('2d');
+    const tile = Object.assign(document.createElement('canvas'), { width: 256, height: 256 });
+    const tileContext = tile.getContext('2d');
+    const noise = tileContext.createImageData(tile.width, tile.height);
+    let seed = 19;
+    for (let index = 0; index < noise.data.length; index += 4) {
+      seed ^= seed << 13; // xorshift32
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      const value = 96 + ((seed >>> 8) & 63);
+      noise.data.set([value, value, value, 255], index);
+    }
+    tileContext.putImageData(noise, 0, 0);
+    const pattern = context.createPattern(tile, 'repeat');
+    let frame = 0;
+    const paint = () => {
+      context.save();
+      context.translate((frame * 3) % tile.width, frame % tile.height);
+      context.fillStyle = pattern;
+      context.fillRect(-tile.width, -tile.height, width + tile.width, height + tile.height);
+      context.restore();
+      const gradient = context.createLinearGradient(0, 0, width, 0);
+      gradient.addColorStop(0, `hsla(${(frame * 2) % 360}, 80%, 50%, 0.5)`);
+      gradient.addColorStop(1, 'rgba(0, 0, 0, 0.2)');
+      context.fillStyle = gradient;
+      context.fillRect(0, 0, width, height);
+      frame += 1;
+    };
+    paint();
+    setInterval(paint, 1000 / fps);
+    return canvas.captureStream(fps).getVideoTracks()[0];
+  };
   window.sineAudioTrack = sineAudioTrack;
   window.canvasVideoTrack = canvasVideoTrack;
+  window.detailedVideoTrack = detailedVideoTrack;
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  // Chromium's own fake camera (--use-fake-device-for-media-stream) at a
+  // given size and rate, through the getUserMedia that the override below
+  // replaces: for tests that need a camera-sized source, not a flat canvas.
+  window.fakeCameraTrack = async (width, height, fps) => {
+    const stream = await getUserMedia({ video: { width: { exact: width }, height: { exact: height },
+      frameRate: { exact: fps } } }); // at most 20 fps without --use-fake-device-for-media-stream=fps=N
+    return stream.getVideoTracks()[0];
+  };
   navigator.mediaDevices.getUserMedia = async (constraints) => {
     const stream = await getUserMedia(constraints);
     if (constraints?.audio) {

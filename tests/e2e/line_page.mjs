@@ -93,6 +93,69 @@ export function lineHarnessIn() {
       return transceivers.map((transceiver) => `${transceiver.mid}:${transceiver.sender.track.kind}`);
     },
 
+    /**
+     * Publishes a camera-sized video source at `width` x `height`, `fps`:
+     * Chromium's own fake camera (window.fakeCameraTrack), or with
+     * `detailed` window.detailedVideoTrack; and a sine of `hz` when given,
+     * in one new stream; their mids.
+     */
+    async publishCamera({ width, height, fps, hz = null, key, detailed = false }) {
+      const tracks = [detailed ? window.detailedVideoTrack(width, height, fps)
+        : await window.fakeCameraTrack(width, height, fps)];
+      if (hz !== null) tracks.unshift(window.sineAudioTrack(hz));
+      const transceivers = await harness.call.publish(new MediaStream(tracks));
+      harness.published ??= {};
+      harness.published[key] = transceivers;
+      return transceivers.map((transceiver) => `${transceiver.mid}:${transceiver.sender.track.kind}`);
+    },
+
+    /**
+     * The `outbound-rtp` stats of the video sender of what `publish` or
+     * `publishCamera` published as `key` (summed over its entries, one
+     * without simulcast), with the report's `timestamp` (ms), the source's
+     * size (`media-source`) and the selected candidate pair's
+     * `availableOutgoingBitrate`; null before there is one.
+     */
+    async outboundVideo(key) {
+      const transceiver = (harness.published?.[key] ?? []).find((each) => each.sender.track?.kind === 'video');
+      if (!transceiver) return null;
+      let row = null;
+      for (const entry of (await transceiver.sender.getStats()).values()) {
+        if (entry.type !== 'outbound-rtp') continue;
+        row ??= { timestamp: entry.timestamp, bytesSent: 0, headerBytesSent: 0, packetsSent: 0, framesEncoded: 0,
+          frameWidth: null, frameHeight: null, framesPerSecond: null, targetBitrate: null,
+          qualityLimitationReason: null, qualityLimitationDurations: null, encoderImplementation: null,
+          totalEncodeTime: null, retransmittedBytesSent: 0, nackCount: 0, pliCount: 0 };
+        row.bytesSent += entry.bytesSent ?? 0;
+        row.headerBytesSent += entry.headerBytesSent ?? 0;
+        row.packetsSent += entry.packetsSent ?? 0;
+        row.framesEncoded += entry.framesEncoded ?? 0;
+        row.retransmittedBytesSent += entry.retransmittedBytesSent ?? 0;
+        row.nackCount += entry.nackCount ?? 0;
+        row.pliCount += entry.pliCount ?? 0;
+        for (const field of ['frameWidth', 'frameHeight', 'framesPerSecond', 'targetBitrate', 'qualityLimitationReason',
+          'qualityLimitationDurations', 'encoderImplementation', 'totalEncodeTime']) {
+          if (entry[field] !== undefined) row[field] = entry[field];
+        }
+      }
+      if (!row) return null;
+      // The camera's own size, and the send-side bandwidth estimate of the
+      // selected candidate pair (availableOutgoingBitrate).
+      const report = await harness.call.pc.getStats();
+      row.sourceWidth = null;
+      row.sourceHeight = null;
+      row.availableOutgoingBitrate = null;
+      for (const entry of report.values()) {
+        if (entry.type === 'media-source' && entry.trackIdentifier === transceiver.sender.track.id) {
+          [row.sourceWidth, row.sourceHeight] = [entry.width ?? null, entry.height ?? null];
+        }
+        if (entry.type === 'transport' && entry.selectedCandidatePairId) {
+          row.availableOutgoingBitrate = report.get(entry.selectedCandidatePairId)?.availableOutgoingBitrate ?? null;
+        }
+      }
+      return row;
+    },
+
     async unpublish(key) {
       await harness.call.unpublish(harness.published[key]);
       return harness.published[key].map((transceiver) => `${transceiver.mid}:${transceiver.currentDirection}`);
@@ -112,7 +175,8 @@ export function lineHarnessIn() {
      * Every receiver of the call with the session its track was last
      * forwarded for: kind, mid, track id, currentDirection, muted, whether
      * the track is in that session's stream now, inbound `framesDecoded` /
-     * `packetsReceived`, and for video the average colour in the middle.
+     * `packetsReceived`, and for video the average colour in the middle and
+     * the decoded `frameWidth` / `frameHeight` (null before the first).
      */
     async receivers() {
       const pc = harness.call?.pc;
@@ -126,12 +190,13 @@ export function lineHarnessIn() {
           session, kind: track.kind, mid: transceiver.mid, trackId: track.id,
           direction: transceiver.currentDirection, muted: track.muted,
           inStream: harness.call.remoteStreams.get(session)?.getTracks().includes(track) ?? false,
-          framesDecoded: 0, packetsReceived: 0, colour: null,
+          framesDecoded: 0, packetsReceived: 0, colour: null, frameWidth: null, frameHeight: null,
         };
         for (const entry of (await transceiver.receiver.getStats()).values()) {
           if (entry.type !== 'inbound-rtp') continue;
           row.framesDecoded += entry.framesDecoded ?? 0;
           row.packetsReceived += entry.packetsReceived ?? 0;
+          if (entry.frameWidth !== undefined) [row.frameWidth, row.frameHeight] = [entry.frameWidth, entry.frameHeight];
         }
         if (track.kind === 'video') row.colour = window.trackColour(track);
         rows.push(row);
