@@ -17,10 +17,25 @@ std::optional<SsrcDirectory::Match> SsrcDirectory::find(uint32_t ssrc) const {
   return std::nullopt;
 }
 
-std::optional<SsrcDirectory::Match> SsrcDirectory::match(uint32_t ssrc, uint8_t payload_type) {
+std::optional<SsrcDirectory::Match> SsrcDirectory::match(uint32_t ssrc, uint8_t payload_type, std::string_view rid,
+                                                         std::string_view repaired_rid) {
   if (auto known = find(ssrc)) return known;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& entry = entries_[i];
+    if (entry.rid.empty()) continue;
+    if (!rid.empty() && entry.rid == rid && !entry.ssrc) {
+      entry.ssrc = ssrc;
+      return Match{i, false, true};
+    }
+    if (!repaired_rid.empty() && entry.rid == repaired_rid && entry.ssrc && !entry.rtx_ssrc &&
+        entry.rtx_payload_type == payload_type) {
+      entry.rtx_ssrc = ssrc;
+      return Match{i, true, true};
+    }
+  }
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& entry = entries_[i];
+    if (!entry.rid.empty()) continue;
     if (entry.ssrc && !entry.rtx_ssrc && entry.rtx_payload_type == payload_type) {
       entry.rtx_ssrc = ssrc;
       return Match{i, true, true};

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace partyline::rtp {
@@ -23,6 +25,10 @@ class SsrcDirectory {
     std::optional<uint8_t> rtx_payload_type;
     std::optional<uint32_t> ssrc;        // from the SDP, or learned
     std::optional<uint32_t> rtx_ssrc;
+    // A simulcast layer (RFC 8852): its SSRCs are learned from packets that
+    // carry this rid (RTX: as the repaired rid), never by payload type,
+    // which every layer of the m-line shares.
+    std::string rid = {};
   };
   struct Match {
     size_t index = 0;      // the entry, in the order added
@@ -32,9 +38,11 @@ class SsrcDirectory {
 
   // Returns the new entry's index.
   size_t add(Entry entry);
-  // Finds the entry of a packet's SSRC, learning it by payload type when no
-  // entry knows it yet.
-  std::optional<Match> match(uint32_t ssrc, uint8_t payload_type);
+  // Finds the entry of a packet's SSRC, learning it when no entry knows it
+  // yet: by the packet's rid or repaired rid (header extensions, empty when
+  // absent) for a simulcast layer, else by payload type.
+  std::optional<Match> match(uint32_t ssrc, uint8_t payload_type, std::string_view rid = {},
+                             std::string_view repaired_rid = {});
   // Finds an entry by a known SSRC only (RTCP about what the peer sends).
   std::optional<Match> find(uint32_t ssrc) const;
 

@@ -44,5 +44,28 @@ TEST(SsrcDirectoryTest, UnannouncedSsrcsAreLearnedOnceByPayloadType) {
   EXPECT_TRUE(directory.find(0x5555)->rtx);
 }
 
+// Simulcast layers share the m-line's payload types: each learns its SSRC
+// from the rid a packet carries, its RTX SSRC from the repaired rid, and a
+// packet without them teaches no layer (it would be a guess).
+TEST(SsrcDirectoryTest, SimulcastLayersAreLearnedByRidOnly) {
+  SsrcDirectory directory;
+  for (const char* rid : {"q", "h", "f"}) directory.add({{kVp8}, kVp8Rtx, std::nullopt, std::nullopt, rid});
+  EXPECT_FALSE(directory.match(0x100, kVp8)) << "no rid: no layer";
+  auto high = directory.match(0x300, kVp8, "f");
+  ASSERT_TRUE(high);
+  EXPECT_EQ(high->index, 2u);
+  EXPECT_TRUE(high->learned);
+  EXPECT_EQ(directory.match(0x300, kVp8)->index, 2u) << "known now, with or without the rid";
+  EXPECT_FALSE(directory.match(0x301, kVp8, "x")) << "no such rid";
+  EXPECT_FALSE(directory.match(0x301, kVp8, "f")) << "the layer's SSRC is taken";
+  EXPECT_FALSE(directory.match(0x110, kVp8Rtx, "", "q")) << "RTX before its layer's SSRC";
+  auto rtx = directory.match(0x310, kVp8Rtx, "", "f");
+  ASSERT_TRUE(rtx);
+  EXPECT_EQ(rtx->index, 2u);
+  EXPECT_TRUE(rtx->rtx);
+  EXPECT_EQ(directory[2].rtx_ssrc, 0x310u);
+  EXPECT_EQ(directory.match(0x100, kVp8, "q")->index, 0u);
+}
+
 }  // namespace
 }  // namespace partyline::rtp
