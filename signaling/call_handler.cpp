@@ -31,6 +31,7 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"ready", &CallHandler::handle_ready},
           {"ping", &CallHandler::handle_ping},
           {"update", &CallHandler::handle_update},
+          {"configure", &CallHandler::handle_configure},
           {"invite", &CallHandler::handle_invite},
           {"accept", &CallHandler::handle_accept},
           {"decline", &CallHandler::handle_decline},

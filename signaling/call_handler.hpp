@@ -279,6 +279,7 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
   // other occupant's published streams, through a server offer when that
   // set changed.
   void handle_update(SessionState& state, const Request& request);
+  void handle_configure(SessionState& state, const Request& request);
   void refresh_media(const std::string& line_id);
   void offer_streams(SessionState& state);
   void send_server_offer(SessionState& state, std::vector<core::LegRequest> streams);

@@ -47,6 +47,7 @@ void CallHandler::offer_streams(SessionState& state) {
     request.track_id = stream.track_id;
     request.cname = stream.publisher->session;
     request.publisher_name = stream.publisher->name;
+    request.layers = stream.stream->layers;
     streams.push_back(std::move(request));
   }
   state.offered_keys = std::move(keys);
@@ -186,6 +187,60 @@ void CallHandler::published_changed(SessionState& state, const core::Negotiation
   if (occupant == nullptr) return;
   occupant->published = negotiation.published;
   line_changed(state.line_id);  // `occupants` (publishing flags), then offers to the others and to itself
+}
+
+namespace {
+
+// VP8 and H.264 frames are at most 16383 pixels tall.
+constexpr json_int_t kMaxHeight = 16383;
+
+// `max_height`: a positive integer, or null for no limit; the field is required.
+Result<std::optional<uint32_t>> read_max_height(const json_t* message) {
+  const json_t* value = json_object_get(message, "max_height");
+  if (value == nullptr) return make_error(error_code::kBadRequest, "field 'max_height' is missing");
+  if (json_is_null(value)) return std::optional<uint32_t>();
+  if (!json_is_integer(value) || json_integer_value(value) < 1 || json_integer_value(value) > kMaxHeight) {
+    return make_error(error_code::kBadRequest,
+                      "field 'max_height' must be an integer from 1 to " + std::to_string(kMaxHeight) + ", or null");
+  }
+  return std::optional<uint32_t>(static_cast<uint32_t>(json_integer_value(value)));
+}
+
+}  // namespace
+
+// `configure` (docs/protocol.md): a limit on the simulcast layers this
+// session receives of one publisher's streams. The layer choice itself is
+// the subscriber's legs' (rtp::LayerSelector, on its worker).
+void CallHandler::handle_configure(SessionState& state, const Request& request) {
+  auto publisher = required_string(request.message.get(), "session");
+  if (!publisher) return respond(state, request, publisher.error());
+  auto track = optional_string(request.message.get(), "track");
+  if (!track) return respond(state, request, track.error());
+  auto max_height = read_max_height(request.message.get());
+  if (!max_height) return respond(state, request, max_height.error());
+  if (occupant_of(state) == nullptr) {
+    return respond(state, request, make_error(error_code::kNotFound, "the session occupies no line"));
+  }
+  const core::Occupant* source = roster_.find(state.line_id, *publisher);
+  if (source == nullptr || source->session == state.id) {
+    return respond(state, request,
+                   make_error(error_code::kNotFound, "no other occupant " + *publisher + " in line " + state.line_id));
+  }
+  if (*track) {
+    const bool publishes = std::any_of(source->published.begin(), source->published.end(),
+                                       [&](const core::PublishedStream& stream) {
+                                         return core::LineRoster::track_id(*source, stream) == **track;
+                                       });
+    if (!publishes) {
+      return respond(state, request,
+                     make_error(error_code::kNotFound, "occupant " + *publisher + " publishes no track " + **track));
+    }
+  }
+  if (!state.peer || state.peer_finished) {
+    return respond(state, request, make_error(error_code::kConflict, "the session receives no media (no PeerConnection)"));
+  }
+  state.peer->set_max_height(*publisher, track->value_or(""), *max_height);
+  respond(state, request, core::JsonPtr());
 }
 
 }  // namespace partyline::signaling

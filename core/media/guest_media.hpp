@@ -123,7 +123,8 @@ class GuestMedia final : public SourceOwner {
     Leg(GuestMedia& owner, uint32_t number, const LegRequest& request, const rtp::LegConfig& config)
         : owner(owner),
           stream{number, request.source_format, request.stream_id, request.publisher_name},
-          leg(request.key, request.source_worker, config, this) {}
+          leg(request.key, request.source_worker, config, this, request.layers,
+              rtp::video_codec(request.source_format.codec_name)) {}
     ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
     GuestMedia& owner;
     GuestStream stream;  // as the sink was told

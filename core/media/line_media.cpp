@@ -41,23 +41,32 @@ bool same_format(const rtp::StreamFormat& a, const rtp::StreamFormat& b) {
          a.payload_type == b.payload_type && a.rtx_payload_type == b.rtx_payload_type && a.extmaps == b.extmaps;
 }
 
-// The id of the transport-wide sequence number on the participant's m-lines.
-std::optional<uint8_t> transport_cc_id(const rtp::NegotiatedSession& session) {
+constexpr std::string_view kRidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr std::string_view kRepairedRidUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+
+// The id of an extension on the participant's m-lines (one id per URI in a
+// BUNDLE, RFC 8843).
+std::optional<uint8_t> extension_id(const rtp::NegotiatedSession& session, std::string_view uri) {
   for (const rtp::NegotiatedMedia& media : session.media) {
     if (!participant_sends(media)) continue;
     for (const rtp::Extmap& extmap : media.extmaps) {
-      if (extmap.uri == rtp::kTransportCcExtensionUri && extmap.id > 0 && extmap.id <= 255) {
-        return static_cast<uint8_t>(extmap.id);
-      }
+      if (extmap.uri == uri && extmap.id > 0 && extmap.id <= 255) return static_cast<uint8_t>(extmap.id);
     }
   }
   return std::nullopt;
 }
 
+// The layers an m-line publishes: its simulcast rids, or one unnamed.
+std::vector<std::string> layers_of(const rtp::NegotiatedMedia& media) {
+  if (media.remote_rids.empty()) return {std::string()};
+  return media.remote_rids;
+}
+
 // The SSRCs the SDP announces (else learned from the first packets).
-rtp::SsrcDirectory::Entry ssrc_entry(const rtp::NegotiatedMedia& media, const rtp::StreamFormat& format) {
-  rtp::SsrcDirectory::Entry entry{{format.payload_type}, format.rtx_payload_type, std::nullopt, std::nullopt};
-  if (!media.remote_ssrcs.empty()) {
+rtp::SsrcDirectory::Entry ssrc_entry(const rtp::NegotiatedMedia& media, const rtp::StreamFormat& format,
+                                     const std::string& rid) {
+  rtp::SsrcDirectory::Entry entry{{format.payload_type}, format.rtx_payload_type, std::nullopt, std::nullopt, rid};
+  if (rid.empty() && !media.remote_ssrcs.empty()) {
     entry.ssrc = media.remote_ssrcs.front().ssrc;
     entry.rtx_ssrc = media.remote_ssrcs.front().rtx_ssrc;
   }
@@ -74,16 +83,26 @@ LineMedia::~LineMedia() {
   for (const Published& stream : published_) router_.remove_source(stream.key);
 }
 
-LineMedia::Published LineMedia::make_published(StreamKey key, const std::string& mid,
+LineMedia::Published LineMedia::make_published(StreamKey key, const std::string& mid, const std::string& rid,
                                                const rtp::StreamFormat& format, std::optional<uint32_t> ssrc) {
-  Published stream{key, mid, format, rtp::video_codec(format.codec_name), std::nullopt, rtp::KeyframeRequester()};
+  Published stream{key, mid, rid, format, rtp::video_codec(format.codec_name), std::nullopt, rtp::KeyframeRequester()};
   if (ssrc) stream.statistics.emplace(*ssrc, format.clock_rate);
   return stream;
 }
 
+// One stream per m-line: a simulcast m-line's layers (consecutive in
+// published_) are one stream with their keys as its layers.
 std::vector<PublishedStream> LineMedia::published_streams() const {
   std::vector<PublishedStream> all;
-  for (const Published& stream : published_) all.push_back(PublishedStream{stream.key, stream.format, stream.mid});
+  for (size_t i = 0; i < published_.size(); ++i) {
+    const Published& stream = published_[i];
+    if (i > 0 && !stream.rid.empty() && published_[i - 1].mid == stream.mid) {
+      if (all.back().layers.empty()) all.back().layers.push_back(all.back().key);
+      all.back().layers.push_back(stream.key);
+      continue;
+    }
+    all.push_back(PublishedStream{stream.key, stream.format, stream.mid, {}, {}});
+  }
   return all;
 }
 
@@ -92,12 +111,16 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
   for (const rtp::NegotiatedMedia& media : session.media) {
     auto format = published_format(media);
     if (!format) continue;
-    rtp::SsrcDirectory::Entry ssrcs = ssrc_entry(media, *format);
-    published_.push_back(make_published(next_key(), media.mid, *format, ssrcs.ssrc));
-    incoming_.add(std::move(ssrcs));
+    for (const std::string& rid : layers_of(media)) {
+      rtp::SsrcDirectory::Entry ssrcs = ssrc_entry(media, *format, rid);
+      published_.push_back(make_published(next_key(), media.mid, rid, *format, ssrcs.ssrc));
+      incoming_.add(std::move(ssrcs));
+    }
   }
   for (Published& stream : published_) router_.add_source(stream.key, this);
-  transport_cc_id_ = transport_cc_id(session);
+  transport_cc_id_ = extension_id(session, rtp::kTransportCcExtensionUri);
+  rid_id_ = extension_id(session, kRidUri);
+  repaired_rid_id_ = extension_id(session, kRepairedRidUri);
   return published_streams();
 }
 
@@ -110,14 +133,15 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
   for (const rtp::NegotiatedMedia& media : next.media) {
     auto format = published_format(media);
     if (!format) continue;
-    rtp::SsrcDirectory::Entry offered = ssrc_entry(media, *format);
+    for (const std::string& rid : layers_of(media)) {
+    rtp::SsrcDirectory::Entry offered = ssrc_entry(media, *format, rid);
     size_t old = 0;
-    while (old < published_.size() &&
-           (kept[old] || published_[old].mid != media.mid || !same_format(published_[old].format, *format))) {
+    while (old < published_.size() && (kept[old] || published_[old].mid != media.mid ||
+                                       published_[old].rid != rid || !same_format(published_[old].format, *format))) {
       ++old;
     }
     if (old == published_.size()) {
-      published.push_back(make_published(next_key(), media.mid, *format, offered.ssrc));
+      published.push_back(make_published(next_key(), media.mid, rid, *format, offered.ssrc));
       // An operator's force-mute of the kind holds for streams added later.
       published.back().forwarding = format->kind == rtp::MediaKind::kAudio ? forward_audio_ : forward_video_;
       incoming.add(std::move(offered));
@@ -137,6 +161,7 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
     }
     published.push_back(std::move(published_[old]));
     incoming.add(std::move(known));
+    }
   }
   for (size_t i = 0; i < published_.size(); ++i) {
     if (!kept[i]) router_.remove_source(published_[i].key);
@@ -145,8 +170,10 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
   incoming_ = std::move(incoming);
   for (StreamKey key : added) router_.add_source(key, this);
   // A re-offer keeps the BUNDLE's extension ids (rtp::answer_reoffer); it may
-  // add the transport-wide sequence number to its first sending m-line.
-  if (!transport_cc_id_) transport_cc_id_ = transport_cc_id(next);
+  // add an extension with its first m-line that negotiates it.
+  if (!transport_cc_id_) transport_cc_id_ = extension_id(next, rtp::kTransportCcExtensionUri);
+  if (!rid_id_) rid_id_ = extension_id(next, kRidUri);
+  if (!repaired_rid_id_) repaired_rid_id_ = extension_id(next, kRepairedRidUri);
   return published_streams();
 }
 
@@ -180,7 +207,9 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
       ++failed;
       continue;
     }
-    auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this);
+    auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this, request->layers,
+                                               rtp::video_codec(request->source_format.codec_name));
+    leg->selector.set_max_height(height_limit(request->stream_id, request->track_id));
     router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
     next.push_back(Leg{std::move(leg), request->stream_id, request->track_id,
                        LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
@@ -226,7 +255,11 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
   // Every packet that crossed the transport counts for the sender's
   // estimate, also padding-only probes and packets of no known stream.
   record_transport_sequence(*parsed, now_us);
-  auto match = incoming_.match(parsed->ssrc, parsed->payload_type);
+  auto match = incoming_.find(parsed->ssrc);
+  if (!match) {
+    match = incoming_.match(parsed->ssrc, parsed->payload_type, header_rid(*parsed, rid_id_),
+                            header_rid(*parsed, repaired_rid_id_));
+  }
   if (!match) {
     ++stats_.unknown_ssrc_drops;
     return;
@@ -254,6 +287,13 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
     return;
   }
   router_.on_source_rtp(stream.key, *parsed, now_us);
+}
+
+std::string_view LineMedia::header_rid(const rtp::RtpPacketView& packet, std::optional<uint8_t> id) const {
+  if (!id || !packet.has_extension) return {};
+  auto value = rtp::find_header_extension(packet.extension_profile, packet.extension_data, *id);
+  if (!value || value->empty()) return {};
+  return std::string_view(reinterpret_cast<const char*>(value->data()), value->size());
 }
 
 void LineMedia::record_transport_sequence(const rtp::RtpPacketView& packet, int64_t now_us) {
@@ -322,6 +362,7 @@ std::vector<PublishedStreamStats> LineMedia::published_stats() const {
   for (const Published& stream : published_) {
     PublishedStreamStats stats;
     stats.key = stream.key;
+    stats.rid = stream.rid;
     stats.format = stream.format;
     stats.ssrc = ssrc_of(stream);
     if (stream.statistics) {
@@ -361,6 +402,32 @@ void LineMedia::set_forwarding(rtp::MediaKind kind, bool forwarding) {
       if (stream.keyframes.poll(now_us_)) send_keyframe_request(stream);
     }
   }
+}
+
+void LineMedia::set_max_height(const std::string& stream_id, const std::string& track_id,
+                               std::optional<uint32_t> max_height) {
+  // The latest word on a track counts: a stream-wide one replaces the
+  // stream's per-track ones, a track's own (a limit, or none) outranks the
+  // stream-wide one.
+  std::erase_if(height_limits_, [&](const HeightLimit& limit) {
+    return limit.stream_id == stream_id && (track_id.empty() || limit.track_id == track_id);
+  });
+  if (max_height || !track_id.empty()) height_limits_.push_back(HeightLimit{stream_id, track_id, max_height});
+  for (Leg& leg : legs_) {
+    if (leg.stream_id == stream_id && (track_id.empty() || leg.track_id == track_id)) {
+      leg.leg->selector.set_max_height(height_limit(leg.stream_id, leg.track_id));
+    }
+  }
+}
+
+// The latest limit that names the leg's track, or its whole stream.
+std::optional<uint32_t> LineMedia::height_limit(const std::string& stream_id, const std::string& track_id) const {
+  for (auto limit = height_limits_.rbegin(); limit != height_limits_.rend(); ++limit) {
+    if (limit->stream_id == stream_id && (limit->track_id.empty() || limit->track_id == track_id)) {
+      return limit->max_height;
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<LegReport> LineMedia::leg_reports() const {

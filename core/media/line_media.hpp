@@ -44,6 +44,9 @@ struct PublishedStream {
   // The one occupant (session id) it is for: a line mixer's stream of one
   // listener's mix. Empty: every other occupant receives it.
   std::string audience;
+  // A simulcast stream's layers, one key each in the publisher's order
+  // (`key` is the first); empty for one layer.
+  std::vector<StreamKey> layers = {};
 };
 
 // A stream this participant should receive: another occupant's.
@@ -55,6 +58,7 @@ struct LegRequest {
   std::string track_id;   // a=msid track
   std::string cname;
   std::string publisher_name;  // the publisher's display name (told to plugin guests)
+  std::vector<StreamKey> layers = {};  // PublishedStream::layers: the leg picks one
 };
 
 struct LineMediaStats {
@@ -80,6 +84,7 @@ struct LegReport {
 // What an operator sees of one stream the participant publishes.
 struct PublishedStreamStats {
   StreamKey key = 0;
+  std::string rid;  // a simulcast layer's; empty: not one
   rtp::StreamFormat format;
   std::optional<uint32_t> ssrc;  // once known (announced or learned)
   uint64_t packets = 0, bytes = 0;  // received from the participant (RTX unwrapped)
@@ -156,12 +161,19 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // of `kind` are no longer forwarded (still counted and reported on), also
   // those of a stream a later re-offer adds.
   void set_forwarding(rtp::MediaKind kind, bool forwarding);
+  // What the participant asked of a stream it receives (docs/protocol.md,
+  // `configure`): of a simulcast publisher's layers, the highest no taller
+  // than `max_height` (nullopt: no limit). For the legs of that publisher's
+  // stream (`stream_id`, the publisher's session) with `track_id`, or with
+  // any track when it is empty; held for legs a later negotiation adds.
+  void set_max_height(const std::string& stream_id, const std::string& track_id, std::optional<uint32_t> max_height);
 
  private:
   // What the participant publishes; its SSRCs are in incoming_, same index.
   struct Published {
     StreamKey key = 0;
     std::string mid;  // the participant's m-line
+    std::string rid;  // a simulcast layer's (one Published per layer); empty: none
     rtp::StreamFormat format;
     rtp::VideoCodec codec = rtp::VideoCodec::kOther;
     std::optional<rtp::ReceiveStatistics> statistics;
@@ -186,8 +198,11 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   void on_nack(const rtp::NackView& nack, std::span<const uint16_t> lost) override;
 
   Published* published_by_key(StreamKey key);
-  static Published make_published(StreamKey key, const std::string& mid, const rtp::StreamFormat& format,
-                                  std::optional<uint32_t> ssrc);
+  static Published make_published(StreamKey key, const std::string& mid, const std::string& rid,
+                                  const rtp::StreamFormat& format, std::optional<uint32_t> ssrc);
+  // The rid (or repaired rid) a packet carries, when negotiated; empty else.
+  std::string_view header_rid(const rtp::RtpPacketView& packet, std::optional<uint8_t> id) const;
+  std::optional<uint32_t> height_limit(const std::string& stream_id, const std::string& track_id) const;
   std::vector<PublishedStream> published_streams() const;
   std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
   Leg* leg_by_ssrc(uint32_t ssrc);
@@ -214,9 +229,15 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // The BUNDLE's id of the transport-wide sequence number, when negotiated
   // (one id for every m-line of a BUNDLE, RFC 8843).
   std::optional<uint8_t> transport_cc_id_;
+  std::optional<uint8_t> rid_id_, repaired_rid_id_;  // the simulcast layers' names (RFC 8852)
   rtp::TransportCcRecorder transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // the latest packet's, for the feedback's media SSRC field
   std::vector<Leg> legs_;
+  struct HeightLimit {
+    std::string stream_id, track_id;  // track_id empty: all of the stream's
+    std::optional<uint32_t> max_height;  // nullopt: none (lifts a stream-wide one for the track)
+  };
+  std::vector<HeightLimit> height_limits_;  // set_max_height, latest last
   int64_t next_report_us_ = 0;
   LineMediaStats stats_;
   std::array<uint8_t, 1500 + rtp::kSrtpMaxTrailer> rtcp_out_{};

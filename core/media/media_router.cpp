@@ -103,58 +103,65 @@ void WorkerRouter::retransmission_request(StreamKey key, std::vector<uint16_t> s
 
 // ---- WorkerRouter: subscriber side ----
 
+// A simulcast leg takes every layer: each layer key gets the leg, its
+// interest and a keyframe request (the leg starts on a keyframe of the
+// layer it picks, and a keyframe of each tells it the layers' heights).
 void WorkerRouter::add_leg(SubscriberLeg* leg, bool cacheable) {
-  Subscription& subscription = subscriptions_[leg->key];
-  const bool first = subscription.legs.empty();
-  subscription.legs.push_back(leg);
+  for (const StreamKey key : leg->keys()) {
+    Subscription& subscription = subscriptions_[key];
+    const bool first = subscription.legs.empty();
+    subscription.legs.push_back(leg);
+    if (cacheable && !subscription.cache) {
+      subscription.cache.emplace(fabric_.options().cache_packets, PacketRing::kSlotBytes,
+                                 fabric_.options().cache_max_age_us);
+    }
+    const size_t source_worker = leg->source_worker;
+    if (first && source_worker != index_) {
+      const size_t me = index_;
+      fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, me] {
+        fabric.router(source_worker).set_remote_interest(key, me, true);
+      });
+    }
+    post_keyframe_request(key, source_worker, rtp::KeyframeRequestReason::kNewSubscriber);
+  }
   ++leg_count_;
-  if (cacheable && !subscription.cache) {
-    subscription.cache.emplace(fabric_.options().cache_packets, PacketRing::kSlotBytes,
-                               fabric_.options().cache_max_age_us);
-  }
-  const StreamKey key = leg->key;
-  const size_t source_worker = leg->source_worker;
-  if (first && source_worker != index_) {
-    const size_t me = index_;
-    fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, me] {
-      fabric.router(source_worker).set_remote_interest(key, me, true);
-    });
-  }
-  fabric_.post(source_worker, [&fabric = fabric_, source_worker, key] {
-    fabric.router(source_worker).keyframe_request(key, rtp::KeyframeRequestReason::kNewSubscriber);
-  });
 }
 
 void WorkerRouter::remove_leg(SubscriberLeg* leg) {
-  auto it = subscriptions_.find(leg->key);
-  if (it == subscriptions_.end()) return;
-  auto& legs = it->second.legs;
-  auto position = std::find(legs.begin(), legs.end(), leg);
-  if (position == legs.end()) return;
-  legs.erase(position);
-  --leg_count_;
-  if (!legs.empty()) return;
-  subscriptions_.erase(it);
-  const StreamKey key = leg->key;
-  const size_t source_worker = leg->source_worker;
-  if (source_worker != index_) {
-    const size_t me = index_;
-    fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, me] {
-      fabric.router(source_worker).set_remote_interest(key, me, false);
-    });
+  bool removed = false;
+  for (const StreamKey key : leg->keys()) {
+    auto it = subscriptions_.find(key);
+    if (it == subscriptions_.end()) continue;
+    auto& legs = it->second.legs;
+    auto position = std::find(legs.begin(), legs.end(), leg);
+    if (position == legs.end()) continue;
+    legs.erase(position);
+    removed = true;
+    if (!legs.empty()) continue;
+    subscriptions_.erase(it);
+    const size_t source_worker = leg->source_worker;
+    if (source_worker != index_) {
+      const size_t me = index_;
+      fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, me] {
+        fabric.router(source_worker).set_remote_interest(key, me, false);
+      });
+    }
   }
+  if (removed) --leg_count_;
 }
 
-void WorkerRouter::request_keyframe(const SubscriberLeg& leg, rtp::KeyframeRequestReason reason) {
-  const StreamKey key = leg.key;
-  const size_t source_worker = leg.source_worker;
+void WorkerRouter::post_keyframe_request(StreamKey key, size_t source_worker, rtp::KeyframeRequestReason reason) {
   fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, reason] {
     fabric.router(source_worker).keyframe_request(key, reason);
   });
 }
 
+void WorkerRouter::request_keyframe(const SubscriberLeg& leg, rtp::KeyframeRequestReason reason) {
+  post_keyframe_request(leg.current, leg.source_worker, reason);
+}
+
 void WorkerRouter::on_leg_nack(SubscriberLeg& leg, std::span<const uint16_t> sequence_numbers, int64_t now_us) {
-  auto it = subscriptions_.find(leg.key);
+  auto it = subscriptions_.find(leg.current);
   const rtp::RetransmissionBuffer* cache =
       it != subscriptions_.end() && it->second.cache ? &*it->second.cache : nullptr;
   nack_misses_.clear();
@@ -178,7 +185,7 @@ void WorkerRouter::on_leg_nack(SubscriberLeg& leg, std::span<const uint16_t> seq
     send(leg, leg.leg.retransmit(*parsed, scratch_, now_us), true);
   }
   if (nack_misses_.empty()) return;
-  const StreamKey key = leg.key;
+  const StreamKey key = leg.current;
   const size_t source_worker = leg.source_worker;
   fabric_.post(source_worker, [&fabric = fabric_, source_worker, key, misses = nack_misses_] {
     fabric.router(source_worker).retransmission_request(key, misses);
@@ -209,8 +216,25 @@ void WorkerRouter::deliver(StreamKey key, const rtp::RtpPacketView& packet, int6
   Subscription& subscription = it->second;
   if (subscription.cache) (void)subscription.cache->store(packet.sequence_number, packet.packet, now_us);
   for (SubscriberLeg* leg : subscription.legs) {
+    if (leg->layer_count > 0 && !selects(*leg, key, packet, now_us)) continue;
     send(*leg, leg->leg.forward(packet, std::span(scratch_.data(), PacketRing::kSlotBytes + 2), now_us), false);
   }
+}
+
+bool WorkerRouter::selects(SubscriberLeg& leg, StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us) {
+  size_t layer = 0;
+  while (layer < leg.layer_count && leg.layers[layer] != key) ++layer;
+  const bool keyframe = rtp::is_keyframe_start(leg.codec, packet.payload);
+  std::optional<uint32_t> height;
+  if (keyframe && leg.codec == rtp::VideoCodec::kVp8) {
+    if (auto size = rtp::vp8_keyframe_size(packet.payload)) height = size->height;
+  }
+  const bool forward = leg.selector.on_packet(layer, now_us, keyframe, height);
+  if (forward) leg.current = key;
+  if (auto wanted = leg.selector.keyframe_wanted(now_us)) {
+    post_keyframe_request(leg.layers[*wanted], leg.source_worker, rtp::KeyframeRequestReason::kNewSubscriber);
+  }
+  return forward;
 }
 
 size_t WorkerRouter::drain(int64_t now_us) {

@@ -17,6 +17,7 @@
 // packet not sent is counted in drops() by reason.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -32,6 +33,8 @@
 #include "ice/send_result.hpp"
 #include "rtp/forward/forwarding_leg.hpp"
 #include "rtp/forward/keyframe_requester.hpp"
+#include "rtp/forward/layer_selector.hpp"
+#include "rtp/packet/codec_keyframe.hpp"
 #include "rtp/forward/retransmission_buffer.hpp"
 #include "rtp/packet/rtp_packet.hpp"
 #include "rtp/srtp/srtp_session.hpp"
@@ -66,13 +69,38 @@ class SourceOwner {
 
 // One subscriber's leg of one stream. Owned by the subscriber's side, which
 // registers it with its worker's router and removes it before destroying it.
+//
+// A simulcast stream has a key per layer (`layers`, in the publisher's
+// order; `key` is the first): the leg receives every layer's packets and
+// forwards one, chosen by its rtp::LayerSelector and switched at a keyframe
+// of the new layer (its codec says what a keyframe is). Keyframe requests
+// and NACK misses then go to the layer forwarded now (`current`).
 struct SubscriberLeg {
-  SubscriberLeg(StreamKey key, size_t source_worker, const rtp::LegConfig& config, LegSink* sink)
-      : key(key), source_worker(source_worker), leg(config), sink(sink) {}
-  StreamKey key;
+  SubscriberLeg(StreamKey key, size_t source_worker, const rtp::LegConfig& config, LegSink* sink,
+                std::span<const StreamKey> layers = {}, rtp::VideoCodec codec = rtp::VideoCodec::kOther)
+      : key(key),
+        current(key),
+        source_worker(source_worker),
+        leg(config),
+        sink(sink),
+        layer_count(layers.size() > 1 ? std::min(layers.size(), rtp::LayerSelector::kMaxLayers) : 0),
+        selector(layer_count),
+        codec(codec) {
+    for (size_t i = 0; i < layer_count; ++i) this->layers[i] = layers[i];
+  }
+  StreamKey key;      // the stream (for simulcast, its first layer)
+  StreamKey current;  // the layer forwarded now (key when not simulcast)
   size_t source_worker;  // the worker of the publisher's transport
   rtp::ForwardingLeg leg;
   LegSink* sink;
+  std::array<StreamKey, rtp::LayerSelector::kMaxLayers> layers{};
+  size_t layer_count;  // 0: one layer (key)
+  rtp::LayerSelector selector;
+  rtp::VideoCodec codec;
+  // The keys the leg receives: its layers, or its one key.
+  std::span<const StreamKey> keys() const {
+    return layer_count > 0 ? std::span<const StreamKey>(layers.data(), layer_count) : std::span<const StreamKey>(&key, 1);
+  }
 };
 
 enum class RouterDrop : uint8_t {
@@ -147,6 +175,10 @@ class WorkerRouter {
   };
 
   void deliver(StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us);
+  // A simulcast leg's choice for a packet of layer `key`: whether to forward
+  // it (and asks for the keyframe a switch waits for).
+  bool selects(SubscriberLeg& leg, StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us);
+  void post_keyframe_request(StreamKey key, size_t source_worker, rtp::KeyframeRequestReason reason);
   void send(SubscriberLeg& leg, rtp::LegPacket written, bool retransmission);
   void count(RouterDrop reason) { ++drops_[static_cast<size_t>(reason)]; }
   // Control messages from other workers (run on this worker).

@@ -405,6 +405,11 @@ void PeerConnection::set_forwarding(rtp::MediaKind kind, bool forwarding) {
   if (line_media_ != nullptr) line_media_->set_forwarding(kind, forwarding);
 }
 
+void PeerConnection::set_max_height(const std::string& stream_id, const std::string& track_id,
+                                    std::optional<uint32_t> max_height) {
+  if (line_media_ != nullptr) line_media_->set_max_height(stream_id, track_id, max_height);
+}
+
 void PeerConnection::on_local_candidate(std::string candidate) {
   if (gathered_candidates_.size() < kMaxCandidatesKept) gathered_candidates_.push_back(candidate);
   if (awaiting_local_description()) {

@@ -145,6 +145,9 @@ class PeerConnection : private MediaTransport {
   PeerConnectionStats stats() const;
   // Line participants: an operator's force-mute of the published `kind`.
   void set_forwarding(rtp::MediaKind kind, bool forwarding);
+  // Line participants: a limit on the layers of a stream it receives
+  // (LineMedia::set_max_height).
+  void set_max_height(const std::string& stream_id, const std::string& track_id, std::optional<uint32_t> max_height);
 
   const std::string& log_context() const { return log_context_; }
 

@@ -148,6 +148,13 @@ void PeerConnectionHandle::set_forwarding(rtp::MediaKind kind, bool forwarding) 
   on_worker([kind, forwarding](PeerConnection& pc) { pc.set_forwarding(kind, forwarding); });
 }
 
+void PeerConnectionHandle::set_max_height(std::string stream_id, std::string track_id,
+                                          std::optional<uint32_t> max_height) {
+  on_worker([stream_id = std::move(stream_id), track_id = std::move(track_id), max_height](PeerConnection& pc) {
+    pc.set_max_height(stream_id, track_id, max_height);
+  });
+}
+
 void PeerConnectionHandle::end_of_remote_candidates() {
   on_worker([](PeerConnection& pc) { pc.end_of_remote_candidates(); });
 }

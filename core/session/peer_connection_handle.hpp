@@ -50,6 +50,8 @@ class PeerConnectionHandle {
   void stats(std::function<void(std::optional<PeerConnectionStats>)> on_stats);
   // See PeerConnection::set_forwarding.
   void set_forwarding(rtp::MediaKind kind, bool forwarding);
+  // See PeerConnection::set_max_height.
+  void set_max_height(std::string stream_id, std::string track_id, std::optional<uint32_t> max_height);
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection
   // on its worker. Idempotent. A task posted to the worker after close()
   // runs after the PeerConnection is gone.

@@ -54,7 +54,9 @@ struct NegotiatedMedia {
   std::optional<uint8_t> rtx_payload_type;
   std::vector<Extmap> extmaps;  // accepted, with the offer's ids
   std::vector<RemoteSsrc> remote_ssrcs;
-  std::vector<std::string> remote_rids;  // offered send rids (simulcast)
+  // The simulcast layers the participant sends here (rids, in its
+  // a=simulcast order), when the answer receives its simulcast; else empty.
+  std::vector<std::string> remote_rids;
   std::optional<uint32_t> local_ssrc;
   std::optional<uint32_t> local_rtx_ssrc;
   std::string local_track_id;

@@ -28,6 +28,13 @@ constexpr std::array<std::string_view, 5> kAcceptedExtensions = {
     "urn:3gpp:video-orientation",
     kTransportCcExtensionUri,
 };
+// Only for an m-line whose simulcast the answer receives (RFC 8853: the
+// layers are told apart by rid).
+constexpr std::array<std::string_view, 2> kSimulcastExtensions = {
+    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+};
+constexpr size_t kMaxSimulcastLayers = 4;  // rtp::LayerSelector::kMaxLayers
 constexpr std::array<std::string_view, 4> kAcceptedFeedback = {"nack", "nack pli", "ccm fir", "transport-cc"};
 constexpr std::string_view kOpusFmtp = "minptime=10;useinbandfec=1";
 
@@ -129,13 +136,36 @@ const RtpCodec* find_rtx(const MediaDescription& media, uint8_t primary_pt) {
   return nullptr;
 }
 
-std::vector<Extmap> accepted_extmaps(const MediaDescription& media, const std::set<uint16_t>& ambiguous_ids) {
+// The layers a simulcast offer sends (RFC 8853): the first alternative of
+// each stream of a=simulcast:send, in its order, that is not paused and has
+// an a=rid send line; none unless the rid extension is offered too (the
+// layers could not be told apart), and at most kMaxSimulcastLayers.
+std::vector<std::string> offered_layers(const MediaDescription& media) {
+  std::vector<std::string> layers;
+  if (media.kind != MediaKind::kVideo || !media.simulcast) return layers;
+  const bool rid_extension = std::any_of(media.extmaps.begin(), media.extmaps.end(), [](const Extmap& extmap) {
+    return extmap.uri == kSimulcastExtensions[0];
+  });
+  if (!rid_extension) return layers;
+  for (const SimulcastStream& stream : media.simulcast->send) {
+    if (stream.empty() || stream.front().paused || layers.size() == kMaxSimulcastLayers) continue;
+    const std::string& rid = stream.front().rid;
+    const bool declared = std::any_of(media.rids.begin(), media.rids.end(),
+                                      [&](const Rid& candidate) { return candidate.id == rid && candidate.send; });
+    if (declared && std::find(layers.begin(), layers.end(), rid) == layers.end()) layers.push_back(rid);
+  }
+  return layers;
+}
+
+bool is_one_of(const auto& uris, std::string_view uri) { return std::find(uris.begin(), uris.end(), uri) != uris.end(); }
+
+std::vector<Extmap> accepted_extmaps(const MediaDescription& media, const std::set<uint16_t>& ambiguous_ids,
+                                     bool simulcast) {
   std::vector<Extmap> kept;
   for (const Extmap& extmap : media.extmaps) {
-    if (std::find(kAcceptedExtensions.begin(), kAcceptedExtensions.end(), extmap.uri) == kAcceptedExtensions.end() ||
-        ambiguous_ids.count(extmap.id) > 0) {
-      continue;
-    }
+    const bool accepted =
+        is_one_of(kAcceptedExtensions, extmap.uri) || (simulcast && is_one_of(kSimulcastExtensions, extmap.uri));
+    if (!accepted || ambiguous_ids.count(extmap.id) > 0) continue;
     Extmap answer{extmap.id, std::nullopt, extmap.uri, std::nullopt};
     if (extmap.direction) answer.direction = reverse(*extmap.direction);
     kept.push_back(std::move(answer));
@@ -179,9 +209,6 @@ NegotiatedMedia negotiate(const SessionDescription& offer, size_t index, const s
   media.kind = offered.kind;
   media.remote = resolve_transport(offer, offered);
   media.remote_ssrcs = remote_ssrcs(offered);
-  for (const Rid& rid : offered.rids) {
-    if (rid.send) media.remote_rids.push_back(rid.id);
-  }
   if (offered.kind == MediaKind::kApplication) {
     media.rejection_reason = "data channels are not supported";
   } else if (offered.kind == MediaKind::kOther) {
@@ -201,7 +228,8 @@ NegotiatedMedia negotiate(const SessionDescription& offer, size_t index, const s
     if (const RtpCodec* rtx = find_rtx(offered, media.codec->payload_type)) {
       media.rtx_payload_type = rtx->payload_type;
     }
-    media.extmaps = accepted_extmaps(offered, ambiguous_ids);
+    media.remote_rids = offered_layers(offered);
+    media.extmaps = accepted_extmaps(offered, ambiguous_ids, !media.remote_rids.empty());
     media.direction = answer_direction(offered.effective_direction(), send_media);
   }
   return media;
@@ -237,6 +265,15 @@ MediaDescription accepted_section(const MediaDescription& offered, const Negotia
     section.end_of_candidates = transport.candidates_complete;
   }
   section.extmaps = negotiated.extmaps;
+  // Simulcast is received as offered (RFC 8853 5.3: recv, the same rids).
+  if (!negotiated.remote_rids.empty()) {
+    Simulcast simulcast;
+    for (const std::string& rid : negotiated.remote_rids) {
+      section.rids.push_back(Rid{rid, false, std::nullopt});
+      simulcast.recv.push_back(SimulcastStream{SimulcastAlternative{rid, false}});
+    }
+    section.simulcast = std::move(simulcast);
+  }
 
   const NegotiatedCodec& codec = *negotiated.codec;
   section.formats.push_back(std::to_string(codec.payload_type));

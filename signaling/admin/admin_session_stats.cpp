@@ -52,6 +52,7 @@ json_t* published_json(const core::PublishedStreamStats& stream) {
   json_t* object = json_pack("{s:I, s:s, s:s, s:i}", "key", static_cast<json_int_t>(stream.key), "kind",
                              kind_name(stream.format.kind), "codec", stream.format.codec_name.c_str(),
                              "payload_type", static_cast<int>(stream.format.payload_type));
+  if (!stream.rid.empty()) json_object_set_new(object, "rid", json_string(stream.rid.c_str()));
   json_object_set_new(object, "ssrc", stream.ssrc ? integer(*stream.ssrc) : json_null());
   json_object_set_new(object, "packets", integer(stream.packets));
   json_object_set_new(object, "bytes", integer(stream.bytes));

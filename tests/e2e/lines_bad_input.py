@@ -109,7 +109,9 @@ async def missing_fields(scenario):
              ("block", {}, "user"),
              ("unblock", {}, "user"),
              ("outgoing_call", {"jsep": {"type": "offer", "sdp": "v=0\r\n"}}, "number"),
-             ("message", {"data": {"x": 1}}, "line_id")]
+             ("message", {"data": {"x": 1}}, "line_id"),
+             ("configure", {"max_height": 180}, "session"),
+             ("configure", {"session": "x"}, "max_height")]
     problems = []
     for name, fields, missing in cases:
         try:
@@ -130,7 +132,11 @@ async def wrong_types(scenario):
              ("invite", {"line_id": line["line_id"], "user": 7}, "user"),
              ("join", {"line_id": line["line_id"], "jsep": "offer"}, "jsep"),
              ("decline", {"call_id": "x", "reason": 9}, "reason"),
-             ("message", {"line_id": True, "data": 1}, "line_id")]
+             ("message", {"line_id": True, "data": 1}, "line_id"),
+             ("configure", {"session": 5, "max_height": 180}, "session"),
+             ("configure", {"session": "x", "track": 3, "max_height": 180}, "track"),
+             ("configure", {"session": "x", "max_height": 1.5}, "max_height"),
+             ("configure", {"session": "x", "max_height": 20000}, "max_height")]
     problems = []
     for name, fields, field in cases:
         try:

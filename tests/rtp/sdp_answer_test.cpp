@@ -1,4 +1,5 @@
 #include "rtp/sdp/sdp_answer.hpp"
+#include "rtp/sdp/sdp_offer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -215,18 +216,67 @@ TEST(SdpAnswerTest, AiortcOfferUsesBundleAndRtcpMux) {
   }
 }
 
+// RFC 8853: the answer receives the offer's simulcast as offered (recv,
+// the same rids, the rid extensions that tell the layers apart), so that
+// the browser keeps sending every layer and can answer the server's later
+// offers, which repeat it.
 TEST(SdpAnswerTest, SimulcastOfferIsReceivedWithoutSending) {
   SessionDescription offer = offer_from("chromium156_captured_offer_simulcast.sdp");
   Answer answer = answer_ok(offer);
   expect_well_formed(answer, offer);
   const NegotiatedMedia& video = answer.media[0];
+  const MediaDescription& section = answer.description.media[0];
   EXPECT_EQ(video.direction, MediaDirection::kRecvOnly);  // the offer is sendonly
   EXPECT_EQ(video.remote_rids, (std::vector<std::string>{"q", "h", "f"}));
   EXPECT_TRUE(video.remote_ssrcs.empty());
   EXPECT_FALSE(video.local_ssrc.has_value());
-  EXPECT_TRUE(answer.description.media[0].ssrcs.empty());
-  EXPECT_TRUE(answer.description.media[0].msids.empty());
+  EXPECT_TRUE(section.ssrcs.empty());
+  EXPECT_TRUE(section.msids.empty());
+  ASSERT_TRUE(section.simulcast.has_value());
+  EXPECT_TRUE(section.simulcast->send.empty());
+  ASSERT_EQ(section.simulcast->recv.size(), 3u);
+  EXPECT_EQ(section.simulcast->recv[2], (SimulcastStream{SimulcastAlternative{"f", false}}));
+  EXPECT_EQ(section.rids, (std::vector<Rid>{{"q", false, std::nullopt}, {"h", false, std::nullopt},
+                                            {"f", false, std::nullopt}}));
+  EXPECT_NE(answer.sdp.find("a=simulcast:recv q;h;f\r\n"), std::string::npos) << answer.sdp;
+  EXPECT_NE(answer.sdp.find("a=rid:h recv\r\n"), std::string::npos);
+  // mid 9, rid 10, repaired rid 11 with the offer's ids.
+  std::vector<std::pair<uint16_t, std::string>> extmaps;
+  for (const Extmap& extmap : section.extmaps) extmaps.emplace_back(extmap.id, extmap.uri);
+  EXPECT_NE(std::find(extmaps.begin(), extmaps.end(),
+                      std::pair<uint16_t, std::string>{10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"}),
+            extmaps.end());
+  EXPECT_NE(std::find(extmaps.begin(), extmaps.end(),
+                      std::pair<uint16_t, std::string>{11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"}),
+            extmaps.end());
+
+  // The server's next offer (another occupant's stream added) repeats it.
+  auto session = start_session(offer, answer);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  auto update = build_update_offer(*session, {OutgoingStream{MediaKind::kVideo, "bob", "video-bob", 4242, 4243, "bob"}});
+  ASSERT_TRUE(update.ok()) << update.error().message;
+  EXPECT_NE(update->sdp.find("a=simulcast:recv q;h;f\r\n"), std::string::npos) << update->sdp;
+  EXPECT_NE(update->sdp.find("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"), std::string::npos);
+}
+
+// Without the rid extension the layers could not be told apart: no
+// simulcast in the answer, so the browser sends one layer; paused layers
+// (~h) are not received.
+TEST(SdpAnswerTest, SimulcastNeedsTheRidExtensionAndSkipsPausedLayers) {
+  SessionDescription offer = offer_from("chromium156_captured_offer_simulcast.sdp");
+  offer.media[0].simulcast->send[1][0].paused = true;
+  Answer answer = answer_ok(offer);
+  EXPECT_EQ(answer.media[0].remote_rids, (std::vector<std::string>{"q", "f"}));
+  std::erase_if(offer.media[0].extmaps, [](const Extmap& extmap) {
+    return extmap.uri == "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+  });
+  answer = answer_ok(offer);
+  EXPECT_TRUE(answer.media[0].remote_rids.empty());
   EXPECT_FALSE(answer.description.media[0].simulcast.has_value());
+  EXPECT_TRUE(answer.description.media[0].rids.empty());
+  for (const Extmap& extmap : answer.description.media[0].extmaps) {
+    EXPECT_EQ(extmap.uri.find("rtp-stream-id"), std::string::npos) << extmap.uri;
+  }
 }
 
 // Removes a payload type (and its RTX) from an m-line's formats.
