@@ -112,16 +112,21 @@ export class LineCall extends Emitter {
    * Publishes `tracks` (default: all of `stream`'s) as new streams, each on
    * a new m-line (`addTransceiver(track, {direction: "sendonly", streams})`),
    * with one `update` offer; the first one gives a signaling-only occupant
-   * its PeerConnection with the server. Resolves with the transceivers once
-   * the server's answer is applied; on failure they are stopped.
+   * its PeerConnection with the server. `sendEncodings` (optional) is passed
+   * to addTransceiver for the video tracks, e.g. simulcast:
+   * `[{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }]`.
+   * Resolves with the transceivers once the server's answer is applied; on
+   * failure they are stopped.
    */
-  publish(stream, tracks = stream.getTracks()) {
+  publish(stream, tracks = stream.getTracks(), { sendEncodings = null } = {}) {
     if (!this.lineId) return Promise.reject(new Error('LineCall: publish() before joining a line'));
     return this.#enqueue(async () => {
       const created = !this.pc;
       if (created) this.#createPeer();
-      const transceivers = tracks.map((track) =>
-        this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }));
+      const transceivers = tracks.map((track) => this.pc.addTransceiver(track, {
+        direction: 'sendonly', streams: [stream],
+        ...(sendEncodings && track.kind === 'video' ? { sendEncodings } : {}),
+      }));
       try {
         await this.#offerUpdate();
       } catch (error) {

@@ -65,7 +65,8 @@ export async function withChromium(fn, { viewport = { width: 1280, height: 900 }
  * counter, so that frames keep coming (a canvas stream sends a frame only
  * when the canvas changed). The same sources are there for other uses too:
  * `window.canvasVideoTrack(rgb)` (a 320x240, 15 fps canvas, e.g. a screen
- * share of another colour) and `window.sineAudioTrack(hz)`, and
+ * share of another colour; `canvasVideoTrack(rgb, { width, height, fps })`
+ * at another size and rate) and `window.sineAudioTrack(hz)`, and
  * `window.fakeCameraTrack(width, height, fps)` (async): Chromium's own fake
  * camera track at that size and rate, not replaced, and
  * `window.detailedVideoTrack(width, height, fps)`: a canvas of panned noise
@@ -80,8 +81,8 @@ export function fakeDevicesIn({ rgb, hz }) {
     oscillator.start();
     return destination.stream.getAudioTracks()[0];
   };
-  const canvasVideoTrack = (colour) => {
-    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+  const canvasVideoTrack = (colour, { width = 320, height = 240, fps = 15 } = {}) => {
+    const canvas = Object.assign(document.createElement('canvas'), { width, height });
     const context = canvas.getContext('2d');
     let frame = 0;
     const paint = () => {
@@ -91,8 +92,8 @@ export function fakeDevicesIn({ rgb, hz }) {
       context.fillText(String(frame++), 8, 16);
     };
     paint();
-    setInterval(paint, 1000 / 15);
-    return canvas.captureStream(15).getVideoTracks()[0];
+    setInterval(paint, 1000 / fps);
+    return canvas.captureStream(fps).getVideoTracks()[0];
   };
   // A camera-sized source with detail enough to need megabits: a tile of
   // seeded noise panned a few pixels per frame under a translucent

@@ -96,14 +96,21 @@ export function lineHarnessIn() {
     /**
      * Publishes a camera-sized video source at `width` x `height`, `fps`:
      * Chromium's own fake camera (window.fakeCameraTrack), or with
-     * `detailed` window.detailedVideoTrack; and a sine of `hz` when given,
-     * in one new stream; their mids.
+     * `detailed` window.detailedVideoTrack, or with `rgb` a plain canvas of
+     * that colour with a frame counter (window.canvasVideoTrack at that
+     * size); and a sine of `hz` when given, in one new stream; their mids.
+     * `sendEncodings` (e.g. three rids for simulcast) goes to the video
+     * transceiver (LineCall.publish).
      */
-    async publishCamera({ width, height, fps, hz = null, key, detailed = false }) {
-      const tracks = [detailed ? window.detailedVideoTrack(width, height, fps)
-        : await window.fakeCameraTrack(width, height, fps)];
+    async publishCamera({ width, height, fps, hz = null, key, detailed = false, rgb = null, sendEncodings = null }) {
+      let video;
+      if (rgb) video = window.canvasVideoTrack(rgb, { width, height, fps });
+      else if (detailed) video = window.detailedVideoTrack(width, height, fps);
+      else video = await window.fakeCameraTrack(width, height, fps);
+      const tracks = [video];
       if (hz !== null) tracks.unshift(window.sineAudioTrack(hz));
-      const transceivers = await harness.call.publish(new MediaStream(tracks));
+      const stream = new MediaStream(tracks);
+      const transceivers = await harness.call.publish(stream, stream.getTracks(), { sendEncodings });
       harness.published ??= {};
       harness.published[key] = transceivers;
       return transceivers.map((transceiver) => `${transceiver.mid}:${transceiver.sender.track.kind}`);
@@ -154,6 +161,35 @@ export function lineHarnessIn() {
         }
       }
       return row;
+    },
+
+    /**
+     * Per encoding (simulcast layer) of the video sender published as
+     * `key`: its `outbound-rtp` entry's rid, frameWidth x frameHeight,
+     * bytesSent, framesEncoded, framesPerSecond, qualityLimitationReason and
+     * `active`, ordered by rid as the sender's parameters list them; [] before
+     * there is one.
+     */
+    async outboundLayers(key) {
+      const transceiver = (harness.published?.[key] ?? []).find((each) => each.sender.track?.kind === 'video');
+      if (!transceiver) return [];
+      const order = transceiver.sender.getParameters().encodings.map((encoding) => encoding.rid ?? null);
+      const rows = [];
+      for (const entry of (await transceiver.sender.getStats()).values()) {
+        if (entry.type !== 'outbound-rtp') continue;
+        rows.push({ rid: entry.rid ?? null, ssrc: entry.ssrc, frameWidth: entry.frameWidth ?? null,
+          frameHeight: entry.frameHeight ?? null, bytesSent: entry.bytesSent ?? 0, framesEncoded: entry.framesEncoded ?? 0,
+          framesPerSecond: entry.framesPerSecond ?? null, qualityLimitationReason: entry.qualityLimitationReason ?? null,
+          active: entry.active ?? null, targetBitrate: entry.targetBitrate ?? null });
+      }
+      return rows.sort((a, b) => order.indexOf(a.rid) - order.indexOf(b.rid));
+    },
+
+    /** Lines of our current local and remote descriptions matching `pattern` (a RegExp source), per m-section. */
+    sdpLines(pattern) {
+      const pick = (sdp) => (sdp ?? '').split(/\r\n(?=m=)/).slice(1).map((section) => section.split('\r\n')
+        .filter((line) => line.startsWith('m=') || new RegExp(pattern).test(line)));
+      return { local: pick(harness.call?.pc?.localDescription?.sdp), remote: pick(harness.call?.pc?.remoteDescription?.sdp) };
     },
 
     async unpublish(key) {

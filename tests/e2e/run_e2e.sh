@@ -24,7 +24,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
   signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
-  verto_channel_chromium video_rampup_chromium)
+  verto_channel_chromium video_rampup_chromium simulcast_chromium)
 
 # Not repeated with the ASan+UBSan build by scripts/test (to keep the run
 # under its 45 minutes): browser-side tests whose server paths other tests
@@ -37,9 +37,11 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
 # replays), verto_channel_chromium (seed 004's adapter runs under ASan in
 # ctest's unit tests and fuzz replays), video_rampup_chromium (it measures
 # the browser's bandwidth estimate, which a server slowed by ASan would
-# skew; its server paths are sfu_chromium's and sfu_werift's).
+# skew; its server paths are sfu_chromium's and sfu_werift's),
+# simulcast_chromium (the layer selection's unit tests run under ASan in
+# ctest).
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
-  chat_realtime_chromium peers_relay_chromium verto_channel_chromium video_rampup_chromium)
+  chat_realtime_chromium peers_relay_chromium verto_channel_chromium video_rampup_chromium simulcast_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -47,8 +49,12 @@ asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium adm
 # so, its aiortc peers starved beside another test), and
 # video_rampup_chromium, which measures a 1280x720 encoder's bitrate and
 # resolution: a second test's CPU load on two cores makes the encoder
-# lower its resolution ("cpu" limitation) and distorts the ramp-up.
-run_alone=(audiobridge_aiortc lines_mixed_chromium plugin_tone_chromium recorder_chromium video_rampup_chromium)
+# lower its resolution ("cpu" limitation) and distorts the ramp-up; and
+# simulcast_chromium, which measures which resolution arrives: three
+# encoders at 1280x720 on two cores beside another test's load go
+# "cpu"-limited.
+run_alone=(audiobridge_aiortc lines_mixed_chromium plugin_tone_chromium recorder_chromium video_rampup_chromium
+  simulcast_chromium)
 
 # The folder of the tone test plugin (tests/plugins/tone) in the build tree
 # of the server binary.
@@ -127,6 +133,7 @@ set_test_command() {
       server_options=(--config "$here/verto_channel.json")
       test_command=(node "$here/verto_channel_chromium.mjs") ;;
     video_rampup_chromium) test_command=(node "$here/video_rampup_chromium.mjs") ;;
+    simulcast_chromium) test_command=(node "$here/simulcast_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
