@@ -341,3 +341,17 @@ export async function runHarnessTest({ users, pageUrl, colours, tones, run, pass
     await browser.close().catch((error) => console.error('closing Chromium:', error.message));
   }
 }
+
+/** On failure: each page's PeerConnection as it was (signaling and connection state, transceivers, harness errors). */
+export async function printConnections(pages) {
+  for (const [who, page] of Object.entries(pages)) {
+    const state = await page.evaluate(() => ({
+      signaling: window.harness.call?.pc?.signalingState ?? null,
+      connection: window.harness.call?.pc?.connectionState ?? null,
+      transceivers: (window.harness.call?.pc?.getTransceivers() ?? [])
+        .map((transceiver) => `${transceiver.mid}:${transceiver.receiver.track.kind}:${transceiver.currentDirection}`).join(' '),
+      errors: window.harness.errors,
+    })).catch((e) => e.message);
+    console.log(`${who}'s connection: ${JSON.stringify(state)}`);
+  }
+}

@@ -36,7 +36,7 @@
 // by with_server.py); PARTYLINE_URL is the page to open.
 
 import {
-  check, colourWithin, harnessErrors, nearestColour, pollUntil, runHarnessTest,
+  check, colourWithin, harnessErrors, nearestColour, pollUntil, printConnections, runHarnessTest,
 } from './line_page.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -235,19 +235,6 @@ async function run(pages) {
   check(errors.length === 0, `the pages report errors: ${errors.join(' | ')}`);
 }
 
-// On failure: each page's PeerConnection as it was.
-async function printConnections(pages) {
-  for (const [who, page] of Object.entries(pages)) {
-    const state = await page.evaluate(() => ({
-      signaling: window.harness.call?.pc?.signalingState ?? null,
-      connection: window.harness.call?.pc?.connectionState ?? null,
-      transceivers: (window.harness.call?.pc?.getTransceivers() ?? [])
-        .map((transceiver) => `${transceiver.mid}:${transceiver.receiver.track.kind}:${transceiver.currentDirection}`).join(' '),
-      errors: window.harness.errors,
-    })).catch((e) => e.message);
-    console.log(`${who}'s connection: ${JSON.stringify(state)}`);
-  }
-}
 
 process.exitCode = await runHarnessTest({
   users: USERS, pageUrl: PAGE_URL, colours: COLOURS, tones: TONES, run,

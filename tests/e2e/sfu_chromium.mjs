@@ -36,11 +36,12 @@
 // Run through run_e2e.sh (private network and PID namespace, server started
 // by with_server.py); PARTYLINE_URL is the page to open.
 
-import { readdir, readFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH, fakeDevicesIn, openLineView, pitchAnalysisIn } from './chromium.mjs';
+import { cpuSeconds } from './test_util.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const OUT_DIR = process.env.PARTYLINE_E2E_OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'out');
@@ -168,32 +169,6 @@ async function readConnection() {
     }
   }
   return summary;
-}
-
-// ---------------------------------------------------------------- CPU
-
-/**
- * CPU seconds used so far by the processes of this PID namespace (the test
- * is PID 1 of its own): Chromium's processes and the server, by name.
- */
-async function cpuSeconds() {
-  const ticksPerSecond = 100; // USER_HZ on Linux
-  const totals = { chromium: 0, partyline: 0 };
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat;
-    try {
-      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
-    const group = name.startsWith('partyline') ? 'partyline' : /chrom/i.test(name) ? 'chromium' : null;
-    if (group) totals[group] += seconds;
-  }
-  return { at: Date.now(), ...totals };
 }
 
 async function reportCpu(step, since) {

@@ -1,6 +1,8 @@
 // What the Node side of several e2e tests shares: HS256 tokens as the
-// server's auth expects them, and field-by-field comparisons of messages.
+// server's auth expects them, field-by-field comparisons of messages, and
+// the CPU time of the test's processes.
 import crypto from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** An HS256 JWT of `claims` signed with `secret`. */
 export function hs256Token(claims, secret) {
@@ -36,4 +38,28 @@ export function differences(value, wanted, path = '') {
     }
   }
   return found;
+}
+
+/**
+ * CPU seconds used so far by the processes of this PID namespace (the test
+ * is PID 1 of its own): Chromium's processes and the server, by name.
+ */
+export async function cpuSeconds() {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const totals = { chromium: 0, partyline: 0 };
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+    const group = name.startsWith('partyline') ? 'partyline' : /chrom/i.test(name) ? 'chromium' : null;
+    if (group) totals[group] += seconds;
+  }
+  return { at: Date.now(), ...totals };
 }

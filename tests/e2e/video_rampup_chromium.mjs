@@ -65,8 +65,8 @@
 // measures bitrate and encoder resolution, which a second test's CPU load on
 // two cores distorts.
 
-import { readdir, readFile } from 'node:fs/promises';
-import { check, Failure, harnessErrors, pollUntil, runHarnessTest } from './line_page.mjs';
+import { check, Failure, harnessErrors, pollUntil, printConnections, runHarnessTest } from './line_page.mjs';
+import { cpuSeconds } from './test_util.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const STEP_MS = 15000;
@@ -87,32 +87,6 @@ const SAMPLE_EARLY_MS = 40;
 const USERS = ['alice', 'bob'];
 const COLOURS = { alice: [220, 40, 40], bob: [40, 180, 40] };
 const TONES = { alice: 440, bob: 660 };
-
-// ---------------------------------------------------------------- CPU
-
-/**
- * CPU seconds used so far by the processes of this PID namespace (the test
- * is PID 1 of its own): Chromium's processes and the server, by name.
- */
-async function cpuSeconds() {
-  const ticksPerSecond = 100; // USER_HZ on Linux
-  const totals = { chromium: 0, partyline: 0 };
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat;
-    try {
-      stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
-    const group = name.startsWith('partyline') ? 'partyline' : /chrom/i.test(name) ? 'chromium' : null;
-    if (group) totals[group] += seconds;
-  }
-  return { at: Date.now(), ...totals };
-}
 
 // ---------------------------------------------------------------- timeline
 
@@ -265,19 +239,6 @@ async function run(pages) {
   }
   console.log(`${MIN_BITRATE / 1e6} Mbit/s at t = ${Math.round(rateAt.t)} ms, ${MIN_WIDTH} px wide at `
     + `t = ${Math.round(widthAt.t)} ms`);
-}
-
-async function printConnections(pages) {
-  for (const [who, page] of Object.entries(pages)) {
-    const state = await page.evaluate(() => ({
-      signaling: window.harness.call?.pc?.signalingState ?? null,
-      connection: window.harness.call?.pc?.connectionState ?? null,
-      transceivers: (window.harness.call?.pc?.getTransceivers() ?? [])
-        .map((transceiver) => `${transceiver.mid}:${transceiver.receiver.track.kind}:${transceiver.currentDirection}`).join(' '),
-      errors: window.harness.errors,
-    })).catch((e) => e.message);
-    console.log(`${who}'s connection: ${JSON.stringify(state)}`);
-  }
 }
 
 process.exitCode = await runHarnessTest({
