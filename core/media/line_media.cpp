@@ -134,33 +134,33 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
     auto format = published_format(media);
     if (!format) continue;
     for (const std::string& rid : layers_of(media)) {
-    rtp::SsrcDirectory::Entry offered = ssrc_entry(media, *format, rid);
-    size_t old = 0;
-    while (old < published_.size() && (kept[old] || published_[old].mid != media.mid ||
-                                       published_[old].rid != rid || !same_format(published_[old].format, *format))) {
-      ++old;
-    }
-    if (old == published_.size()) {
-      published.push_back(make_published(next_key(), media.mid, rid, *format, offered.ssrc));
-      // An operator's force-mute of the kind holds for streams added later.
-      published.back().forwarding = format->kind == rtp::MediaKind::kAudio ? forward_audio_ : forward_video_;
-      incoming.add(std::move(offered));
-      added.push_back(published.back().key);
-      continue;
-    }
-    kept[old] = true;
-    rtp::SsrcDirectory::Entry known = incoming_[old];  // announced or learned
-    if (offered.ssrc && offered.ssrc != known.ssrc) {
-      // Another RTP stream on the same m-line (RFC 3550: its own sequence
-      // numbers), so its receive statistics start over.
-      known.ssrc = offered.ssrc;
-      known.rtx_ssrc = offered.rtx_ssrc;
-      published_[old].statistics.emplace(*offered.ssrc, format->clock_rate);
-    } else if (offered.rtx_ssrc) {
-      known.rtx_ssrc = offered.rtx_ssrc;
-    }
-    published.push_back(std::move(published_[old]));
-    incoming.add(std::move(known));
+      rtp::SsrcDirectory::Entry offered = ssrc_entry(media, *format, rid);
+      size_t old = 0;
+      while (old < published_.size() && (kept[old] || published_[old].mid != media.mid ||
+                                         published_[old].rid != rid || !same_format(published_[old].format, *format))) {
+        ++old;
+      }
+      if (old == published_.size()) {
+        published.push_back(make_published(next_key(), media.mid, rid, *format, offered.ssrc));
+        // An operator's force-mute of the kind holds for streams added later.
+        published.back().forwarding = format->kind == rtp::MediaKind::kAudio ? forward_audio_ : forward_video_;
+        incoming.add(std::move(offered));
+        added.push_back(published.back().key);
+        continue;
+      }
+      kept[old] = true;
+      rtp::SsrcDirectory::Entry known = incoming_[old];  // announced or learned
+      if (offered.ssrc && offered.ssrc != known.ssrc) {
+        // Another RTP stream on the same m-line (RFC 3550: its own sequence
+        // numbers), so its receive statistics start over.
+        known.ssrc = offered.ssrc;
+        known.rtx_ssrc = offered.rtx_ssrc;
+        published_[old].statistics.emplace(*offered.ssrc, format->clock_rate);
+      } else if (offered.rtx_ssrc) {
+        known.rtx_ssrc = offered.rtx_ssrc;
+      }
+      published.push_back(std::move(published_[old]));
+      incoming.add(std::move(known));
     }
   }
   for (size_t i = 0; i < published_.size(); ++i) {
