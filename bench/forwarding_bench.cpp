@@ -58,12 +58,12 @@ void set_forwarding_counters(benchmark::State& state, uint64_t forwarded, const 
 
 // ---- 1 and 2: one worker, fan-out to N legs ----
 
-void forward_fanout(benchmark::State& state, MediaProfile profile, SinkKind sink) {
+void forward_fanout(benchmark::State& state, MediaProfile profile, SinkKind sink, size_t layers = 1) {
   const auto subscribers = static_cast<size_t>(state.range(0));
   std::optional<UdpReceiver> receiver;
   std::optional<ForwardingLine> line;
   try {
-    LineSpec spec{profile, subscribers, 1, sink, 0, nullptr};
+    LineSpec spec{profile, subscribers, 1, sink, 0, nullptr, layers};
     if (sink == SinkKind::kSrtpUdp) spec.udp_port = receiver.emplace().port();
     line.emplace(spec);
   } catch (const std::exception& error) {
@@ -397,6 +397,10 @@ void register_benchmarks(FloorSender& default_crypto, FloorSender& nettle_crypto
       })->ArgsProduct({kSubscriberCounts});
     }
   }
+  // Simulcast: three layers in, one forwarded per leg (issue 19).
+  benchmark::RegisterBenchmark("forward/srtp_simulcast3/video", [](benchmark::State& s) {
+    forward_fanout(s, MediaProfile::kVideo, SinkKind::kSrtp, 3);
+  })->ArgsProduct({kSubscriberCounts});
   for (MediaProfile profile : {MediaProfile::kVideo, MediaProfile::kAudio}) {
     benchmark::RegisterBenchmark(("forward/plugin_sink/" + std::string(profile_name(profile))).c_str(),
                                  [profile](benchmark::State& s) { forward_to_plugin_sinks(s, profile); })

@@ -137,6 +137,7 @@ PublisherStream::PublisherStream(MediaProfile profile) : profile_(profile), byte
   auto value = rtp::find_header_extension(parsed->extension_profile, parsed->extension_data, kAbsSendTimeId);
   if (!value || value->size() != 3) fail("abs-send-time not found in the publisher's packet");
   abs_send_time_offset_ = static_cast<size_t>(value->data() - bytes_.data());
+  payload_offset_ = parsed->header_size;
   sequence_number_ = static_cast<uint16_t>(random_engine()());
   timestamp_ = static_cast<uint32_t>(random_engine()());
 }
@@ -153,6 +154,13 @@ std::span<const uint8_t> PublisherStream::next() {
   (void)rtp::set_rtp_sequence_number(packet, sequence_number_++);
   (void)rtp::set_rtp_timestamp(packet, timestamp_);
   (void)rtp::set_rtp_marker(packet, last_of_frame);
+  if (profile_ == MediaProfile::kVideo) {
+    // VP8: S=1, partition 0, P=0 (a keyframe) on a frame's first packet,
+    // else a continuation; what a simulcast leg needs to start forwarding.
+    const bool first_of_frame = packets_ % kVideoPacketsPerFrame == 0;
+    bytes_[payload_offset_] = first_of_frame ? 0x10 : 0x00;
+    bytes_[payload_offset_ + 1] = 0x00;
+  }
   if (last_of_frame) timestamp_ += profile_ == MediaProfile::kVideo ? kVideoTicksPerFrame : kAudioTicksPerPacket;
   // abs-send-time: seconds in 6.18 fixed point, 24 bits.
   const uint32_t abs_send_time = static_cast<uint32_t>((static_cast<uint64_t>(now_us_) << 18) / 1'000'000);
@@ -278,7 +286,12 @@ ForwardingLine::ForwardingLine(const LineSpec& spec)
   const rtp::StreamFormat source = publisher_format(spec.profile);
   const rtp::StreamFormat leg = subscriber_format(spec.profile);
   const bool cacheable = spec.profile == MediaProfile::kVideo;  // video is kept for NACKs
-  fabric_.router(0).add_source(kKey, &owner_);
+  layers_ = std::clamp<size_t>(spec.layers, 1, rtp::LayerSelector::kMaxLayers);
+  std::vector<core::StreamKey> layer_keys;
+  for (size_t layer = 0; layer < layers_; ++layer) {
+    fabric_.router(0).add_source(kKey + static_cast<core::StreamKey>(layer), &owner_);
+    if (layers_ > 1) layer_keys.push_back(kKey + static_cast<core::StreamKey>(layer));
+  }
   for (size_t i = 0; i < spec.subscribers; ++i) {
     const uint32_t ssrc = 0x10000000u + static_cast<uint32_t>(i) * 2;
     auto config = rtp::make_leg_config(source, leg, ssrc, ssrc + 1, static_cast<uint32_t>(random_engine()()));
@@ -292,7 +305,8 @@ ForwardingLine::ForwardingLine(const LineSpec& spec)
     }
     // Contiguous blocks: with 2 workers, the first half stays with the publisher.
     const size_t worker = i * spec.workers / spec.subscribers;
-    legs_.push_back(std::make_unique<core::SubscriberLeg>(kKey, 0, config.value(), sinks_.back().get()));
+    legs_.push_back(std::make_unique<core::SubscriberLeg>(kKey, 0, config.value(), sinks_.back().get(), layer_keys,
+                                                          rtp::VideoCodec::kVp8));
     leg_workers_.push_back(worker);
     fabric_.router(worker).add_leg(legs_.back().get(), cacheable);
   }
@@ -300,13 +314,16 @@ ForwardingLine::ForwardingLine(const LineSpec& spec)
 
 ForwardingLine::~ForwardingLine() {
   for (size_t i = 0; i < legs_.size(); ++i) fabric_.router(leg_workers_[i]).remove_leg(legs_[i].get());
-  fabric_.router(0).remove_source(kKey);
+  for (size_t layer = 0; layer < layers_; ++layer) fabric_.router(0).remove_source(kKey + static_cast<core::StreamKey>(layer));
 }
 
 void ForwardingLine::publish_next() {
   const std::span<const uint8_t> bytes = stream_.next();
   const auto packet = rtp::parse_rtp_packet(bytes);
-  if (packet) fabric_.router(0).on_source_rtp(kKey, *packet, stream_.now_us());
+  if (!packet) return;
+  for (size_t layer = 0; layer < layers_; ++layer) {
+    fabric_.router(0).on_source_rtp(kKey + static_cast<core::StreamKey>(layer), *packet, stream_.now_us());
+  }
 }
 
 uint64_t ForwardingLine::forwarded() {

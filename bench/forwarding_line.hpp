@@ -54,6 +54,7 @@ class PublisherStream {
   MediaProfile profile_;
   std::vector<uint8_t> bytes_;
   size_t abs_send_time_offset_ = 0;
+  size_t payload_offset_ = 0;
   uint16_t sequence_number_ = 0;
   uint32_t timestamp_ = 0;
   uint64_t packets_ = 0;
@@ -139,6 +140,11 @@ struct LineSpec {
   SinkKind sink = SinkKind::kSrtp;
   uint16_t udp_port = 0;  // the receiver, for kSrtpUdp
   core::MediaFabric::Waker waker;
+  // A simulcast publisher (video): every packet enters the router once per
+  // layer, under the layer's key, and each leg takes all of them and
+  // forwards one (rtp::LayerSelector: the last layer, the tallest by
+  // order). 1: no simulcast.
+  size_t layers = 1;
 };
 
 // One publisher, N subscriber legs, their sinks, and the fabric they live in.
@@ -183,6 +189,7 @@ class ForwardingLine {
   std::vector<UdpLegSink*> udp_sinks_;  // the sinks_ that are UdpLegSink
   std::vector<std::unique_ptr<core::SubscriberLeg>> legs_;
   std::vector<size_t> leg_workers_;  // legs_[i] is on worker leg_workers_[i]
+  size_t layers_ = 1;
 };
 
 }  // namespace partyline::bench
