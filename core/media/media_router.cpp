@@ -215,21 +215,29 @@ void WorkerRouter::deliver(StreamKey key, const rtp::RtpPacketView& packet, int6
   if (it == subscriptions_.end()) return;
   Subscription& subscription = it->second;
   if (subscription.cache) (void)subscription.cache->store(packet.sequence_number, packet.packet, now_us);
+  // What a simulcast leg's choice needs of the packet, read once for all its legs.
+  std::optional<LayerPacket> layer_packet;
   for (SubscriberLeg* leg : subscription.legs) {
-    if (leg->layer_count > 0 && !selects(*leg, key, packet, now_us)) continue;
+    if (leg->layer_count > 0) {
+      if (!layer_packet) layer_packet = read_layer_packet(leg->codec, packet);
+      if (!selects(*leg, key, *layer_packet, now_us)) continue;
+    }
     send(*leg, leg->leg.forward(packet, std::span(scratch_.data(), PacketRing::kSlotBytes + 2), now_us), false);
   }
 }
 
-bool WorkerRouter::selects(SubscriberLeg& leg, StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us) {
+WorkerRouter::LayerPacket WorkerRouter::read_layer_packet(rtp::VideoCodec codec, const rtp::RtpPacketView& packet) {
+  LayerPacket read{rtp::is_keyframe_start(codec, packet.payload), std::nullopt};
+  if (read.keyframe && codec == rtp::VideoCodec::kVp8) {
+    if (auto size = rtp::vp8_keyframe_size(packet.payload)) read.height = size->height;
+  }
+  return read;
+}
+
+bool WorkerRouter::selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, int64_t now_us) {
   size_t layer = 0;
   while (layer < leg.layer_count && leg.layers[layer] != key) ++layer;
-  const bool keyframe = rtp::is_keyframe_start(leg.codec, packet.payload);
-  std::optional<uint32_t> height;
-  if (keyframe && leg.codec == rtp::VideoCodec::kVp8) {
-    if (auto size = rtp::vp8_keyframe_size(packet.payload)) height = size->height;
-  }
-  const bool forward = leg.selector.on_packet(layer, now_us, keyframe, height);
+  const bool forward = leg.selector.on_packet(layer, now_us, packet.keyframe, packet.height);
   if (forward) leg.current = key;
   if (auto wanted = leg.selector.keyframe_wanted(now_us)) {
     post_keyframe_request(leg.layers[*wanted], leg.source_worker, rtp::KeyframeRequestReason::kNewSubscriber);

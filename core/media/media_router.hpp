@@ -175,9 +175,16 @@ class WorkerRouter {
   };
 
   void deliver(StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us);
+  // What a simulcast leg decides by: whether the packet starts a keyframe,
+  // and the picture height it declares (VP8).
+  struct LayerPacket {
+    bool keyframe = false;
+    std::optional<uint32_t> height;
+  };
+  static LayerPacket read_layer_packet(rtp::VideoCodec codec, const rtp::RtpPacketView& packet);
   // A simulcast leg's choice for a packet of layer `key`: whether to forward
   // it (and asks for the keyframe a switch waits for).
-  bool selects(SubscriberLeg& leg, StreamKey key, const rtp::RtpPacketView& packet, int64_t now_us);
+  bool selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, int64_t now_us);
   void post_keyframe_request(StreamKey key, size_t source_worker, rtp::KeyframeRequestReason reason);
   void send(SubscriberLeg& leg, rtp::LegPacket written, bool retransmission);
   void count(RouterDrop reason) { ++drops_[static_cast<size_t>(reason)]; }
