@@ -94,6 +94,10 @@ class ForwardingLeg {
   // A packet refused for its payload type or size takes no sequence number.
   LegPacket forward(const RtpPacketView& source, std::span<uint8_t> out, int64_t now_us);
 
+  // After a pause (nothing forwarded for a while): the next packet continues
+  // the leg's numbering and timing as a new source would (SequenceRewriter::restart).
+  void restart() { rewriter_.restart(); }
+
   // The source sequence number behind one of the leg's sequence numbers
   // (for a NACK), while it is within the rewriter's window.
   std::optional<uint16_t> source_sequence_number(uint16_t leg_sequence_number) const;

@@ -58,7 +58,10 @@ bool SequenceRewriter::drop(const SourcePacket& packet, int64_t now_us) {
 }
 
 int64_t SequenceRewriter::accept(const SourcePacket& packet, int64_t now_us) {
-  if (source_ssrc_ != packet.ssrc) start_source(packet, now_us);
+  if (source_ssrc_ != packet.ssrc || restart_pending_) {
+    restart_pending_ = false;
+    start_source(packet, now_us);
+  }
   int64_t input = sequence_unwrapper_.peek(packet.sequence_number);
   if (input <= highest_input_ && !holds(*slot_of(input), input)) {
     if (++too_old_in_a_row_ >= kTooOldInARowBeforeResync) {

@@ -89,6 +89,11 @@ class SequenceRewriter {
   // false when its number was taken already (a late input, see the file
   // comment), it was forwarded before, or it is too old.
   bool drop(const SourcePacket& packet, int64_t now_us);
+  // The next packet starts a new source even under the same SSRC, as a
+  // switch would: after the caller forwarded nothing of the source for a
+  // while (a paused leg), the source's sequence numbers have moved on, and
+  // the gap must become neither a hole the subscriber NACKs nor a jump.
+  void restart() { restart_pending_ = true; }
 
   // The input (source) sequence number behind `output`: forwarded as it,
   // or not yet arrived (lost upstream) with `output` reserved for it; while
@@ -151,6 +156,7 @@ class SequenceRewriter {
   int64_t highest_input_ = 0;
   int64_t timestamp_offset_ = 0;
   int too_old_in_a_row_ = 0;
+  bool restart_pending_ = false;  // restart(): the next packet starts a source
   uint64_t source_switches_ = 0;
   std::vector<Slot> slots_;  // kWindow entries, indexed by input & (kWindow - 1)
 };

@@ -422,5 +422,34 @@ TEST(SequenceRewriter, ApplyWritesHeaderFields) {
   EXPECT_FALSE(apply_rewrite(short_packet, {1, 2, 3}));
 }
 
+// A leg paused for last-N sees its source again thousands of packets later:
+// the leg's numbers go on from the last one sent, and its time by the wall
+// clock, as after a switch; without restart() the jump would be a hole.
+TEST(SequenceRewriter, RestartAfterPauseContinuesWithoutHole) {
+  SequenceRewriter rewriter(kLegSsrc, 90000, 100, 0);
+  rewriter.rewrite({kSsrcA, 1, 9000}, 0);
+  rewriter.rewrite({kSsrcA, 2, 12000}, 33'333);  // output 101, newest ts 3000
+  rewriter.restart();
+  // 2 s later the source is at 62 (60 packets nobody forwarded).
+  const RewriteResult resumed = rewriter.rewrite({kSsrcA, 62, 192000}, 2'033'333);
+  ASSERT_EQ(resumed.outcome, RewriteOutcome::kForward);
+  EXPECT_EQ(resumed.header.sequence_number, 102);
+  EXPECT_EQ(resumed.header.timestamp, 3000u + 180000u);
+  EXPECT_EQ(rewriter.rewrite({kSsrcA, 63, 195000}, 2'066'666).header.sequence_number, 103);
+  // A packet from before the pause is older than the new source: not sent.
+  EXPECT_FALSE(rewriter.rewrite({kSsrcA, 3, 15000}, 2'070'000).should_send());
+  EXPECT_EQ(rewriter.source_switches(), 1u);
+  // Only the next packet restarts: the one after is in order.
+  EXPECT_EQ(rewriter.rewrite({kSsrcA, 64, 198000}, 2'100'000).header.sequence_number, 104);
+}
+
+TEST(SequenceRewriter, RestartBeforeFirstPacketIsHarmless) {
+  SequenceRewriter rewriter(kLegSsrc, 48000, 7, 0);
+  rewriter.restart();
+  EXPECT_EQ(rewriter.rewrite({kSsrcA, 500, 960}, 0).header.sequence_number, 7);
+  EXPECT_EQ(rewriter.rewrite({kSsrcA, 501, 1920}, 20'000).header.sequence_number, 8);
+  EXPECT_EQ(rewriter.source_switches(), 0u);
+}
+
 }  // namespace
 }  // namespace partyline::rtp
