@@ -79,7 +79,9 @@ LineMedia::LineMedia(WorkerRouter& router, MediaTransport& transport, uint32_t s
     : router_(router), transport_(transport), rtcp_ssrc_(seed | 1u), ntp_(ntp) {}
 
 LineMedia::~LineMedia() {
-  for (Leg& leg : legs_) router_.remove_leg(leg.leg.get());
+  for (Leg& leg : legs_) {
+    if (!leg.paused) router_.remove_leg(leg.leg.get());
+  }
   for (const Published& stream : published_) router_.remove_source(stream.key);
 }
 
@@ -121,6 +123,7 @@ std::vector<PublishedStream> LineMedia::publish(const rtp::NegotiatedSession& se
   transport_cc_id_ = extension_id(session, rtp::kTransportCcExtensionUri);
   rid_id_ = extension_id(session, kRidUri);
   repaired_rid_id_ = extension_id(session, kRepairedRidUri);
+  audio_level_id_ = extension_id(session, rtp::kAudioLevelExtensionUri);
   return published_streams();
 }
 
@@ -174,6 +177,7 @@ std::vector<PublishedStream> LineMedia::republish(const rtp::NegotiatedSession& 
   if (!transport_cc_id_) transport_cc_id_ = extension_id(next, rtp::kTransportCcExtensionUri);
   if (!rid_id_) rid_id_ = extension_id(next, kRidUri);
   if (!repaired_rid_id_) repaired_rid_id_ = extension_id(next, kRepairedRidUri);
+  if (!audio_level_id_) audio_level_id_ = extension_id(next, rtp::kAudioLevelExtensionUri);
   return published_streams();
 }
 
@@ -242,6 +246,9 @@ void LineMedia::on_rtp(std::span<uint8_t> packet, int64_t now_us) {
     ++thread_media_totals().muted_drops;
     return;
   }
+  if (audio_level_id_ && stream.format.kind == rtp::MediaKind::kAudio) {
+    if (auto level = rtp::read_audio_level(*parsed, *audio_level_id_)) stream.level.add(level->level);
+  }
   router_.on_source_rtp(stream.key, *parsed, now_us);
 }
 
@@ -292,7 +299,9 @@ void LineMedia::send_keyframe_request(Published& stream) {
 
 void LineMedia::on_transport_secure(int64_t now_us) {
   now_us_ = now_us;
-  for (const Leg& leg : legs_) router_.request_keyframe(*leg.leg, rtp::KeyframeRequestReason::kNewSubscriber);
+  for (const Leg& leg : legs_) {
+    if (!leg.paused) router_.request_keyframe(*leg.leg, rtp::KeyframeRequestReason::kNewSubscriber);
+  }
   for (Published& stream : published_) {
     if (stream.codec == rtp::VideoCodec::kOther) continue;
     stream.keyframes.request(rtp::KeyframeRequestReason::kNewSubscriber, now_us);
@@ -367,7 +376,25 @@ int64_t LineMedia::on_timer(int64_t now_us) {
     next_report_us_ = now_us + kReportIntervalUs;
     send_reports(now_us);
   }
-  return std::min(next, next_report_us_);
+  next = std::min(next, next_report_us_);
+  if (!audio_level_listener_ || !audio_level_id_) return next;
+  if (now_us >= next_level_us_) {
+    next_level_us_ = now_us + kLevelIntervalUs;
+    report_audio_level();
+  }
+  return std::min(next, next_level_us_);
+}
+
+// Intervals of silence after the first are not reported: a line of a
+// hundred muted occupants costs the control plane nothing.
+void LineMedia::report_audio_level() {
+  uint8_t loudest = rtp::kSilentAudioLevel;
+  for (Published& stream : published_) {
+    if (stream.format.kind == rtp::MediaKind::kAudio) loudest = std::min(loudest, stream.level.take());
+  }
+  if (loudest == rtp::kSilentAudioLevel && last_reported_level_ == rtp::kSilentAudioLevel) return;
+  last_reported_level_ = loudest;
+  audio_level_listener_(loudest);
 }
 
 void LineMedia::update_bitrates(int64_t elapsed_us) {

@@ -25,6 +25,7 @@
 
 #include "core/media/media_handler.hpp"
 #include "core/media/media_router.hpp"
+#include "rtp/packet/audio_level.hpp"
 #include "rtp/packet/codec_keyframe.hpp"
 #include "rtp/forward/forwarding_leg.hpp"
 #include "rtp/forward/keyframe_requester.hpp"
@@ -103,11 +104,13 @@ struct LegStats {
   uint64_t nacked_packets = 0, keyframe_requests = 0;    // the participant asked for
   uint64_t bitrate_bps = 0;  // payload bits per second over the last report interval
   LegReport report;          // from its receiver reports
+  bool paused = false;       // video left out by last-N (LineMedia::set_video_from)
 };
 
 class LineMedia final : public MediaHandler, public SourceOwner, public LegSink, private rtp::RtcpHandler {
  public:
   static constexpr int64_t kReportIntervalUs = 1'000'000;
+  static constexpr int64_t kLevelIntervalUs = 200'000;
 
   // `seed`: the sender SSRC of our feedback and reports; `ntp`: the wall
   // clock for reports.
@@ -151,6 +154,15 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   void on_retransmission_request(StreamKey key, std::span<const uint16_t> sequence_numbers) override;
   ice::SendResult send_leg_rtp(std::span<uint8_t> buffer, size_t length) override;
 
+  // For active-speaker detection (core::SpeakerDetector): every
+  // kLevelIntervalUs while the participant's audio makes any sound, and once
+  // when it falls silent, the mean level its packets declared over the
+  // interval (RFC 6464 audio level: -dBov, 127 silence), of its loudest
+  // audio stream. Never without the extension negotiated; a stream an
+  // operator muted counts as silent.
+  using AudioLevelListener = std::function<void(uint8_t level)>;
+  void on_audio_level(AudioLevelListener listener) { audio_level_listener_ = std::move(listener); }
+
   const LineMediaStats& stats() const { return stats_; }
   size_t leg_count() const { return legs_.size(); }
   // One per leg, in m-line order.
@@ -167,6 +179,14 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // stream (`stream_id`, the publisher's session) with `track_id`, or with
   // any track when it is empty; held for legs a later negotiation adds.
   void set_max_height(const std::string& stream_id, const std::string& track_id, std::optional<uint32_t> max_height);
+  // Last-N (docs/protocol.md): of the other occupants' video, only that of
+  // `publishers` (their session ids, LegRequest::stream_id) is forwarded;
+  // nullopt: everyone's. A paused leg leaves the router, so its publisher's
+  // worker stops sending its packets here unless another leg wants them; a
+  // resumed one rejoins it, which asks the publisher for a keyframe, and
+  // goes on with its numbering as after a layer switch
+  // (rtp::ForwardingLeg::restart). Held for legs a later negotiation adds.
+  void set_video_from(std::optional<std::vector<std::string>> publishers);
 
  private:
   // What the participant publishes; its SSRCs are in incoming_, same index.
@@ -182,6 +202,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
     uint64_t keyframe_requests_sent = 0;
     bool forwarding = true;
     uint64_t bytes_at_last_report = 0, bitrate_bps = 0;
+    rtp::AudioLevelMeter level = {};  // audio: the current level interval
   };
   struct Leg {
     std::unique_ptr<SubscriberLeg> leg;
@@ -189,6 +210,8 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
     LegReport report;
     uint64_t nacked_packets = 0, keyframe_requests = 0;
     uint64_t bytes_at_last_report = 0, bitrate_bps = 0;
+    rtp::MediaKind kind = rtp::MediaKind::kAudio;
+    bool paused = false;  // last-N: not in the router (set_video_from)
   };
   // rtp::RtcpHandler: one RTCP packet of the participant's compound.
   void on_sender_report(const rtp::SenderReportView& report) override;
@@ -203,6 +226,8 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // The rid (or repaired rid) a packet carries, when negotiated; empty else.
   std::string_view header_rid(const rtp::RtpPacketView& packet, std::optional<uint8_t> id) const;
   std::optional<uint32_t> height_limit(const std::string& stream_id, const std::string& track_id) const;
+  bool receives_video_from(const std::string& stream_id) const;
+  void report_audio_level();
   std::vector<PublishedStream> published_streams() const;
   std::optional<uint32_t> ssrc_of(const Published& stream) const { return incoming_[&stream - published_.data()].ssrc; }
   Leg* leg_by_ssrc(uint32_t ssrc);
@@ -230,6 +255,11 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   // (one id for every m-line of a BUNDLE, RFC 8843).
   std::optional<uint8_t> transport_cc_id_;
   std::optional<uint8_t> rid_id_, repaired_rid_id_;  // the simulcast layers' names (RFC 8852)
+  std::optional<uint8_t> audio_level_id_;             // RFC 6464
+  AudioLevelListener audio_level_listener_;
+  int64_t next_level_us_ = 0;
+  uint8_t last_reported_level_ = rtp::kSilentAudioLevel;
+  std::optional<std::vector<std::string>> video_from_;  // set_video_from
   rtp::TransportCcRecorder transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // the latest packet's, for the feedback's media SSRC field
   std::vector<Leg> legs_;

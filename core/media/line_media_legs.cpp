@@ -42,12 +42,15 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this, request->layers,
                                                rtp::video_codec(request->source_format.codec_name));
     leg->selector.set_max_height(height_limit(request->stream_id, request->track_id));
-    router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
+    const bool paused = media.kind == rtp::MediaKind::kVideo && !receives_video_from(request->stream_id);
+    if (!paused) router_.add_leg(leg.get(), media.kind == rtp::MediaKind::kVideo);
     next.push_back(Leg{std::move(leg), request->stream_id, request->track_id,
                        LegReport{.ssrc = slot.stream->ssrc, .round_trip_us = std::nullopt}});
+    next.back().kind = media.kind;
+    next.back().paused = paused;
   }
   for (Leg& leg : legs_) {
-    if (leg.leg) router_.remove_leg(leg.leg.get());
+    if (leg.leg && !leg.paused) router_.remove_leg(leg.leg.get());
   }
   legs_ = std::move(next);
   return failed;
@@ -70,7 +73,7 @@ std::vector<LegStats> LineMedia::leg_stats() const {
     const rtp::ForwardingLeg& forwarding = leg.leg->leg;
     all.push_back(LegStats{leg.leg->key, leg.stream_id, leg.track_id, forwarding.packets_sent(),
                            forwarding.octets_sent(), forwarding.retransmissions_sent(), leg.nacked_packets,
-                           leg.keyframe_requests, leg.bitrate_bps, leg.report});
+                           leg.keyframe_requests, leg.bitrate_bps, leg.report, leg.paused});
   }
   return all;
 }
@@ -99,6 +102,31 @@ std::optional<uint32_t> LineMedia::height_limit(const std::string& stream_id, co
     }
   }
   return std::nullopt;
+}
+
+bool LineMedia::receives_video_from(const std::string& stream_id) const {
+  return !video_from_ || std::find(video_from_->begin(), video_from_->end(), stream_id) != video_from_->end();
+}
+
+void LineMedia::set_video_from(std::optional<std::vector<std::string>> publishers) {
+  video_from_ = std::move(publishers);
+  for (Leg& leg : legs_) {
+    if (leg.kind != rtp::MediaKind::kVideo) continue;
+    const bool paused = !receives_video_from(leg.stream_id);
+    if (paused == leg.paused) continue;
+    leg.paused = paused;
+    SubscriberLeg& subscriber = *leg.leg;
+    if (paused) {
+      router_.remove_leg(&subscriber);
+      continue;
+    }
+    // As a new leg: it starts on a keyframe of the layer its selector picks.
+    subscriber.leg.restart();
+    subscriber.selector = rtp::LayerSelector(subscriber.layer_count);
+    subscriber.selector.set_max_height(height_limit(leg.stream_id, leg.track_id));
+    subscriber.current = subscriber.key;
+    router_.add_leg(&subscriber, true);
+  }
 }
 
 std::vector<LegReport> LineMedia::leg_reports() const {
