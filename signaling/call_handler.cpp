@@ -41,7 +41,7 @@ CallHandler::CallHandler(core::EventLoop& signaling_loop, core::WorkerPool& work
           {"block", &CallHandler::handle_block},
           {"unblock", &CallHandler::handle_unblock},
       },
-      roster_(options.max_occupants_per_line),
+      roster_(options.max_occupants_per_line, options.speakers),
       invitations_(lines, options.ring_timeout.count(), random_uuid_v4),
       line_changes_(options.occupants_interval.count()),
       presence_changes_(options.occupants_interval.count()) {
@@ -190,6 +190,7 @@ core::PeerConnectionHandle::Events CallHandler::peer_events(const std::string& s
   events.on_state = [this, session_id](ice::TransportState state, std::optional<Error> error) {
     on_peer_state(session_id, state, error);
   };
+  events.on_audio_level = [this, session_id](uint8_t level) { on_audio_level(session_id, level); };
   return events;
 }
 
@@ -242,6 +243,7 @@ void CallHandler::create_peer(SessionState& state) {
                                                   settings_, std::move(log_context), peer_events(state.id));
   state.renegotiation.reset();
   state.offered_keys.clear();
+  state.video_from.reset();  // a new PeerConnection receives everyone's until told otherwise
   state.negotiation = ++negotiation_counter_;
 }
 

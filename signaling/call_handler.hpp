@@ -63,6 +63,10 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
     std::chrono::milliseconds occupants_interval{50};
     // The largest `data` of a `signal`, serialized (limits.max_signal_bytes).
     size_t max_signal_bytes = 16384;
+    // Active speaker detection (lines.speech_level_dbov) and last-N
+    // (lines.last_n, 0: off).
+    core::SpeakerSettings speakers = {};
+    size_t last_n = 0;
   };
   // Candidates a client may trickle before its offer arrives.
   static constexpr size_t kMaxEarlyCandidates = 64;
@@ -181,6 +185,10 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
     // PeerConnection; its streams go to `guest`. Gone when it leaves.
     core::LineGuest* guest = nullptr;
     bool guest_subscribes = false;
+    // line_speakers.cpp: the active speaker it was told of last ("" none),
+    // and the last-N selection its PeerConnection has (nullopt: everyone's).
+    std::string told_speaker;
+    std::optional<std::vector<std::string>> video_from;
   };
   using Handler = void (CallHandler::*)(SessionState&, const Request&);
   // Runs once with the answer (nullopt: joined signaling-only) or the error.
@@ -281,6 +289,12 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
   void handle_update(SessionState& state, const Request& request);
   void handle_configure(SessionState& state, const Request& request);
   void refresh_media(const std::string& line_id);
+  // line_speakers.cpp: a participant's audio level from its worker; the
+  // `active_speaker` event to whoever was not told the current one yet;
+  // each occupant's last-N selection to its PeerConnection when it changed.
+  void on_audio_level(const std::string& session_id, uint8_t level);
+  void announce_speaker(const std::string& line_id);
+  void apply_last_n(const std::string& line_id);
   void offer_streams(SessionState& state);
   void send_server_offer(SessionState& state, std::vector<core::LegRequest> streams);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);

@@ -194,7 +194,7 @@ namespace {
 // VP8 and H.264 frames are at most 16383 pixels tall.
 constexpr json_int_t kMaxHeight = 16383;
 
-// `max_height`: a positive integer, or null for no limit; the field is required.
+// `max_height`: a positive integer, or null for no limit.
 Result<std::optional<uint32_t>> read_max_height(const json_t* message) {
   const json_t* value = json_object_get(message, "max_height");
   if (value == nullptr) return make_error(error_code::kBadRequest, "field 'max_height' is missing");
@@ -209,16 +209,29 @@ Result<std::optional<uint32_t>> read_max_height(const json_t* message) {
 }  // namespace
 
 // `configure` (docs/protocol.md): a limit on the simulcast layers this
-// session receives of one publisher's streams. The layer choice itself is
-// the subscriber's legs' (rtp::LayerSelector, on its worker).
+// session receives of one publisher's streams, and whether it pins the
+// publisher's video against last-N. The layer choice itself is the
+// subscriber's legs' (rtp::LayerSelector, on its worker); last-N's is
+// line_speakers.cpp's.
 void CallHandler::handle_configure(SessionState& state, const Request& request) {
   auto publisher = required_string(request.message.get(), "session");
   if (!publisher) return respond(state, request, publisher.error());
   auto track = optional_string(request.message.get(), "track");
   if (!track) return respond(state, request, track.error());
-  auto max_height = read_max_height(request.message.get());
-  if (!max_height) return respond(state, request, max_height.error());
-  if (occupant_of(state) == nullptr) {
+  auto pin = optional_bool(request.message.get(), "pin");
+  if (!pin) return respond(state, request, pin.error());
+  const bool limits_height = json_object_get(request.message.get(), "max_height") != nullptr;
+  if (!limits_height && !*pin) {
+    return respond(state, request, make_error(error_code::kBadRequest, "configure needs the field 'max_height' or 'pin'"));
+  }
+  std::optional<uint32_t> max_height;
+  if (limits_height) {
+    auto read = read_max_height(request.message.get());
+    if (!read) return respond(state, request, read.error());
+    max_height = *read;
+  }
+  core::Occupant* viewer = occupant_of(state);
+  if (viewer == nullptr) {
     return respond(state, request, make_error(error_code::kNotFound, "the session occupies no line"));
   }
   const core::Occupant* source = roster_.find(state.line_id, *publisher);
@@ -236,10 +249,15 @@ void CallHandler::handle_configure(SessionState& state, const Request& request) 
                      make_error(error_code::kNotFound, "occupant " + *publisher + " publishes no track " + **track));
     }
   }
-  if (!state.peer || state.peer_finished) {
+  if (limits_height && (!state.peer || state.peer_finished)) {
     return respond(state, request, make_error(error_code::kConflict, "the session receives no media (no PeerConnection)"));
   }
-  state.peer->set_max_height(*publisher, track->value_or(""), *max_height);
+  if (limits_height) state.peer->set_max_height(*publisher, track->value_or(""), max_height);
+  if (*pin) {
+    std::erase(viewer->pinned, *publisher);
+    if (**pin) viewer->pinned.push_back(*publisher);
+    apply_last_n(state.line_id);
+  }
   respond(state, request, core::JsonPtr());
 }
 

@@ -102,6 +102,8 @@ void CallHandler::publish_line_change(const std::string& line_id) {
   // streams never precedes the `occupants` event that lists it (the offers
   // are built on the workers and come back later).
   broadcast_occupants(line_id);
+  announce_speaker(line_id);  // to a newcomer
+  apply_last_n(line_id);      // before the offers, so a newcomer's legs start as chosen
   refresh_media(line_id);
 }
 

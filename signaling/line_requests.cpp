@@ -124,6 +124,7 @@ void CallHandler::leave_line(SessionState& state) {
   if (state.line_id.empty()) return;
   const std::string line_id = std::move(state.line_id);
   state.line_id.clear();
+  state.told_speaker.clear();
   invitations_.left_line(state.id, line_id);
   const core::Occupant* occupant = roster_.find(line_id, state.id);
   if (occupant == nullptr) return;  // was still negotiating

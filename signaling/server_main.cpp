@@ -93,6 +93,8 @@ CallHandler::Options call_options(const core::Config& config) {
   options.max_occupants_per_line = config.limits.max_occupants_per_line;
   options.occupants_interval = std::chrono::milliseconds(config.lines.occupants_interval_ms);
   options.max_signal_bytes = config.limits.max_signal_bytes;
+  options.speakers.speech_level = static_cast<uint8_t>(config.lines.speech_level_dbov);
+  options.last_n = config.lines.last_n;
   return options;
 }
 

@@ -22,8 +22,7 @@ Status LineRoster::check_room(const std::string& line_id) const {
 }
 
 Occupant& LineRoster::add(const std::string& line_id, Occupant occupant, LineAudio audio) {
-  auto [it, first] = lines_.try_emplace(line_id);
-  if (first) it->second.audio = audio;
+  auto [it, first] = lines_.try_emplace(line_id, Line{{}, audio, SpeakerDetector(speaker_settings_)});
   it->second.occupants.push_back(std::move(occupant));
   return it->second.occupants.back();
 }
@@ -36,8 +35,36 @@ bool LineRoster::remove(const std::string& line_id, const std::string& session) 
                                [&](const Occupant& occupant) { return occupant.session == session; });
   if (position == occupants.end()) return false;
   occupants.erase(position);
-  if (occupants.empty()) lines_.erase(it);
+  if (occupants.empty()) {
+    lines_.erase(it);
+    return true;
+  }
+  it->second.speakers.remove(session);
+  for (Occupant& other : occupants) std::erase(other.pinned, session);
   return true;
+}
+
+SpeakerDetector* LineRoster::speakers(const std::string& line_id) {
+  auto it = lines_.find(line_id);
+  return it == lines_.end() ? nullptr : &it->second.speakers;
+}
+
+const SpeakerDetector* LineRoster::speakers(const std::string& line_id) const {
+  auto it = lines_.find(line_id);
+  return it == lines_.end() ? nullptr : &it->second.speakers;
+}
+
+std::optional<std::vector<std::string>> LineRoster::video_for(const std::string& line_id, const std::string& session,
+                                                              size_t n) const {
+  auto it = lines_.find(line_id);
+  if (n == 0 || it == lines_.end()) return std::nullopt;
+  const Occupant* viewer = find(line_id, session);
+  if (viewer == nullptr) return std::nullopt;
+  std::vector<std::string> people;
+  for (const Occupant& occupant : it->second.occupants) {
+    if (!occupant.mixer) people.push_back(occupant.session);
+  }
+  return last_n_selection(n, session, people, it->second.speakers.recent(), viewer->pinned);
 }
 
 Occupant* LineRoster::find(const std::string& line_id, const std::string& session) {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/calls/speaker_detector.hpp"
 #include "core/lines/line_store.hpp"
 #include "core/media/line_media.hpp"
 #include "rtp/result.hpp"
@@ -37,6 +38,8 @@ struct Occupant {
   // What it publishes into the router (in its m-line order), on which worker.
   std::vector<PublishedStream> published;
   size_t worker_index = 0;
+  // Whose video it receives whatever last-N chooses (`configure`'s `pin`), by session.
+  std::vector<std::string> pinned = {};
 
   bool publishes(rtp::MediaKind kind) const;
 };
@@ -59,7 +62,8 @@ struct MemberPresence {
 
 class LineRoster {
  public:
-  explicit LineRoster(size_t max_occupants_per_line) : max_occupants_per_line_(max_occupants_per_line) {}
+  explicit LineRoster(size_t max_occupants_per_line, SpeakerSettings speakers = {})
+      : max_occupants_per_line_(max_occupants_per_line), speaker_settings_(speakers) {}
 
   // 503 when the line holds max_occupants_per_line occupants (its mixer
   // not counted).
@@ -69,11 +73,20 @@ class LineRoster {
   // occupied.
   Occupant& add(const std::string& line_id, Occupant occupant, LineAudio audio = LineAudio::kForwarded);
   // False: the session did not occupy the line. An emptied line is dropped.
+  // The occupant leaves the line's speakers and the others' pins too.
   bool remove(const std::string& line_id, const std::string& session);
   Occupant* find(const std::string& line_id, const std::string& session);
   const Occupant* find(const std::string& line_id, const std::string& session) const;
   // In join order (a mixer among them); empty for a line nobody occupies.
   const std::vector<Occupant>& occupants(const std::string& line_id) const;
+  // The line's active speaker detection; null for a line nobody occupies.
+  SpeakerDetector* speakers(const std::string& line_id);
+  const SpeakerDetector* speakers(const std::string& line_id) const;
+  // Last-N (`n` > 0): the sessions whose video `session` receives
+  // (core::last_n_selection over the line's people, its mixer never among
+  // them); nullopt when n is 0 or the session occupies no line.
+  std::optional<std::vector<std::string>> video_for(const std::string& line_id, const std::string& session,
+                                                    size_t n) const;
   // kForwarded for a line nobody occupies.
   LineAudio audio(const std::string& line_id) const;
   // The line's mixer, while it has one.
@@ -108,8 +121,10 @@ class LineRoster {
   struct Line {
     std::vector<Occupant> occupants;  // in join order
     LineAudio audio = LineAudio::kForwarded;
+    SpeakerDetector speakers;
   };
   size_t max_occupants_per_line_;
+  SpeakerSettings speaker_settings_;
   std::unordered_map<std::string, Line> lines_;
 };
 

@@ -192,6 +192,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
        {{"ring_timeout_ms", &config.lines.ring_timeout_ms},
         {"idle_timeout_ms", &config.lines.idle_timeout_ms},
         {"occupants_interval_ms", &config.lines.occupants_interval_ms},
+        {"speech_level_dbov", &config.lines.speech_level_dbov},
+        {"last_n", &config.lines.last_n},
         {"rooms", &config.lines.rooms}}},
       {"limits",
        {{"max_sessions", &config.limits.max_sessions},
@@ -538,6 +540,10 @@ Status validate_config(const Config& config) {
   // Longer, and occupants would look at a stale list for that long.
   if (config.lines.occupants_interval_ms > 5000) {
     return config_error("lines.occupants_interval_ms", "must be from 0 to 5000");
+  }
+  if (config.lines.speech_level_dbov > 127) return config_error("lines.speech_level_dbov", "must be from 0 to 127");
+  if (config.lines.last_n > config.limits.max_occupants_per_line) {
+    return config_error("lines.last_n", "must be from 0 to limits.max_occupants_per_line");
   }
   if (config.plugins.max_message_bytes < 64) return config_error("plugins.max_message_bytes", "must be at least 64");
   if (config.plugins.max_handles_per_session == 0) {

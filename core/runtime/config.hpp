@@ -128,6 +128,11 @@ struct Config {
     unsigned ring_timeout_ms = 60000;   // an unanswered invitation ends with "timeout"
     unsigned idle_timeout_ms = 300000;  // a line nobody occupies or rings for is forgotten
     unsigned occupants_interval_ms = 50;  // at most one `occupants` event per line per interval
+    // Louder than this (-dBov) is speech, for the active speaker (0 to 127).
+    unsigned speech_level_dbov = 50;
+    // Each occupant receives the video of the N most recent speakers (and
+    // whom it pinned); 0: everyone's.
+    unsigned last_n = 0;
     std::vector<RoomConfig> rooms;
   } lines;
 

@@ -141,6 +141,8 @@ void PeerConnection::start_line_media() {
                                                 static_cast<uint32_t>(ssrc_random_()),
                                                 NtpClock{g_get_real_time() - g_get_monotonic_time()});
   published_ = line_media->publish(*session_, next_stream_key);
+  if (events_.on_audio_level) line_media->on_audio_level(events_.on_audio_level);
+  line_media->set_video_from(video_from_);
   line_media_ = line_media.get();
   media_ = std::move(line_media);
   start_media_timer();
@@ -408,6 +410,11 @@ void PeerConnection::set_forwarding(rtp::MediaKind kind, bool forwarding) {
 void PeerConnection::set_max_height(const std::string& stream_id, const std::string& track_id,
                                     std::optional<uint32_t> max_height) {
   if (line_media_ != nullptr) line_media_->set_max_height(stream_id, track_id, max_height);
+}
+
+void PeerConnection::set_video_from(std::optional<std::vector<std::string>> publishers) {
+  video_from_ = std::move(publishers);
+  if (line_media_ != nullptr) line_media_->set_video_from(video_from_);
 }
 
 void PeerConnection::on_local_candidate(std::string candidate) {

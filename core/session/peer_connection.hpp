@@ -89,6 +89,7 @@ class PeerConnection : private MediaTransport {
     std::function<void(std::string candidate)> on_local_candidate;  // after the answer; "candidate:..."
     std::function<void()> on_end_of_candidates;
     std::function<void(ice::TransportState state, const Error* error)> on_state;
+    std::function<void(uint8_t level)> on_audio_level;  // line participants: LineMedia::on_audio_level
   };
   using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
   using OfferCallback = std::function<void(Result<std::string> offer_sdp)>;
@@ -148,6 +149,9 @@ class PeerConnection : private MediaTransport {
   // Line participants: a limit on the layers of a stream it receives
   // (LineMedia::set_max_height).
   void set_max_height(const std::string& stream_id, const std::string& track_id, std::optional<uint32_t> max_height);
+  // Line participants: last-N, the occupants whose video it receives
+  // (LineMedia::set_video_from); kept for line media that starts later.
+  void set_video_from(std::optional<std::vector<std::string>> publishers);
 
   const std::string& log_context() const { return log_context_; }
 
@@ -206,6 +210,7 @@ class PeerConnection : private MediaTransport {
   // line_media_ is the same object when it is a LineMedia.
   std::unique_ptr<MediaHandler> media_;
   LineMedia* line_media_ = nullptr;
+  std::optional<std::vector<std::string>> video_from_;  // set_video_from, for start_line_media
   Timer media_timer_;
 
   std::unique_ptr<ice::PeerTransport> transport_;  // last: destroyed first

@@ -42,6 +42,13 @@ std::shared_ptr<PeerConnectionHandle> PeerConnectionHandle::create(EventLoop& wo
       if (events.on_state) events.on_state(state, copied);
     });
   };
+  if (shared->events.on_audio_level) {
+    worker_events.on_audio_level = [deliver](uint8_t level) {
+      deliver([level](Events& events) {
+        if (events.on_audio_level) events.on_audio_level(level);
+      });
+    };
+  }
   worker.post([shared, context = worker.context(), settings, worker_index, log_context = std::move(log_context),
                worker_events = std::move(worker_events)]() mutable {
     if (shared->closed.load()) return;
@@ -153,6 +160,10 @@ void PeerConnectionHandle::set_max_height(std::string stream_id, std::string tra
   on_worker([stream_id = std::move(stream_id), track_id = std::move(track_id), max_height](PeerConnection& pc) {
     pc.set_max_height(stream_id, track_id, max_height);
   });
+}
+
+void PeerConnectionHandle::set_video_from(std::optional<std::vector<std::string>> publishers) {
+  on_worker([publishers = std::move(publishers)](PeerConnection& pc) mutable { pc.set_video_from(std::move(publishers)); });
 }
 
 void PeerConnectionHandle::end_of_remote_candidates() {

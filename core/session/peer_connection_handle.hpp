@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/runtime/event_loop.hpp"
 #include "core/session/peer_connection.hpp"
@@ -21,6 +22,9 @@ class PeerConnectionHandle {
     std::function<void(std::string candidate)> on_local_candidate;
     std::function<void()> on_end_of_candidates;
     std::function<void(ice::TransportState state, std::optional<Error> error)> on_state;
+    // Line participants: LineMedia::on_audio_level. Unset, the worker
+    // neither measures nor posts levels.
+    std::function<void(uint8_t level)> on_audio_level;
   };
 
   // `worker_index`: which of settings.fabric's routers is `worker`'s.
@@ -52,6 +56,8 @@ class PeerConnectionHandle {
   void set_forwarding(rtp::MediaKind kind, bool forwarding);
   // See PeerConnection::set_max_height.
   void set_max_height(std::string stream_id, std::string track_id, std::optional<uint32_t> max_height);
+  // See PeerConnection::set_video_from.
+  void set_video_from(std::optional<std::vector<std::string>> publishers);
   // Closes the transport (DTLS close_notify) and destroys the PeerConnection
   // on its worker. Idempotent. A task posted to the worker after close()
   // runs after the PeerConnection is gone.

@@ -48,6 +48,21 @@ TEST(ConfigTest, MediaStartBitrateDefaultsTo1000AndZeroTurnsItOff) {
   EXPECT_FALSE(apply(config, R"({"media":{"start_bitrate_kbps":"fast"}})").ok());
 }
 
+TEST(ConfigTest, SpeechLevelAndLastNHaveDefaultsAndBounds) {
+  Config config;
+  EXPECT_EQ(config.lines.speech_level_dbov, 50u);
+  EXPECT_EQ(config.lines.last_n, 0u);  // off: everyone's video
+  ASSERT_TRUE(apply(config, R"({"lines":{"speech_level_dbov":60,"last_n":4}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  config.lines.speech_level_dbov = 128;
+  EXPECT_NE(validate_config(config).error().message.find("lines.speech_level_dbov"), std::string::npos);
+  config.lines.speech_level_dbov = 127;
+  config.lines.last_n = config.limits.max_occupants_per_line + 1;
+  EXPECT_NE(validate_config(config).error().message.find("lines.last_n"), std::string::npos);
+  config.lines.last_n = config.limits.max_occupants_per_line;
+  EXPECT_TRUE(validate_config(config).ok());
+}
+
 TEST(ConfigTest, ErrorsNameTheKey) {
   struct Case {
     const char* json;

@@ -157,5 +157,36 @@ TEST(LineRosterTest, PresenceListsMembersSortedWithOnlineAndInLine) {
   EXPECT_TRUE(roster.presence("empty", {}, online).empty());
 }
 
+// Last-N over a line: the speakers the line's detector heard, the viewer's
+// pins, the mixer never; one who leaves is forgotten by both.
+TEST(LineRosterTest, LastNFollowsTheLinesSpeakersAndPinsAndForgetsWhoLeft) {
+  LineRoster roster(10);
+  roster.add("L", occupant("s1", "alice"));
+  Occupant mixer = occupant("mix", "plugin:audiobridge", {}, OccupantMedia::kPlugin);
+  mixer.mixer = true;
+  roster.add("L", std::move(mixer));
+  roster.add("L", occupant("s2", "bob"));
+  roster.add("L", occupant("s3", "carol"));
+  EXPECT_FALSE(roster.video_for("L", "s1", 0));  // last-N off
+  EXPECT_FALSE(roster.video_for("L", "nobody", 1));
+  EXPECT_EQ(roster.video_for("L", "s1", 1), (std::vector<std::string>{"s2"}));  // join order, no mixer
+
+  SpeakerDetector* speakers = roster.speakers("L");
+  ASSERT_NE(speakers, nullptr);
+  for (int64_t now = 0; now < 2'000; now += 200) speakers->on_level("s3", 10, now);
+  ASSERT_EQ(speakers->active(), "s3");
+  EXPECT_EQ(roster.video_for("L", "s1", 1), (std::vector<std::string>{"s3"}));
+  EXPECT_EQ(roster.video_for("L", "s3", 1), (std::vector<std::string>{"s1"}));
+
+  roster.find("L", "s1")->pinned.push_back("s2");
+  EXPECT_EQ(roster.video_for("L", "s1", 1), (std::vector<std::string>{"s2", "s3"}));
+  ASSERT_TRUE(roster.remove("L", "s3"));
+  EXPECT_FALSE(speakers->active());
+  EXPECT_TRUE(speakers->recent().empty());
+  ASSERT_TRUE(roster.remove("L", "s2"));
+  EXPECT_TRUE(roster.find("L", "s1")->pinned.empty());
+  EXPECT_EQ(roster.speakers("nowhere"), nullptr);
+}
+
 }  // namespace
 }  // namespace partyline::core
