@@ -80,6 +80,7 @@ json_t* leg_json(const core::LegStats& leg) {
   json_object_set_new(object, "round_trip_ms",
                       leg.report.round_trip_us ? json_real(static_cast<double>(*leg.report.round_trip_us) / 1000.0)
                                                : json_null());
+  json_object_set_new(object, "paused", json_boolean(leg.paused));
   return object;
 }
 
