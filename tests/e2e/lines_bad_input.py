@@ -136,7 +136,8 @@ async def wrong_types(scenario):
              ("configure", {"session": 5, "max_height": 180}, "session"),
              ("configure", {"session": "x", "track": 3, "max_height": 180}, "track"),
              ("configure", {"session": "x", "max_height": 1.5}, "max_height"),
-             ("configure", {"session": "x", "max_height": 20000}, "max_height")]
+             ("configure", {"session": "x", "max_height": 20000}, "max_height"),
+             ("configure", {"session": "x", "pin": "yes"}, "pin")]
     problems = []
     for name, fields, field in cases:
         try:
