@@ -27,6 +27,7 @@
 
 #include "bench/benchmark_errors.hpp"
 #include "bench/forwarding_allocation_counter.hpp"
+#include "bench/forwarding_ingress.hpp"
 #include "bench/forwarding_line.hpp"
 #include "bench/forwarding_plugin_sink.hpp"
 #include "bench/forwarding_threads.hpp"
@@ -439,6 +440,7 @@ int main(int argc, char** argv) {
   if (!nettle_crypto) return 1;
 
   register_benchmarks(*default_crypto, *nettle_crypto);
+  register_ingress_benchmarks();
   // Non-zero when a case reported an error (packets not forwarded, SRTP
   // protect failed): the ctest smoke test fails on it.
   return run_benchmarks<ScalingReporter>(format, console_options(true));
