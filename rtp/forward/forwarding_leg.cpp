@@ -52,6 +52,7 @@ std::optional<StreamFormat> stream_format(const NegotiatedMedia& media) {
   format.payload_type = media.codec->payload_type;
   format.rtx_payload_type = media.rtx_payload_type;
   format.extmaps = media.extmaps;
+  format.fmtp = media.codec->fmtp;
   return format;
 }
 

@@ -39,6 +39,9 @@ struct StreamFormat {
   uint8_t payload_type = 0;
   std::optional<uint8_t> rtx_payload_type;
   std::vector<Extmap> extmaps;
+  // The codec's parameters as negotiated (H.264: profile and packetization
+  // mode), for offering the stream to subscribers in the same codec.
+  std::optional<std::string> fmtp = std::nullopt;
 };
 
 // The format of a negotiated m-line; nullopt if it has no codec.

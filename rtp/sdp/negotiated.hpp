@@ -63,6 +63,15 @@ struct NegotiatedMedia {
   RemoteTransport remote;
 };
 
+// The codec a stream is sent in: its publisher's, which the server m-line
+// carrying it offers (docs/protocol.md, "Codec per stream").
+struct StreamCodec {
+  std::string name;  // "VP8", "H264"
+  uint32_t clock_rate = 0;
+  std::optional<std::string> fmtp;  // H.264: profile-level-id and packetization-mode matter
+  bool operator==(const StreamCodec&) const = default;
+};
+
 // A stream the server sends to this participant: another occupant's track.
 struct OutgoingStream {
   MediaKind kind = MediaKind::kAudio;  // audio or video
@@ -71,6 +80,9 @@ struct OutgoingStream {
   uint32_t ssrc = 0;
   std::optional<uint32_t> rtx_ssrc;  // declared only if the m-line has RTX
   std::string cname;
+  // Video: the publisher's codec, the only one its m-line offers; nullopt:
+  // the m-line offers what the participant's own m-line of the kind took.
+  std::optional<StreamCodec> codec = std::nullopt;
   bool operator==(const OutgoingStream&) const = default;
 };
 
@@ -106,6 +118,11 @@ struct NegotiatedSession {
   DtlsRole dtls_role = DtlsRole::kServer;  // kept for the session's lifetime
   std::string bundle_mid;                  // our BUNDLE tag
   RemoteTransport remote_transport;        // ICE/DTLS of the participant
+  // Every video codec the participant's descriptions numbered so far (its
+  // first offer lists all it has), the first numbering of a payload type
+  // kept: a server m-line offering a publisher's codec reuses the
+  // participant's number for it, and never gives its numbers another meaning.
+  std::vector<RtpCodec> numbered_codecs = {};
 };
 
 }  // namespace partyline::rtp

@@ -99,4 +99,15 @@ std::string describe_section(std::string_view which, size_t index, const MediaDe
          (section.mid ? ", mid \"" + *section.mid + "\"" : std::string()) + ")";
 }
 
+void remember_codecs(std::vector<RtpCodec>& codecs, const SessionDescription& description) {
+  for (const MediaDescription& media : description.media) {
+    if (media.kind != MediaKind::kVideo) continue;
+    for (const RtpCodec& codec : media.codecs) {
+      const bool known = std::any_of(codecs.begin(), codecs.end(),
+                                     [&](const RtpCodec& seen) { return seen.payload_type == codec.payload_type; });
+      if (!known) codecs.push_back(codec);
+    }
+  }
+}
+
 }  // namespace partyline::rtp::sdp_common

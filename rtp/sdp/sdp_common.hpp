@@ -35,6 +35,10 @@ RemoteTransport resolve_transport(const SessionDescription& description, const M
 // own use the BUNDLE transport's (`bundle`: the tag m-line's).
 void inherit_bundle_transport(std::vector<NegotiatedMedia>& media, const RemoteTransport& bundle);
 
+// Adds the video codecs of `description` whose payload type `codecs` does
+// not have yet (NegotiatedSession::numbered_codecs).
+void remember_codecs(std::vector<RtpCodec>& codecs, const SessionDescription& description);
+
 // "offer m-line 2 (video, mid \"1\")": how errors name a section of `which`
 // description ("offer", "answer").
 std::string describe_section(std::string_view which, size_t index, const MediaDescription& section);

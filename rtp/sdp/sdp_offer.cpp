@@ -96,6 +96,7 @@ Result<NegotiatedSession> start_session(const SessionDescription& offer, const A
   NegotiatedSession session;
   session.local = answer.description;
   session.remote = offer;
+  sdp_common::remember_codecs(session.numbered_codecs, offer);
   session.media = answer.media;
   session.dtls_role = answer.dtls_role;
   session.bundle_mid = answer.bundle_mid;
@@ -163,12 +164,20 @@ class OfferWriter {
   std::vector<std::pair<uint16_t, std::string>> known_extmaps() const;
   void apply_transport(MediaDescription& section, bool tag) const;
   static void apply_stream(MediaDescription& section, const std::optional<OutgoingStream>& stream);
+  Status apply_codec(MediaDescription& section, const std::optional<OutgoingStream>& stream);
+  // The payload type the session numbers `wanted` with (the participant's
+  // offers, our descriptions, this offer's earlier m-lines), else a free one.
+  std::optional<uint8_t> payload_type_for(const StreamCodec& wanted);
+  std::optional<uint8_t> rtx_payload_type_for(uint8_t primary);
+  std::optional<uint8_t> free_payload_type();
   void write_session_level(SessionDescription& description) const;
   std::set<uint8_t> used_payload_types() const;
 
   const NegotiatedSession& session_;
   std::vector<MediaSlot> slots_;
   const MediaDescription* tag_ = nullptr;  // our BUNDLE tag in session_.local
+  std::set<uint8_t> used_;              // payload types taken in the session or by this offer
+  std::vector<RtpCodec> numbered_;      // codecs this offer gave a payload type
 };
 
 Result<UpdateOffer> OfferWriter::write() {
@@ -177,6 +186,7 @@ Result<UpdateOffer> OfferWriter::write() {
   }
   if (Status status = find_tag(); !status) return status.error();
   if (Status status = check_ssrc_conflicts(); !status) return status.error();
+  used_ = used_payload_types();
   UpdateOffer offer;
   SessionDescription& description = offer.description;
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -201,7 +211,10 @@ Result<UpdateOffer> OfferWriter::write() {
       continue;
     }
     apply_transport(section, section.mid == tag_->mid);
-    if (slot.origin == MediaOrigin::kServer) apply_stream(section, slot.stream);
+    if (slot.origin == MediaOrigin::kServer) {
+      apply_stream(section, slot.stream);
+      if (Status status = apply_codec(section, slot.stream); !status) return status.error();
+    }
     description.media.push_back(std::move(section));
   }
   write_session_level(description);
@@ -272,7 +285,93 @@ Result<MediaDescription> OfferWriter::new_section(const MediaSlot& slot) {
   }
   apply_transport(section, false);
   apply_stream(section, slot.stream);
+  if (Status status = apply_codec(section, slot.stream); !status) return status.error();
   return section;
+}
+
+// A stream goes out in its publisher's codec (a line may mix VP8 and H.264
+// publishers): its m-line offers that codec, with RTX when the m-line has
+// RTX, and nothing else, so the answer takes it or rejects the m-line.
+Status OfferWriter::apply_codec(MediaDescription& section, const std::optional<OutgoingStream>& stream) {
+  if (!stream || !stream->codec) return {};
+  const StreamCodec& wanted = *stream->codec;
+  auto is_repair = [](const RtpCodec& codec) {
+    return sdp_common::iequals(codec.name, "rtx") || sdp_common::iequals(codec.name, "red") ||
+           sdp_common::iequals(codec.name, "ulpfec");
+  };
+  const bool with_rtx = std::any_of(section.codecs.begin(), section.codecs.end(), [](const RtpCodec& codec) {
+    return sdp_common::iequals(codec.name, "rtx");
+  });
+  auto primary = std::find_if(section.codecs.begin(), section.codecs.end(),
+                              [&](const RtpCodec& codec) { return !is_repair(codec); });
+  const std::vector<std::string> feedback =
+      primary != section.codecs.end() ? primary->rtcp_feedback : std::vector<std::string>{};
+  auto match = std::find_if(section.codecs.begin(), section.codecs.end(),
+                            [&](const RtpCodec& codec) { return server_media::carries(wanted, codec); });
+  std::vector<RtpCodec> codecs;
+  if (match != section.codecs.end()) {
+    codecs.push_back(*match);
+  } else {
+    auto payload_type = payload_type_for(wanted);
+    if (!payload_type) return make_error(error_code::kInternal, "no free payload type for " + wanted.name);
+    codecs.push_back(RtpCodec{*payload_type, wanted.name, wanted.clock_rate, 0, server_media::offered_fmtp(wanted.fmtp),
+                              feedback});
+  }
+  if (with_rtx) {
+    const uint8_t primary_type = codecs.front().payload_type;
+    auto rtx = rtx_payload_type_for(primary_type);
+    if (!rtx) return make_error(error_code::kInternal, "no free payload type for RTX of " + wanted.name);
+    codecs.push_back(RtpCodec{*rtx, "rtx", wanted.clock_rate, 0, "apt=" + std::to_string(primary_type), {}});
+  }
+  section.codecs = std::move(codecs);
+  section.formats.clear();
+  for (const RtpCodec& codec : section.codecs) section.formats.push_back(std::to_string(codec.payload_type));
+  return {};
+}
+
+std::optional<uint8_t> OfferWriter::payload_type_for(const StreamCodec& wanted) {
+  for (const RtpCodec& codec : numbered_) {
+    if (server_media::carries(wanted, codec)) return codec.payload_type;
+  }
+  for (const RtpCodec& codec : session_.numbered_codecs) {
+    if (server_media::carries(wanted, codec)) {
+      numbered_.push_back(codec);
+      return codec.payload_type;
+    }
+  }
+  auto free = free_payload_type();
+  if (free) numbered_.push_back(RtpCodec{*free, wanted.name, wanted.clock_rate, 0, wanted.fmtp, {}});
+  return free;
+}
+
+std::optional<uint8_t> OfferWriter::rtx_payload_type_for(uint8_t primary) {
+  const std::string apt = std::to_string(primary);
+  auto is_rtx_of = [&](const RtpCodec& codec) {
+    return sdp_common::iequals(codec.name, "rtx") && sdp_common::fmtp_parameter(codec.fmtp, "apt") == apt;
+  };
+  for (const RtpCodec& codec : numbered_) {
+    if (is_rtx_of(codec)) return codec.payload_type;
+  }
+  for (const RtpCodec& codec : session_.numbered_codecs) {
+    if (is_rtx_of(codec)) {
+      numbered_.push_back(codec);
+      return codec.payload_type;
+    }
+  }
+  auto free = free_payload_type();
+  if (free) numbered_.push_back(RtpCodec{*free, "rtx", 90000, 0, "apt=" + apt, {}});
+  return free;
+}
+
+// The dynamic range first, then the range browsers also use (35-63).
+std::optional<uint8_t> OfferWriter::free_payload_type() {
+  for (uint8_t type = 96; type <= 127; ++type) {
+    if (used_.insert(type).second) return type;
+  }
+  for (uint8_t type = 35; type <= 63; ++type) {
+    if (used_.insert(type).second) return type;
+  }
+  return std::nullopt;
 }
 
 std::set<uint8_t> OfferWriter::used_payload_types() const {
@@ -282,6 +381,7 @@ std::set<uint8_t> OfferWriter::used_payload_types() const {
       for (const RtpCodec& codec : section.codecs) used.insert(codec.payload_type);
     }
   }
+  for (const RtpCodec& codec : session_.numbered_codecs) used.insert(codec.payload_type);
   return used;
 }
 

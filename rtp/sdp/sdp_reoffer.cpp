@@ -107,6 +107,8 @@ Result<ReofferAnswer> ReofferAnswerer::answer() {
   NegotiatedSession& next = answer.session;
   next.local = answer.description;
   next.remote = offer_;
+  next.numbered_codecs = session_.numbered_codecs;
+  sdp_common::remember_codecs(next.numbered_codecs, offer_);
   next.slots = std::move(slots_);
   next.media = std::move(media_);
   next.dtls_role = session_.dtls_role;

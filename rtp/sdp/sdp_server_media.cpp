@@ -49,6 +49,36 @@ Status add_default_codecs(MediaDescription& section, std::set<uint8_t>& used) {
   return {};
 }
 
+bool carries(const StreamCodec& wanted, const RtpCodec& codec) {
+  if (!sdp_common::iequals(wanted.name, codec.name) || wanted.clock_rate != codec.clock_rate) return false;
+  if (!sdp_common::iequals(codec.name, "H264")) return true;
+  auto mode = [](const std::optional<std::string>& fmtp) {
+    return std::string(sdp_common::fmtp_parameter(fmtp, "packetization-mode").value_or("0"));
+  };
+  auto profile = [](const std::optional<std::string>& fmtp) {
+    std::string id(sdp_common::fmtp_parameter(fmtp, "profile-level-id").value_or("42000a"));
+    std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+    return id.substr(0, 4);  // profile_idc and profile-iop; the level is the last byte
+  };
+  return mode(wanted.fmtp) == mode(codec.fmtp) && profile(wanted.fmtp) == profile(codec.fmtp);
+}
+
+std::optional<std::string> offered_fmtp(const std::optional<std::string>& fmtp) {
+  if (!fmtp) return std::nullopt;
+  std::string kept;
+  std::string_view rest = *fmtp;
+  while (!rest.empty()) {
+    const size_t end = rest.find(';');
+    std::string_view item = sdp_common::trim(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (item.empty() || item.starts_with("x-google-")) continue;
+    if (!kept.empty()) kept += ';';
+    kept += item;
+  }
+  if (kept.empty()) return std::nullopt;
+  return kept;
+}
+
 void add_default_extmaps(MediaDescription& section, std::vector<std::pair<uint16_t, std::string>>& known) {
   auto uris = section.kind == MediaKind::kAudio ? kDefaultAudioExtensions : kDefaultVideoExtensions;
   for (std::string_view uri : uris) {

@@ -29,6 +29,14 @@ Status add_default_codecs(MediaDescription& section, std::set<uint8_t>& used);
 // added to it); a URI with no one-byte id left is not offered.
 void add_default_extmaps(MediaDescription& section, std::vector<std::pair<uint16_t, std::string>>& known);
 
+// Whether `codec` (an m-line's) is `wanted`: same name and clock rate, and
+// for H.264 the same packetization mode and profile (the level may differ:
+// a decoder of a profile takes any level its fmtp allows).
+bool carries(const StreamCodec& wanted, const RtpCodec& codec);
+// The fmtp a server offer writes for a publisher's codec: its parameters
+// without the hints addressed to the publisher's sender (x-google-*).
+std::optional<std::string> offered_fmtp(const std::optional<std::string>& fmtp);
+
 // The stream's a=msid, a=ssrc cname lines and, when the section has RTX
 // and the stream an RTX SSRC, a=ssrc-group:FID; clears any earlier ones.
 // Nothing for nullopt. The direction is the caller's.

@@ -91,6 +91,8 @@ Result<NegotiatedSession> UpdateAnswerChecker::check() {
   next.local = offer_.description;
   next.remote = answer_;
   next.slots = offer_.slots;
+  if (session_ != nullptr) next.numbered_codecs = session_->numbered_codecs;
+  sdp_common::remember_codecs(next.numbered_codecs, answer_);
   if (session_ != nullptr) next.dtls_role = session_->dtls_role;
   const BundleGroup* our_bundle = offer_.description.find_group("BUNDLE");
   next.bundle_mid = our_bundle != nullptr && !our_bundle->mids.empty() ? our_bundle->mids.front() : std::string();

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
+#include "rtp/sdp/sdp_server_media.hpp"
 #include "tests/rtp/negotiated_session_fixtures.hpp"
 
 namespace partyline::rtp {
@@ -371,6 +373,96 @@ TEST_F(SdpOfferTest, AnAnswerMayDeclineToReceive) {
   EXPECT_TRUE(next.media[3].accepted);
   EXPECT_EQ(next.media[3].direction, MediaDirection::kInactive);
   EXPECT_FALSE(next.media[3].local_ssrc.has_value());
+}
+
+// ---------------------------------------------------------------------------
+// Codec per stream: a server m-line offers its publisher's codec.
+
+const StreamCodec kVp8{"VP8", 90000, "x-google-start-bitrate=1000"};
+const StreamCodec kH264{"H264", 90000, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=1000"};
+
+OutgoingStream video_in(const std::string& publisher, uint32_t ssrc, const StreamCodec& codec) {
+  OutgoingStream out = video(publisher, ssrc);
+  out.codec = codec;
+  return out;
+}
+
+TEST(SdpServerMedia, CarriesMatchesNameClockAndH264ProfileAndMode) {
+  const RtpCodec h264_42e01f{108, "H264", 90000, 0, "packetization-mode=1;profile-level-id=42E01F", {}};
+  const RtpCodec h264_42e034{110, "h264", 90000, 0, "profile-level-id=42e034;packetization-mode=1", {}};
+  const RtpCodec h264_mode0{114, "H264", 90000, 0, "packetization-mode=0;profile-level-id=42e01f", {}};
+  const RtpCodec h264_42001f{102, "H264", 90000, 0, "packetization-mode=1;profile-level-id=42001f", {}};
+  const RtpCodec vp8{96, "vp8", 90000, 0, std::nullopt, {}};
+  EXPECT_TRUE(server_media::carries(kH264, h264_42e01f));  // case of the hex digits does not matter
+  EXPECT_TRUE(server_media::carries(kH264, h264_42e034));  // another level of the profile
+  EXPECT_FALSE(server_media::carries(kH264, h264_mode0));
+  EXPECT_FALSE(server_media::carries(kH264, h264_42001f));
+  EXPECT_FALSE(server_media::carries(kH264, vp8));
+  EXPECT_TRUE(server_media::carries(kVp8, vp8));
+  EXPECT_EQ(server_media::offered_fmtp(kVp8.fmtp), std::nullopt);
+  EXPECT_EQ(server_media::offered_fmtp(kH264.fmtp),
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+}
+
+// Chromium's offer numbers H.264 42e01f mode 1 as 108 (RTX 109): an H.264
+// publisher's stream is offered under those, alone; a VP8 one as before.
+TEST_F(SdpOfferTest, EachStreamIsOfferedInItsPublishersCodec) {
+  UpdateOffer offer = offer_ok(session_, {video_in("a", 20, kVp8), video_in("h", 40, kH264)});
+  const SessionDescription& d = offer.description;
+  ASSERT_EQ(d.media.size(), 5u);
+  EXPECT_EQ(d.media[3].codecs, d.media[1].codecs);  // VP8 as the participant's own m-line
+  const MediaDescription& h264 = d.media[4];
+  EXPECT_EQ(h264.formats, (std::vector<std::string>{"108", "109"}));
+  ASSERT_EQ(h264.codecs.size(), 2u);
+  EXPECT_EQ(h264.codecs[0].name, "H264");
+  EXPECT_EQ(h264.codecs[0].fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+  EXPECT_EQ(h264.codecs[0].rtcp_feedback, d.media[1].codecs[0].rtcp_feedback);
+  EXPECT_EQ(h264.codecs[1].fmtp, "apt=108");
+  EXPECT_NE(offer.sdp.find("a=rtpmap:108 H264/90000"), std::string::npos);
+
+  // The browser takes it: the leg is built for H.264 under 108.
+  NegotiatedSession next = applied(session_, offer, client_answer(offer, client_offer_));
+  ASSERT_TRUE(next.media[4].codec.has_value());
+  EXPECT_EQ(next.media[4].codec->name, "H264");
+  EXPECT_EQ(next.media[4].codec->payload_type, 108);
+  EXPECT_EQ(next.media[4].rtx_payload_type, 109);
+  EXPECT_EQ(next.media[3].codec->name, "VP8");
+}
+
+// A participant whose offer listed no H.264 (codec preferences, or a client
+// without it) gets free payload types, one pair for every H.264 stream.
+TEST_F(SdpOfferTest, ACodecTheParticipantNeverNumberedGetsFreePayloadTypes) {
+  SessionDescription vp8_only = client_offer_;
+  for (MediaDescription& section : vp8_only.media) {
+    if (section.kind != MediaKind::kVideo) continue;
+    std::erase_if(section.codecs, [](const RtpCodec& codec) { return codec.payload_type != 96 && codec.payload_type != 97; });
+    section.formats = {"96", "97"};
+  }
+  NegotiatedSession session = start(vp8_only);
+  UpdateOffer offer = offer_ok(session, {video_in("h", 40, kH264), video_in("k", 60, kH264)});
+  const MediaDescription& first = offer.description.media[3];
+  const MediaDescription& second = offer.description.media[4];
+  ASSERT_EQ(first.codecs.size(), 2u);
+  EXPECT_EQ(first.codecs[0].name, "H264");
+  std::set<std::string> taken;
+  for (const MediaDescription& section : session.remote.media) taken.insert(section.formats.begin(), section.formats.end());
+  EXPECT_EQ(taken.count(first.formats[0]) + taken.count(first.formats[1]), 0u) << first.formats[0];
+  EXPECT_EQ(second.formats, first.formats);  // one meaning per payload type in the BUNDLE
+}
+
+// An inactive m-line that carried a VP8 stream takes an H.264 one: its
+// codecs change with it.
+TEST_F(SdpOfferTest, AReusedMlineTakesTheNewStreamsCodec) {
+  UpdateOffer first = offer_ok(session_, {video_in("a", 20, kVp8)});
+  NegotiatedSession one = applied(session_, first, client_answer(first, client_offer_));
+  UpdateOffer second = offer_ok(one, {});
+  NegotiatedSession two = applied(one, second, client_answer(second, client_offer_));
+  UpdateOffer third = offer_ok(two, {video_in("h", 40, kH264)});
+  ASSERT_EQ(third.description.media.size(), 4u);
+  EXPECT_EQ(third.description.media[3].msids[0].stream_id, "h");
+  EXPECT_EQ(third.description.media[3].formats, (std::vector<std::string>{"108", "109"}));
+  NegotiatedSession three = applied(two, third, client_answer(third, client_offer_));
+  EXPECT_EQ(three.media[3].codec->name, "H264");
 }
 
 }  // namespace
