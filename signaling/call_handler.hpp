@@ -295,6 +295,8 @@ class CallHandler : public RequestHandler, public core::LineGuests, public LineA
   void on_audio_level(const std::string& session_id, uint8_t level);
   void announce_speaker(const std::string& line_id);
   void apply_last_n(const std::string& line_id);
+  // line_media_requests.cpp: streams a client's answer did not take (codec).
+  void cannot_receive(SessionState& state, const std::vector<core::UnreceivedStream>& streams);
   void offer_streams(SessionState& state);
   void send_server_offer(SessionState& state, std::vector<core::LegRequest> streams);
   void apply_update_answer(SessionState& state, const Request& request, std::string answer_sdp);

@@ -108,18 +108,20 @@ void CallHandler::apply_update_answer(SessionState& state, const Request& reques
   }
   state.peer->apply_answer(
       std::move(answer_sdp),
-      [this, session_id = state.id, negotiation = state.negotiation, request = share_request(request)](Status status) {
+      [this, session_id = state.id, negotiation = state.negotiation,
+       request = share_request(request)](Result<std::vector<core::UnreceivedStream>> result) {
         SessionState* current = state_of(session_id);
         if (current == nullptr) return;
         if (current->negotiation != negotiation) {
           return respond(*current, *request, make_error(error_code::kConflict, "the PeerConnection was replaced"));
         }
-        if (!status) {
+        if (!result) {
           // The offer stays out: the client may answer it again, correctly.
-          return respond(*current, *request, status.error());
+          return respond(*current, *request, result.error());
         }
         const bool again = current->renegotiation.server_offer_answered();
         respond(*current, *request, core::JsonPtr());
+        if (!result->empty()) cannot_receive(*current, *result);
         // A line change still to be published refreshes every occupant's
         // offer itself, after its `occupants` event.
         if (again && !line_changes_.is_pending(current->line_id)) offer_streams(*current);
@@ -180,6 +182,30 @@ void CallHandler::apply_client_offer(SessionState& state, const Request& request
         // scheduled change (after its `occupants` event) does it.
         if (again && !line_changes_.is_pending(current->line_id)) offer_streams(*current);
       });
+}
+
+// The client could not take some offered streams (their codec): it is told
+// which and why, `occupants` lists them, and they are left out of its next
+// offers (LineRoster::received_by), which makes their m-lines inactive.
+void CallHandler::cannot_receive(SessionState& state, const std::vector<core::UnreceivedStream>& streams) {
+  core::Occupant* viewer = occupant_of(state);
+  if (viewer == nullptr) return;
+  for (const core::UnreceivedStream& stream : streams) {
+    core::UnreceivableStream entry{stream.stream_id, stream.track_id, stream.codec};
+    if (std::find(viewer->cannot_receive.begin(), viewer->cannot_receive.end(), entry) == viewer->cannot_receive.end()) {
+      viewer->cannot_receive.push_back(entry);
+    }
+    PL_LOG(kInfo, "line=" + state.line_id + " session=" + state.id.substr(0, 8))
+        << "cannot receive " << stream.track_id << " (" << stream.codec << "): " << stream.reason;
+    core::JsonPtr event = events::event("stream_unavailable");
+    json_object_set_new(event.get(), "line_id", json_string(state.line_id.c_str()));
+    json_object_set_new(event.get(), "session", json_string(stream.stream_id.c_str()));
+    json_object_set_new(event.get(), "track", json_string(stream.track_id.c_str()));
+    json_object_set_new(event.get(), "codec", json_string(stream.codec.c_str()));
+    json_object_set_new(event.get(), "reason", json_string(stream.reason.c_str()));
+    send_event(state.id, std::move(event));
+  }
+  line_changed(state.line_id);
 }
 
 void CallHandler::published_changed(SessionState& state, const core::Negotiation& negotiation) {

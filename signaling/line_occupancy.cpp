@@ -48,6 +48,14 @@ core::JsonPtr CallHandler::line_json(const std::string& line_id) const {
                             .release());
     json_object_set_new(entry.get(), "muted", flags(occupant.muted_audio, occupant.muted_video).release());
     json_object_set_new(entry.get(), "state", json_string(occupant.connected ? "connected" : "connecting"));
+    if (!occupant.cannot_receive.empty()) {
+      json_t* streams = json_array();
+      for (const core::UnreceivableStream& stream : occupant.cannot_receive) {
+        json_array_append_new(streams, json_pack("{s:s, s:s, s:s}", "session", stream.session.c_str(), "track",
+                                                 stream.track.c_str(), "codec", stream.codec.c_str()));
+      }
+      json_object_set_new(entry.get(), "cannot_receive", streams);
+    }
     json_array_append_new(occupants, entry.release());
   }
   json_object_set_new(line.get(), "occupants", occupants);

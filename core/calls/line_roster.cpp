@@ -40,7 +40,10 @@ bool LineRoster::remove(const std::string& line_id, const std::string& session) 
     return true;
   }
   it->second.speakers.remove(session);
-  for (Occupant& other : occupants) std::erase(other.pinned, session);
+  for (Occupant& other : occupants) {
+    std::erase(other.pinned, session);
+    std::erase_if(other.cannot_receive, [&](const UnreceivableStream& stream) { return stream.session == session; });
+  }
   return true;
 }
 
@@ -153,7 +156,14 @@ std::vector<ReceivedStream> LineRoster::received_by(const std::string& line_id, 
       // The mixer hears every occupant and sees no one; the others hear the mixer only.
       if (mixer && !audio_stream) continue;
       if (mixed && audio_stream && !publisher.mixer && !mixer) continue;
-      streams.push_back(ReceivedStream{&publisher, &stream, track_id(publisher, stream)});
+      std::string track = track_id(publisher, stream);
+      if (receiver != nullptr &&
+          std::find(receiver->cannot_receive.begin(), receiver->cannot_receive.end(),
+                    UnreceivableStream{publisher.session, track, stream.format.codec_name}) !=
+              receiver->cannot_receive.end()) {
+        continue;
+      }
+      streams.push_back(ReceivedStream{&publisher, &stream, std::move(track)});
     }
   }
   return streams;

@@ -27,6 +27,14 @@ enum class OccupantMedia {
   kPlugin,  // a plugin handle in the line (in-process media)
 };
 
+// Another occupant's stream one cannot receive in the codec it is sent in
+// (its answer rejected it, or took another codec): not offered to it again
+// while that publisher sends it in that codec; `occupants` lists it.
+struct UnreceivableStream {
+  std::string session, track, codec;  // the publisher's session, the track id, its codec
+  bool operator==(const UnreceivableStream&) const = default;
+};
+
 struct Occupant {
   std::string session, user, name;
   OccupantMedia media = OccupantMedia::kNone;
@@ -40,6 +48,7 @@ struct Occupant {
   size_t worker_index = 0;
   // Whose video it receives whatever last-N chooses (`configure`'s `pin`), by session.
   std::vector<std::string> pinned = {};
+  std::vector<UnreceivableStream> cannot_receive = {};
 
   bool publishes(rtp::MediaKind kind) const;
 };
@@ -105,7 +114,8 @@ class LineRoster {
   // Every other occupant's published streams, in join order, each stream
   // with its track id: "<kind>-<first 8 of the session>" for a publisher's
   // first stream of a kind, "-<mid>" appended for further ones. A stream
-  // with an audience goes to that occupant only. In a line of mixed audio,
+  // with an audience goes to that occupant only, and one it cannot receive
+  // (Occupant::cannot_receive) is left out. In a line of mixed audio,
   // the occupants' audio goes to the mixer only, and the mixer receives no
   // video.
   std::vector<ReceivedStream> received_by(const std::string& line_id, const std::string& session) const;

@@ -50,6 +50,15 @@ struct PublishedStream {
   std::vector<StreamKey> layers = {};
 };
 
+// An offered stream the participant does not receive, and why: its answer
+// rejected the m-line offering it, or took another codec than the
+// publisher's (docs/protocol.md, `stream_unavailable`).
+struct UnreceivedStream {
+  std::string stream_id, track_id;  // the publisher's session, its track
+  std::string codec;                // the publisher's
+  std::string reason;
+};
+
 // A stream this participant should receive: another occupant's.
 struct LegRequest {
   StreamKey key = 0;
@@ -136,9 +145,9 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
                                          const std::function<StreamKey()>& next_key);
   // After each completed negotiation: one leg per slot that carries a
   // requested stream (matched by stream and track id); legs no slot carries
-  // any more leave the router. Returns how many legs could not be built
+  // any more leave the router. Returns the legs that could not be built
   // (codec mismatch), which are left out.
-  size_t set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests);
+  std::vector<UnreceivedStream> set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests);
 
   // MediaHandler. Decrypted packets from the participant (`packet` may be
   // modified); on_timer: keyframe requests that waited out their hold-off,

@@ -9,9 +9,10 @@
 
 namespace partyline::core {
 
-size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vector<LegRequest>& requests) {
+std::vector<UnreceivedStream> LineMedia::set_legs(const rtp::NegotiatedSession& session,
+                                                  const std::vector<LegRequest>& requests) {
   std::vector<Leg> next;
-  size_t failed = 0;
+  std::vector<UnreceivedStream> failed;
   for (size_t i = 0; i < session.slots.size() && i < session.media.size(); ++i) {
     const rtp::MediaSlot& slot = session.slots[i];
     const rtp::NegotiatedMedia& media = session.media[i];
@@ -30,13 +31,15 @@ size_t LineMedia::set_legs(const rtp::NegotiatedSession& session, const std::vec
     }
     auto leg_format = rtp::stream_format(media);
     if (!leg_format) {
-      ++failed;
+      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, request->source_format.codec_name,
+                                        "its m-line has no codec"});
       continue;
     }
     auto config = rtp::make_leg_config(request->source_format, *leg_format, slot.stream->ssrc,
                                        slot.stream->rtx_ssrc, slot.stream->ssrc * 2654435761u);
     if (!config) {
-      ++failed;
+      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, request->source_format.codec_name,
+                                        config.error().message});
       continue;
     }
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this, request->layers,

@@ -271,7 +271,7 @@ void PeerConnection::pair_streams(std::vector<LegRequest> streams) {
     paired.push_back(std::move(request));
   }
   current_streams_ = std::move(paired);
-  const size_t failed = line_media_->set_legs(*session_, current_streams_);
+  const size_t failed = line_media_->set_legs(*session_, current_streams_).size();
   PL_LOG(kDebug, log_context_) << "paired: receives " << line_media_->leg_count() << " of " << streams.size()
                                << " streams on its own m-lines"
                                << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
@@ -473,6 +473,11 @@ Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> stream
       outgoing_.emplace_back(name, std::move(stream));
       known = std::prev(outgoing_.end());
     }
+    // Video goes out in its publisher's codec (docs/protocol.md, "Codec per stream").
+    const rtp::StreamFormat& source = request.source_format;
+    known->second.codec = source.kind == rtp::MediaKind::kVideo
+                              ? std::optional(rtp::StreamCodec{source.codec_name, source.clock_rate, source.fmtp})
+                              : std::nullopt;
     outgoing.push_back(known->second);
   }
   // A stream no longer carried is forgotten: should it come back (its
@@ -492,7 +497,7 @@ Result<std::string> PeerConnection::offer_streams(std::vector<LegRequest> stream
   return sdp;
 }
 
-Status PeerConnection::apply_answer(std::string_view answer_sdp) {
+Result<std::vector<UnreceivedStream>> PeerConnection::apply_answer(std::string_view answer_sdp) {
   if (!session_ || !pending_offer_ || !line_media_) {
     return make_error(error_code::kConflict, "no server offer awaits an answer");
   }
@@ -500,14 +505,28 @@ Status PeerConnection::apply_answer(std::string_view answer_sdp) {
   if (!answer) return make_error(answer.error().code, "SDP answer: " + answer.error().message);
   auto next = rtp::apply_update_answer(*session_, *pending_offer_, *answer);
   if (!next) return make_error(next.error().code, "SDP answer: " + next.error().message);
+  // The streams whose new m-line the answer rejected: a browser rejects an
+  // m-line whose codec it cannot receive.
+  std::vector<UnreceivedStream> unreceived;
+  for (size_t i = 0; i < pending_offer_->slots.size() && i < next->slots.size(); ++i) {
+    const std::optional<rtp::OutgoingStream>& offered = pending_offer_->slots[i].stream;
+    const bool was_rejected = i < session_->slots.size() && session_->slots[i].rejected;
+    if (!offered || was_rejected || !next->slots[i].rejected) continue;
+    unreceived.push_back(UnreceivedStream{offered->stream_id, offered->track_id,
+                                          offered->codec ? offered->codec->name : std::string(),
+                                          "the answer rejected the m-line offering it (" +
+                                              next->media[i].rejection_reason + ")"});
+  }
   session_ = std::move(next.value());
   pending_offer_.reset();
   current_streams_ = std::move(pending_streams_);
   pending_streams_.clear();
-  const size_t failed = line_media_->set_legs(*session_, current_streams_);
+  std::vector<UnreceivedStream> failed = line_media_->set_legs(*session_, current_streams_);
   PL_LOG(kDebug, log_context_) << "renegotiated: receives " << line_media_->leg_count() << " streams"
-                               << (failed > 0 ? " (" + std::to_string(failed) + " with another codec left out)" : "");
-  return {};
+                               << (failed.empty() ? "" : " (" + std::to_string(failed.size()) + " with another codec left out)")
+                               << (unreceived.empty() ? "" : " (" + std::to_string(unreceived.size()) + " rejected)");
+  unreceived.insert(unreceived.end(), failed.begin(), failed.end());
+  return unreceived;
 }
 
 Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
@@ -530,7 +549,7 @@ Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
   session_ = std::move(answer->session);
   const std::vector<PublishedStream> before = std::move(published_);
   published_ = line_media_->republish(*session_, next_stream_key);
-  const size_t failed = line_media_->set_legs(*session_, current_streams_);
+  const size_t failed = line_media_->set_legs(*session_, current_streams_).size();
   log_republished(before, failed);
   Negotiation negotiation = summarize(session_->media);
   negotiation.answer_sdp = std::move(answer->sdp);

@@ -130,7 +130,9 @@ class PeerConnection : private MediaTransport {
   Result<std::string> offer_streams(std::vector<LegRequest> streams);
   // The participant's answer to the last offer_streams(): legs follow it.
   // 409 when no offer awaits an answer; 400/415 as apply_update_answer().
-  Status apply_answer(std::string_view answer_sdp);
+  // Returns the offered streams it does not receive (a rejected m-line, a
+  // leg of another codec), which the control plane tells the participant.
+  Result<std::vector<UnreceivedStream>> apply_answer(std::string_view answer_sdp);
   // Line participants: the answer to the participant's own re-offer
   // (docs/protocol.md, "Client offers"), at once, with the candidates
   // gathered so far on the BUNDLE m-line. What it publishes follows

@@ -117,11 +117,12 @@ void PeerConnectionHandle::offer_streams(std::vector<LegRequest> streams,
   });
 }
 
-void PeerConnectionHandle::apply_answer(std::string answer_sdp, std::function<void(Status)> on_done) {
+void PeerConnectionHandle::apply_answer(std::string answer_sdp,
+                                        std::function<void(Result<std::vector<UnreceivedStream>>)> on_done) {
   EventLoop& reply_loop = reply_loop_;
   on_worker([answer_sdp = std::move(answer_sdp), on_done = std::move(on_done), &reply_loop](PeerConnection& pc) {
-    auto status = pc.apply_answer(answer_sdp);
-    reply_loop.post([on_done, status = std::move(status)]() mutable { on_done(std::move(status)); });
+    auto result = pc.apply_answer(answer_sdp);
+    reply_loop.post([on_done, result = std::move(result)]() mutable { on_done(std::move(result)); });
   });
 }
 

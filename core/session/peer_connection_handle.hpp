@@ -43,7 +43,7 @@ class PeerConnectionHandle {
   void pair_streams(std::vector<LegRequest> streams);
   // See PeerConnection::offer_streams and apply_answer.
   void offer_streams(std::vector<LegRequest> streams, std::function<void(Result<std::string>)> on_offer);
-  void apply_answer(std::string answer_sdp, std::function<void(Status)> on_done);
+  void apply_answer(std::string answer_sdp, std::function<void(Result<std::vector<UnreceivedStream>>)> on_done);
   // See PeerConnection::answer_offer. `on_answer` is not called when the
   // PeerConnection is closed by the time the worker gets to it.
   void answer_offer(std::string offer_sdp, std::function<void(Result<Negotiation>)> on_answer);

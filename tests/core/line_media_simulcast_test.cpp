@@ -78,7 +78,7 @@ class LineMediaSimulcastTest : public ::testing::Test {
     bob_session_ = applied(bob_session_, offer, client_answer(offer, bob_offer_));
     LegRequest request{published[0].key, 0, published[0].format, "alice", "video-alice", "alice", "Alice"};
     request.layers = published[0].layers;
-    ASSERT_EQ(bob_.set_legs(bob_session_, {request}), 0u);
+    ASSERT_TRUE(bob_.set_legs(bob_session_, {request}).empty());
     ASSERT_EQ(bob_.leg_count(), 1u);
   }
 

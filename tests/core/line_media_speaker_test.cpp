@@ -134,7 +134,7 @@ TEST_F(LineMediaSpeakerTest, APausedPublisherStaysPausedForLegsALaterNegotiation
   // Bob's legs are built again (as after a renegotiation that replaced them).
   LineMedia carol_view{fabric_.router(1), bob_transport_, 0xC0};
   carol_view.set_video_from(std::vector<std::string>{"carol"});
-  ASSERT_EQ(carol_view.set_legs(bob_session_, requests_), 0u);
+  ASSERT_TRUE(carol_view.set_legs(bob_session_, requests_).empty());
   const auto stats = carol_view.leg_stats();
   ASSERT_EQ(stats.size(), 2u);
   EXPECT_FALSE(stats[0].paused);
