@@ -188,5 +188,28 @@ TEST(LineRosterTest, LastNFollowsTheLinesSpeakersAndPinsAndForgetsWhoLeft) {
   EXPECT_EQ(roster.speakers("nowhere"), nullptr);
 }
 
+// A stream an occupant's answer could not take (its codec) is left out of
+// what it receives while the publisher sends that codec, and forgotten with
+// the publisher.
+TEST(LineRosterTest, AStreamAnOccupantCannotReceiveIsLeftOutInThatCodecOnly) {
+  LineRoster roster(10);
+  PublishedStream h264 = stream(7, rtp::MediaKind::kVideo, "1");
+  h264.format.codec_name = "H264";
+  roster.add("L", occupant("s1", "alice", {stream(6, rtp::MediaKind::kAudio, "0"), h264}));
+  roster.add("L", occupant("s2", "bob"));
+  ASSERT_EQ(roster.received_by("L", "s2").size(), 2u);
+  const Occupant& alice = *roster.find("L", "s1");
+  const std::string track = LineRoster::track_id(alice, alice.published[1]);
+  roster.find("L", "s2")->cannot_receive.push_back(UnreceivableStream{"s1", track, "H264"});
+  auto received = roster.received_by("L", "s2");
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].stream->key, 6u);
+  // The publisher switches to VP8 (a re-offer): offered again.
+  roster.find("L", "s1")->published[1].format.codec_name = "VP8";
+  EXPECT_EQ(roster.received_by("L", "s2").size(), 2u);
+  ASSERT_TRUE(roster.remove("L", "s1"));
+  EXPECT_TRUE(roster.find("L", "s2")->cannot_receive.empty());
+}
+
 }  // namespace
 }  // namespace partyline::core
