@@ -201,6 +201,7 @@ void CallHandler::cannot_receive(SessionState& state, const std::vector<core::Un
     json_object_set_new(event.get(), "line_id", json_string(state.line_id.c_str()));
     json_object_set_new(event.get(), "session", json_string(stream.stream_id.c_str()));
     json_object_set_new(event.get(), "track", json_string(stream.track_id.c_str()));
+    json_object_set_new(event.get(), "kind", json_string(std::string(rtp::to_string(stream.kind)).c_str()));
     json_object_set_new(event.get(), "codec", json_string(stream.codec.c_str()));
     json_object_set_new(event.get(), "reason", json_string(stream.reason.c_str()));
     send_event(state.id, std::move(event));

@@ -55,6 +55,7 @@ struct PublishedStream {
 // publisher's (docs/protocol.md, `stream_unavailable`).
 struct UnreceivedStream {
   std::string stream_id, track_id;  // the publisher's session, its track
+  rtp::MediaKind kind = rtp::MediaKind::kVideo;
   std::string codec;                // the publisher's
   std::string reason;
 };

@@ -31,15 +31,15 @@ std::vector<UnreceivedStream> LineMedia::set_legs(const rtp::NegotiatedSession& 
     }
     auto leg_format = rtp::stream_format(media);
     if (!leg_format) {
-      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, request->source_format.codec_name,
-                                        "its m-line has no codec"});
+      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, media.kind,
+                                        request->source_format.codec_name, "its m-line has no codec"});
       continue;
     }
     auto config = rtp::make_leg_config(request->source_format, *leg_format, slot.stream->ssrc,
                                        slot.stream->rtx_ssrc, slot.stream->ssrc * 2654435761u);
     if (!config) {
-      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, request->source_format.codec_name,
-                                        config.error().message});
+      failed.push_back(UnreceivedStream{request->stream_id, request->track_id, media.kind,
+                                        request->source_format.codec_name, config.error().message});
       continue;
     }
     auto leg = std::make_unique<SubscriberLeg>(request->key, request->source_worker, *config, this, request->layers,

@@ -69,6 +69,7 @@ Result<PeerConnectionSettings> make_peer_connection_settings(const Config& confi
   ice.allowed_remote_networks = config.ice.allowed_remote_networks;
   ice.setup_timeout_ms = config.ice.setup_timeout_ms;
   settings.video_start_bitrate_kbps = config.media.start_bitrate_kbps;
+  settings.video_codecs = config.media.video_codecs;
   return settings;
 }
 

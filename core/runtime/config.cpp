@@ -181,7 +181,7 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"turn_servers", &config.ice.turn_servers},
         {"allowed_remote_networks", &config.ice.allowed_remote_networks},
         {"setup_timeout_ms", &config.ice.setup_timeout_ms}}},
-      {"media", {{"start_bitrate_kbps", &config.media.start_bitrate_kbps}}},
+      {"media", {{"start_bitrate_kbps", &config.media.start_bitrate_kbps}, {"video_codecs", &config.media.video_codecs}}},
       {"dtls", {{"certificate", &config.dtls.certificate_file}, {"private_key", &config.dtls.private_key_file}}},
       {"auth",
        {{"jwt_secret", &config.auth.jwt_secret},
@@ -540,6 +540,16 @@ Status validate_config(const Config& config) {
   // Longer, and occupants would look at a stale list for that long.
   if (config.lines.occupants_interval_ms > 5000) {
     return config_error("lines.occupants_interval_ms", "must be from 0 to 5000");
+  }
+  if (config.media.video_codecs.empty()) return config_error("media.video_codecs", "must name at least one codec");
+  for (size_t i = 0; i < config.media.video_codecs.size(); ++i) {
+    const std::string& name = config.media.video_codecs[i];
+    if (name != "VP8" && name != "H264") {
+      return config_error("media.video_codecs[" + std::to_string(i) + "]", "must be \"VP8\" or \"H264\"");
+    }
+    if (std::count(config.media.video_codecs.begin(), config.media.video_codecs.end(), name) > 1) {
+      return config_error("media.video_codecs", "names " + name + " twice");
+    }
   }
   if (config.lines.speech_level_dbov > 127) return config_error("lines.speech_level_dbov", "must be from 0 to 127");
   if (config.lines.last_n > config.limits.max_occupants_per_line) {

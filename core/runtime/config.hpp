@@ -144,6 +144,9 @@ struct Config {
     // encoder picks its first resolution from it (300 kbit/s, its own
     // default, means 640x360 for a 1280x720 camera); 0: leave it to the browser.
     unsigned start_bitrate_kbps = 1000;
+    // The video codecs a publisher is answered in, the first its offer has
+    // winning ("VP8", "H264"); subscribers get each stream in its publisher's.
+    std::vector<std::string> video_codecs = {"VP8", "H264"};
   } media;
 
   struct Limits {

@@ -91,6 +91,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   if (role == MediaRole::kPairedLineParticipant) options.stream_id = "partyline-peer";
   options.session_id = ssrc_random_();
   options.video_start_bitrate_kbps = settings_.video_start_bitrate_kbps;
+  options.video_codecs = settings_.video_codecs;
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
     on_answer(make_error(answer.error().code, "SDP offer: " + answer.error().message));
@@ -512,10 +513,10 @@ Result<std::vector<UnreceivedStream>> PeerConnection::apply_answer(std::string_v
     const std::optional<rtp::OutgoingStream>& offered = pending_offer_->slots[i].stream;
     const bool was_rejected = i < session_->slots.size() && session_->slots[i].rejected;
     if (!offered || was_rejected || !next->slots[i].rejected) continue;
-    unreceived.push_back(UnreceivedStream{offered->stream_id, offered->track_id,
+    unreceived.push_back(UnreceivedStream{offered->stream_id, offered->track_id, offered->kind,
                                           offered->codec ? offered->codec->name : std::string(),
-                                          "the answer rejected the m-line offering it (" +
-                                              next->media[i].rejection_reason + ")"});
+                                          "the answer rejected the m-line offering it (port 0): "
+                                          "no codec in common, or the client refused it"});
   }
   session_ = std::move(next.value());
   pending_offer_.reset();
@@ -541,6 +542,7 @@ Result<Negotiation> PeerConnection::answer_offer(std::string_view offer_sdp) {
   options.candidates = gathered_candidates_;
   options.candidates_complete = gathering_done_;
   options.video_start_bitrate_kbps = settings_.video_start_bitrate_kbps;
+  options.video_codecs = settings_.video_codecs;
   auto answer = rtp::answer_reoffer(*session_, *offer, options);
   if (!answer) return make_error(answer.error().code, "SDP offer: " + answer.error().message);
   // Same ICE credentials and certificate (answer_reoffer refuses others), so

@@ -44,6 +44,8 @@ struct PeerConnectionSettings {
   // (media.start_bitrate_kbps; x-google-start-bitrate in our answers); 0:
   // the browser's own.
   uint32_t video_start_bitrate_kbps = 0;
+  // The video codecs publishers are answered in (media.video_codecs); empty: VP8, else H264.
+  std::vector<std::string> video_codecs = {};
 };
 
 // What the server does with a participant's media.

@@ -76,7 +76,8 @@ Result<Answer> AnswerBuilder::build() {
 // Decides whether an m-line can be accepted (codec, kind); BUNDLE, rtcp-mux
 // and transport are checked afterwards, since lacking them is an error.
 void AnswerBuilder::evaluate(size_t index) {
-  answer_.media.push_back(media_answer::negotiate(offer_, index, ambiguous_extension_ids_, options_.send_media));
+  answer_.media.push_back(media_answer::negotiate(offer_, index, ambiguous_extension_ids_, options_.send_media,
+                                                    nullptr, options_.video_codecs));
 }
 
 // Every accepted m-line must be in the BUNDLE group of the first one, and

@@ -41,6 +41,9 @@ struct AnswerOptions {
   uint64_t session_id = 1;  // o= session id of our SDP
   // x-google-start-bitrate on every video codec (media_answer::LocalTransport); 0: none.
   uint32_t video_start_bitrate_kbps = 0;
+  // The video codecs a publisher's offer may be answered in, the first it
+  // has winning (media.video_codecs); empty: VP8, else H264.
+  std::vector<std::string> video_codecs = {};
 };
 
 struct Answer {

@@ -101,9 +101,12 @@ bool usable(MediaKind kind, const RtpCodec& codec) {
   return false;
 }
 
-// Opus for audio; VP8, else constrained-baseline H.264, for video; `keep`
-// first when the offer still has it.
-std::optional<NegotiatedCodec> choose_codec(const MediaDescription& media, const NegotiatedCodec* keep) {
+const std::vector<std::string> kDefaultVideoCodecs = {"VP8", "H264"};
+
+// Opus for audio; of `video_codecs` (VP8, constrained-baseline H.264) the
+// first the offer has, for video; `keep` first when the offer still has it.
+std::optional<NegotiatedCodec> choose_codec(const MediaDescription& media, const NegotiatedCodec* keep,
+                                            const std::vector<std::string>& video_codecs) {
   auto find = [&](auto&& acceptable) -> const RtpCodec* {
     for (const RtpCodec& codec : media.codecs) {
       if (is_offered(media, codec.payload_type) && usable(media.kind, codec) && acceptable(codec)) return &codec;
@@ -117,8 +120,11 @@ std::optional<NegotiatedCodec> choose_codec(const MediaDescription& media, const
     });
   }
   if (chosen == nullptr && media.kind == MediaKind::kAudio) chosen = find(is_opus);
-  if (chosen == nullptr && media.kind == MediaKind::kVideo) chosen = find(is_vp8);
-  if (chosen == nullptr && media.kind == MediaKind::kVideo) chosen = find(is_usable_h264);
+  for (const std::string& name : video_codecs) {
+    if (chosen != nullptr || media.kind != MediaKind::kVideo) break;
+    if (iequals(name, "VP8")) chosen = find(is_vp8);
+    if (iequals(name, "H264")) chosen = find(is_usable_h264);
+  }
   if (chosen == nullptr) return std::nullopt;
   // Opus: our own parameters; video: compatible, so answer what was offered.
   std::optional<std::string> fmtp = media.kind == MediaKind::kAudio ? std::string(kOpusFmtp) : chosen->fmtp;
@@ -201,7 +207,8 @@ std::set<uint16_t> ambiguous_extension_ids(const SessionDescription& offer) {
 }
 
 NegotiatedMedia negotiate(const SessionDescription& offer, size_t index, const std::set<uint16_t>& ambiguous_ids,
-                          bool send_media, const NegotiatedCodec* keep) {
+                          bool send_media, const NegotiatedCodec* keep, const std::vector<std::string>& video_codecs) {
+  const std::vector<std::string>& taken = video_codecs.empty() ? kDefaultVideoCodecs : video_codecs;
   const MediaDescription& offered = offer.media[index];
   NegotiatedMedia media;
   media.index = index;
@@ -217,11 +224,14 @@ NegotiatedMedia negotiate(const SessionDescription& offer, size_t index, const s
     media.rejection_reason = "rejected by the offer (port 0)";
   } else if (!offered.is_rtp()) {
     media.rejection_reason = "protocol " + offered.protocol + " is not supported";
-  } else if (auto codec = choose_codec(offered, keep); !codec) {
-    media.rejection_reason = offered.kind == MediaKind::kAudio
-                                 ? "no common codec (partyline needs opus/48000/2)"
-                                 : "no common codec (partyline needs VP8 or H264 constrained baseline, "
-                                   "packetization-mode=1)";
+  } else if (auto codec = choose_codec(offered, keep, taken); !codec) {
+    std::string names;
+    for (const std::string& name : taken) {
+      names += (names.empty() ? "" : " or ") +
+               (iequals(name, "H264") ? std::string("H264 constrained baseline, packetization-mode=1") : name);
+    }
+    media.rejection_reason = offered.kind == MediaKind::kAudio ? "no common codec (partyline needs opus/48000/2)"
+                                                               : "no common codec (partyline takes " + names + ")";
   } else {
     media.accepted = true;
     media.codec = std::move(codec);

@@ -29,8 +29,11 @@ std::set<uint16_t> ambiguous_extension_ids(const SessionDescription& offer);
 // offer still lists it with the same name and clock rate, so a re-offer
 // that reorders its codecs does not change what flows. SSRCs and rids are
 // the offer's; local SSRCs are the caller's to assign.
+// `video_codecs`: the video codecs taken ("VP8", "H264"), the first the
+// offer has winning; empty: VP8, else H264.
 NegotiatedMedia negotiate(const SessionDescription& offer, size_t index, const std::set<uint16_t>& ambiguous_ids,
-                          bool send_media, const NegotiatedCodec* keep = nullptr);
+                          bool send_media, const NegotiatedCodec* keep = nullptr,
+                          const std::vector<std::string>& video_codecs = {});
 
 // What we declare on every m-line of an answer: one transport for the BUNDLE.
 struct LocalTransport {

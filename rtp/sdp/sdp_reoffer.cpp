@@ -90,7 +90,7 @@ Result<ReofferAnswer> ReofferAnswerer::answer() {
       // negotiate() rejects for its port 0): answered as the first time,
       // keeping the codec that flows.
       const NegotiatedCodec* keep = existing && session_.media[i].codec ? &*session_.media[i].codec : nullptr;
-      media = media_answer::negotiate(offer_, i, ambiguous_ids_, /*send_media=*/false, keep);
+      media = media_answer::negotiate(offer_, i, ambiguous_ids_, /*send_media=*/false, keep, options_.video_codecs);
     }
     if (!media.accepted) {
       slot.rejected = true;

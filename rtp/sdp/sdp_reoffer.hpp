@@ -35,6 +35,7 @@ struct ReofferOptions {
   // x-google-start-bitrate on every video codec, as in the first answer (a
   // changed value would restart the participant's estimate); 0: none.
   uint32_t video_start_bitrate_kbps = 0;
+  std::vector<std::string> video_codecs = {};  // AnswerOptions::video_codecs, for new m-lines
 };
 
 struct ReofferAnswer {

@@ -63,6 +63,19 @@ TEST(ConfigTest, SpeechLevelAndLastNHaveDefaultsAndBounds) {
   EXPECT_TRUE(validate_config(config).ok());
 }
 
+TEST(ConfigTest, VideoCodecsDefaultToVp8ThenH264AndAreChecked) {
+  Config config;
+  EXPECT_EQ(config.media.video_codecs, (std::vector<std::string>{"VP8", "H264"}));
+  ASSERT_TRUE(apply(config, R"({"media":{"video_codecs":["H264"]}})").ok());
+  EXPECT_TRUE(validate_config(config).ok());
+  config.media.video_codecs = {"VP8", "AV1"};
+  EXPECT_NE(validate_config(config).error().message.find("media.video_codecs[1]"), std::string::npos);
+  config.media.video_codecs = {"VP8", "VP8"};
+  EXPECT_NE(validate_config(config).error().message.find("twice"), std::string::npos);
+  config.media.video_codecs = {};
+  EXPECT_NE(validate_config(config).error().message.find("media.video_codecs"), std::string::npos);
+}
+
 TEST(ConfigTest, ErrorsNameTheKey) {
   struct Case {
     const char* json;

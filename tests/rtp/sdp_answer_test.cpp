@@ -358,6 +358,28 @@ TEST(SdpAnswerTest, VideoWithoutCommonCodecIsRejected) {
       << none.error().message;
 }
 
+// media.video_codecs: which video codecs are taken, in the server's order
+// of preference (not the offer's): Chromium offers VP8 first, yet H264
+// wins when it comes first; a codec left out is never answered.
+TEST(SdpAnswerTest, VideoCodecsAreTakenInTheConfiguredOrder) {
+  SessionDescription offer = offer_from("chromium156_offer_av_dc.sdp");
+  EXPECT_EQ(answer_ok(offer).media[1].codec->name, "VP8");  // the default: VP8, else H264
+  AnswerOptions h264_first = test_options();
+  h264_first.video_codecs = {"H264", "VP8"};
+  const Answer h264 = answer_ok(offer, h264_first);
+  ASSERT_TRUE(h264.media[1].codec.has_value());
+  EXPECT_EQ(h264.media[1].codec->name, "H264");
+  EXPECT_EQ(h264.media[1].codec->payload_type, 108);  // the first constrained baseline, mode 1
+  EXPECT_EQ(h264.media[1].rtx_payload_type, 109);
+
+  AnswerOptions vp8_only = test_options();
+  vp8_only.video_codecs = {"VP8"};
+  for (const char* pt : {"96"}) drop_format(offer.media[1], pt);
+  const Answer refused = answer_ok(offer, vp8_only);
+  EXPECT_FALSE(refused.media[1].accepted);
+  EXPECT_EQ(refused.media[1].rejection_reason, "no common codec (partyline takes VP8)");
+}
+
 TEST(SdpAnswerTest, AudioWithoutOpusIsRejectedButVideoAccepted) {
   SessionDescription offer = offer_from("aiortc1.4.0_offer_av_dc.sdp");
   drop_format(offer.media[0], "96");
