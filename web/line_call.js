@@ -39,6 +39,15 @@ import { CandidateBridge, DEFAULT_RTC_CONFIGURATION, forwardPeerStates } from '.
  * 'rollback'); 'webrtc_state', 'iceconnectionstatechange',
  * 'connectionstatechange', 'error'; 'ended' (`{ reason }`: after the
  * client resumed its session, the server no longer counts it in this line).
+ *
+ * Option `onNewTransceiver(transceiver, origin)` (constructor; optional, by
+ * default nothing is called): called once for each transceiver as it joins
+ * the PeerConnection, before the description it appears in is created:
+ * `origin` 'local' for those `start()` and `publish()` add (before our
+ * offer), 'remote' for those a server offer creates (after that offer is
+ * applied, before our answer). E.g. `transceiver.setCodecPreferences()`:
+ * a device that sends only H264, or receives only VP8. An exception fails
+ * that offer or answer like any negotiation error.
  */
 export class LineCall extends Emitter {
   static ANSWER_TIMEOUT_MS = 15000;
@@ -67,8 +76,11 @@ export class LineCall extends Emitter {
   #serverOffers = [];
   #serverOfferArrived = null;
   #holdingServerOffers = false;
+  #onNewTransceiver = null;
+  // Transceivers already announced to onNewTransceiver (each one once).
+  #knownTransceivers = new WeakSet();
 
-  constructor(client, { mediaConstraints, rtcConfiguration } = {}) {
+  constructor(client, { mediaConstraints, rtcConfiguration, onNewTransceiver = null } = {}) {
     super();
     this.#client = client;
     this.mediaConstraints = mediaConstraints ?? {
@@ -76,6 +88,16 @@ export class LineCall extends Emitter {
       video: { width: 320, height: 240, frameRate: 15 },
     };
     this.rtcConfiguration = rtcConfiguration ?? DEFAULT_RTC_CONFIGURATION;
+    this.#onNewTransceiver = onNewTransceiver;
+  }
+
+  /** Passes each transceiver of `transceivers` not seen before to `onNewTransceiver`. */
+  #announceTransceivers(transceivers, origin) {
+    for (const transceiver of transceivers) {
+      if (this.#knownTransceivers.has(transceiver)) continue;
+      this.#knownTransceivers.add(transceiver);
+      this.#onNewTransceiver?.(transceiver, origin);
+    }
   }
 
   /**
@@ -128,6 +150,7 @@ export class LineCall extends Emitter {
         ...(sendEncodings && track.kind === 'video' ? { sendEncodings } : {}),
       }));
       try {
+        this.#announceTransceivers(transceivers, 'local');
         await this.#offerUpdate();
       } catch (error) {
         // Refused and rolled back: never in a negotiated description, so
@@ -230,6 +253,7 @@ export class LineCall extends Emitter {
     this.#unsubscribe.push(answer.cancel);
     this.#subscribe();
     for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+    this.#announceTransceivers(pc.getTransceivers(), 'local');
 
     const offer = await pc.createOffer();
     const sent = sendOffer({ type: offer.type, sdp: offer.sdp });
@@ -334,6 +358,7 @@ export class LineCall extends Emitter {
       if (!this.pc) continue; // a signaling-only occupant gets none
       try {
         await this.pc.setRemoteDescription(message.jsep);
+        this.#announceTransceivers(this.pc.getTransceivers(), 'remote');
         const answer = await this.pc.createAnswer();
         await this.pc.setLocalDescription(answer);
         await this.#client.request('update', { jsep: { type: answer.type, sdp: answer.sdp } });

@@ -46,7 +46,8 @@ export function lineHarnessIn() {
     async connect(name, { url = null, expectClose = false } = {}) {
       const { PartylineClient, signalingUrlFor } = await library();
       const client = new PartylineClient();
-      for (const event of ['occupants', 'presence', 'signal', 'update', 'resumed', 'reconnecting', 'reconnected']) {
+      for (const event of ['occupants', 'presence', 'signal', 'update', 'resumed', 'reconnecting', 'reconnected',
+        'stream_unavailable']) {
         client.on(event, (message) => {
           harness.log.push({ event, at: performance.now(), message });
           if (event === 'occupants' && message.line?.line_id === harness.lineId) harness.line = message.line;
@@ -66,10 +67,30 @@ export function lineHarnessIn() {
       return { lineId: response.line_id, token: response.token };
     },
 
-    /** Joins with camera and microphone (`media`), or signaling-only. */
-    async join(lineId, { token = null, media = true } = {}) {
+    /**
+     * Joins with camera and microphone (`media`), or signaling-only.
+     * `codecs` (optional): `{ send, receive }`, each null or a list of video
+     * mime types (e.g. ['video/H264']): the video transceivers this page
+     * adds (its camera, `publish`) prefer only those codecs when sending
+     * (RTCRtpSender capabilities), those a server offer creates only those
+     * when receiving (RTCRtpReceiver capabilities), with 'video/rtx' kept
+     * (LineCall's `onNewTransceiver`, before the offer or answer); each
+     * application is logged as a 'codec-preferences' event.
+     */
+    async join(lineId, { token = null, media = true, codecs = null } = {}) {
       const { LineCall } = await library();
-      const call = new LineCall(harness.client);
+      const onNewTransceiver = (transceiver, origin) => {
+        const wanted = origin === 'local' ? codecs?.send : codecs?.receive;
+        const kind = transceiver.sender.track?.kind ?? transceiver.receiver.track.kind;
+        if (!wanted || kind !== 'video') return;
+        const capabilities = (origin === 'local' ? RTCRtpSender : RTCRtpReceiver).getCapabilities('video').codecs;
+        const preferred = capabilities.filter((codec) => wanted.includes(codec.mimeType));
+        const chosen = [...preferred, ...capabilities.filter((codec) => codec.mimeType === 'video/rtx')];
+        transceiver.setCodecPreferences(chosen);
+        harness.log.push({ event: 'codec-preferences', at: performance.now(), origin, mid: transceiver.mid,
+          codecs: chosen.map((codec) => `${codec.mimeType}${codec.sdpFmtpLine ? ` ${codec.sdpFmtpLine}` : ''}`) });
+      };
+      const call = new LineCall(harness.client, codecs ? { onNewTransceiver } : {});
       harness.call = call;
       harness.lineId = lineId;
       call.on('error', (error) => harness.errors.push(String(error.message ?? error)));
@@ -190,6 +211,44 @@ export function lineHarnessIn() {
       const pick = (sdp) => (sdp ?? '').split(/\r\n(?=m=)/).slice(1).map((section) => section.split('\r\n')
         .filter((line) => line.startsWith('m=') || new RegExp(pattern).test(line)));
       return { local: pick(harness.call?.pc?.localDescription?.sdp), remote: pick(harness.call?.pc?.remoteDescription?.sdp) };
+    },
+
+    /**
+     * Per video transceiver of the call: mid, currentDirection, the session
+     * its receiver's track was last forwarded for (null: our own), and the
+     * codec of its `outbound-rtp` and `inbound-rtp` entries (`codecId` ->
+     * `codec`: mimeType, sdpFmtpLine, payloadType) with packetsSent /
+     * framesEncoded and packetsReceived / framesDecoded; null where there is
+     * no such entry.
+     */
+    async videoCodecs() {
+      const pc = harness.call?.pc;
+      if (!pc) return [];
+      const rows = [];
+      const codecOf = (report, entry) => {
+        const codec = entry.codecId ? report.get(entry.codecId) : null;
+        return codec ? { mimeType: codec.mimeType, fmtp: codec.sdpFmtpLine ?? null, payloadType: codec.payloadType }
+          : null;
+      };
+      for (const transceiver of pc.getTransceivers()) {
+        if (transceiver.receiver.track.kind !== 'video') continue;
+        const row = { mid: transceiver.mid, direction: transceiver.currentDirection,
+          session: harness.trackSessions.get(transceiver.receiver.track) ?? null, outbound: null, inbound: null };
+        const sent = await transceiver.sender.getStats();
+        for (const entry of sent.values()) {
+          if (entry.type !== 'outbound-rtp') continue;
+          row.outbound = { codec: codecOf(sent, entry), packetsSent: entry.packetsSent ?? 0,
+            framesEncoded: entry.framesEncoded ?? 0 };
+        }
+        const received = await transceiver.receiver.getStats();
+        for (const entry of received.values()) {
+          if (entry.type !== 'inbound-rtp') continue;
+          row.inbound = { codec: codecOf(received, entry), packetsReceived: entry.packetsReceived ?? 0,
+            framesDecoded: entry.framesDecoded ?? 0 };
+        }
+        rows.push(row);
+      }
+      return rows;
     },
 
     async unpublish(key) {

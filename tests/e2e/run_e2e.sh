@@ -24,7 +24,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
   signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
-  verto_channel_chromium simulcast_chromium active_speaker_aiortc)
+  verto_channel_chromium simulcast_chromium active_speaker_aiortc mixed_codecs_chromium)
 
 # Measurements: run by name only (`run_e2e.sh video_rampup_chromium`), never
 # by scripts/test, because their outcome depends on more than the server.
@@ -44,9 +44,11 @@ measurements=(video_rampup_chromium)
 # replays), verto_channel_chromium (seed 004's adapter runs under ASan in
 # ctest's unit tests and fuzz replays), simulcast_chromium (the layer selection's unit tests run under ASan in
 # ctest), active_speaker_aiortc (the speaker detector's and leg pausing's
-# unit tests run under ASan in ctest).
+# unit tests run under ASan in ctest), mixed_codecs_chromium (the per-stream
+# codec offers are unit-tested under ASan in ctest: rtp sdp_offer tests).
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
-  chat_realtime_chromium peers_relay_chromium verto_channel_chromium simulcast_chromium active_speaker_aiortc)
+  chat_realtime_chromium peers_relay_chromium verto_channel_chromium simulcast_chromium active_speaker_aiortc
+  mixed_codecs_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -138,6 +140,7 @@ set_test_command() {
     active_speaker_aiortc)
       server_options=(--config "$here/active_speaker.json")
       test_command=("$python" "$here/active_speaker_aiortc.py") ;;
+    mixed_codecs_chromium) test_command=(node "$here/mixed_codecs_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
