@@ -220,7 +220,7 @@ void WorkerRouter::deliver(StreamKey key, const rtp::RtpPacketView& packet, int6
   for (SubscriberLeg* leg : subscription.legs) {
     if (leg->layer_count > 0) {
       if (!layer_packet) layer_packet = read_layer_packet(leg->codec, packet);
-      if (!selects(*leg, key, *layer_packet, now_us)) continue;
+      if (!selects(*leg, key, *layer_packet, packet.payload.size(), now_us)) continue;
     }
     send(*leg, leg->leg.forward(packet, std::span(scratch_.data(), PacketRing::kSlotBytes + 2), now_us), false);
   }
@@ -234,10 +234,11 @@ WorkerRouter::LayerPacket WorkerRouter::read_layer_packet(rtp::VideoCodec codec,
   return read;
 }
 
-bool WorkerRouter::selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, int64_t now_us) {
+bool WorkerRouter::selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, size_t bytes,
+                           int64_t now_us) {
   size_t layer = 0;
   while (layer < leg.layer_count && leg.layers[layer] != key) ++layer;
-  const bool forward = leg.selector.on_packet(layer, now_us, packet.keyframe, packet.height);
+  const bool forward = leg.selector.on_packet(layer, now_us, packet.keyframe, packet.height, bytes);
   if (forward) leg.current = key;
   if (auto wanted = leg.selector.keyframe_wanted(now_us)) {
     post_keyframe_request(leg.layers[*wanted], leg.source_worker, rtp::KeyframeRequestReason::kNewSubscriber);

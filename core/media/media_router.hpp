@@ -184,7 +184,7 @@ class WorkerRouter {
   static LayerPacket read_layer_packet(rtp::VideoCodec codec, const rtp::RtpPacketView& packet);
   // A simulcast leg's choice for a packet of layer `key`: whether to forward
   // it (and asks for the keyframe a switch waits for).
-  bool selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, int64_t now_us);
+  bool selects(SubscriberLeg& leg, StreamKey key, const LayerPacket& packet, size_t bytes, int64_t now_us);
   void post_keyframe_request(StreamKey key, size_t source_worker, rtp::KeyframeRequestReason reason);
   void send(SubscriberLeg& leg, rtp::LegPacket written, bool retransmission);
   void count(RouterDrop reason) { ++drops_[static_cast<size_t>(reason)]; }

@@ -27,13 +27,31 @@ std::optional<size_t> LayerSelector::target(int64_t now_us) const {
     const bool fits = max_height_ && heights_known && *layers_[i].height <= *max_height_;
     if (fits && (!tallest_fitting || rank(i) > rank(*tallest_fitting))) tallest_fitting = i;
   }
-  if (!max_height_) return tallest;
-  return tallest_fitting ? tallest_fitting : shortest;
+  const size_t by_height = !max_height_ ? *tallest : tallest_fitting ? *tallest_fitting : *shortest;
+  if (!max_bitrate_) return by_height;
+  // Of those no taller, the tallest the downlink carries.
+  std::optional<size_t> chosen;
+  for (size_t i = 0; i < layer_count_; ++i) {
+    if (!active(layers_[i], now_us) || rank(i) > rank(by_height) || !fits_bitrate(layers_[i])) continue;
+    if (!chosen || rank(i) > rank(*chosen)) chosen = i;
+  }
+  return chosen ? chosen : shortest;
 }
 
-bool LayerSelector::on_packet(size_t layer, int64_t now_us, bool keyframe_start, std::optional<uint32_t> height) {
+bool LayerSelector::on_packet(size_t layer, int64_t now_us, bool keyframe_start, std::optional<uint32_t> height,
+                              size_t bytes) {
   if (layer >= layer_count_) return false;
   Layer& seen = layers_[layer];
+  // A layer silent for a window starts its measurement over.
+  if (!seen.seen || now_us - seen.window_start_us >= 2 * kBitrateWindowUs) {
+    seen.window_start_us = now_us;
+    seen.window_bytes = 0;
+  } else if (now_us - seen.window_start_us >= kBitrateWindowUs) {
+    seen.bitrate_bps = seen.window_bytes * 8 * 1'000'000 / static_cast<uint64_t>(now_us - seen.window_start_us);
+    seen.window_start_us = now_us;
+    seen.window_bytes = 0;
+  }
+  seen.window_bytes += bytes;
   seen.seen = true;
   seen.last_packet_us = now_us;
   if (height) seen.height = height;

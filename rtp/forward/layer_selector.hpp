@@ -11,6 +11,12 @@
 // nothing for kInactiveAfterUs (a browser pauses its top layers when its
 // estimate is low) is not chosen.
 //
+// A subscriber's downlink bounds the choice too (set_max_bitrate, from its
+// estimate: LineMedia): of the layers the height allows, the tallest whose
+// bitrate, measured here over kBitrateWindowUs of its packets, fits with
+// kBitrateHeadroom to spare; the shortest when none does. A layer whose
+// bitrate is not measured yet fits.
+//
 // Switching only happens at a keyframe of the target layer, so the decoder
 // never gets a frame that refers to another layer's pictures; until then
 // the current layer goes on. keyframe_wanted() says when to ask the target
@@ -33,6 +39,8 @@ class LayerSelector {
   static constexpr size_t kMaxLayers = 4;
   static constexpr int64_t kInactiveAfterUs = 1'000'000;
   static constexpr int64_t kKeyframeRetryUs = 500'000;
+  static constexpr int64_t kBitrateWindowUs = 1'000'000;
+  static constexpr double kBitrateHeadroom = 1.2;  // a layer fits when its bitrate * this <= the limit
 
   explicit LayerSelector(size_t layers = 1);
 
@@ -40,11 +48,17 @@ class LayerSelector {
   // nullopt: no limit.
   void set_max_height(std::optional<uint32_t> max_height) { max_height_ = max_height; }
   std::optional<uint32_t> max_height() const { return max_height_; }
+  // bits per second the leg may use; nullopt: no limit.
+  void set_max_bitrate(std::optional<uint64_t> max_bitrate) { max_bitrate_ = max_bitrate; }
+  std::optional<uint64_t> max_bitrate() const { return max_bitrate_; }
+  // What `layer` sent over its last full window (0 before one ended).
+  uint64_t layer_bitrate(size_t layer) const { return layer < layer_count_ ? layers_[layer].bitrate_bps : 0; }
 
   // A packet of `layer` (index in the publisher's order) at `now_us`;
   // `keyframe_start`: it starts a keyframe, of `height` when known. True:
-  // forward it.
-  bool on_packet(size_t layer, int64_t now_us, bool keyframe_start, std::optional<uint32_t> height);
+  // forward it. `bytes`: the packet's payload, for the layer's bitrate.
+  bool on_packet(size_t layer, int64_t now_us, bool keyframe_start, std::optional<uint32_t> height,
+                 size_t bytes = 0);
   // The layer a keyframe should be asked of, when the leg waits for one to
   // switch to (or to start on); at most once per kKeyframeRetryUs.
   std::optional<size_t> keyframe_wanted(int64_t now_us);
@@ -60,7 +74,14 @@ class LayerSelector {
     bool seen = false;
     int64_t last_packet_us = 0;
     std::optional<uint32_t> height;
+    int64_t window_start_us = 0;
+    uint64_t window_bytes = 0;
+    uint64_t bitrate_bps = 0;
   };
+  bool fits_bitrate(const Layer& layer) const {
+    return !max_bitrate_ || layer.bitrate_bps == 0 ||
+           static_cast<double>(layer.bitrate_bps) * kBitrateHeadroom <= static_cast<double>(*max_bitrate_);
+  }
   bool active(const Layer& layer, int64_t now_us) const {
     return layer.seen && now_us - layer.last_packet_us <= kInactiveAfterUs;
   }
@@ -68,6 +89,7 @@ class LayerSelector {
   size_t layer_count_;
   std::array<Layer, kMaxLayers> layers_{};
   std::optional<uint32_t> max_height_;
+  std::optional<uint64_t> max_bitrate_;
   std::optional<size_t> current_;
   int64_t next_keyframe_request_us_ = 0;
   std::optional<size_t> requested_for_;  // the target the last request was for

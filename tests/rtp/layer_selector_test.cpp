@@ -141,5 +141,45 @@ TEST(Vp8KeyframeSize, ReadsTheSizeAfterTheStartCode) {
   EXPECT_EQ(vp8_keyframe_size(std::span(keyframe).first(12)), std::nullopt) << "truncated";
 }
 
+// The downlink's limit: each layer's bitrate is measured from its packets
+// (here 30 a second of 800, 2,500 and 8,000 bytes: 192, 600 and 1,920
+// kbit/s), and the tallest that fits with 20 % to spare is chosen.
+TEST(LayerSelector, AMaxBitrateTakesTheTallestLayerThatFitsWithHeadroom) {
+  LayerSelector selector(3);
+  int64_t now_us = 1'000'000;
+  const size_t bytes[] = {800, 2'500, 8'000};
+  auto second = [&](bool keyframes) {
+    for (int i = 0; i < 30; ++i) {
+      for (size_t layer : {kLow, kMid, kHigh}) {
+        const bool keyframe = keyframes && i == 0;
+        selector.on_packet(layer, now_us, keyframe, keyframe ? std::optional(kHeights[layer]) : std::nullopt,
+                           bytes[layer]);
+      }
+      now_us += 33'334;
+    }
+  };
+  second(true);
+  second(false);
+  EXPECT_NEAR(static_cast<double>(selector.layer_bitrate(kLow)), 192'000, 8'000);
+  EXPECT_NEAR(static_cast<double>(selector.layer_bitrate(kMid)), 600'000, 25'000);
+  EXPECT_NEAR(static_cast<double>(selector.layer_bitrate(kHigh)), 1'920'000, 80'000);
+  EXPECT_EQ(selector.target(now_us), kHigh);  // no limit
+  for (const auto& [limit, expected] : std::vector<std::pair<uint64_t, size_t>>{
+           {3'000'000, kHigh}, {2'000'000, kMid},  // 1.92 Mbit/s needs 2.3 to spare
+           {800'000, kMid}, {700'000, kLow}, {100'000, kLow}}) {  // nothing fits: the shortest
+    selector.set_max_bitrate(limit);
+    EXPECT_EQ(selector.target(now_us), expected) << "limit " << limit;
+  }
+  // A height limit and a bitrate limit: the stricter wins.
+  selector.set_max_bitrate(3'000'000);
+  selector.set_max_height(360);
+  EXPECT_EQ(selector.target(now_us), kMid);
+  selector.set_max_bitrate(500'000);
+  EXPECT_EQ(selector.target(now_us), kLow);
+  selector.set_max_bitrate(std::nullopt);
+  selector.set_max_height(std::nullopt);
+  EXPECT_EQ(selector.target(now_us), kHigh);
+}
+
 }  // namespace
 }  // namespace partyline::rtp
