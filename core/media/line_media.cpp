@@ -375,6 +375,7 @@ int64_t LineMedia::on_timer(int64_t now_us) {
     if (next_report_us_ != 0) update_bitrates(now_us - (next_report_us_ - kReportIntervalUs));
     next_report_us_ = now_us + kReportIntervalUs;
     send_reports(now_us);
+    update_downlink(now_us);
   }
   next = std::min(next, next_report_us_);
   if (!audio_level_listener_ || !audio_level_id_) return next;

@@ -30,6 +30,7 @@
 #include "rtp/forward/forwarding_leg.hpp"
 #include "rtp/forward/keyframe_requester.hpp"
 #include "rtp/rtcp/receive_statistics.hpp"
+#include "rtp/rtcp/loss_based_estimate.hpp"
 #include "rtp/rtcp/rtcp_dispatch.hpp"
 #include "rtp/rtcp/transport_cc_recorder.hpp"
 #include "rtp/sdp/sdp_offer.hpp"
@@ -81,6 +82,9 @@ struct LineMediaStats {
   uint64_t nacks_sent = 0;
   uint64_t reports_sent = 0;
   uint64_t transport_feedbacks_sent = 0;  // transport-cc feedback packets
+  // What the participant's downlink carries, from its receiver reports'
+  // loss (rtp::LossBasedEstimate); nullopt: no limit known.
+  std::optional<uint64_t> downlink_estimate_bps = std::nullopt;
 };
 
 // What a subscriber's receiver reports say about one leg.
@@ -222,6 +226,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
     uint64_t bytes_at_last_report = 0, bitrate_bps = 0;
     rtp::MediaKind kind = rtp::MediaKind::kAudio;
     bool paused = false;  // last-N: not in the router (set_video_from)
+    bool fresh_report = false;  // a receiver report block since the last interval
   };
   // rtp::RtcpHandler: one RTCP packet of the participant's compound.
   void on_sender_report(const rtp::SenderReportView& report) override;
@@ -251,6 +256,9 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   void send_reports(int64_t now_us);
   // Bitrates over the interval since the last reports (`elapsed_us`).
   void update_bitrates(int64_t elapsed_us);
+  // Once per report interval: the downlink estimate from the receiver
+  // reports' loss, and each simulcast leg's share of it.
+  void update_downlink(int64_t now_us);
   bool send_rtcp(size_t length);  // false: not sent (transport not secure)
 
   WorkerRouter& router_;
@@ -270,6 +278,7 @@ class LineMedia final : public MediaHandler, public SourceOwner, public LegSink,
   int64_t next_level_us_ = 0;
   uint8_t last_reported_level_ = rtp::kSilentAudioLevel;
   std::optional<std::vector<std::string>> video_from_;  // set_video_from
+  rtp::LossBasedEstimate downlink_;
   rtp::TransportCcRecorder transport_cc_;
   uint32_t transport_cc_media_ssrc_ = 0;  // the latest packet's, for the feedback's media SSRC field
   std::vector<Leg> legs_;

@@ -132,6 +132,37 @@ void LineMedia::set_video_from(std::optional<std::vector<std::string>> publisher
   }
 }
 
+// The estimate is shared among the simulcast legs, after what the legs
+// that cannot adapt (audio, single-layer video) take.
+void LineMedia::update_downlink(int64_t now_us) {
+  std::optional<double> loss;
+  uint64_t sent_bps = 0, fixed_bps = 0;
+  size_t layered = 0;
+  for (Leg& leg : legs_) {
+    if (leg.paused) continue;
+    sent_bps += leg.bitrate_bps;
+    if (leg.leg->layer_count > 0) {
+      ++layered;
+    } else {
+      fixed_bps += leg.bitrate_bps;
+    }
+    if (leg.kind == rtp::MediaKind::kVideo && leg.fresh_report) {
+      loss = std::max(loss.value_or(0.0), leg.report.fraction_lost / 256.0);
+    }
+    leg.fresh_report = false;
+  }
+  if (loss) downlink_.on_interval(*loss, sent_bps, now_us);
+  stats_.downlink_estimate_bps = downlink_.estimate_bps();
+  for (Leg& leg : legs_) {
+    if (leg.leg->layer_count == 0) continue;
+    std::optional<uint64_t> share;
+    if (const auto estimate = downlink_.estimate_bps()) {
+      share = (*estimate > fixed_bps ? *estimate - fixed_bps : 0) / std::max<size_t>(layered, 1);
+    }
+    leg.leg->selector.set_max_bitrate(share);
+  }
+}
+
 std::vector<LegReport> LineMedia::leg_reports() const {
   std::vector<LegReport> reports;
   for (const Leg& leg : legs_) reports.push_back(leg.report);
@@ -146,6 +177,7 @@ void LineMedia::on_report_blocks(const rtp::ReportBlockList& blocks) {
     for (Leg& leg : legs_) {
       if (leg.report.ssrc != block.ssrc) continue;
       leg.report.fraction_lost = block.fraction_lost;
+      leg.fresh_report = true;
       leg.report.cumulative_lost = block.cumulative_lost;
       leg.report.jitter = block.jitter;
       if (block.last_sender_report != 0) {

@@ -98,6 +98,9 @@ void add_peer_stats(json_t* session, const core::PeerConnectionStats& stats) {
     json_object_set_new(streams, "malformed_drops", integer(stats.line->malformed_drops));
     json_object_set_new(streams, "muted_drops", integer(stats.line->muted_drops));
     json_object_set_new(streams, "nacks_sent_upstream", integer(stats.line->nacks_sent));
+    json_object_set_new(streams, "downlink_estimate_bps", stats.line->downlink_estimate_bps
+                                                             ? integer(*stats.line->downlink_estimate_bps)
+                                                             : json_null());
   }
   json_object_set_new(session, "streams", streams);
 }

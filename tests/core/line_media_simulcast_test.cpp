@@ -10,6 +10,8 @@
 
 #include "core/media/line_media.hpp"
 #include "rtp/packet/rtp_header_extensions.hpp"
+#include "rtp/rtcp/rtcp_packet.hpp"
+#include "rtp/rtcp/rtcp_reports.hpp"
 #include "rtp/packet/rtp_packet.hpp"
 #include "tests/core/recording_transport.hpp"
 #include "tests/rtp/negotiated_session_fixtures.hpp"
@@ -33,7 +35,7 @@ constexpr Layer kLayers[] = {{"q", 0x51, 320, 180, 0x0A}, {"h", 0x52, 640, 360, 
 
 // A VP8 packet of a layer: its rid in a header extension, and when
 // `keyframe`, the start of a key frame that declares the layer's size.
-Bytes layer_packet(const Layer& layer, uint16_t sequence_number, bool keyframe) {
+Bytes layer_packet(const Layer& layer, uint16_t sequence_number, bool keyframe, size_t payload_bytes = 200) {
   std::array<uint8_t, 16> extension_bytes{};
   rtp::HeaderExtensionBuilder extensions(rtp::ExtensionForm::kOneByte, extension_bytes);
   const std::string rid = layer.rid;
@@ -48,7 +50,7 @@ Bytes layer_packet(const Layer& layer, uint16_t sequence_number, bool keyframe) 
   header.has_extension = true;
   header.extension_profile = extensions.profile();
   header.extension_data = data;
-  Bytes payload(200, layer.fill);
+  Bytes payload(payload_bytes, layer.fill);
   payload[0] = keyframe ? 0x10 : 0x00;  // descriptor: S=1, partition 0 for a keyframe's first packet
   if (keyframe) {
     const uint8_t vp8[] = {0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, static_cast<uint8_t>(layer.width),
@@ -87,7 +89,7 @@ class LineMediaSimulcastTest : public ::testing::Test {
   std::vector<uint8_t> round(bool keyframes) {
     const size_t before = bob_transport_.rtp.size();
     for (size_t i = 0; i < std::size(kLayers); ++i) {
-      Bytes packet = layer_packet(kLayers[i], sequences_[i]++, keyframes);
+      Bytes packet = layer_packet(kLayers[i], sequences_[i]++, keyframes, payload_bytes_[i]);
       alice_.on_rtp(packet, now_us_);
     }
     now_us_ += 33'000;
@@ -105,6 +107,7 @@ class LineMediaSimulcastTest : public ::testing::Test {
 
   int64_t now_us_ = 7'000'000'000;
   uint16_t sequences_[3] = {100, 5000, 60000};  // each layer its own RTP stream
+  size_t payload_bytes_[3] = {200, 200, 200};
   MediaFabric fabric_{2};
   RecordingTransport alice_transport_, bob_transport_;
   LineMedia alice_{fabric_.router(0), alice_transport_, 0xA11CE};
@@ -158,6 +161,34 @@ TEST_F(LineMediaSimulcastTest, SequenceNumbersStayContinuousAcrossASwitch) {
   std::vector<uint16_t> numbers;
   for (const Bytes& packet : bob_transport_.rtp) numbers.push_back(rtp::parse_rtp_packet(packet)->sequence_number);
   for (size_t i = 1; i < numbers.size(); ++i) EXPECT_EQ(uint16_t(numbers[i - 1] + 1), numbers[i]) << i;
+}
+
+// Bandwidth toward the subscriber: Bob's receiver report shows half his
+// packets lost while he gets the high layer (288 kbit/s of payload here:
+// 1,200 bytes 30 times a second); the estimate drops to 216 kbit/s, which
+// fits the middle layer (144 kbit/s with 20 % to spare), and the leg moves
+// there at its keyframe.
+TEST_F(LineMediaSimulcastTest, LossInTheSubscribersReportsMovesItsLegToALayerThatFits) {
+  payload_bytes_[0] = 200;
+  payload_bytes_[1] = 600;
+  payload_bytes_[2] = 1'200;
+  round(true);
+  bob_.on_timer(now_us_);  // the first report interval starts
+  for (int i = 0; i < 35; ++i) ASSERT_EQ(round(false), (std::vector<uint8_t>{0x0C}));
+  EXPECT_FALSE(bob_.stats().downlink_estimate_bps);  // no loss reported yet
+
+  Bytes report(64);
+  rtp::RtcpWriter writer(report);
+  const rtp::ReportBlock block{.ssrc = kLegSsrc, .fraction_lost = 128};
+  ASSERT_TRUE(rtp::write_receiver_report(writer, 0xB0B0, std::span(&block, 1)).ok());
+  report.resize(writer.size());
+  bob_.on_rtcp(report, now_us_);
+  bob_.on_timer(now_us_);  // the interval ends: bitrates, then the estimate
+  ASSERT_TRUE(bob_.stats().downlink_estimate_bps);
+  EXPECT_NEAR(static_cast<double>(*bob_.stats().downlink_estimate_bps), 216'000, 15'000);
+  EXPECT_EQ(round(false), (std::vector<uint8_t>{0x0C})) << "the high layer until the middle one's keyframe";
+  EXPECT_EQ(round(true), (std::vector<uint8_t>{0x0B}));
+  EXPECT_EQ(round(false), (std::vector<uint8_t>{0x0B}));
 }
 
 }  // namespace
