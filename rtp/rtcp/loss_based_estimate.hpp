@@ -11,7 +11,11 @@
 //   - more than 10 % lost: the estimate drops to what was sent times
 //     (1 - loss / 2), and what was sent then becomes a ceiling the estimate
 //     stays below for kCeilingUs (probing up again at once would bring the
-//     loss right back);
+//     loss right back). Then for kHoldAfterDecreaseUs loss lowers it no
+//     further: the reports of that time still describe what was sent
+//     before the subscriber's layers came down (they switch at a
+//     keyframe), and cutting again for them would take it far below what
+//     the link carries;
 //   - less than 2 %: the estimate grows by kIncrease per interval (after
 //     kHoldAfterDecreaseUs), up to the ceiling while one holds;
 //   - in between: it holds.
@@ -30,7 +34,7 @@ class LossBasedEstimate {
   static constexpr double kDecreaseAbove = 0.10;
   static constexpr double kIncreaseBelow = 0.02;
   static constexpr double kIncrease = 1.15;
-  static constexpr int64_t kHoldAfterDecreaseUs = 2'000'000;
+  static constexpr int64_t kHoldAfterDecreaseUs = 2'000'000;  // no change either way
   static constexpr int64_t kCeilingUs = 10'000'000;
   static constexpr double kBelowCeiling = 0.9;
   static constexpr uint64_t kMinimumBps = 50'000;

@@ -24,19 +24,22 @@ TEST(LossBasedEstimate, HeavyLossDropsToWhatWasDeliveredAndTheCeilingHolds) {
   estimate.on_interval(0.84, 2'500'000, 0);
   ASSERT_TRUE(estimate.estimate_bps());
   EXPECT_EQ(*estimate.estimate_bps(), 1'450'000u);  // 2.5 M * (1 - 0.42)
-  estimate.on_interval(0.40, 600'000, kSecond);     // the middle layer still does not fit
+  // The next report still shows the loss of before the switch: held.
+  estimate.on_interval(0.70, 1'200'000, kSecond);
+  EXPECT_EQ(*estimate.estimate_bps(), 1'450'000u);
+  estimate.on_interval(0.40, 600'000, 2 * kSecond);  // after the hold: the middle layer does not fit either
   EXPECT_EQ(*estimate.estimate_bps(), 480'000u);
   EXPECT_EQ(estimate.decreases(), 2u);
   // The low layer fits: no loss. Two seconds of hold, then 15 % a second,
   // but never to the 540 kbit/s ceiling (90 % of where loss began) for 10 s.
   uint64_t highest = 0;
-  for (int64_t t = 2; t < 11; ++t) {
+  for (int64_t t = 3; t < 12; ++t) {
     estimate.on_interval(0.0, 200'000, t * kSecond);
     highest = std::max(highest, *estimate.estimate_bps());
   }
   EXPECT_EQ(highest, 540'000u);
   // The ceiling lapses 10 s after the last decrease: growth resumes.
-  estimate.on_interval(0.0, 200'000, 11 * kSecond);
+  estimate.on_interval(0.0, 200'000, 12 * kSecond);
   EXPECT_EQ(*estimate.estimate_bps(), 621'000u);
 }
 
@@ -63,7 +66,7 @@ TEST(LossBasedEstimate, ModerateLossHoldsAndTheFloorHolds) {
   const uint64_t after_loss = *estimate.estimate_bps();
   estimate.on_interval(0.05, 800'000, 5 * kSecond);
   EXPECT_EQ(*estimate.estimate_bps(), after_loss);
-  estimate.on_interval(1.0, 10'000, 6 * kSecond);  // everything lost of almost nothing
+  estimate.on_interval(1.0, 10'000, 6 * kSecond);  // everything lost of almost nothing (after the hold)
   EXPECT_EQ(*estimate.estimate_bps(), LossBasedEstimate::kMinimumBps);
   estimate.on_interval(-3.0, 10'000, 20 * kSecond);  // nonsense loss is clamped (to none)
   EXPECT_GT(*estimate.estimate_bps(), LossBasedEstimate::kMinimumBps);
