@@ -24,7 +24,8 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   plugin_echotest plugin_tone_chromium recorder_chromium audiobridge_aiortc
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
   signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
-  verto_channel_chromium simulcast_chromium active_speaker_aiortc mixed_codecs_chromium)
+  verto_channel_chromium simulcast_chromium active_speaker_aiortc mixed_codecs_chromium
+  subscriber_bwe_chromium)
 
 # Measurements: run by name only (`run_e2e.sh video_rampup_chromium`), never
 # by scripts/test, because their outcome depends on more than the server.
@@ -45,10 +46,16 @@ measurements=(video_rampup_chromium)
 # ctest's unit tests and fuzz replays), simulcast_chromium (the layer selection's unit tests run under ASan in
 # ctest), active_speaker_aiortc (the speaker detector's and leg pausing's
 # unit tests run under ASan in ctest), mixed_codecs_chromium (the per-stream
-# codec offers are unit-tested under ASan in ctest: rtp sdp_offer tests).
+# codec offers are unit-tested under ASan in ctest: rtp sdp_offer tests),
+# subscriber_bwe_chromium (the estimator's and layer selection's unit tests
+# run under ASan in ctest); and, to keep scripts/test within 45 minutes as
+# the tests above were added, signalr_chromium (the hub adapter runs under
+# ASan in signalr_hub and in ctest's signalr_messages tests) and
+# lines_protocol_chromium (seed 003's adapter runs under ASan in ctest's
+# lines_protocol tests and in lines_protocol's fuzz replays).
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
   chat_realtime_chromium peers_relay_chromium verto_channel_chromium simulcast_chromium active_speaker_aiortc
-  mixed_codecs_chromium)
+  mixed_codecs_chromium subscriber_bwe_chromium signalr_chromium lines_protocol_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -56,8 +63,10 @@ asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium adm
 # so, its aiortc peers starved beside another test), and
 # simulcast_chromium, which measures which resolution arrives: three
 # encoders at 1280x720 on two cores beside another test's load go
-# "cpu"-limited.
-run_alone=(audiobridge_aiortc lines_mixed_chromium plugin_tone_chromium recorder_chromium simulcast_chromium)
+# "cpu"-limited; subscriber_bwe_chromium, which measures what a throttled
+# link lets through, with the same three encoders.
+run_alone=(audiobridge_aiortc lines_mixed_chromium plugin_tone_chromium recorder_chromium simulcast_chromium
+  subscriber_bwe_chromium)
 
 # The folder of the tone test plugin (tests/plugins/tone) in the build tree
 # of the server binary.
@@ -141,6 +150,7 @@ set_test_command() {
       server_options=(--config "$here/active_speaker.json")
       test_command=("$python" "$here/active_speaker_aiortc.py") ;;
     mixed_codecs_chromium) test_command=(node "$here/mixed_codecs_chromium.mjs") ;;
+    subscriber_bwe_chromium) test_command=(node "$here/subscriber_bwe_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
