@@ -350,6 +350,40 @@ export async function pollUntil(what, read, missing, { timeoutMs = 20000, pollMs
 }
 
 /** The name of the colour in `colours` nearest to `rgb`, or null. */
+/** The steps of the page's offer/answer exchanges so far (LineCall's 'negotiation' events). */
+export function negotiationOf(page) {
+  return page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
+}
+
+/** Fails the test at once when the page recorded an error (a server offer it could not apply...). */
+export async function failOnPageErrors(who, page) {
+  const errors = await page.evaluate(() => window.harness.errors);
+  if (errors.length === 0) return;
+  const steps = await negotiationOf(page);
+  throw new Failure(`${who}'s page: ${errors.join(' | ')} (negotiation steps: ${steps.join(' -> ')})`);
+}
+
+/**
+ * Every page's server offers answered: 'server-offer' and 'answer-sent'
+ * counts equal (given `timeoutMs`); returns each page's count of server offers.
+ */
+export async function expectOffersAnswered(pages, timeoutMs) {
+  const counts = {};
+  for (const [who, page] of Object.entries(pages)) {
+    const { value } = await pollUntil(`${who}'s server offers answered`, async () => {
+      await failOnPageErrors(who, page);
+      return negotiationOf(page);
+    }, (steps) => {
+      const offers = steps.filter((step) => step === 'server-offer').length;
+      const answers = steps.filter((step) => step === 'answer-sent').length;
+      return offers === answers ? [] : [`${offers} server offers, ${answers} answers: ${steps.join(' -> ')}`];
+    }, { timeoutMs });
+    console.log(`${who}'s negotiation: ${value.join(' -> ')}`);
+    counts[who] = value.filter((step) => step === 'server-offer').length;
+  }
+  return counts;
+}
+
 export function nearestColour(rgb, colours) {
   if (!rgb) return null;
   const distance = (name) => colours[name].reduce((sum, value, channel) => sum + (value - rgb[channel]) ** 2, 0);

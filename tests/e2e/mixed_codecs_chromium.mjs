@@ -46,7 +46,7 @@
 // by with_server.py, default configuration: up to 100 occupants per line);
 // PARTYLINE_URL is the page to open.
 
-import { check, colourWithin, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, negotiationOf, pollUntil, runHarnessTest } from './line_page.mjs';
 import { canonical } from './test_util.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -70,15 +70,6 @@ const JOIN_OPTIONS = { alice: {}, bob: {}, carol: { codecs: { send: ['video/H264
 const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 const codecsOf = (page) => page.evaluate(() => window.harness.videoCodecs());
 const eventsOf = (page, event) => page.evaluate((name) => window.harness.events(name), event);
-const negotiationOf = (page) => page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
-
-/** The page's errors so far: fails the test at once. */
-async function failOnErrors(who, page) {
-  const errors = await page.evaluate(() => window.harness.errors);
-  if (errors.length === 0) return;
-  const steps = await negotiationOf(page);
-  throw new Failure(`${who}'s page: ${errors.join(' | ')} (negotiation steps: ${steps.join(' -> ')})`);
-}
 
 /**
  * The m-sections of the page's current local and remote descriptions as
@@ -162,27 +153,11 @@ function framesByPublisher(rows, sessions) {
   return frames;
 }
 
-/** Every page's server offers answered: 'server-offer' and 'answer-sent' counts equal (given a moment). */
-async function expectOffersAnswered(pages) {
-  const counts = {};
-  for (const [who, page] of Object.entries(pages)) {
-    const { value } = await pollUntil(`${who}'s server offers answered`, async () => {
-      await failOnErrors(who, page);
-      return negotiationOf(page);
-    }, (steps) => {
-      const offers = steps.filter((step) => step === 'server-offer').length;
-      const answers = steps.filter((step) => step === 'answer-sent').length;
-      return offers === answers ? [] : [`${offers} server offers, ${answers} answers: ${steps.join(' -> ')}`];
-    }, { timeoutMs: STEP_MS });
-    counts[who] = value.filter((step) => step === 'server-offer').length;
-  }
-  return counts;
-}
 
 /** The own (sending) video transceiver's codec row of a page, once it has sent packets. */
 async function expectSending(who, page) {
   const { value } = await pollUntil(`${who} sending video`, async () => {
-    await failOnErrors(who, page);
+    await failOnPageErrors(who, page);
     return codecsOf(page);
   }, (rows) => {
     const own = rows.find((row) => row.session === null && row.outbound);
@@ -243,7 +218,7 @@ async function run(pages) {
 
   // dave's hook restricts what he receives: his answers' receiving video m-lines are VP8 (and rtx) only.
   const { value: daveSections } = await pollUntil('dave answering a server offer with his hook applied', async () => {
-    await failOnErrors('dave', dave);
+    await failOnPageErrors('dave', dave);
     return { steps: await negotiationOf(dave), preferences: await eventsOf(dave, 'codec-preferences'),
       sections: await sectionsOf(dave) };
   }, ({ steps, preferences }) => {
@@ -265,7 +240,7 @@ async function run(pages) {
   for (const who of USERS) {
     const left = Math.max(1000, MEDIA_DEADLINE_MS - (Date.now() - daveJoined));
     await pollUntil(`${who} seeing ${SHOWS[who].join(', ')} by colour`, async () => {
-      await failOnErrors(who, pages[who]);
+      await failOnPageErrors(who, pages[who]);
       return receiversOf(pages[who]);
     }, (rows) => missingPublishers(who, rows, SHOWS[who], sessions), { timeoutMs: left });
   }
@@ -293,7 +268,7 @@ async function run(pages) {
   check(carolTrack, 'no a=msid naming carol\'s video track in the server\'s offer to alice');
   console.log(`carol's video track, as the server's offer to alice names it: ${carolTrack}`);
   const { value: unavailable } = await pollUntil('dave\'s stream_unavailable event for carol\'s video', async () => {
-    await failOnErrors('dave', dave);
+    await failOnPageErrors('dave', dave);
     return eventsOf(dave, 'stream_unavailable');
   }, (entries) => (entries.length > 0 ? [] : ['no stream_unavailable event on dave\'s page']), { timeoutMs: STEP_MS });
   const event = unavailable[0].message;
@@ -311,7 +286,7 @@ async function run(pages) {
     check(others.length === 0, `${who} got stream_unavailable: ${others.map((entry) => JSON.stringify(entry.message)).join(' | ')}`);
   }
   const { value: occupants } = await pollUntil('dave\'s occupants entry with cannot_receive', async () => {
-    await failOnErrors('dave', dave);
+    await failOnPageErrors('dave', dave);
     return dave.evaluate(() => window.harness.occupants());
   }, (entries) => {
     const missing = [];
@@ -332,7 +307,7 @@ async function run(pages) {
   console.log(`dave's entry in alice's occupants: cannot_receive ${JSON.stringify(aliceView?.cannot_receive ?? null)}`);
 
   // 4. Settled: offers answered, media still flowing, no further offer to dave, no second event.
-  const offers = await expectOffersAnswered(pages);
+  const offers = await expectOffersAnswered(pages, STEP_MS);
   console.log(`server offers so far: ${JSON.stringify(offers)}`);
   const started = Date.now();
   const before = {};
@@ -340,14 +315,14 @@ async function run(pages) {
   await pollUntil('every page still decoding the others it shows', async () => {
     const rows = {};
     for (const who of USERS) {
-      await failOnErrors(who, pages[who]);
+      await failOnPageErrors(who, pages[who]);
       rows[who] = await receiversOf(pages[who]);
     }
     return rows;
   }, (rows) => USERS.flatMap((who) => missingPublishers(who, rows[who], SHOWS[who], sessions, before[who])),
   { timeoutMs: STEP_MS });
   console.log(`every page decoded > ${MIN_FRAMES_DECODED} more frames of each publisher it shows in ${Date.now() - started} ms`);
-  const after = await expectOffersAnswered(pages);
+  const after = await expectOffersAnswered(pages, STEP_MS);
   check(after.dave === offers.dave, `dave got ${after.dave - offers.dave} more server offers after his stream_unavailable `
     + `(${offers.dave} -> ${after.dave}): ${(await negotiationOf(dave)).join(' -> ')}`);
   const finalEvents = await eventsOf(dave, 'stream_unavailable');

@@ -48,7 +48,7 @@
 // measures which resolution arrives, and three encoders at 1280x720 beside
 // a second test's load on two cores make Chromium lower its layers ("cpu").
 
-import { check, colourWithin, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const STEP_MS = 15000;
@@ -69,13 +69,6 @@ const TONES = { alice: 440, bob: 660, carol: 880 };
 const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 const layersOf = (alice) => alice.evaluate(() => window.harness.outboundLayers('camera'));
 
-/** The page's errors so far, or the negotiation that failed: fails the test at once. */
-async function failOnErrors(who, page) {
-  const errors = await page.evaluate(() => window.harness.errors);
-  if (errors.length === 0) return;
-  const steps = await page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
-  throw new Failure(`${who}'s page: ${errors.join(' | ')} (negotiation steps: ${steps.join(' -> ')})`);
-}
 
 function formatLayers(layers) {
   if (layers.length === 0) return 'no outbound-rtp yet';
@@ -127,20 +120,6 @@ function missingPublishers(who, rows, publishers, sessions) {
   return missing;
 }
 
-/** Every page's server offers answered: 'server-offer' and 'answer-sent' counts equal (given a moment). */
-async function expectOffersAnswered(pages) {
-  for (const [who, page] of Object.entries(pages)) {
-    const { value } = await pollUntil(`${who}'s server offers answered`, async () => {
-      await failOnErrors(who, page);
-      return page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
-    }, (steps) => {
-      const offers = steps.filter((step) => step === 'server-offer').length;
-      const answers = steps.filter((step) => step === 'answer-sent').length;
-      return offers === answers ? [] : [`${offers} server offers, ${answers} answers: ${steps.join(' -> ')}`];
-    }, { timeoutMs: STEP_MS });
-    console.log(`${who}'s negotiation: ${value.join(' -> ')}`);
-  }
-}
 
 /** alice's video as `who` receives it now (the receiver of her stream's video track), or null. */
 async function aliceVideoOn(page, sessions) {
@@ -174,7 +153,7 @@ async function expectLayers(step, pages, sessions, expectations) {
   let last = null;
   try {
     const { value } = await pollUntil(step, async () => {
-      for (const [who, page] of Object.entries(pages)) await failOnErrors(who, page);
+      for (const [who, page] of Object.entries(pages)) await failOnPageErrors(who, page);
       const layers = await layersOf(alice);
       const seen = {};
       for (const { who } of expectations) seen[who] = await aliceVideoOn(pages[who], sessions);
@@ -256,7 +235,7 @@ async function run(pages) {
   check(simulcast && /^a=simulcast:send q;h;f$/.test(simulcast)
     && ['q', 'h', 'f'].every((rid) => offered.includes(`a=rid:${rid} send`)),
   `alice's offer lacks a=simulcast:send q;h;f with three a=rid lines: ${offered.join(' | ')}`);
-  await failOnErrors('alice', alice);
+  await failOnPageErrors('alice', alice);
 
   // 2. bob and carol join with camera and microphone; everyone sees the other two.
   for (const who of ['bob', 'carol']) {
@@ -267,12 +246,12 @@ async function run(pages) {
   for (const who of USERS) {
     const left = Math.max(1000, MEDIA_DEADLINE_MS - (Date.now() - started));
     await pollUntil(`${who} seeing the other two by colour`, async () => {
-      await failOnErrors(who, pages[who]);
+      await failOnPageErrors(who, pages[who]);
       return receiversOf(pages[who]);
     }, (rows) => missingPublishers(who, rows, others(who), sessions), { timeoutMs: left });
   }
   console.log(`every page decodes the other two in their colours after ${Date.now() - started} ms`);
-  await expectOffersAnswered(pages);
+  await expectOffersAnswered(pages, STEP_MS);
   await printLayers(alice, 'everyone in');
   await printTables('everyone in', pages, names);
 
@@ -316,7 +295,7 @@ async function run(pages) {
   await expectLayers('after the bad configures', pages, sessions,
     [{ who: 'bob', want: 'high' }, { who: 'carol', want: 'high' }]);
 
-  await expectOffersAnswered(pages);
+  await expectOffersAnswered(pages, STEP_MS);
   const errors = await harnessErrors(pages);
   check(errors.length === 0, `errors in the pages: ${errors.join(' | ')}`);
   await printLayers(alice, 'at the end');

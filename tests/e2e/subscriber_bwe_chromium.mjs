@@ -95,7 +95,7 @@
 // 1280x720 on two cores.
 
 import { readFile } from 'node:fs/promises';
-import { check, colourWithin, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
 import { interfaces, tc, throttle, throttleStats, udpCounters } from './loopback_throttle.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -147,13 +147,6 @@ const TONES = { alice: 440, bob: 660, carol: 880 };
 
 const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 
-/** The page's errors so far, or the negotiation that failed: fails the test at once. */
-async function failOnErrors(who, page) {
-  const errors = await page.evaluate(() => window.harness.errors);
-  if (errors.length === 0) return;
-  const steps = await page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
-  throw new Failure(`${who}'s page: ${errors.join(' | ')} (negotiation steps: ${steps.join(' -> ')})`);
-}
 
 /** alice's per-rid outbound-rtp: rid, bytes (payload + header), packets, size, fps, limitation; with the time. */
 function aliceLayersOf(alice) {
@@ -311,7 +304,7 @@ class Timeline {
     const { alice, bob, carol } = this.pages;
     const since = this.samples.length > 0 ? Date.now() - this.started - this.samples.at(-1).t : SAMPLE_MS;
     if (since < SAMPLE_MS) await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS - since));
-    for (const [who, page] of Object.entries(this.pages)) await failOnErrors(who, page);
+    for (const [who, page] of Object.entries(this.pages)) await failOnPageErrors(who, page);
     const sample = { phase: this.phase, t: Date.now() - this.started, alice: await aliceLayersOf(alice),
       bob: await inboundOf(bob, this.sessions.alice), carol: await inboundOf(carol, this.sessions.alice),
       server: await serverView(this.sessions.carol, this.sessions.alice), udp: await udpCounters(),
@@ -491,19 +484,6 @@ function missingPublishers(who, rows, publishers, sessions) {
   return missing;
 }
 
-async function expectOffersAnswered(pages) {
-  for (const [who, page] of Object.entries(pages)) {
-    const { value } = await pollUntil(`${who}'s server offers answered`, async () => {
-      await failOnErrors(who, page);
-      return page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));
-    }, (steps) => {
-      const offers = steps.filter((step) => step === 'server-offer').length;
-      const answers = steps.filter((step) => step === 'answer-sent').length;
-      return offers === answers ? [] : [`${offers} server offers, ${answers} answers: ${steps.join(' -> ')}`];
-    }, { timeoutMs: STEP_MS });
-    console.log(`${who}'s negotiation: ${value.join(' -> ')}`);
-  }
-}
 
 // ---------------------------------------------------------------- steps
 
@@ -535,7 +515,7 @@ async function runTest(pages) {
   check(offered.some((line) => /^a=simulcast:send q;h;f$/.test(line))
     && ['q', 'h', 'f'].every((rid) => offered.includes(`a=rid:${rid} send`)),
   `alice's offer lacks a=simulcast:send q;h;f with three a=rid lines: ${offered.join(' | ')}`);
-  await failOnErrors('alice', alice);
+  await failOnPageErrors('alice', alice);
 
   // 2. bob and carol join; everyone sees the other two.
   for (const who of ['bob', 'carol']) {
@@ -545,12 +525,12 @@ async function runTest(pages) {
   for (const who of USERS) {
     const left = Math.max(1000, MEDIA_DEADLINE_MS - (Date.now() - started));
     await pollUntil(`${who} seeing the other two by colour`, async () => {
-      await failOnErrors(who, pages[who]);
+      await failOnPageErrors(who, pages[who]);
       return receiversOf(pages[who]);
     }, (rows) => missingPublishers(who, rows, USERS.filter((user) => user !== who), sessions), { timeoutMs: left });
   }
   console.log(`every page decodes the other two (bob and carol by colour) after ${Date.now() - started} ms`);
-  await expectOffersAnswered(pages);
+  await expectOffersAnswered(pages, STEP_MS);
 
   // 3. Both on the high layer.
   const timeline = new Timeline(pages, sessions);
@@ -662,7 +642,7 @@ async function runTest(pages) {
   });
   console.log(`carol back on the high layer ${up.elapsedMs} ms after the throttle was lifted`);
 
-  await expectOffersAnswered(pages);
+  await expectOffersAnswered(pages, STEP_MS);
   const errors = await harnessErrors(pages);
   check(errors.length === 0, `errors in the pages: ${errors.join(' | ')}`);
   for (const who of ['bob', 'carol']) {
