@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -178,6 +179,7 @@ class OfferWriter {
   const MediaDescription* tag_ = nullptr;  // our BUNDLE tag in session_.local
   std::set<uint8_t> used_;              // payload types taken in the session or by this offer
   std::vector<RtpCodec> numbered_;      // codecs this offer gave a payload type
+  std::map<MediaKind, std::vector<RtpCodec>> default_codecs_;  // new_section's, without a template
 };
 
 Result<UpdateOffer> OfferWriter::write() {
@@ -278,8 +280,18 @@ Result<MediaDescription> OfferWriter::new_section(const MediaSlot& slot) {
       section.extmaps.push_back(Extmap{extmap.id, std::nullopt, extmap.uri, extmap.attributes});
     }
   } else {
-    std::set<uint8_t> used = used_payload_types();
-    if (Status status = server_media::add_default_codecs(section, used); !status) return status.error();
+    // One numbering per kind for every such m-line of this offer, taken
+    // from used_: a later m-line must not give these numbers another codec
+    // (apply_codec's free payload types).
+    auto defaults = default_codecs_.find(slot.kind);
+    if (defaults != default_codecs_.end()) {
+      section.codecs = defaults->second;
+      for (const RtpCodec& codec : section.codecs) section.formats.push_back(std::to_string(codec.payload_type));
+    } else {
+      if (Status status = server_media::add_default_codecs(section, used_); !status) return status.error();
+      default_codecs_[slot.kind] = section.codecs;
+      numbered_.insert(numbered_.end(), section.codecs.begin(), section.codecs.end());
+    }
     auto known = known_extmaps();
     server_media::add_default_extmaps(section, known);
   }

@@ -465,5 +465,26 @@ TEST_F(SdpOfferTest, AReusedMlineTakesTheNewStreamsCodec) {
   EXPECT_EQ(three.media[3].codec->name, "H264");
 }
 
+// A participant that publishes no video has no numbering of its own to
+// copy: the first video m-line gets the defaults (VP8 96, RTX 97), and an
+// H.264 stream's m-line of the same offer other numbers, never 96 or 97.
+TEST_F(SdpOfferTest, WithoutAVideoMlineEachCodecGetsNumbersOfItsOwn) {
+  SessionDescription audio_only = client_offer_;
+  audio_only.media.erase(audio_only.media.begin() + 1, audio_only.media.end());
+  audio_only.groups[0].mids = {"0"};
+  NegotiatedSession session = start(audio_only);
+  UpdateOffer offer = offer_ok(session, {video_in("a", 20, kVp8), video_in("h", 40, kH264), video_in("b", 60, kVp8)});
+  ASSERT_EQ(offer.description.media.size(), 4u);
+  const MediaDescription& vp8 = offer.description.media[1];
+  const MediaDescription& h264 = offer.description.media[2];
+  EXPECT_EQ(vp8.codecs[0].name, "VP8");
+  EXPECT_EQ(h264.codecs[0].name, "H264");
+  for (const std::string& format : h264.formats) {
+    EXPECT_EQ(std::count(vp8.formats.begin(), vp8.formats.end(), format), 0) << format;
+  }
+  // The second VP8 stream reuses the first one's numbers.
+  EXPECT_EQ(offer.description.media[3].formats, vp8.formats);
+}
+
 }  // namespace
 }  // namespace partyline::rtp
