@@ -350,6 +350,29 @@ export async function pollUntil(what, read, missing, { timeoutMs = 20000, pollMs
 }
 
 /** The name of the colour in `colours` nearest to `rgb`, or null. */
+/** Every receiver of the page with its stream, kind, mid, colour and inbound figures (harness.receivers()). */
+export function receiversOf(page) {
+  return page.evaluate(() => window.harness.receivers());
+}
+
+/** A three-rid simulcast publisher's encodings, lowest first, as browsers' SFU clients send them. */
+export const SIMULCAST_ENCODINGS = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 },
+  { rid: 'f' }];
+
+/**
+ * The width that counts as the publisher's high layer now, from its per-rid
+ * outbound-rtp `layers`: `highWidth`, or the 'f' layer's own current width
+ * when it is narrower (Chromium may scale all layers down, "cpu"), as long
+ * as that is wider than the 'q' layer.
+ */
+export function highLayerWidth(layers, highWidth) {
+  const full = layers.find((layer) => layer.rid === 'f');
+  const low = layers.find((layer) => layer.rid === 'q');
+  if (!full?.frameWidth) return highWidth;
+  if (low?.frameWidth && full.frameWidth <= low.frameWidth) return highWidth;
+  return Math.min(highWidth, full.frameWidth);
+}
+
 /** The steps of the page's offer/answer exchanges so far (LineCall's 'negotiation' events). */
 export function negotiationOf(page) {
   return page.evaluate(() => window.harness.events('negotiation').map((entry) => entry.step));

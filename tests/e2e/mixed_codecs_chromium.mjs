@@ -46,7 +46,9 @@
 // by with_server.py, default configuration: up to 100 occupants per line);
 // PARTYLINE_URL is the page to open.
 
-import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, negotiationOf, pollUntil, runHarnessTest } from './line_page.mjs';
+import {
+  check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, negotiationOf, pollUntil, receiversOf, runHarnessTest,
+} from './line_page.mjs';
 import { canonical } from './test_util.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -67,7 +69,6 @@ const JOIN_OPTIONS = { alice: {}, bob: {}, carol: { codecs: { send: ['video/H264
 
 // ---------------------------------------------------------------- reading the pages
 
-const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 const codecsOf = (page) => page.evaluate(() => window.harness.videoCodecs());
 const eventsOf = (page, event) => page.evaluate((name) => window.harness.events(name), event);
 

@@ -48,7 +48,9 @@
 // measures which resolution arrives, and three encoders at 1280x720 beside
 // a second test's load on two cores make Chromium lower its layers ("cpu").
 
-import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import {
+  check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, highLayerWidth, nearestColour, pollUntil, receiversOf, runHarnessTest, SIMULCAST_ENCODINGS,
+} from './line_page.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
 const STEP_MS = 15000;
@@ -57,7 +59,6 @@ const LAYER_DEADLINE_MS = 15000;
 const MIN_FRAMES_DECODED = 30;
 const COLOUR_TOLERANCE = 60;
 const CAMERA = { width: 1280, height: 720, fps: 30 };
-const ENCODINGS = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }];
 const HIGH_WIDTH = 1280;
 const LOW_MAX = { width: 320, height: 180 };
 const USERS = ['alice', 'bob', 'carol'];
@@ -66,7 +67,6 @@ const TONES = { alice: 440, bob: 660, carol: 880 };
 
 // ---------------------------------------------------------------- reading the pages
 
-const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 const layersOf = (alice) => alice.evaluate(() => window.harness.outboundLayers('camera'));
 
 
@@ -128,19 +128,6 @@ async function aliceVideoOn(page, sessions) {
 }
 
 /**
- * The width that counts as alice's high layer now: HIGH_WIDTH, or the 'f'
- * layer's own current width when it is narrower (Chromium may scale all
- * layers down, "cpu"), as long as that is wider than the 'q' layer.
- */
-function highWidthOf(layers) {
-  const full = layers.find((layer) => layer.rid === 'f');
-  const low = layers.find((layer) => layer.rid === 'q');
-  if (!full?.frameWidth) return HIGH_WIDTH;
-  if (low?.frameWidth && full.frameWidth <= low.frameWidth) return HIGH_WIDTH;
-  return Math.min(HIGH_WIDTH, full.frameWidth);
-}
-
-/**
  * Polls until, for each `{ who, want }` of `expectations`, `who` decodes
  * alice's video in the layer `want` ('high', 'middle', 'low') with frames
  * still coming; prints alice's layers and the receivers when it fails.
@@ -160,7 +147,7 @@ async function expectLayers(step, pages, sessions, expectations) {
       last = { layers, seen };
       return last;
     }, ({ layers, seen }) => {
-      const high = highWidthOf(layers);
+      const high = highLayerWidth(layers, HIGH_WIDTH);
       const missing = [];
       for (const { who, want } of expectations) {
         const row = seen[who];
@@ -223,9 +210,9 @@ async function run(pages) {
   const { lineId, token } = await alice.evaluate(() => window.harness.createLine());
   await alice.evaluate(({ id }) => window.harness.join(id, { media: false }), { id: lineId });
   const mids = await alice.evaluate(({ camera, rgb, encodings }) => window.harness.publishCamera({ ...camera, rgb,
-    sendEncodings: encodings, key: 'camera' }), { camera: CAMERA, rgb: COLOURS.alice, encodings: ENCODINGS });
+    sendEncodings: encodings, key: 'camera' }), { camera: CAMERA, rgb: COLOURS.alice, encodings: SIMULCAST_ENCODINGS });
   console.log(`alice published ${mids.join(', ')} (a ${CAMERA.width}x${CAMERA.height}, ${CAMERA.fps} fps canvas of her `
-    + `colour, sendEncodings ${JSON.stringify(ENCODINGS)})`);
+    + `colour, sendEncodings ${JSON.stringify(SIMULCAST_ENCODINGS)})`);
   const sdp = await alice.evaluate(() => window.harness.sdpLines('^a=(simulcast|rid|extmap|mid)'));
   const offered = sdp.local.find((section) => section[0].startsWith('m=video')) ?? [];
   const answered = sdp.remote.find((section) => section[0].startsWith('m=video')) ?? [];

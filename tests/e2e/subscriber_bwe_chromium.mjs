@@ -95,7 +95,9 @@
 // 1280x720 on two cores.
 
 import { readFile } from 'node:fs/promises';
-import { check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, nearestColour, pollUntil, runHarnessTest } from './line_page.mjs';
+import {
+  check, colourWithin, expectOffersAnswered, failOnPageErrors, Failure, harnessErrors, highLayerWidth, nearestColour, pollUntil, receiversOf, runHarnessTest, SIMULCAST_ENCODINGS,
+} from './line_page.mjs';
 import { interfaces, tc, throttle, throttleStats, udpCounters } from './loopback_throttle.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
@@ -131,7 +133,6 @@ const MIN_FRAMES_DECODED = 30;
 const MAX_LOSS_FRACTION = 0.05;
 const COLOUR_TOLERANCE = 60;
 const CAMERA = { width: 1280, height: 720, fps: 30 };
-const ENCODINGS = [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }];
 const HIGH_WIDTH = 1280;
 // Bytes per packet on lo beyond RTP header and payload: Ethernet 14, IPv4
 // 20, UDP 8, SRTP auth tag 10.
@@ -145,7 +146,6 @@ const TONES = { alice: 440, bob: 660, carol: 880 };
 
 // ---------------------------------------------------------------- reading the pages
 
-const receiversOf = (page) => page.evaluate(() => window.harness.receivers());
 
 
 /** alice's per-rid outbound-rtp: rid, bytes (payload + header), packets, size, fps, limitation; with the time. */
@@ -276,19 +276,6 @@ function findKey(value, key) {
 const kbps = (bytes, ms) => (ms > 0 ? Math.round((bytes * 8) / ms) : null); // bytes per ms -> kbit/s
 const wire = (bytes, packets) => bytes + packets * WIRE_OVERHEAD_BYTES;
 
-/**
- * The width that counts as alice's high layer now: HIGH_WIDTH, or the 'f'
- * layer's own current width when it is narrower (Chromium may scale all
- * layers down, "cpu"), as long as that is wider than the 'q' layer.
- */
-function highWidthOf(layers) {
-  const full = layers.find((layer) => layer.rid === 'f');
-  const low = layers.find((layer) => layer.rid === 'q');
-  if (!full?.frameWidth) return HIGH_WIDTH;
-  if (low?.frameWidth && full.frameWidth <= low.frameWidth) return HIGH_WIDTH;
-  return Math.min(HIGH_WIDTH, full.frameWidth);
-}
-
 /** Takes samples of all three pages and prints one timeline line each. */
 class Timeline {
   constructor(pages, sessions) {
@@ -309,7 +296,7 @@ class Timeline {
       bob: await inboundOf(bob, this.sessions.alice), carol: await inboundOf(carol, this.sessions.alice),
       server: await serverView(this.sessions.carol, this.sessions.alice), udp: await udpCounters(),
       drops: await forwardingDrops() };
-    sample.high = highWidthOf(sample.alice.layers);
+    sample.high = highLayerWidth(sample.alice.layers, HIGH_WIDTH);
     const previous = this.samples.at(-1) ?? null;
     sample.rates = previous ? this.ratesBetween(previous, sample) : null;
     this.samples.push(sample);
@@ -507,9 +494,9 @@ async function runTest(pages) {
   const { lineId, token } = await alice.evaluate(() => window.harness.createLine());
   await alice.evaluate(({ id }) => window.harness.join(id, { media: false }), { id: lineId });
   const mids = await alice.evaluate(({ camera, encodings }) => window.harness.publishCamera({ ...camera, detailed: true,
-    sendEncodings: encodings, key: 'camera' }), { camera: CAMERA, encodings: ENCODINGS });
+    sendEncodings: encodings, key: 'camera' }), { camera: CAMERA, encodings: SIMULCAST_ENCODINGS });
   console.log(`alice published ${mids.join(', ')} (a ${CAMERA.width}x${CAMERA.height}, ${CAMERA.fps} fps source with `
-    + `detail, sendEncodings ${JSON.stringify(ENCODINGS)})`);
+    + `detail, sendEncodings ${JSON.stringify(SIMULCAST_ENCODINGS)})`);
   const sdp = await alice.evaluate(() => window.harness.sdpLines('^a=(simulcast|rid)'));
   const offered = sdp.local.find((section) => section[0].startsWith('m=video')) ?? [];
   check(offered.some((line) => /^a=simulcast:send q;h;f$/.test(line))
