@@ -1,5 +1,6 @@
 // IceAgent: one libnice agent with one stream of one component (BUNDLE and
-// rtcp-mux), full ICE, trickle, consent freshness, UDP only.
+// rtcp-mux), full ICE, trickle, consent freshness, UDP only. The IceLink of
+// the default mode, where every participant has its own sockets.
 //
 // Runs on the GMainContext given to create(): every callback is invoked on
 // that context's thread, and the agent must be destroyed there. Callbacks
@@ -22,61 +23,37 @@
 #include "ice/candidate_filter.hpp"
 #include "ice/direct_udp_path.hpp"
 #include "ice/ice_config.hpp"
+#include "ice/ice_link.hpp"
 #include "ice/send_result.hpp"
 #include "rtp/result.hpp"
 
 namespace partyline::ice {
 
-enum class IceState { kNew, kGathering, kConnecting, kConnected, kReady, kFailed };
-std::string_view to_string(IceState state);
-
-// What add_remote_candidate did with a candidate line.
-struct CandidateOutcome {
-  bool accepted = false;  // false: ignored, see `reason`
-  bool queued = false;    // accepted but held until set_remote_credentials
-  std::string reason;
-};
-
-class IceAgent {
+class IceAgent final : public IceLink {
  public:
-  struct Callbacks {
-    std::function<void(std::string candidate)> on_local_candidate;  // "candidate:..." (no "a=")
-    std::function<void()> on_gathering_done;
-    std::function<void(IceState state)> on_state;
-    // The pair media now flows on, as candidate lines (local, remote).
-    std::function<void(const std::string& local, const std::string& remote)> on_selected_pair;
-    // A received datagram (STUN is consumed by libnice). The bytes live in a
-    // buffer owned by the agent, valid during the call, writable in place.
-    std::function<void(std::span<uint8_t> datagram)> on_receive;
-  };
-
   static Result<std::unique_ptr<IceAgent>> create(GMainContext* context, const IceConfig& config,
                                                   Callbacks callbacks);
   ~IceAgent();
   IceAgent(const IceAgent&) = delete;
   IceAgent& operator=(const IceAgent&) = delete;
 
-  const std::string& local_ufrag() const { return local_ufrag_; }
-  const std::string& local_pwd() const { return local_pwd_; }
+  const std::string& local_ufrag() const override { return local_ufrag_; }
+  const std::string& local_pwd() const override { return local_pwd_; }
 
-  Status start_gathering();
+  Status start_gathering() override;
   // Starts checks with the candidates known so far (including queued ones).
-  Status set_remote_credentials(const std::string& ufrag, const std::string& pwd);
-  // `candidate` with or without the leading "a=" / "candidate:" is accepted.
-  // Malformed lines are errors (400); filtered ones are accepted == false.
-  Result<CandidateOutcome> add_remote_candidate(std::string_view candidate);
-  void end_of_remote_candidates();
+  Status set_remote_credentials(const std::string& ufrag, const std::string& pwd) override;
+  Result<CandidateOutcome> add_remote_candidate(std::string_view candidate) override;
+  void end_of_remote_candidates() override;
 
-  bool has_selected_pair() const { return has_selected_pair_; }
+  bool has_selected_pair() const override { return has_selected_pair_; }
   // True while media goes straight to the selected pair's socket
   // (DirectUdpPath) rather than through nice_agent_send (relayed pairs).
   bool sends_directly() const { return direct_path_.has_value(); }
-  IceState state() const { return state_; }
-  // Sends one datagram on the selected pair, never blocking: kNoPath without
-  // one (or once closed), kSocketRefused when the socket refused it.
-  SendResult send(std::span<const uint8_t> datagram);
+  IceState state() const override { return state_; }
+  SendResult send(std::span<const uint8_t> datagram) override;
   // Stops checks and releases TURN allocations; no more callbacks.
-  void close();
+  void close() override;
 
   struct AgentDeleter {
     void operator()(NiceAgent* agent) const { g_object_unref(agent); }

@@ -1,5 +1,7 @@
 #include "ice/peer_transport.hpp"
 
+#include "ice/ice_agent.hpp"
+
 #include "rtp/packet/packet_demux.hpp"
 
 namespace partyline::ice {
@@ -49,12 +51,25 @@ PeerTransport::~PeerTransport() {
 Result<std::unique_ptr<PeerTransport>> PeerTransport::create(
     GMainContext* context, const IceConfig& config, std::shared_ptr<const Certificate> certificate,
     Callbacks callbacks, DtlsTransport::Options dtls_options) {
+  auto make_agent = [context, &config](IceLink::Callbacks link_callbacks) -> Result<std::unique_ptr<IceLink>> {
+    auto agent = IceAgent::create(context, config, std::move(link_callbacks));
+    if (!agent.ok()) return agent.error();
+    return std::unique_ptr<IceLink>(std::move(agent).value());
+  };
+  return create_with_link(context, config.setup_timeout_ms, make_agent, std::move(certificate),
+                          std::move(callbacks), std::move(dtls_options));
+}
+
+Result<std::unique_ptr<PeerTransport>> PeerTransport::create_with_link(
+    GMainContext* context, uint32_t setup_timeout_ms, const LinkFactory& make_link,
+    std::shared_ptr<const Certificate> certificate, Callbacks callbacks,
+    DtlsTransport::Options dtls_options) {
   if (!certificate) return make_error(error_code::kInternal, "PeerTransport needs a certificate");
   auto transport = std::make_unique<PeerTransport>(ConstructionTag{}, context,
                                                    std::move(certificate), std::move(callbacks),
                                                    std::move(dtls_options));
   PeerTransport* self = transport.get();
-  IceAgent::Callbacks ice_callbacks;
+  IceLink::Callbacks ice_callbacks;
   ice_callbacks.on_local_candidate = [self](std::string candidate) {
     if (self->callbacks_.on_local_candidate) self->callbacks_.on_local_candidate(std::move(candidate));
   };
@@ -68,10 +83,10 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::create(
     self->on_ice_path_ready();
   };
   ice_callbacks.on_receive = [self](std::span<uint8_t> datagram) { self->on_datagram(datagram); };
-  auto agent = IceAgent::create(context, config, std::move(ice_callbacks));
-  if (!agent.ok()) return agent.error();
-  transport->ice_ = std::move(agent).value();
-  transport->setup_timeout_ms_ = config.setup_timeout_ms;
+  auto link = make_link(std::move(ice_callbacks));
+  if (!link.ok()) return link.error();
+  transport->ice_ = std::move(link).value();
+  transport->setup_timeout_ms_ = setup_timeout_ms;
   return transport;
 }
 

@@ -21,8 +21,8 @@
 
 #include "ice/certificate.hpp"
 #include "ice/dtls_transport.hpp"
-#include "ice/ice_agent.hpp"
 #include "ice/ice_config.hpp"
+#include "ice/ice_link.hpp"
 #include "ice/send_result.hpp"
 #include "rtp/result.hpp"
 #include "ice/transport_totals.hpp"
@@ -79,8 +79,16 @@ class PeerTransport {
     std::function<void(std::span<uint8_t> rtcp)> on_rtcp;  // decrypted compound packet
   };
 
+  // With a libnice IceAgent configured by `config`.
   static Result<std::unique_ptr<PeerTransport>> create(
       GMainContext* context, const IceConfig& config,
+      std::shared_ptr<const Certificate> certificate, Callbacks callbacks,
+      DtlsTransport::Options dtls_options = {});
+  // With the IceLink `make_link` returns, given the callbacks it must call.
+  // `setup_timeout_ms` as IceConfig's.
+  using LinkFactory = std::function<Result<std::unique_ptr<IceLink>>(IceLink::Callbacks callbacks)>;
+  static Result<std::unique_ptr<PeerTransport>> create_with_link(
+      GMainContext* context, uint32_t setup_timeout_ms, const LinkFactory& make_link,
       std::shared_ptr<const Certificate> certificate, Callbacks callbacks,
       DtlsTransport::Options dtls_options = {});
   ~PeerTransport();
@@ -164,7 +172,7 @@ class PeerTransport {
   std::shared_ptr<const Certificate> certificate_;
   Callbacks callbacks_;
   DtlsTransport::Options dtls_options_;
-  std::unique_ptr<IceAgent> ice_;
+  std::unique_ptr<IceLink> ice_;
   std::unique_ptr<DtlsTransport> dtls_;
   std::optional<rtp::SrtpSession> srtp_inbound_;
   std::optional<rtp::SrtpSession> srtp_outbound_;
