@@ -76,8 +76,13 @@ export function lineHarnessIn() {
      * when receiving (RTCRtpReceiver capabilities), with 'video/rtx' kept
      * (LineCall's `onNewTransceiver`, before the offer or answer); each
      * application is logged as a 'codec-preferences' event.
+     * `rtcConfiguration` (optional): RTCConfiguration members laid over
+     * LineCall's own (its `rtcConfiguration` option), e.g. `iceServers` and
+     * `iceTransportPolicy: 'relay'` for a client that must go through TURN.
+     * The join's start and each connectionState change of the call are
+     * logged ('join-started', 'connection' with `state`).
      */
-    async join(lineId, { token = null, media = true, codecs = null } = {}) {
+    async join(lineId, { token = null, media = true, codecs = null, rtcConfiguration = null } = {}) {
       const { LineCall } = await library();
       const onNewTransceiver = (transceiver, origin) => {
         const wanted = origin === 'local' ? codecs?.send : codecs?.receive;
@@ -90,10 +95,13 @@ export function lineHarnessIn() {
         harness.log.push({ event: 'codec-preferences', at: performance.now(), origin, mid: transceiver.mid,
           codecs: chosen.map((codec) => `${codec.mimeType}${codec.sdpFmtpLine ? ` ${codec.sdpFmtpLine}` : ''}`) });
       };
+      harness.log.push({ event: 'join-started', at: performance.now() });
       const call = new LineCall(harness.client, codecs ? { onNewTransceiver } : {});
+      if (rtcConfiguration) call.rtcConfiguration = { ...call.rtcConfiguration, ...rtcConfiguration };
       harness.call = call;
       harness.lineId = lineId;
       call.on('error', (error) => harness.errors.push(String(error.message ?? error)));
+      call.on('connectionstatechange', (state) => harness.log.push({ event: 'connection', at: performance.now(), state }));
       call.on('negotiation', (step) => harness.log.push({ event: 'negotiation', at: performance.now(), ...step }));
       call.on('remotetrack', ({ session, track }) => harness.trackSessions.set(track, session));
       const response = media
@@ -271,9 +279,12 @@ export function lineHarnessIn() {
      * forwarded for: kind, mid, track id, currentDirection, muted, whether
      * the track is in that session's stream now, inbound `framesDecoded` /
      * `packetsReceived`, and for video the average colour in the middle and
-     * the decoded `frameWidth` / `frameHeight` (null before the first).
+     * the decoded `frameWidth` / `frameHeight` (null before the first); with
+     * `pitch`, for audio the loudest pitch heard `{ hz, db }`
+     * (window.loudestPitch; null while silent; from then on each audio
+     * track plays in a muted element), else null.
      */
-    async receivers() {
+    async receivers({ pitch = false } = {}) {
       const pc = harness.call?.pc;
       if (!pc) return [];
       const rows = [];
@@ -285,7 +296,7 @@ export function lineHarnessIn() {
           session, kind: track.kind, mid: transceiver.mid, trackId: track.id,
           direction: transceiver.currentDirection, muted: track.muted,
           inStream: harness.call.remoteStreams.get(session)?.getTracks().includes(track) ?? false,
-          framesDecoded: 0, packetsReceived: 0, colour: null, frameWidth: null, frameHeight: null,
+          framesDecoded: 0, packetsReceived: 0, colour: null, frameWidth: null, frameHeight: null, pitch: null,
         };
         for (const entry of (await transceiver.receiver.getStats()).values()) {
           if (entry.type !== 'inbound-rtp') continue;
@@ -294,9 +305,55 @@ export function lineHarnessIn() {
           if (entry.frameWidth !== undefined) [row.frameWidth, row.frameHeight] = [entry.frameWidth, entry.frameHeight];
         }
         if (track.kind === 'video') row.colour = window.trackColour(track);
+        else if (pitch) {
+          // Chromium feeds a received track to Web Audio only while a media
+          // element plays it: a muted <audio> per track, kept.
+          harness.audioElements ??= new WeakMap();
+          if (!harness.audioElements.has(track)) {
+            const element = Object.assign(document.createElement('audio'), { muted: true, autoplay: true });
+            element.srcObject = new MediaStream([track]);
+            element.play().catch(() => {});
+            harness.audioElements.set(track, element);
+          }
+          row.pitch = window.loudestPitch(track);
+        }
         rows.push(row);
       }
       return rows;
+    },
+
+    /**
+     * The call's ICE path (getStats: the transport's selectedCandidatePairId
+     * -> candidate-pair -> local-candidate and remote-candidate): the pair's
+     * state, RTT and bytes, each end's candidateType, address, port,
+     * protocol (and for a relayed local end its relayProtocol and TURN url);
+     * `gathered` lists every local candidate as 'type protocol address:port';
+     * `connection` and `gathering` are the PeerConnection's connectionState
+     * and iceGatheringState; null members before a pair is selected.
+     */
+    async selectedCandidatePair() {
+      const pc = harness.call?.pc;
+      const path = { connection: pc?.connectionState ?? null, gathering: pc?.iceGatheringState ?? null, pair: null,
+        local: null, remote: null, gathered: [] };
+      if (!pc) return path;
+      const report = await pc.getStats();
+      const candidate = (entry) => (entry ? { candidateType: entry.candidateType, address: entry.address,
+        port: entry.port, protocol: entry.protocol, relayProtocol: entry.relayProtocol ?? null, url: entry.url ?? null }
+        : null);
+      for (const entry of report.values()) {
+        if (entry.type === 'local-candidate') {
+          path.gathered.push(`${entry.candidateType} ${entry.protocol} ${entry.address}:${entry.port}`);
+        }
+        if (entry.type !== 'transport' || !entry.selectedCandidatePairId) continue;
+        const pair = report.get(entry.selectedCandidatePairId);
+        if (!pair) continue;
+        path.pair = { state: pair.state, nominated: pair.nominated ?? null,
+          currentRoundTripTime: pair.currentRoundTripTime ?? null, bytesSent: pair.bytesSent ?? 0,
+          bytesReceived: pair.bytesReceived ?? 0 };
+        path.local = candidate(report.get(pair.localCandidateId));
+        path.remote = candidate(report.get(pair.remoteCandidateId));
+      }
+      return path;
     },
   };
   window.harness = harness;
@@ -350,9 +407,50 @@ export async function pollUntil(what, read, missing, { timeoutMs = 20000, pollMs
 }
 
 /** The name of the colour in `colours` nearest to `rgb`, or null. */
-/** Every receiver of the page with its stream, kind, mid, colour and inbound figures (harness.receivers()). */
-export function receiversOf(page) {
-  return page.evaluate(() => window.harness.receivers());
+/**
+ * Every receiver of the page with its stream, kind, mid, colour and inbound
+ * figures (harness.receivers()); with `pitch`, each audio track's pitch too.
+ */
+export function receiversOf(page, { pitch = false } = {}) {
+  return page.evaluate((options) => window.harness.receivers(options), { pitch });
+}
+
+/** The page's selected ICE candidate pair and its two candidates (harness.selectedCandidatePair()). */
+export function selectedPairOf(page) {
+  return page.evaluate(() => window.harness.selectedCandidatePair());
+}
+
+/**
+ * What `who`'s receivers (`rows`, from receiversOf with `pitch`) still lack to show and
+ * play each of `publishers` (names; `sessions` maps them to session ids): a
+ * video receiver of that stream decoding more than `minFrames` frames whose
+ * colour is within `colourTolerance` per channel of `colours[publisher]` and
+ * nearest to it, and an audio receiver of that stream with more than
+ * `minPackets` packets whose loudest pitch is within `toneToleranceHz` of
+ * `tones[publisher]` and nearest to it. [] when nothing is missing.
+ */
+export function missingSeenAndHeard(who, rows, publishers, sessions, { colours, tones, minFrames = 30, minPackets = 50,
+  colourTolerance = 60, toneToleranceHz = 40 }) {
+  const nearestTone = (hz) => Object.keys(tones).reduce((best, name) =>
+    (Math.abs(tones[name] - hz) < Math.abs(tones[best] - hz) ? name : best));
+  const missing = [];
+  for (const publisher of publishers) {
+    const theirs = rows.filter((row) => row.session === sessions[publisher] && row.inStream && row.direction !== 'inactive');
+    const video = theirs.filter((row) => row.kind === 'video');
+    const audio = theirs.filter((row) => row.kind === 'audio');
+    if (!video.some((row) => row.framesDecoded > minFrames && colourWithin(row.colour, colours[publisher], colourTolerance)
+      && nearestColour(row.colour, colours) === publisher)) {
+      missing.push(`${who} does not see ${publisher} (rgb(${colours[publisher]}), > ${minFrames} frames): `
+        + `${video.map((row) => `mid ${row.mid} rgb(${row.colour}) ${row.framesDecoded} frames`).join(', ') || 'no video receiver'}`);
+    }
+    if (!audio.some((row) => row.packetsReceived > minPackets && row.pitch
+      && Math.abs(row.pitch.hz - tones[publisher]) <= toneToleranceHz && nearestTone(row.pitch.hz) === publisher)) {
+      missing.push(`${who} does not hear ${publisher} (${tones[publisher]} Hz, > ${minPackets} packets): `
+        + `${audio.map((row) => `mid ${row.mid} ${row.pitch ? `${row.pitch.hz} Hz ${row.pitch.db} dB` : 'silent'} `
+          + `${row.packetsReceived} packets`).join(', ') || 'no audio receiver'}`);
+    }
+  }
+  return missing;
 }
 
 /** A three-rid simulcast publisher's encodings, lowest first, as browsers' SFU clients send them. */

@@ -25,7 +25,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
   signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
   verto_channel_chromium simulcast_chromium active_speaker_aiortc mixed_codecs_chromium
-  subscriber_bwe_chromium)
+  subscriber_bwe_chromium turn_relay_chromium)
 
 # Measurements: run by name only (`run_e2e.sh video_rampup_chromium`), never
 # by scripts/test, because their outcome depends on more than the server.
@@ -48,14 +48,18 @@ measurements=(video_rampup_chromium)
 # unit tests run under ASan in ctest), mixed_codecs_chromium (the per-stream
 # codec offers are unit-tested under ASan in ctest: rtp sdp_offer tests),
 # subscriber_bwe_chromium (the estimator's and layer selection's unit tests
-# run under ASan in ctest); and, to keep scripts/test within 45 minutes as
+# run under ASan in ctest), turn_relay_chromium (to the server, a client
+# relayed through TURN is one more remote UDP candidate on loopback, met by
+# the libnice path that echo_aiortc, the lines_* tests and sfu_werift run
+# under ASan; lines_flows' TURN stand-in runs the server's own use of TURN,
+# ice.turn_servers, under ASan); and, to keep scripts/test within 45 minutes as
 # the tests above were added, signalr_chromium (the hub adapter runs under
 # ASan in signalr_hub and in ctest's signalr_messages tests) and
 # lines_protocol_chromium (seed 003's adapter runs under ASan in ctest's
 # lines_protocol tests and in lines_protocol's fuzz replays).
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
   chat_realtime_chromium peers_relay_chromium verto_channel_chromium simulcast_chromium active_speaker_aiortc
-  mixed_codecs_chromium subscriber_bwe_chromium signalr_chromium lines_protocol_chromium)
+  mixed_codecs_chromium subscriber_bwe_chromium signalr_chromium lines_protocol_chromium turn_relay_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -151,6 +155,7 @@ set_test_command() {
       test_command=("$python" "$here/active_speaker_aiortc.py") ;;
     mixed_codecs_chromium) test_command=(node "$here/mixed_codecs_chromium.mjs") ;;
     subscriber_bwe_chromium) test_command=(node "$here/subscriber_bwe_chromium.mjs") ;;
+    turn_relay_chromium) test_command=(node "$here/turn_relay_chromium.mjs") ;;
     *) return 1 ;;
   esac
 }
@@ -185,6 +190,10 @@ if [[ " ${tests[*]} " == *"_chromium "* && ! -d "$here/node_modules/playwright-c
 fi
 if [[ " ${tests[*]} " == *" sfu_werift "* && ! -d "$here/node_modules/werift" ]]; then
   echo "run_e2e.sh: werift is not installed (run scripts/install-deps --test)" >&2
+  exit 2
+fi
+if [[ " ${tests[*]} " == *" turn_relay_chromium "* ]] && ! command -v turnserver >/dev/null; then
+  echo "run_e2e.sh: coturn's turnserver is not installed (run scripts/install-deps --test)" >&2
   exit 2
 fi
 if [[ " ${tests[*]} " == *" plugin_tone_chromium "* && ! -f "$(tone_plugin_folder)/libtone.so" ]]; then
