@@ -1,6 +1,8 @@
 // Two PeerTransports in one process on one GMainContext, talking over
 // 127.0.0.1 (run under `unshare -n` with lo up).
+#include "ice/ice_lite_link.hpp"
 #include "ice/peer_transport.hpp"
+#include "ice/shared_udp_port.hpp"
 #include "ice/transport_totals.hpp"
 
 #include <gtest/gtest.h>
@@ -83,6 +85,7 @@ class PeerTransportTest : public ::testing::Test {
   void TearDown() override {
     server_.transport.reset();
     client_.transport.reset();
+    shared_port_.reset();
     // Let libnice finish closing its sockets before the context goes.
     for (int i = 0; i < 5; ++i) g_main_context_iteration(context_, FALSE);
     g_source_destroy(tick_);
@@ -93,6 +96,30 @@ class PeerTransportTest : public ::testing::Test {
   void create(Peer& peer, bool controlling, std::shared_ptr<const Certificate> certificate,
               IceConfig config) {
     config.controlling = controlling;
+    auto transport = PeerTransport::create(context_, config, std::move(certificate), callbacks_of(peer));
+    ASSERT_TRUE(transport.ok()) << transport.error().message;
+    peer.transport = std::move(transport).value();
+  }
+
+  // partyline's side in single-port mode: ICE-lite on a port others could share.
+  void create_lite_server() {
+    auto port = SharedUdpPort::open(context_, "127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.error().message;
+    shared_port_ = std::move(port).value();
+    auto make_link = [this](IceLink::Callbacks callbacks) -> Result<std::unique_ptr<IceLink>> {
+      IceLiteLink::Options options;
+      options.advertised_addresses = {"127.0.0.1"};
+      auto link = IceLiteLink::create(context_, *shared_port_, options, std::move(callbacks));
+      if (!link.ok()) return link.error();
+      return std::unique_ptr<IceLink>(std::move(link).value());
+    };
+    auto transport = PeerTransport::create_with_link(context_, 30000, make_link, server_certificate_,
+                                                     callbacks_of(server_));
+    ASSERT_TRUE(transport.ok()) << transport.error().message;
+    server_.transport = std::move(transport).value();
+  }
+
+  PeerTransport::Callbacks callbacks_of(Peer& peer) {
     PeerTransport::Callbacks callbacks;
     callbacks.on_local_candidate = [&peer](std::string candidate) {
       peer.local_candidates.push_back(std::move(candidate));
@@ -108,10 +135,7 @@ class PeerTransportTest : public ::testing::Test {
     callbacks.on_rtcp = [&peer](std::span<uint8_t> packet) {
       peer.rtcp.emplace_back(packet.begin(), packet.end());
     };
-    auto transport = PeerTransport::create(context_, config, std::move(certificate),
-                                           std::move(callbacks));
-    ASSERT_TRUE(transport.ok()) << transport.error().message;
-    peer.transport = std::move(transport).value();
+    return callbacks;
   }
 
   // The browser-like side (controlling) and partyline's side (controlled).
@@ -212,6 +236,7 @@ class PeerTransportTest : public ::testing::Test {
   std::shared_ptr<const Certificate> client_certificate_;
   std::shared_ptr<const Certificate> client_expects_;  // a wrong one for mismatch tests
   DtlsRole server_role_ = DtlsRole::kServer;
+  std::unique_ptr<SharedUdpPort> shared_port_;  // create_lite_server's
   Peer server_;
   Peer client_;
 };
@@ -239,6 +264,33 @@ TEST_F(PeerTransportTest, ReachesSecureAndExchangesMediaBothWays) {
   EXPECT_EQ(TransportState::kClosed, server_.transport->state());
   EXPECT_EQ(TransportState::kClosed, server_.states.back());
   // close_notify reaches the other side.
+  EXPECT_TRUE(run_until([&] { return client_.reached(TransportState::kClosed); }));
+}
+
+TEST_F(PeerTransportTest, ReachesSecureOverAnIceLiteLinkOnASharedPort) {
+  create_lite_server();
+  create(client_, true, client_certificate_, loopback_config(true));
+  apply_remote();
+  ASSERT_TRUE(server_.transport->start_gathering().ok());
+  ASSERT_TRUE(client_.transport->start_gathering().ok());
+  size_t to_client = 0;
+  // The lite side needs none of the client's candidates: its checks show them.
+  ASSERT_TRUE(run_until([&] {
+    trickle(server_, to_client, client_);
+    return (server_.reached(TransportState::kSecure) && client_.reached(TransportState::kSecure)) ||
+           server_.error || client_.error;
+  }));
+  ASSERT_FALSE(server_.error) << server_.error->message;
+  ASSERT_FALSE(client_.error) << client_.error->message;
+  EXPECT_NE(server_.local_candidates.at(0).find(" " + std::to_string(shared_port_->port()) + " typ host"),
+            std::string::npos);
+  EXPECT_NE(server_.transport->snapshot().selected_remote.find("typ prflx"), std::string::npos);
+
+  exchange_media(server_, client_, 1);
+  exchange_media(client_, server_, 500);
+  EXPECT_EQ(0u, server_.transport->dropped_packets());
+  EXPECT_EQ(0u, client_.transport->dropped_packets());
+  server_.transport->close();
   EXPECT_TRUE(run_until([&] { return client_.reached(TransportState::kClosed); }));
 }
 
