@@ -181,6 +181,7 @@ SessionDescription AnswerBuilder::write_description() {
   }
   description.groups.push_back(std::move(bundle));
   description.extmap_allow_mixed = offer_.extmap_allow_mixed;
+  description.ice_lite = options_.ice_lite;
   description.msid_semantic = "WMS " + options_.stream_id;
   const media_answer::LocalTransport transport{options_.ice_ufrag,       options_.ice_pwd,
                                                options_.fingerprint,     local_setup(),

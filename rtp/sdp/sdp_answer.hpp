@@ -44,6 +44,9 @@ struct AnswerOptions {
   // The video codecs a publisher's offer may be answered in, the first it
   // has winning (media.video_codecs); empty: VP8, else H264.
   std::vector<std::string> video_codecs = {};
+  // a=ice-lite at session level: the server is an ICE-lite agent (single-port
+  // mode), so the participant's agent controls and nominates.
+  bool ice_lite = false;
 };
 
 struct Answer {

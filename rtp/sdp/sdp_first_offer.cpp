@@ -104,6 +104,7 @@ Result<UpdateOffer> FirstOfferWriter::write() {
     offer.slots.push_back(std::move(slot));
   }
   description.groups.push_back(std::move(bundle));
+  description.ice_lite = options_.ice_lite;
   description.msid_semantic = "WMS " + options_.stream_id;
   offer.sdp = to_string(description);
   return offer;

@@ -39,6 +39,7 @@ struct FirstOfferOptions {
   std::vector<std::string> candidates;  // ours ("candidate:..."), on the first m-line
   bool candidates_complete = false;     // add a=end-of-candidates
   uint64_t session_id = 1;              // o= session id
+  bool ice_lite = false;                // a=ice-lite, as AnswerOptions::ice_lite
 };
 
 // Errors (500): no kinds, a kind other than audio or video, more than 16

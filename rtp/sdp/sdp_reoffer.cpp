@@ -312,6 +312,7 @@ SessionDescription ReofferAnswerer::write_description() const {
   description.origin.session_version = session_.local.origin.session_version + 1;
   description.groups.push_back(BundleGroup{"BUNDLE", bundle_mids_});
   description.extmap_allow_mixed = offer_.extmap_allow_mixed;
+  description.ice_lite = session_.local.ice_lite;  // the agent this side is does not change
   description.msid_semantic = "WMS";
   std::vector<std::string> stream_ids;
   for (size_t i = 0; i < media_.size(); ++i) {

@@ -34,8 +34,9 @@ inline SessionDescription capture(const std::string& name) {
   return parsed.ok() ? parsed.value() : SessionDescription{};
 }
 
-inline NegotiatedSession start(const SessionDescription& offer) {
+inline NegotiatedSession start(const SessionDescription& offer, bool ice_lite = false) {
   AnswerOptions options;
+  options.ice_lite = ice_lite;
   options.ice_ufrag = "pLy1";
   options.ice_pwd = "partylinepartylinepass";
   options.fingerprint = Fingerprint{"sha-256", kLocalFingerprint};

@@ -106,6 +106,13 @@ TEST(SdpFirstOfferTest, OneSendrecvMlinePerKindWithAReservedSender) {
   EXPECT_EQ(mid_id(offer.description.media[0]), mid_id(offer.description.media[1]));
 }
 
+TEST(SdpFirstOfferTest, SaysIceLiteWhenTheServerIsAnIceLiteAgent) {
+  FirstOfferOptions lite = options({MediaKind::kAudio});
+  lite.ice_lite = true;
+  EXPECT_NE(first_offer_ok(lite).sdp.find("\r\na=ice-lite\r\n"), std::string::npos);
+  EXPECT_EQ(first_offer_ok(options({MediaKind::kAudio})).sdp.find("a=ice-lite"), std::string::npos);
+}
+
 TEST(SdpFirstOfferTest, RefusesWhatItCannotOffer) {
   EXPECT_EQ(build_first_offer(options({})).error().code, 500);
   EXPECT_EQ(build_first_offer(options({MediaKind::kApplication})).error().code, 500);

@@ -100,6 +100,31 @@ TEST_F(SdpReofferTest, AnUnchangedReofferKeepsEverything) {
   EXPECT_EQ(next.media[1].remote_ssrcs[0].ssrc, 1889125638u);
 }
 
+// Single-port mode: the server says it is an ICE-lite agent in its answer,
+// and keeps saying so in every description after (RFC 8445 section 5.3: an
+// agent's role does not change within a session).
+TEST(SdpIceLiteTest, AnswerUpdateOfferAndReofferAnswerAllSayIceLite) {
+  auto says_ice_lite = [](const std::string& sdp) {
+    const size_t first_media = sdp.find("\r\nm=");
+    const size_t lite = sdp.find("\r\na=ice-lite\r\n");
+    return lite != std::string::npos && lite < first_media;
+  };
+  const SessionDescription offer = capture("chromium156_offer_av_dc.sdp");
+  const NegotiatedSession plain = start(offer);
+  EXPECT_FALSE(says_ice_lite(to_string(plain.local)));
+
+  const NegotiatedSession lite = start(offer, /*ice_lite=*/true);
+  EXPECT_TRUE(lite.local.ice_lite);
+  EXPECT_TRUE(says_ice_lite(to_string(lite.local)));
+  const UpdateOffer update = offer_ok(lite, {kServerAudio, kServerVideo});
+  EXPECT_TRUE(says_ice_lite(update.sdp)) << update.sdp;
+  const NegotiatedSession next = applied(lite, update, client_answer(update, offer));
+  auto reoffer = answer_reoffer(next, client_reoffer(next, offer), options());
+  ASSERT_TRUE(reoffer.ok()) << reoffer.error().message;
+  EXPECT_TRUE(says_ice_lite(reoffer->sdp)) << reoffer->sdp;
+  EXPECT_TRUE(reoffer->session.local.ice_lite);
+}
+
 TEST_F(SdpReofferTest, ASecondVideoMlineIsAppendedAndReceived) {
   SessionDescription offer = client_reoffer(session_, client_offer_);
   add_sending_mline(offer, MediaKind::kVideo, "5", 5000, 5001);
