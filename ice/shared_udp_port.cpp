@@ -138,6 +138,7 @@ SharedUdpPort::~SharedUdpPort() {
 
 void SharedUdpPort::attach(std::string_view local_ufrag, Receiver* receiver) {
   ufrags_.insert_or_assign(std::string(local_ufrag), receiver);
+  if (observer_.on_ufrag) observer_.on_ufrag(local_ufrag, true);
 }
 
 void SharedUdpPort::route(const rtp::TransportAddress& from, Receiver* receiver) {
@@ -145,7 +146,11 @@ void SharedUdpPort::route(const rtp::TransportAddress& from, Receiver* receiver)
 }
 
 void SharedUdpPort::detach(Receiver* receiver) {
-  std::erase_if(ufrags_, [receiver](const auto& entry) { return entry.second == receiver; });
+  std::erase_if(ufrags_, [this, receiver](const auto& entry) {
+    if (entry.second != receiver) return false;
+    if (observer_.on_ufrag) observer_.on_ufrag(entry.first, false);
+    return true;
+  });
   std::erase_if(addresses_, [receiver](const auto& entry) { return entry.second == receiver; });
 }
 
@@ -184,6 +189,7 @@ void SharedUdpPort::read_batches() {
       }
       dispatch({buffers_.data() + i * kDatagramCapacity, headers_[i].msg_len}, from, true);
     }
+    if (observer_.on_batch_end) observer_.on_batch_end();
     if (static_cast<size_t>(count) < kBatch) return;
   }
 }

@@ -51,6 +51,13 @@ class SharedUdpPort {
   };
 
   using UnroutedHandler = std::function<void(std::span<uint8_t> datagram, const rtp::TransportAddress& from)>;
+  // What the worker pool needs to know besides: which fragments this port
+  // serves (for checks another worker's socket reads), and when a batch of
+  // reads ends (to wake the workers it handed datagrams to once per batch).
+  struct Observer {
+    std::function<void(std::string_view local_ufrag, bool attached)> on_ufrag;
+    std::function<void()> on_batch_end;
+  };
 
   // Binds `bind_ip` (an IPv4 or IPv6 literal; "0.0.0.0" for every IPv4
   // address) and `port` (0: the kernel picks one, see port()).
@@ -61,6 +68,7 @@ class SharedUdpPort {
   SharedUdpPort& operator=(const SharedUdpPort&) = delete;
 
   uint16_t port() const { return port_; }
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
 
   // Checks naming `local_ufrag` go to `receiver` until detach(receiver).
   void attach(std::string_view local_ufrag, Receiver* receiver);
@@ -111,6 +119,7 @@ class SharedUdpPort {
   int fd_;
   uint16_t port_;
   UnroutedHandler on_unrouted_;
+  Observer observer_;
   std::unique_ptr<GSource, SourceDeleter> source_;
   std::unordered_map<std::string, Receiver*, StringHash, std::equal_to<>> ufrags_;
   std::unordered_map<rtp::TransportAddress, Receiver*, AddressHash> addresses_;
