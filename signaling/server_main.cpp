@@ -4,6 +4,7 @@
 
 #include "core/runtime/event_loop.hpp"
 #include "core/runtime/log.hpp"
+#include "core/runtime/shared_ports.hpp"
 #include "core/lines/memory_line_store.hpp"
 #include "core/media/media_plane.hpp"
 #include "core/media/media_settings.hpp"
@@ -154,6 +155,24 @@ int run_server(const core::Config& config, const sigset_t& shutdown_signals) {
   // on the workers, by workers.stop() at the latest.
   core::MediaPlane media_plane(workers);
   settings->fabric = &media_plane.fabric();
+  // Single-port mode: each worker's socket on ice.udp_port, open before the
+  // workers start and closed after they stopped (every return below stops
+  // them first).
+  std::unique_ptr<core::SharedPorts> shared_ports;
+  if (config.ice.udp_port != 0) {
+    // One configured address: bound to it, so answers leave from the address
+    // participants sent to; else every IPv4 address.
+    const std::string bind_ip = config.ice.addresses.size() == 1 ? config.ice.addresses.front() : "0.0.0.0";
+    auto opened = core::SharedPorts::open(workers, bind_ip, config.ice.udp_port);
+    if (!opened) {
+      PL_LOG(kError, "server") << opened.error().message;
+      return 1;
+    }
+    shared_ports = std::move(opened).value();
+    settings->shared_ports = shared_ports.get();
+    PL_LOG(kInfo, "server") << "single-port mode: every participant's media on UDP " << bind_ip << ":"
+                            << shared_ports->port() << " (ICE-lite)";
+  }
   workers.start();
   core::EventLoop signaling_loop("signaling");
   signaling_loop.start();

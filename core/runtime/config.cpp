@@ -180,7 +180,8 @@ std::vector<std::pair<std::string, FieldTable>> config_sections(Config& config) 
         {"stun_server", &config.ice.stun_server},
         {"turn_servers", &config.ice.turn_servers},
         {"allowed_remote_networks", &config.ice.allowed_remote_networks},
-        {"setup_timeout_ms", &config.ice.setup_timeout_ms}}},
+        {"setup_timeout_ms", &config.ice.setup_timeout_ms},
+        {"udp_port", &config.ice.udp_port}}},
       {"media", {{"start_bitrate_kbps", &config.media.start_bitrate_kbps}, {"video_codecs", &config.media.video_codecs}}},
       {"dtls", {{"certificate", &config.dtls.certificate_file}, {"private_key", &config.dtls.private_key_file}}},
       {"auth",
@@ -374,6 +375,7 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
       {"PARTYLINE_PUBLIC_IP", "ice.public_ip", [&](const std::string& v) { config.ice.public_ip = v; return Status{}; }},
       {"PARTYLINE_ICE_ADDRESSES", "ice.addresses",
        [&](const std::string& v) { config.ice.addresses = split_list(v); return Status{}; }},
+      {"PARTYLINE_ICE_UDP_PORT", "ice.udp_port", port_setter("PARTYLINE_ICE_UDP_PORT", config.ice.udp_port)},
       {"PARTYLINE_ICE_ALLOWED_NETWORKS", "ice.allowed_remote_networks",
        [&](const std::string& v) { config.ice.allowed_remote_networks = split_list(v); return Status{}; }},
       {"PARTYLINE_PLUGIN_FOLDERS", "plugins.folders",
@@ -389,6 +391,29 @@ Status apply_config_environment(Config& config, const char* (*getenv_fn)(const c
   }
   return {};
 }
+
+namespace {
+
+// Single-port mode advertises host candidates on the one port and nothing
+// else (an ICE-lite agent gathers no server-reflexive or relayed ones).
+Status validate_single_port(const Config::Ice& ice) {
+  if (ice.udp_port == 0) return {};
+  if (ice.addresses.empty() && ice.public_ip.empty()) {
+    return config_error("ice.udp_port", "single-port mode needs ice.addresses (or ice.public_ip) to advertise");
+  }
+  for (const std::string& address : ice.addresses) {
+    if (address.find(':') != std::string::npos) {
+      return config_error("ice.udp_port", "single-port mode serves IPv4 only; '" + address + "' in ice.addresses is IPv6");
+    }
+  }
+  if (!ice.stun_server.empty() || !ice.turn_servers.empty()) {
+    return config_error("ice.udp_port", "single-port mode gathers host candidates only: leave ice.stun_server and "
+                                        "ice.turn_servers empty (behind a 1:1 NAT, set ice.public_ip)");
+  }
+  return {};
+}
+
+}  // namespace
 
 Status validate_config(const Config& config) {
   if (auto level = parse_log_level(config.log_level); !level) return config_error("log_level", level.error().message);
@@ -482,6 +507,7 @@ Status validate_config(const Config& config) {
   if (!config.ice.public_ip.empty() && !is_ip_address(config.ice.public_ip)) {
     return config_error("ice.public_ip", "'" + config.ice.public_ip + "' is not an IP address");
   }
+  if (auto status = validate_single_port(config.ice); !status) return status;
   for (size_t i = 0; i < config.ice.allowed_remote_networks.size(); ++i) {
     if (auto status = validate_cidr(config.ice.allowed_remote_networks[i],
                                     "ice.allowed_remote_networks[" + std::to_string(i) + "]");

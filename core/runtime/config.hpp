@@ -110,6 +110,10 @@ struct Config {
     std::vector<TurnServerConfig> turn_servers;
     std::vector<std::string> allowed_remote_networks;  // CIDR; empty: any
     unsigned setup_timeout_ms = 30000;  // offer to DTLS-SRTP keys, else the PeerConnection fails; 0: no limit
+    // Single-port mode: every participant's media on this one UDP port,
+    // the server an ICE-lite agent (docs/architecture.md); 0: off, each
+    // participant gets its own socket and libnice agent.
+    uint16_t udp_port = 0;
   } ice;
 
   struct Dtls {

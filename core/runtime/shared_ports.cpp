@@ -51,8 +51,7 @@ Result<std::unique_ptr<SharedPorts>> SharedPorts::open(WorkerPool& workers, cons
                                                        uint16_t port) {
   auto ports = std::make_unique<SharedPorts>(ConstructionTag{}, workers, port);
   for (size_t i = 0; i < workers.size(); ++i) {
-    Status status;
-    workers.worker(i).run_sync([&] { status = ports->open_worker(i, bind_ip); });
+    const Status status = ports->open_worker(i, bind_ip);
     if (!status.ok()) return make_error(status.error().code, "ice.udp_port " + std::to_string(port) + ": " +
                                                                  status.error().message);
     // Port 0 (tests): the kernel's choice for the first socket is everyone's.
@@ -91,7 +90,7 @@ Status SharedPorts::open_worker(size_t index, const std::string& bind_ip) {
 }
 
 SharedPorts::~SharedPorts() {
-  for (size_t i = 0; i < workers_.size(); ++i) pool_.worker(i).run_sync([this, i] { close_worker(i); });
+  for (size_t i = 0; i < workers_.size(); ++i) close_worker(i);
   for (auto& worker : workers_) ::close(worker->wake_fd);
 }
 

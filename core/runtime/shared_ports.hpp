@@ -42,11 +42,13 @@ class SharedPorts {
   static constexpr size_t kRingCapacity = 1024;
   static constexpr std::chrono::milliseconds kSweepInterval{5000};
 
-  // Binds every worker's socket (on the worker's own thread): `bind_ip` an
-  // IPv4 literal ("0.0.0.0" for all), `port` the shared port (0: the kernel
-  // picks one for the first worker, and the others take it; tests).
+  // Binds every worker's socket and attaches it to the worker's context,
+  // before the workers start: `bind_ip` an IPv4 literal ("0.0.0.0" for
+  // all), `port` the shared port (0: the kernel picks one for the first
+  // worker, and the others take it; tests).
   static Result<std::unique_ptr<SharedPorts>> open(WorkerPool& workers, const std::string& bind_ip, uint16_t port);
-  // Closes the sockets on their workers (which must still run).
+  // After the workers stopped (the IceLiteLinks on the ports are gone with
+  // their PeerConnections by then).
   ~SharedPorts();
   SharedPorts(const SharedPorts&) = delete;
   SharedPorts& operator=(const SharedPorts&) = delete;

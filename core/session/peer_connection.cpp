@@ -1,5 +1,7 @@
 #include "core/session/peer_connection.hpp"
 
+#include "ice/ice_lite_link.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -35,13 +37,15 @@ Negotiation summarize(const std::vector<rtp::NegotiatedMedia>& negotiated) {
 }  // namespace
 
 PeerConnection::PeerConnection(GMainContext* context, const PeerConnectionSettings& settings,
-                               std::string log_context, Events events, WorkerRouter* router)
+                               std::string log_context, Events events, WorkerRouter* router,
+                               ice::SharedUdpPort* shared_port)
     : context_(context),
       settings_(settings),
       log_context_(std::move(log_context)),
       events_(std::move(events)),
       ssrc_random_(std::random_device{}()),
-      router_(router) {}
+      router_(router),
+      shared_port_(shared_port) {}
 
 PeerConnection::~PeerConnection() { close(); }
 
@@ -52,10 +56,27 @@ Status PeerConnection::create_transport() {
   callbacks.on_state = [this](ice::TransportState state, const Error* error) { on_state(state, error); };
   callbacks.on_rtp = [this](std::span<uint8_t> packet) { on_rtp(packet); };
   callbacks.on_rtcp = [this](std::span<uint8_t> compound) { on_rtcp(compound); };
-  auto transport = ice::PeerTransport::create(context_, settings_.ice, settings_.certificate, std::move(callbacks));
+  auto transport = shared_port_ == nullptr
+                       ? ice::PeerTransport::create(context_, settings_.ice, settings_.certificate, std::move(callbacks))
+                       : ice::PeerTransport::create_with_link(context_, settings_.ice.setup_timeout_ms,
+                                                              [this](ice::IceLink::Callbacks link_callbacks) {
+                                                                return make_ice_lite_link(std::move(link_callbacks));
+                                                              },
+                                                              settings_.certificate, std::move(callbacks));
   if (!transport) return transport.error();
   transport_ = std::move(transport.value());
   return {};
+}
+
+Result<std::unique_ptr<ice::IceLink>> PeerConnection::make_ice_lite_link(ice::IceLink::Callbacks callbacks) {
+  ice::IceLiteLink::Options options;
+  // Behind a 1:1 NAT the public address is the one participants reach.
+  options.advertised_addresses =
+      settings_.ice.public_ip.empty() ? settings_.ice.local_addresses : std::vector<std::string>{settings_.ice.public_ip};
+  options.consent_timeout_us = kSinglePortConsentTimeoutUs;
+  auto link = ice::IceLiteLink::create(context_, *shared_port_, std::move(options), std::move(callbacks));
+  if (!link) return link.error();
+  return std::unique_ptr<ice::IceLink>(std::move(link).value());
 }
 
 void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, AnswerCallback on_answer,
@@ -92,6 +113,7 @@ void PeerConnection::negotiate(std::string_view offer_sdp, MediaRole role, Answe
   options.session_id = ssrc_random_();
   options.video_start_bitrate_kbps = settings_.video_start_bitrate_kbps;
   options.video_codecs = settings_.video_codecs;
+  options.ice_lite = shared_port_ != nullptr;
   auto answer = rtp::build_answer(*offer, options);
   if (!answer) {
     on_answer(make_error(answer.error().code, "SDP offer: " + answer.error().message));
@@ -198,6 +220,7 @@ void PeerConnection::send_first_offer() {
   options.candidates = local_candidates_;
   options.candidates_complete = gathering_done_;
   options.session_id = ssrc_random_();
+  options.ice_lite = shared_port_ != nullptr;
   auto offer = rtp::build_first_offer(options);
   if (!offer) {
     callback(offer.error());

@@ -20,9 +20,11 @@
 #include "core/media/line_media.hpp"
 #include "core/media/media_handler.hpp"
 #include "core/media/media_router.hpp"
+#include "core/runtime/shared_ports.hpp"
 #include "ice/certificate.hpp"
 #include "ice/ice_config.hpp"
 #include "ice/peer_transport.hpp"
+#include "ice/shared_udp_port.hpp"
 #include "rtp/result.hpp"
 #include "rtp/sdp/sdp_answer.hpp"
 #include "rtp/sdp/sdp_first_offer.hpp"
@@ -46,7 +48,16 @@ struct PeerConnectionSettings {
   uint32_t video_start_bitrate_kbps = 0;
   // The video codecs publishers are answered in (media.video_codecs); empty: VP8, else H264.
   std::vector<std::string> video_codecs = {};
+  // Single-port mode (ice.udp_port): each worker's socket on the shared
+  // port; null: every PeerConnection gets a libnice agent of its own.
+  SharedPorts* shared_ports = nullptr;
 };
+
+// How long an ICE-lite PeerConnection keeps its path without a check from
+// the participant: libnice's consent timeout in the default mode (10 s), so
+// both modes drop a vanished participant alike. Browsers, aiortc and werift
+// check at least every 6 s (RFC 7675's 5 s, randomised).
+inline constexpr int64_t kSinglePortConsentTimeoutUs = 10'000'000;
 
 // What the server does with a participant's media.
 enum class MediaRole {
@@ -96,9 +107,11 @@ class PeerConnection : private MediaTransport {
   using AnswerCallback = std::function<void(Result<Negotiation> negotiation)>;
   using OfferCallback = std::function<void(Result<std::string> offer_sdp)>;
 
-  // `router`: the worker's router, for line participants (null: plugins only).
+  // `router`: the worker's router, for line participants (null: plugins
+  // only). `shared_port`: the worker's socket in single-port mode (null: a
+  // libnice agent of its own).
   PeerConnection(GMainContext* context, const PeerConnectionSettings& settings, std::string log_context,
-                 Events events, WorkerRouter* router = nullptr);
+                 Events events, WorkerRouter* router = nullptr, ice::SharedUdpPort* shared_port = nullptr);
   ~PeerConnection() override;
   PeerConnection(const PeerConnection&) = delete;
   PeerConnection& operator=(const PeerConnection&) = delete;
@@ -161,6 +174,7 @@ class PeerConnection : private MediaTransport {
 
  private:
   Status create_transport();
+  Result<std::unique_ptr<ice::IceLink>> make_ice_lite_link(ice::IceLink::Callbacks callbacks);
   void on_local_candidate(std::string candidate);
   void on_gathering_done();
   void on_state(ice::TransportState state, const Error* error);
@@ -202,6 +216,7 @@ class PeerConnection : private MediaTransport {
   // Line participants: the negotiated state, the offer awaiting its answer
   // (with the streams it carries) and the media.
   WorkerRouter* router_;
+  ice::SharedUdpPort* shared_port_;  // single-port mode's socket; null: libnice
   std::optional<rtp::NegotiatedSession> session_;
   std::optional<rtp::UpdateOffer> pending_offer_;
   std::vector<LegRequest> pending_streams_;

@@ -53,8 +53,9 @@ std::shared_ptr<PeerConnectionHandle> PeerConnectionHandle::create(EventLoop& wo
                worker_events = std::move(worker_events)]() mutable {
     if (shared->closed.load()) return;
     WorkerRouter* router = settings.fabric ? &settings.fabric->router(worker_index) : nullptr;
+    ice::SharedUdpPort* shared_port = settings.shared_ports ? &settings.shared_ports->worker_port(worker_index) : nullptr;
     shared->connection = std::make_unique<PeerConnection>(context, settings, std::move(log_context),
-                                                          std::move(worker_events), router);
+                                                          std::move(worker_events), router, shared_port);
   });
   return std::make_shared<PeerConnectionHandle>(ConstructionTag{}, worker, reply_loop, std::move(shared));
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -74,6 +76,38 @@ TEST(ConfigTest, VideoCodecsDefaultToVp8ThenH264AndAreChecked) {
   EXPECT_NE(validate_config(config).error().message.find("twice"), std::string::npos);
   config.media.video_codecs = {};
   EXPECT_NE(validate_config(config).error().message.find("media.video_codecs"), std::string::npos);
+}
+
+TEST(ConfigTest, SinglePortModeIsOffByDefaultAndNeedsHostAddressesOnly) {
+  Config config;
+  EXPECT_EQ(config.ice.udp_port, 0);
+  ASSERT_TRUE(apply(config, R"({"ice":{"udp_port":3478,"addresses":["127.0.0.1"]}})").ok());
+  EXPECT_EQ(config.ice.udp_port, 3478);
+  EXPECT_TRUE(validate_config(config).ok());
+  struct Case {
+    const char* what;
+    std::function<void(Config&)> change;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"no address", [](Config& c) { c.ice.addresses.clear(); }, "needs ice.addresses"},
+      {"IPv6", [](Config& c) { c.ice.addresses = {"::1"}; }, "IPv4 only"},
+      {"STUN", [](Config& c) { c.ice.stun_server = "127.0.0.1:3478"; }, "host candidates only"},
+      {"TURN", [](Config& c) { c.ice.turn_servers.push_back({}); }, "host candidates only"},
+  };
+  for (const Case& c : cases) {
+    Config changed = config;
+    c.change(changed);
+    const Status status = validate_config(changed);
+    ASSERT_FALSE(status.ok()) << c.what;
+    EXPECT_NE(status.error().message.find("ice.udp_port"), std::string::npos) << c.what;
+    EXPECT_NE(status.error().message.find(c.message), std::string::npos) << status.error().message;
+  }
+  Config behind_nat = config;
+  behind_nat.ice.addresses.clear();
+  behind_nat.ice.public_ip = "203.0.113.7";
+  EXPECT_TRUE(validate_config(behind_nat).ok());
+  EXPECT_FALSE(apply(config, R"({"ice":{"udp_port":70000}})").ok());
 }
 
 TEST(ConfigTest, ErrorsNameTheKey) {
@@ -155,6 +189,7 @@ TEST(ConfigTest, EnvironmentOverridesFile) {
       {"PARTYLINE_ICE_ADDRESSES", "127.0.0.1,10.1.2.3"},
       {"PARTYLINE_ICE_ALLOWED_NETWORKS", "127.0.0.0/8"},
       {"PARTYLINE_LOG_LEVEL", "warn"},
+      {"PARTYLINE_ICE_UDP_PORT", "3478"},
   };
   g_fake_environment = &environment;
   Config config;
@@ -164,6 +199,7 @@ TEST(ConfigTest, EnvironmentOverridesFile) {
   EXPECT_EQ(config.ice.addresses, (std::vector<std::string>{"127.0.0.1", "10.1.2.3"}));
   EXPECT_EQ(config.ice.allowed_remote_networks, (std::vector<std::string>{"127.0.0.0/8"}));
   EXPECT_EQ(config.log_level, "warn");
+  EXPECT_EQ(config.ice.udp_port, 3478);
 
   environment = {{"PARTYLINE_HTTP_PORT", "eighty"}};
   EXPECT_FALSE(apply_config_environment(config, fake_getenv).ok());

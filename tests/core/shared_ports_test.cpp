@@ -83,15 +83,15 @@ bool wait_for(const std::function<bool()>& done) {
 class SharedPortsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pool_.start();
     auto ports = SharedPorts::open(pool_, "127.0.0.1", 0);
     ASSERT_TRUE(ports.ok()) << ports.error().message;
     ports_ = std::move(ports).value();
+    pool_.start();
   }
   void TearDown() override {
     if (receiver_) pool_.worker(1).run_sync([this] { ports_->worker_port(1).detach(receiver_.get()); });
-    ports_.reset();
     pool_.stop();
+    ports_.reset();
   }
 
   struct SharedPortsCounters {

@@ -2,7 +2,8 @@
 # Runs the end-to-end tests, each in its own private network namespace (only
 # loopback, its own PID namespace so nothing outlives it) with its own server.
 #
-#   tests/e2e/run_e2e.sh [--binary PATH] [--list | --list-asan | --list-alone | --list-measurements] [TEST...]
+#   tests/e2e/run_e2e.sh [--binary PATH] [--single-port] [--list | --list-asan | --list-alone |
+#                        --list-measurements | --list-single-port] [TEST...]
 #
 # TEST is one of the names printed by --list (default: all); --list-asan
 # prints the tests scripts/test repeats with the sanitizer build. --binary is the
@@ -10,6 +11,8 @@
 # line per test and a closing 'e2e: N passed, N failed'; exits non-zero if any
 # test failed. Server logs go to tests/e2e/out/TEST.server.log, or to the folder
 # in PARTYLINE_E2E_OUT (when several runs share the source tree).
+# --single-port starts the server in single-port mode (below); its own
+# --list-single-port prints the tests that apply there.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +28,7 @@ all_tests=(echo_chromium echo_aiortc bad_fingerprint shutdown consent_freshness
   admin_dashboard_chromium p2p_chromium screenshare_chromium lines_mixed_chromium resume_chromium
   signalr_hub signalr_chromium lines_protocol_chromium chat_realtime_chromium peers_relay_chromium
   verto_channel_chromium simulcast_chromium active_speaker_aiortc mixed_codecs_chromium
-  subscriber_bwe_chromium turn_relay_chromium)
+  subscriber_bwe_chromium turn_relay_chromium single_port_aiortc)
 
 # Measurements: run by name only (`run_e2e.sh video_rampup_chromium`), never
 # by scripts/test, because their outcome depends on more than the server.
@@ -60,6 +63,18 @@ measurements=(video_rampup_chromium)
 asan_skipped=(echo_chromium lines_chromium p2p_chromium screenshare_chromium admin_dashboard_chromium
   chat_realtime_chromium peers_relay_chromium verto_channel_chromium simulcast_chromium active_speaker_aiortc
   mixed_codecs_chromium subscriber_bwe_chromium signalr_chromium lines_protocol_chromium turn_relay_chromium)
+
+# --single-port runs the server in single-port mode (ice.udp_port
+# $single_port_number on 127.0.0.1, the server ICE-lite: docs/architecture.md)
+# through its environment (PARTYLINE_ICE_UDP_PORT, PARTYLINE_ICE_ADDRESSES,
+# which override the test's config file). Not applicable there, and refused
+# with --single-port: lines_flows, whose config gives the server a TURN relay
+# to gather a late candidate from (single-port mode gathers host candidates
+# only, and refuses ice.turn_servers at start); peers_relay_chromium, whose
+# peers send their data channels to each other, the server relaying their
+# signaling only (no media of theirs reaches the server's port).
+single_port_number=3479
+single_port_skipped=(lines_flows peers_relay_chromium)
 
 # Run alone when scripts/test runs the others two at a time: they measure
 # audio levels and durations that a second test's load on two cores can
@@ -156,13 +171,23 @@ set_test_command() {
     mixed_codecs_chromium) test_command=(node "$here/mixed_codecs_chromium.mjs") ;;
     subscriber_bwe_chromium) test_command=(node "$here/subscriber_bwe_chromium.mjs") ;;
     turn_relay_chromium) test_command=(node "$here/turn_relay_chromium.mjs") ;;
+    single_port_aiortc)
+      server_options=(--config "$here/single_port.json")
+      test_command=("$python" "$here/single_port_aiortc.py") ;;
     *) return 1 ;;
   esac
 }
 
 tests=()
+single_port=0
 while (($#)); do
   case "$1" in
+    --single-port) single_port=1; shift ;;
+    --list-single-port)
+      for name in "${all_tests[@]}"; do
+        [[ " ${single_port_skipped[*]} " == *" $name "* ]] || echo "$name"
+      done
+      exit 0 ;;
     --binary) binary="$(realpath "$2")"; shift 2 ;;
     --binary=*) binary="$(realpath "${1#--binary=}")"; shift ;;
     --list) printf '%s\n' "${all_tests[@]}"; exit 0 ;;
@@ -173,7 +198,7 @@ while (($#)); do
         [[ " ${asan_skipped[*]} " == *" $name "* ]] || echo "$name"
       done
       exit 0 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_e2e.sh: unknown option $1" >&2; exit 2 ;;
     *) tests+=("$1"); shift ;;
   esac
@@ -213,6 +238,13 @@ for name in "${tests[@]}"; do
   if ! set_test_command "$name"; then
     echo "run_e2e.sh: unknown test '$name' (see --list)" >&2
     exit 2
+  fi
+  if ((single_port)); then
+    if [[ " ${single_port_skipped[*]} " == *" $name "* ]]; then
+      echo "run_e2e.sh: $name does not apply in single-port mode (see --list-single-port)" >&2
+      exit 2
+    fi
+    server_env+=("PARTYLINE_ICE_UDP_PORT=$single_port_number" "PARTYLINE_ICE_ADDRESSES=127.0.0.1")
   fi
   echo "==> $name"
   started=$SECONDS
