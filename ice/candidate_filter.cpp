@@ -51,4 +51,16 @@ std::optional<std::string> CandidateFilter::rejection_reason(const NiceCandidate
   return "address " + std::string(text) + " is outside ice.allowed_remote_networks";
 }
 
+bool CandidateFilter::allows(const rtp::TransportAddress& address) const {
+  const bool v4 = address.family == rtp::TransportAddress::Family::kIpv4;
+  std::unique_ptr<GInetAddress, InetAddressDeleter> inet(
+      g_inet_address_new_from_bytes(address.address.data(), v4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6));
+  if (!v4 && g_inet_address_get_is_loopback(inet.get())) return false;
+  if (networks_.empty()) return true;
+  for (const auto& network : networks_) {
+    if (g_inet_address_mask_matches(network.get(), inet.get())) return true;
+  }
+  return false;
+}
+
 }  // namespace partyline::ice

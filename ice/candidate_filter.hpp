@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rtp/result.hpp"
+#include "rtp/stun/stun_message.hpp"
 
 
 namespace partyline::ice {
@@ -23,6 +24,10 @@ class CandidateFilter {
 
   // Why `candidate` is ignored, or nullopt when it may be used.
   std::optional<std::string> rejection_reason(const NiceCandidate& candidate) const;
+  // Whether checks from `address` may be answered (single-port mode, where
+  // the participant's checks, not its candidates, show where it is): inside
+  // the configured networks, and not IPv6 loopback.
+  bool allows(const rtp::TransportAddress& address) const;
 
  private:
   std::vector<std::shared_ptr<GInetAddressMask>> networks_;

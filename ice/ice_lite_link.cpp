@@ -41,20 +41,23 @@ Result<std::unique_ptr<IceLiteLink>> IceLiteLink::create(GMainContext* context, 
   if (options.advertised_addresses.empty()) {
     return make_error(error_code::kInternal, "ICE-lite needs an address to advertise");
   }
+  auto filter = CandidateFilter::create(options.allowed_remote_networks);
+  if (!filter.ok()) return filter.error();
   auto ufrag = random_ice_chars(8);
   auto pwd = random_ice_chars(24);
   if (!ufrag.ok()) return ufrag.error();
   if (!pwd.ok()) return pwd.error();
   return std::make_unique<IceLiteLink>(ConstructionTag{}, context, port, std::move(options), std::move(callbacks),
-                                       std::move(ufrag).value(), std::move(pwd).value());
+                                       std::move(filter).value(), std::move(ufrag).value(), std::move(pwd).value());
 }
 
 IceLiteLink::IceLiteLink(ConstructionTag, GMainContext* context, SharedUdpPort& port, Options options,
-                         Callbacks callbacks, std::string local_ufrag, std::string local_pwd)
+                         Callbacks callbacks, CandidateFilter filter, std::string local_ufrag, std::string local_pwd)
     : context_(context),
       port_(port),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
+      filter_(std::move(filter)),
       local_ufrag_(std::move(local_ufrag)),
       local_pwd_(std::move(local_pwd)),
       responder_(local_ufrag_, local_pwd_, options_.consent_timeout_us) {
@@ -121,7 +124,45 @@ Status IceLiteLink::set_remote_credentials(const std::string& ufrag, const std::
 Result<CandidateOutcome> IceLiteLink::add_remote_candidate(std::string_view candidate) {
   auto parsed = rtp::parse_ice_candidate(candidate);
   if (!parsed.ok()) return parsed.error();
-  return CandidateOutcome{false, false, "ICE-lite: the participant's checks show its addresses"};
+  if (!parsed->is_udp()) return CandidateOutcome{false, false, "TCP candidates are not supported (UDP only)"};
+  if (remote_candidates_.size() >= kMaxRemoteCandidates) {
+    return CandidateOutcome{false, false, "more than " + std::to_string(kMaxRemoteCandidates) + " candidates"};
+  }
+  // Kept to name the pair; the participant's checks show where it is.
+  remote_candidates_.push_back(std::move(parsed).value());
+  // Trickled candidates often arrive after the check that selected their
+  // address (signaling is slower than the checks): name the pair again.
+  if (has_path_ && callbacks_.on_selected_pair) {
+    const std::string remote = remote_candidate(*path_);
+    if (remote != selected_remote_) {
+      selected_remote_ = remote;
+      callbacks_.on_selected_pair(local_candidate(0), remote);
+    }
+  }
+  return CandidateOutcome{true, false, {}};
+}
+
+std::string IceLiteLink::remote_candidate(const rtp::TransportAddress& address) const {
+  const std::string ip = ip_string(address);
+  for (const rtp::IceCandidate& candidate : remote_candidates_) {
+    if (candidate.port != address.port || candidate.address != ip) continue;
+    // As libnice writes a pair's candidates in the default mode: without
+    // the related address, the browser's generation, ufrag and network
+    // extensions.
+    rtp::IceCandidate named = candidate;
+    named.related_address.reset();
+    named.related_port.reset();
+    named.generation.reset();
+    named.extensions.clear();
+    return rtp::to_string(named);
+  }
+  rtp::IceCandidate reflexive;
+  reflexive.foundation = "prflx";
+  reflexive.transport = "udp";
+  reflexive.address = ip;
+  reflexive.port = address.port;
+  reflexive.type = rtp::IceCandidateType::kPeerReflexive;
+  return rtp::to_string(reflexive);
 }
 
 SendResult IceLiteLink::send(std::span<const uint8_t> datagram) {
@@ -148,6 +189,10 @@ void IceLiteLink::on_check(std::span<const uint8_t> datagram, const rtp::Transpo
     ++counters_.stun_malformed;
     return;
   }
+  if (!responder_.is_checked(from) && !filter_.allows(from)) {
+    ++counters_.outside_networks;
+    return;
+  }
   const auto reply = responder_.on_message(*message, from, now_us(), response_);
   if (reply.response_size > 0) port_.send_to(from, std::span<const uint8_t>(response_.data(), reply.response_size));
   if (reply.verdict != rtp::IceLiteResponder::Verdict::kAnswered) return;
@@ -159,15 +204,8 @@ void IceLiteLink::on_check(std::span<const uint8_t> datagram, const rtp::Transpo
 void IceLiteLink::on_selected(const rtp::TransportAddress& address) {
   path_ = address;
   has_path_ = true;
-  rtp::IceCandidate remote;
-  remote.foundation = "prflx";
-  remote.transport = "udp";
-  remote.address = to_string(address);
-  remote.address = remote.address.substr(0, remote.address.rfind(':'));
-  if (remote.address.size() > 2 && remote.address.front() == '[') remote.address = remote.address.substr(1, remote.address.size() - 2);
-  remote.port = address.port;
-  remote.type = rtp::IceCandidateType::kPeerReflexive;
-  if (callbacks_.on_selected_pair) callbacks_.on_selected_pair(local_candidate(0), rtp::to_string(remote));
+  selected_remote_ = remote_candidate(address);
+  if (callbacks_.on_selected_pair) callbacks_.on_selected_pair(local_candidate(0), selected_remote_);
   if (!closed_) set_state(IceState::kReady);
 }
 

@@ -9,8 +9,11 @@
 //
 // The description the server sends must say `a=ice-lite`, so the
 // participant's agent takes the controlling role and nominates. Remote
-// candidates are not needed (the participant's checks show its addresses)
-// and are ignored, with that reason.
+// candidates are not needed to connect (the participant's checks show its
+// addresses): they are kept only to name the selected pair's remote end
+// (host, srflx, relay) when a check comes from one of them, else it is
+// reported as peer-reflexive (and named again when a trickled candidate
+// naming it arrives later).
 //
 // Runs on the GMainContext given to create(), which must be the port's:
 // every callback there; callbacks must not destroy the link.
@@ -25,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "ice/candidate_filter.hpp"
 #include "ice/ice_link.hpp"
 #include "ice/shared_udp_port.hpp"
+#include "rtp/sdp/ice_candidate.hpp"
 #include "rtp/stun/ice_lite_responder.hpp"
 
 namespace partyline::ice {
@@ -37,11 +42,16 @@ class IceLiteLink final : public IceLink, private SharedUdpPort::Receiver {
     // The host candidates' addresses (IP literals); their port is the port's.
     std::vector<std::string> advertised_addresses;
     int64_t consent_timeout_us = rtp::IceLiteResponder::kDefaultConsentTimeoutUs;
+    // Checks from outside these networks (CIDR) go unanswered; empty: any.
+    std::vector<std::string> allowed_remote_networks;
   };
   struct Counters {
     uint64_t stun_malformed = 0;       // STUN that did not parse
     uint64_t from_unchecked = 0;       // non-STUN from an address no check was answered from
+    uint64_t outside_networks = 0;     // checks from outside allowed_remote_networks
   };
+  // Remote candidates kept to name the selected pair's remote end.
+  static constexpr size_t kMaxRemoteCandidates = 32;
 
   static Result<std::unique_ptr<IceLiteLink>> create(GMainContext* context, SharedUdpPort& port, Options options,
                                                      Callbacks callbacks);
@@ -68,7 +78,7 @@ class IceLiteLink final : public IceLink, private SharedUdpPort::Receiver {
 
  public:
   IceLiteLink(ConstructionTag, GMainContext* context, SharedUdpPort& port, Options options, Callbacks callbacks,
-              std::string local_ufrag, std::string local_pwd);
+              CandidateFilter filter, std::string local_ufrag, std::string local_pwd);
 
  private:
   struct SourceDeleter {
@@ -83,11 +93,14 @@ class IceLiteLink final : public IceLink, private SharedUdpPort::Receiver {
   static gboolean on_consent_timer(gpointer self);
   static gboolean on_gather(gpointer self);
   std::string local_candidate(size_t index) const;
+  std::string remote_candidate(const rtp::TransportAddress& address) const;
 
   GMainContext* context_;
   SharedUdpPort& port_;
   Options options_;
   Callbacks callbacks_;
+  CandidateFilter filter_;
+  std::vector<rtp::IceCandidate> remote_candidates_;
   std::string local_ufrag_;
   std::string local_pwd_;
   rtp::IceLiteResponder responder_;
@@ -96,6 +109,7 @@ class IceLiteLink final : public IceLink, private SharedUdpPort::Receiver {
   bool has_path_ = false;
   bool closed_ = false;
   std::optional<rtp::TransportAddress> path_;
+  std::string selected_remote_;  // as last reported to on_selected_pair
   std::unique_ptr<GSource, SourceDeleter> gather_source_;
   std::unique_ptr<GSource, SourceDeleter> consent_timer_;
   std::array<uint8_t, rtp::IceLiteResponder::kMaxResponseSize> response_{};

@@ -60,11 +60,16 @@ socklen_t to_sockaddr(const rtp::TransportAddress& address, sockaddr_storage& ou
   return sizeof(sockaddr_in6);
 }
 
-std::string to_string(const rtp::TransportAddress& address) {
+std::string ip_string(const rtp::TransportAddress& address) {
   char text[INET6_ADDRSTRLEN] = {};
   const bool v4 = address.family == rtp::TransportAddress::Family::kIpv4;
   inet_ntop(v4 ? AF_INET : AF_INET6, address.address.data(), text, sizeof text);
-  return (v4 ? std::string(text) : "[" + std::string(text) + "]") + ":" + std::to_string(address.port);
+  return text;
+}
+
+std::string to_string(const rtp::TransportAddress& address) {
+  const bool v4 = address.family == rtp::TransportAddress::Family::kIpv4;
+  return (v4 ? ip_string(address) : "[" + ip_string(address) + "]") + ":" + std::to_string(address.port);
 }
 
 size_t SharedUdpPort::AddressHash::operator()(const rtp::TransportAddress& address) const {

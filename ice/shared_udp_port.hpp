@@ -36,6 +36,7 @@ namespace partyline::ice {
 // sockaddr <-> rtp::TransportAddress (IPv4 and IPv6).
 bool to_transport_address(const sockaddr_storage& socket_address, rtp::TransportAddress& out);
 socklen_t to_sockaddr(const rtp::TransportAddress& address, sockaddr_storage& out);
+std::string ip_string(const rtp::TransportAddress& address);  // "127.0.0.1", "::1"
 std::string to_string(const rtp::TransportAddress& address);  // "ip:port", "[ip]:port"
 
 class SharedUdpPort {

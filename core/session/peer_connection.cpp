@@ -74,6 +74,7 @@ Result<std::unique_ptr<ice::IceLink>> PeerConnection::make_ice_lite_link(ice::Ic
   options.advertised_addresses =
       settings_.ice.public_ip.empty() ? settings_.ice.local_addresses : std::vector<std::string>{settings_.ice.public_ip};
   options.consent_timeout_us = kSinglePortConsentTimeoutUs;
+  options.allowed_remote_networks = settings_.ice.allowed_remote_networks;
   auto link = ice::IceLiteLink::create(context_, *shared_port_, std::move(options), std::move(callbacks));
   if (!link) return link.error();
   return std::unique_ptr<ice::IceLink>(std::move(link).value());

@@ -71,10 +71,12 @@ class IceLiteLinkTest : public ::testing::Test {
     g_main_context_unref(context_);
   }
 
-  IceLiteLink& add_link(Events& events, int64_t consent_timeout_us = 30'000'000) {
+  IceLiteLink& add_link(Events& events, int64_t consent_timeout_us = 30'000'000,
+                        std::vector<std::string> allowed_networks = {}) {
     IceLiteLink::Options options;
     options.advertised_addresses = {"127.0.0.1"};
     options.consent_timeout_us = consent_timeout_us;
+    options.allowed_remote_networks = std::move(allowed_networks);
     auto link = IceLiteLink::create(context_, *port_, options, events.callbacks());
     EXPECT_TRUE(link.ok());
     links_.push_back(std::move(link).value());
@@ -94,8 +96,9 @@ class IceLiteLinkTest : public ::testing::Test {
     return participant;
   }
 
-  // The offer/answer exchange, then checks.
-  void connect(IceLiteLink& link, Events& link_events, Participant& participant) {
+  // The offer/answer exchange, then checks; the participant's candidates
+  // reach the link when `tell_candidates`.
+  void connect(IceLiteLink& link, Events& link_events, Participant& participant, bool tell_candidates = false) {
     ASSERT_TRUE(link.start_gathering().ok());
     ASSERT_TRUE(participant.agent->start_gathering().ok());
     ASSERT_TRUE(run_until([&] { return link_events.gathering_done && participant.events.gathering_done; }));
@@ -105,6 +108,11 @@ class IceLiteLinkTest : public ::testing::Test {
       ASSERT_TRUE(participant.agent->add_remote_candidate(candidate).ok());
     }
     participant.agent->end_of_remote_candidates();
+    if (tell_candidates) {
+      for (const std::string& candidate : participant.events.candidates) {
+        ASSERT_TRUE(link.add_remote_candidate(candidate).ok());
+      }
+    }
   }
 
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
@@ -134,9 +142,12 @@ TEST_F(IceLiteLinkTest, AdvertisesOneHostCandidateOnTheSharedPort) {
             "candidate:1 1 udp 2130706431 127.0.0.1 " + std::to_string(port_->port()) + " typ host");
   EXPECT_GE(link.local_ufrag().size(), 4u);
   EXPECT_GE(link.local_pwd().size(), 22u);
-  const auto ignored = link.add_remote_candidate("candidate:1 1 udp 2130706431 127.0.0.1 4000 typ host");
-  ASSERT_TRUE(ignored.ok());
-  EXPECT_FALSE(ignored->accepted);
+  const auto kept = link.add_remote_candidate("candidate:1 1 udp 2130706431 127.0.0.1 4000 typ host");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->accepted);
+  const auto tcp = link.add_remote_candidate("candidate:2 1 tcp 2130706431 127.0.0.1 9 typ host tcptype active");
+  ASSERT_TRUE(tcp.ok());
+  EXPECT_FALSE(tcp->accepted);
   EXPECT_FALSE(link.add_remote_candidate("candidate:garbage").ok());
 }
 
@@ -159,6 +170,49 @@ TEST_F(IceLiteLinkTest, AFullAgentConnectsThroughTheSharedPortAndDatagramsFlowBo
   ASSERT_TRUE(run_until([&] { return link_events.received_bytes(up) && participant.events.received_bytes(down); }));
   EXPECT_GT(link.responder().checks_answered(), 0u);
   EXPECT_EQ(port_->counters().dropped, 0u);
+}
+
+TEST_F(IceLiteLinkTest, NamesTheSelectedPairsRemoteEndByTheParticipantsCandidate) {
+  Events link_events;
+  IceLiteLink& link = add_link(link_events);
+  Participant& participant = add_participant();
+  connect(link, link_events, participant, /*tell_candidates=*/true);
+  ASSERT_TRUE(run_until([&] { return link.has_selected_pair(); }));
+  ASSERT_FALSE(participant.events.candidates.empty());
+  // One of the participant's host candidates, as it wrote it.
+  const auto selected = rtp::parse_ice_candidate(link_events.selected_remote);
+  ASSERT_TRUE(selected.ok()) << link_events.selected_remote;
+  EXPECT_EQ(selected->type, rtp::IceCandidateType::kHost);
+  bool listed = false;
+  for (const std::string& line : participant.events.candidates) {
+    const auto candidate = rtp::parse_ice_candidate(line);
+    listed = listed || (candidate.ok() && *candidate == *selected);
+  }
+  EXPECT_TRUE(listed) << link_events.selected_remote;
+}
+
+TEST_F(IceLiteLinkTest, ACandidateTrickledAfterTheCheckNamesThePairAgain) {
+  Events link_events;
+  IceLiteLink& link = add_link(link_events);
+  Participant& participant = add_participant();
+  connect(link, link_events, participant);
+  ASSERT_TRUE(run_until([&] { return link.has_selected_pair(); }));
+  EXPECT_NE(link_events.selected_remote.find("typ prflx"), std::string::npos) << link_events.selected_remote;
+  for (const std::string& candidate : participant.events.candidates) {
+    ASSERT_TRUE(link.add_remote_candidate(candidate).ok());
+  }
+  EXPECT_NE(link_events.selected_remote.find("typ host"), std::string::npos) << link_events.selected_remote;
+}
+
+TEST_F(IceLiteLinkTest, ChecksFromOutsideTheAllowedNetworksGoUnanswered) {
+  Events link_events;
+  IceLiteLink& link = add_link(link_events, 30'000'000, {"10.0.0.0/8"});
+  Participant& participant = add_participant();
+  connect(link, link_events, participant);
+  ASSERT_TRUE(run_until([&] { return link.counters().outside_networks >= 2; }));
+  EXPECT_FALSE(link.has_selected_pair());
+  EXPECT_EQ(link.responder().checks_answered(), 0u);
+  EXPECT_FALSE(participant.agent->has_selected_pair());
 }
 
 TEST_F(IceLiteLinkTest, ConsentLapsesWhenTheParticipantGoesAndSendingStops) {
