@@ -79,10 +79,17 @@ export function lineHarnessIn() {
      * `rtcConfiguration` (optional): RTCConfiguration members laid over
      * LineCall's own (its `rtcConfiguration` option), e.g. `iceServers` and
      * `iceTransportPolicy: 'relay'` for a client that must go through TURN.
-     * The join's start and each connectionState change of the call are
-     * logged ('join-started', 'connection' with `state`).
+     * `serverCandidatesVia` (optional): `{ address, port }`, for a page
+     * that must reach the server only through a relay of the test's
+     * (harness.relayedClient): the call's signaling goes through a filter
+     * that points every UDP IPv4 candidate of the server at that address
+     * and port, and withholds the page's own candidates from the server.
+     * The join's start, each connectionState change of the call and each
+     * `webrtc_state` the server sent are logged ('join-started',
+     * 'connection' with `state`, 'webrtc_state' with `state` and `reason`).
      */
-    async join(lineId, { token = null, media = true, codecs = null, rtcConfiguration = null } = {}) {
+    async join(lineId, { token = null, media = true, codecs = null, rtcConfiguration = null,
+      serverCandidatesVia = null } = {}) {
       const { LineCall } = await library();
       const onNewTransceiver = (transceiver, origin) => {
         const wanted = origin === 'local' ? codecs?.send : codecs?.receive;
@@ -96,19 +103,97 @@ export function lineHarnessIn() {
           codecs: chosen.map((codec) => `${codec.mimeType}${codec.sdpFmtpLine ? ` ${codec.sdpFmtpLine}` : ''}`) });
       };
       harness.log.push({ event: 'join-started', at: performance.now() });
-      const call = new LineCall(harness.client, codecs ? { onNewTransceiver } : {});
+      const client = serverCandidatesVia ? harness.relayedClient(harness.client, serverCandidatesVia) : harness.client;
+      const call = new LineCall(client, codecs ? { onNewTransceiver } : {});
       if (rtcConfiguration) call.rtcConfiguration = { ...call.rtcConfiguration, ...rtcConfiguration };
       harness.call = call;
       harness.lineId = lineId;
       call.on('error', (error) => harness.errors.push(String(error.message ?? error)));
       call.on('connectionstatechange', (state) => harness.log.push({ event: 'connection', at: performance.now(), state }));
+      call.on('webrtc_state', ({ state, reason }) => harness.log.push({ event: 'webrtc_state', at: performance.now(), state,
+        reason }));
       call.on('negotiation', (step) => harness.log.push({ event: 'negotiation', at: performance.now(), ...step }));
       call.on('remotetrack', ({ session, track }) => harness.trackSessions.set(track, session));
       const response = media
-        ? await call.start((jsep) => harness.client.request('join', { line_id: lineId, ...(token ? { token } : {}), jsep }),
+        ? await call.start((jsep) => client.request('join', { line_id: lineId, ...(token ? { token } : {}), jsep }),
           lineId)
         : await call.joinWithoutMedia(lineId, { token });
       return { lineId: response.line_id ?? lineId, media: response.media ?? null };
+    },
+
+    /**
+     * `client` (a PartylineClient) as a LineCall of a page behind a relay
+     * sees it: the same object but for `on` and `request`, which filter ICE
+     * candidates.
+     *   - From the server (the SDP of `accepted` answers, of `update`
+     *     offers and of `update` responses; trickled `ice_candidate`s):
+     *     each UDP IPv4 candidate's address and port become `via`'s (its
+     *     type, priority and foundation kept); any other candidate (TCP,
+     *     IPv6) is dropped, so no path bypasses the relay.
+     *   - To the server (the SDP of any request's `jsep`, `ice_trickle`s):
+     *     the page's own candidates are withheld (the end of candidates,
+     *     null, still goes), so the server learns the page's address only
+     *     from its connectivity checks, i.e. as the relay's.
+     * Each server candidate is logged as a 'server-candidate' event (its
+     * original address, port, protocol and type, `rewritten` or dropped) and
+     * passed to `window.harnessServerCandidate` when the test exposed one
+     * (routeServerCandidates, on the Node side), so the relay learns where
+     * to forward; each withheld local candidate as 'candidate-withheld'.
+     */
+    relayedClient(client, via) {
+      const serverCandidate = (text) => {
+        // candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type> ...
+        const fields = text.replace(/^a=/, '').split(' ');
+        const [protocol, address, port, type] = [fields[2]?.toLowerCase(), fields[4], Number(fields[5]), fields[7]];
+        const rewritten = protocol === 'udp' && /^\d+\.\d+\.\d+\.\d+$/.test(address ?? '');
+        const entry = { address, port, protocol, type, rewritten };
+        harness.log.push({ event: 'server-candidate', at: performance.now(), ...entry });
+        window.harnessServerCandidate?.(entry)?.catch?.(() => {});
+        if (!rewritten) return null;
+        fields[4] = via.address;
+        fields[5] = String(via.port);
+        return fields.join(' ');
+      };
+      const rewriteSdp = (sdp) => sdp.split('\r\n').flatMap((line) => {
+        if (!line.startsWith('a=candidate:')) return [line];
+        const rewritten = serverCandidate(line);
+        return rewritten === null ? [] : [`a=${rewritten}`];
+      }).join('\r\n');
+      const withRemoteSdp = (message) => (message?.jsep?.sdp
+        ? { ...message, jsep: { ...message.jsep, sdp: rewriteSdp(message.jsep.sdp) } } : message);
+      const withheld = (candidate) => harness.log.push({ event: 'candidate-withheld', at: performance.now(), candidate });
+      const withoutLocalCandidates = (sdp) => sdp.split('\r\n').filter((line) => {
+        if (!line.startsWith('a=candidate:')) return true;
+        withheld(line.slice(2));
+        return false;
+      }).join('\r\n');
+      const on = (event, listener) => client.on(event, (message) => {
+        if (event === 'accepted' || event === 'update') {
+          listener(withRemoteSdp(message));
+        } else if (event === 'ice_candidate' && message?.candidate) {
+          const rewritten = serverCandidate(message.candidate);
+          if (rewritten !== null) listener({ ...message, candidate: rewritten });
+        } else {
+          listener(message);
+        }
+      });
+      const request = async (name, fields = {}) => {
+        if (name === 'ice_trickle' && fields.candidate?.candidate) {
+          withheld(fields.candidate.candidate);
+          return { response: 'success', withheld: true };
+        }
+        const sent = fields.jsep?.sdp ? { ...fields, jsep: { ...fields.jsep, sdp: withoutLocalCandidates(fields.jsep.sdp) } }
+          : fields;
+        return withRemoteSdp(await client.request(name, sent));
+      };
+      return new Proxy(client, {
+        get(target, property) {
+          if (property === 'on') return on;
+          if (property === 'request') return request;
+          const value = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
     },
 
     /** Publishes a canvas of `rgb` (and a sine of `hz`, when given) in one new stream; their mids. */
@@ -413,6 +498,43 @@ export async function pollUntil(what, read, missing, { timeoutMs = 20000, pollMs
  */
 export function receiversOf(page, { pitch = false } = {}) {
   return page.evaluate((options) => window.harness.receivers(options), { pitch });
+}
+
+/**
+ * Before a `join` with `serverCandidatesVia`: `onCandidate(entry)` (Node
+ * side) gets each server candidate the page's filter met (harness.relayedClient:
+ * `{ address, port, protocol, type, rewritten }`, the original address and port).
+ */
+export function routeServerCandidates(page, onCandidate) {
+  return page.exposeFunction('harnessServerCandidate', onCandidate);
+}
+
+/**
+ * A selected path (selectedPairOf) in one line: each end's type, protocol,
+ * address and port (a relayed end with its TURN url), the pair's state,
+ * RTT and bytes.
+ */
+export function describePath(path) {
+  const end = (candidate) => (candidate ? `${candidate.candidateType} ${candidate.protocol} ${candidate.address}:${candidate.port}`
+    + `${candidate.relayProtocol ? ` (relayed over ${candidate.relayProtocol}, ${candidate.url})` : ''}` : '-');
+  const rtt = path.pair?.currentRoundTripTime;
+  return `${end(path.local)} <-> ${end(path.remote)}, ${path.pair?.state ?? 'no pair'}, `
+    + `RTT ${rtt == null ? '?' : `${(rtt * 1000).toFixed(1)} ms`}, ${path.pair?.bytesSent ?? 0} bytes sent, `
+    + `${path.pair?.bytesReceived ?? 0} received`;
+}
+
+/** The admin API (loopback, no token in the default configuration). */
+export const ADMIN_URL = process.env.PARTYLINE_ADMIN_URL ?? 'http://127.0.0.1:7088';
+
+/**
+ * The server's selected ICE pair of `session` (admin API, GET
+ * /admin/v1/sessions/{id}: transport.selected_pair, candidate lines
+ * `{ local, remote }`), or null before there is one.
+ */
+export async function serverSelectedPair(session) {
+  const response = await fetch(`${ADMIN_URL}/admin/v1/sessions/${session}`, { signal: AbortSignal.timeout(1000) });
+  check(response.ok, `admin API: GET /admin/v1/sessions/${session} answered ${response.status}`);
+  return (await response.json()).transport?.selected_pair ?? null;
 }
 
 /** The page's selected ICE candidate pair and its two candidates (harness.selectedCandidatePair()). */

@@ -68,13 +68,11 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  check, failOnPageErrors, Failure, missingSeenAndHeard, pollUntil, printConnections, receiversOf, runHarnessTest,
-  selectedPairOf,
+  check, describePath, failOnPageErrors, Failure, missingSeenAndHeard, pollUntil, printConnections, receiversOf,
+  runHarnessTest, selectedPairOf, serverSelectedPair,
 } from './line_page.mjs';
 
 const PAGE_URL = process.env.PARTYLINE_URL ?? 'http://127.0.0.1:8088/';
-// The admin API (loopback, no token in the default configuration).
-const ADMIN_URL = process.env.PARTYLINE_ADMIN_URL ?? 'http://127.0.0.1:7088';
 const OUT_DIR = process.env.PARTYLINE_E2E_OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'out');
 const TURN_LOG = join(OUT_DIR, 'turn_relay_chromium.turnserver.log');
 const TURN_DB = join(OUT_DIR, 'turn_relay_chromium.turndb');
@@ -254,26 +252,6 @@ function missingInTurnLog({ lines }) {
 }
 
 // ---------------------------------------------------------------- checks
-
-function describePath(path) {
-  const end = (candidate) => (candidate ? `${candidate.candidateType} ${candidate.protocol} ${candidate.address}:${candidate.port}`
-    + `${candidate.relayProtocol ? ` (relayed over ${candidate.relayProtocol}, ${candidate.url})` : ''}` : '-');
-  const rtt = path.pair?.currentRoundTripTime;
-  return `${end(path.local)} <-> ${end(path.remote)}, ${path.pair?.state ?? 'no pair'}, `
-    + `RTT ${rtt == null ? '?' : `${(rtt * 1000).toFixed(1)} ms`}, ${path.pair?.bytesSent ?? 0} bytes sent, `
-    + `${path.pair?.bytesReceived ?? 0} received`;
-}
-
-/**
- * The server's selected ICE pair of `session` (admin API, GET
- * /admin/v1/sessions/{id}: transport.selected_pair, candidate lines
- * `{ local, remote }`), or null before there is one.
- */
-async function serverSelectedPair(session) {
-  const response = await fetch(`${ADMIN_URL}/admin/v1/sessions/${session}`, { signal: AbortSignal.timeout(1000) });
-  check(response.ok, `admin API: GET /admin/v1/sessions/${session} answered ${response.status}`);
-  return (await response.json()).transport?.selected_pair ?? null;
-}
 
 /** Milliseconds from the page's join to its connectionState "connected" (page clock), or null. */
 async function timeToConnect(page) {
