@@ -1,5 +1,6 @@
 // Two IceAgents on 127.0.0.1 (run under `unshare -n` with lo up).
 #include "ice/ice_agent.hpp"
+#include "tests/ice/test_main_context.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,21 +22,9 @@ struct Side {
 
 class IceAgentTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    context_ = g_main_context_new();
-    // Wakes the blocking iteration in run_until so the deadline is checked.
-    tick_ = g_timeout_source_new(20);
-    g_source_set_callback(tick_, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr,
-                          nullptr);
-    g_source_attach(tick_, context_);
-  }
   void TearDown() override {
     a_.agent.reset();
     b_.agent.reset();
-    for (int i = 0; i < 5; ++i) g_main_context_iteration(context_, FALSE);
-    g_source_destroy(tick_);
-    g_source_unref(tick_);
-    g_main_context_unref(context_);
   }
 
   void create(Side& side, bool controlling) {
@@ -56,17 +45,10 @@ class IceAgentTest : public ::testing::Test {
     side.agent = std::move(agent).value();
   }
 
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      g_main_context_iteration(context_, TRUE);
-    }
-    return true;
-  }
+  bool run_until(const std::function<bool()>& done) { return loop_.run_until(done); }
 
-  GMainContext* context_ = nullptr;
-  GSource* tick_ = nullptr;
+  test_support::TestMainContext loop_;  // first: outlives what runs on it
+  GMainContext* context_ = loop_.get();
   Side a_;
   Side b_;
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ice/ice_agent.hpp"
+#include "tests/ice/test_main_context.hpp"
 
 namespace partyline::ice {
 namespace {
@@ -53,10 +54,6 @@ struct Participant {
 class IceLiteLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    context_ = g_main_context_new();
-    tick_ = g_timeout_source_new(20);  // wakes run_until's blocking iteration
-    g_source_set_callback(tick_, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr, nullptr);
-    g_source_attach(tick_, context_);
     auto port = SharedUdpPort::open(context_, "127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.error().message;
     port_ = std::move(port).value();
@@ -65,10 +62,6 @@ class IceLiteLinkTest : public ::testing::Test {
     links_.clear();
     participants_.clear();
     port_.reset();
-    for (int i = 0; i < 5; ++i) g_main_context_iteration(context_, FALSE);
-    g_source_destroy(tick_);
-    g_source_unref(tick_);
-    g_main_context_unref(context_);
   }
 
   IceLiteLink& add_link(Events& events, int64_t consent_timeout_us = 30'000'000,
@@ -115,17 +108,10 @@ class IceLiteLinkTest : public ::testing::Test {
     }
   }
 
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      g_main_context_iteration(context_, TRUE);
-    }
-    return true;
-  }
+  bool run_until(const std::function<bool()>& done) { return loop_.run_until(done); }
 
-  GMainContext* context_ = nullptr;
-  GSource* tick_ = nullptr;
+  test_support::TestMainContext loop_;  // first: outlives what runs on it
+  GMainContext* context_ = loop_.get();
   std::unique_ptr<SharedUdpPort> port_;
   std::vector<std::unique_ptr<IceLiteLink>> links_;
   std::vector<std::unique_ptr<Participant>> participants_;

@@ -4,6 +4,7 @@
 #include "ice/peer_transport.hpp"
 #include "ice/shared_udp_port.hpp"
 #include "ice/transport_totals.hpp"
+#include "tests/ice/test_main_context.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -69,28 +70,17 @@ struct Peer {
 class PeerTransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    context_ = g_main_context_new();
     auto first = Certificate::generate();
     auto second = Certificate::generate();
     ASSERT_TRUE(first.ok() && second.ok());
     server_certificate_ = *first;
     client_certificate_ = *second;
-    // Wakes the blocking iteration below so deadlines are checked.
-    tick_ = g_timeout_source_new(20);
-    g_source_set_callback(tick_, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr,
-                          nullptr);
-    g_source_attach(tick_, context_);
   }
 
   void TearDown() override {
     server_.transport.reset();
     client_.transport.reset();
     shared_port_.reset();
-    // Let libnice finish closing its sockets before the context goes.
-    for (int i = 0; i < 5; ++i) g_main_context_iteration(context_, FALSE);
-    g_source_destroy(tick_);
-    g_source_unref(tick_);
-    g_main_context_unref(context_);
   }
 
   void create(Peer& peer, bool controlling, std::shared_ptr<const Certificate> certificate,
@@ -151,12 +141,7 @@ class PeerTransportTest : public ::testing::Test {
 
   // Iterates the context until `done` or the deadline; false on timeout.
   bool run_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(10)) {
-    const auto deadline = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      g_main_context_iteration(context_, TRUE);
-    }
-    return true;
+    return loop_.run_until(done, limit);
   }
 
   // Trickles what each side gathered so far to the other side.
@@ -230,8 +215,8 @@ class PeerTransportTest : public ::testing::Test {
     EXPECT_EQ(rtcp_plain, receiver.rtcp.back());
   }
 
-  GMainContext* context_ = nullptr;
-  GSource* tick_ = nullptr;
+  test_support::TestMainContext loop_;  // first: outlives what runs on it
+  GMainContext* context_ = loop_.get();
   std::shared_ptr<const Certificate> server_certificate_;
   std::shared_ptr<const Certificate> client_certificate_;
   std::shared_ptr<const Certificate> client_expects_;  // a wrong one for mismatch tests
