@@ -233,7 +233,7 @@ gboolean IceLiteLink::on_consent_timer(gpointer self_pointer) {
     return G_SOURCE_REMOVE;
   }
   self->has_path_ = false;
-  self->consent_timer_.release();  // GLib drops this source on G_SOURCE_REMOVE
+  self->consent_timer_.reset();  // destroying the dispatching source is allowed; GLib keeps it alive until we return
   self->set_state(IceState::kFailed);
   return G_SOURCE_REMOVE;
 }
