@@ -72,16 +72,6 @@ std::string to_string(const rtp::TransportAddress& address) {
   return (v4 ? ip_string(address) : "[" + ip_string(address) + "]") + ":" + std::to_string(address.port);
 }
 
-size_t SharedUdpPort::AddressHash::operator()(const rtp::TransportAddress& address) const {
-  // FNV-1a over the bytes that matter.
-  uint64_t hash = 1469598103934665603ull;
-  auto mix = [&hash](uint8_t byte) { hash = (hash ^ byte) * 1099511628211ull; };
-  for (size_t i = 0; i < address.address_size(); ++i) mix(address.address[i]);
-  mix(static_cast<uint8_t>(address.port >> 8));
-  mix(static_cast<uint8_t>(address.port));
-  return static_cast<size_t>(hash);
-}
-
 void SharedUdpPort::SourceDeleter::operator()(GSource* source) const {
   g_source_destroy(source);
   g_source_unref(source);

@@ -100,9 +100,6 @@ class SharedUdpPort {
   SharedUdpPort(ConstructionTag, GMainContext* context, int fd, uint16_t port, UnroutedHandler on_unrouted);
 
  private:
-  struct AddressHash {
-    size_t operator()(const rtp::TransportAddress& address) const;
-  };
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
@@ -123,7 +120,7 @@ class SharedUdpPort {
   Observer observer_;
   std::unique_ptr<GSource, SourceDeleter> source_;
   std::unordered_map<std::string, Receiver*, StringHash, std::equal_to<>> ufrags_;
-  std::unordered_map<rtp::TransportAddress, Receiver*, AddressHash> addresses_;
+  std::unordered_map<rtp::TransportAddress, Receiver*, rtp::TransportAddressHash> addresses_;
   // recvmmsg's batch: buffers, addresses and headers, allocated once.
   std::vector<uint8_t> buffers_;
   std::vector<sockaddr_storage> sources_;

@@ -25,13 +25,6 @@ uint32_t tag_of(const rtp::TransportAddress& address) {
 
 }  // namespace
 
-size_t SharedPorts::AddressHash::operator()(const rtp::TransportAddress& address) const {
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a
-  for (size_t i = 0; i < address.address_size(); ++i) hash = (hash ^ address.address[i]) * 1099511628211ull;
-  hash = (hash ^ address.port) * 1099511628211ull;
-  return static_cast<size_t>(hash);
-}
-
 SharedPorts::SharedPorts(ConstructionTag, WorkerPool& workers, uint16_t port) : pool_(workers), port_(port) {
   const size_t n = workers.size();
   for (size_t i = 0; i < n; ++i) {

@@ -73,9 +73,6 @@ class SharedPorts {
   const Counters& counters(size_t index) const { return workers_[index]->counters; }
 
  private:
-  struct AddressHash {
-    size_t operator()(const rtp::TransportAddress& address) const;
-  };
   struct Route {
     size_t worker = 0;
     std::string ufrag;
@@ -83,7 +80,7 @@ class SharedPorts {
   // What one worker owns; touched on its thread only, except `wake_fd`.
   struct Worker {
     std::unique_ptr<ice::SharedUdpPort> port;
-    std::unordered_map<rtp::TransportAddress, Route, AddressHash> routes;
+    std::unordered_map<rtp::TransportAddress, Route, rtp::TransportAddressHash> routes;
     std::vector<bool> to_wake;  // workers given datagrams during this batch
     int wake_fd = -1;
     GSource* wake_source = nullptr;

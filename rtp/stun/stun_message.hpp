@@ -76,6 +76,18 @@ struct TransportAddress {
   size_t address_size() const { return family == Family::kIpv4 ? 4 : 16; }
 };
 
+// For maps keyed by a remote address (single-port mode's routing): FNV-1a
+// over the address bytes in use and the port.
+struct TransportAddressHash {
+  size_t operator()(const TransportAddress& address) const {
+    uint64_t hash = 1469598103934665603ull;
+    for (size_t i = 0; i < address.address_size(); ++i) hash = (hash ^ address.address[i]) * 1099511628211ull;
+    hash = (hash ^ (address.port >> 8)) * 1099511628211ull;
+    hash = (hash ^ (address.port & 0xFF)) * 1099511628211ull;
+    return static_cast<size_t>(hash);
+  }
+};
+
 using StunTransactionId = std::array<uint8_t, 12>;
 
 // A parsed message. `bytes` and `username` point into the parsed buffer,
